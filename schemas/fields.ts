@@ -1,0 +1,52 @@
+// Field-level schemas shared by several boundaries.
+import * as v from "valibot";
+
+export const ContainerIdSchema = v.pipe(
+  v.string("containerId must be a string"),
+  v.regex(/^[a-z0-9][a-z0-9_-]{2,63}$/, "containerId must match ^[a-z0-9][a-z0-9_-]{2,63}$"),
+);
+
+export const VersionSchema = v.pipe(
+  v.number("version must be a number"),
+  v.safeInteger("version must be an integer"),
+  v.minValue(1, "version must be >= 1"),
+);
+
+// A DNS host name, lower-case, no port. Upper-case input is rejected rather than silently folded so that
+// what the operator wrote is exactly what lands in KV.
+export const HostSchema = v.pipe(
+  v.string("host must be a string"),
+  v.maxLength(253, "host is too long"),
+  v.regex(
+    /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/,
+    "host must be a lower-case DNS name without port",
+  ),
+);
+
+// `ss.shop1.example` or, for same-origin mode, `www.shop1.example/metrics` (one path segment).
+export const PublicHostSchema = v.pipe(
+  v.string("public host must be a string"),
+  v.check((value) => {
+    const [host, prefix, ...rest] = value.split("/");
+    if (rest.length > 0 || host === undefined) return false;
+    if (!v.is(HostSchema, host)) return false;
+    return prefix === undefined || /^[a-z0-9][a-z0-9_-]{0,62}$/.test(prefix);
+  }, "public host must be a host or host/prefix (one lower-case path segment)"),
+);
+
+export const OriginSchema = v.pipe(
+  v.string("origin must be a string"),
+  v.regex(/^https?:\/\/[a-z0-9.-]+(:\d{1,5})?$/, "origin must look like https://host[:port] (lower-case, no path)"),
+);
+
+// Path segments like /k/ or /metrics/t/: letters, digits, _ and -, starting and ending with a slash.
+export const RoutePathSchema = v.pipe(
+  v.string("path must be a string"),
+  v.regex(/^\/([A-Za-z0-9_-]+\/)+$/, "path must look like /segment/ (letters, digits, _ and -)"),
+  v.check((value) => !value.startsWith("/_edge/"), "path must not use the reserved /_edge/ prefix"),
+);
+
+export const CookieNameSchema = v.pipe(
+  v.string("cookie name must be a string"),
+  v.regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, "cookie name must be an RFC 6265 token (a trailing * is a prefix match)"),
+);

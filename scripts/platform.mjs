@@ -1,0 +1,97 @@
+// Starts the whole platform locally: the stand-in sGTM origin, the Worker under `wrangler dev` (local KV, R2,
+// Queues and Durable Objects, persisted under `persistTo`), then loads demo containers through the operator API.
+// Used by `npm start` and by the Node-side tests (which pass their own ports and a throwaway persist dir).
+import { spawn } from "node:child_process";
+import { copyFileSync, existsSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { startSgtmOrigin } from "./sgtm-origin.mjs";
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+export const DEV_ADMIN_TOKEN = "dev-admin-token";
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export function ensureDevVars() {
+  const vars = join(ROOT, ".dev.vars");
+  if (!existsSync(vars)) copyFileSync(join(ROOT, ".dev.vars.example"), vars);
+}
+
+async function waitForHealth(url, child, timeoutMs = 90_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited with code ${child.exitCode}`);
+    try {
+      const res = await fetch(`${url}/_edge/health`);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`wrangler dev did not become healthy at ${url} within ${timeoutMs} ms`);
+}
+
+/** PUTs each container of `file` (upstream pointed at the running stand-in). Returns one line per container. */
+export async function loadDemoContainers(workerUrl, originUrl, file = join(ROOT, "demo/containers.example.json")) {
+  const containers = JSON.parse(readFileSync(file, "utf8"));
+  const lines = [];
+  for (const container of containers) {
+    const body = { ...container, upstream: originUrl };
+    const res = await fetch(`${workerUrl}/_edge/admin/containers/${container.containerId}`, {
+      method: "PUT",
+      headers: { Authorization: `Bearer ${DEV_ADMIN_TOKEN}`, "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    const answer = await res.json();
+    // 409: this version was applied in an earlier run (state persists); nothing to do.
+    if (res.status !== 202 && res.status !== 409) throw new Error(`loading ${container.containerId}: ${res.status} ${JSON.stringify(answer)}`);
+    lines.push(`${container.containerId} v${container.version}: ${res.status === 202 ? "queued" : "already applied"}`);
+  }
+  return { containers, lines };
+}
+
+/**
+ * @param {{ port?: number, originPort?: number, persistTo?: string, quiet?: boolean, vars?: Record<string,string>, loadDemo?: boolean }} options
+ */
+export async function startPlatform(options = {}) {
+  ensureDevVars();
+  const port = options.port ?? (await freePort());
+  const origin = await startSgtmOrigin(options.originPort ?? 0);
+  const persistTo = options.persistTo ?? join(ROOT, ".data/wrangler");
+  const varArgs = Object.entries(options.vars ?? {}).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
+  const child = spawn(
+    process.execPath,
+    [join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "dev", "--port", String(port), "--ip", "127.0.0.1",
+      "--persist-to", persistTo, "--inspector-port", "0", "--show-interactive-dev-session=false", ...varArgs],
+    { cwd: ROOT, stdio: options.quiet ? ["ignore", "pipe", "pipe"] : ["ignore", "inherit", "inherit"], env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
+  );
+  const output = [];
+  if (options.quiet) for (const stream of [child.stdout, child.stderr]) stream.on("data", (d) => output.push(String(d)));
+  const workerUrl = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (child.exitCode === null) {
+      child.kill("SIGTERM");
+      await new Promise((r) => { child.once("exit", r); setTimeout(r, 5000); });
+    }
+    await origin.close();
+  };
+  try {
+    await waitForHealth(workerUrl, child);
+    const demo = options.loadDemo === false ? { containers: [], lines: [] } : await loadDemoContainers(workerUrl, origin.url);
+    return { workerUrl, port, originUrl: origin.url, demo, stop, output };
+  } catch (error) {
+    await stop();
+    throw new Error(`${error.message}\n${output.join("")}`);
+  }
+}

@@ -1,0 +1,52 @@
+// A local stand-in for a server-side GTM container: serves gtm.js, answers /g/collect and sets the FPID and _ga
+// cookies a real sGTM sets (with short lifetimes, so Cookie Keeper's extension is visible), plus /echo for tests.
+import { randomBytes } from "node:crypto";
+import { createServer } from "node:http";
+
+const gtmJs = (id) => `/* stand-in gtm.js for ${id} */
+window.dataLayer = window.dataLayer || [];
+window.__sgtmStandIn = { id: ${JSON.stringify(id)}, loadedAt: Date.now() };
+window.dataLayer.push({ event: "gtm.js", "gtm.start": Date.now() });
+`;
+
+function handle(req, res, body) {
+  const url = new URL(req.url, "http://origin.local");
+  const cookies = req.headers.cookie ?? "";
+  if (url.pathname === "/gtm.js") {
+    res.writeHead(200, { "Content-Type": "text/javascript", "Cache-Control": "no-store" });
+    return res.end(gtmJs(url.searchParams.get("id") ?? "GTM-UNKNOWN"));
+  }
+  if (url.pathname === "/g/collect") {
+    const setCookies = [];
+    if (!/(^|;\s*)FPID=/.test(cookies)) setCookies.push(`FPID=FPID2.2.${randomBytes(9).toString("base64url")}; Path=/; Max-Age=604800`);
+    if (!/(^|;\s*)_ga=/.test(cookies)) setCookies.push(`_ga=GA1.1.${Math.floor(Math.random() * 1e9)}.${Math.floor(Date.now() / 1000)}; Path=/; Max-Age=604800`);
+    res.writeHead(204, { "Set-Cookie": setCookies, "Cache-Control": "no-store" });
+    return res.end();
+  }
+  if (url.pathname === "/echo" || url.pathname.startsWith("/echo/")) {
+    res.writeHead(200, { "Content-Type": "application/json" });
+    return res.end(JSON.stringify({ method: req.method, path: url.pathname, search: url.search, headers: req.headers, bodyBytes: body.length }));
+  }
+  res.writeHead(404, { "Content-Type": "text/plain" });
+  res.end("not found");
+}
+
+/** Starts the stand-in on `port` (0 picks a free one) and resolves to { url, close }. */
+export function startSgtmOrigin(port = 0, host = "127.0.0.1") {
+  const server = createServer((req, res) => {
+    const chunks = [];
+    req.on("data", (chunk) => chunks.push(chunk));
+    req.on("end", () => handle(req, res, Buffer.concat(chunks)));
+  });
+  return new Promise((resolve) => {
+    server.listen(port, host, () => {
+      const { port: actual } = server.address();
+      resolve({ url: `http://${host}:${actual}`, port: actual, close: () => new Promise((r) => server.close(r)) });
+    });
+  });
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { url } = await startSgtmOrigin(Number(process.env.SGTM_PORT ?? 8790));
+  console.log(`stand-in sGTM origin on ${url}`);
+}

@@ -1,0 +1,94 @@
+// Operator endpoints under the reserved /_edge/ prefix (CONTRACT.md "Control plane and repair").
+import { Router, type IRequest } from "itty-router";
+import * as v from "valibot";
+import { ReplayBodySchema } from "../../schemas/admin";
+import type { UpsertMessage } from "../../schemas/config-message";
+import { EdgeConfigSchema, upstreamAllowed } from "../../schemas/edge-config";
+import { ContainerIdSchema } from "../../schemas/fields";
+import { WebhookPayloadSchema } from "../../schemas/supabase-webhook";
+import { containerStub } from "../../durable/container-state";
+import { requireBearer, requireSecret } from "../shared/auth";
+import { readJsonBody } from "../shared/body";
+import { EdgeError, errorResponse, jsonResponse } from "../shared/errors";
+import { replayDeadLetters } from "../shared/dead-letters";
+import { enqueueVersioned, replayContainers } from "./enqueue";
+import { messageFromWebhook } from "./webhook";
+
+type Args = [Env, ExecutionContext];
+
+/** EdgeConfig bodies may list many hosts; everything else is small. */
+const CONFIG_BODY_LIMIT = 64 * 1024;
+
+function containerIdParam(request: IRequest): string {
+  const id = decodeURIComponent(request.params.id ?? "");
+  if (!v.is(ContainerIdSchema, id)) {
+    throw new EdgeError(400, "invalid_container_id", "container id must match ^[a-z0-9][a-z0-9_-]{2,63}$");
+  }
+  return id;
+}
+
+export const edgeApi = Router<IRequest, Args>({
+  catch: (error) => errorResponse(error),
+  finally: [(response) => response ?? jsonResponse({ error: "not_found", message: "no such endpoint" }, 404)],
+});
+
+edgeApi
+  .get("/_edge/health", () => jsonResponse({ ok: true }))
+
+  .post("/_edge/hooks/supabase", async (request, env) => {
+    await requireSecret(request.headers.get("X-Webhook-Secret"), env.WEBHOOK_SECRET, "X-Webhook-Secret");
+    const payload = await readJsonBody(request, WebhookPayloadSchema);
+    const message = messageFromWebhook(payload);
+    const accepted = await enqueueVersioned(env, message);
+    return jsonResponse({ containerId: message.containerId, version: message.version, enqueued: accepted }, 202);
+  })
+
+  .get("/_edge/config/:id", async (request, env) => {
+    await requireSecret(request.headers.get("X-Edge-Auth"), env.EDGE_AUTH_SECRET, "X-Edge-Auth");
+    const id = containerIdParam(request);
+    const config = await containerStub(env, id).appliedConfig(id);
+    if (!config) throw new EdgeError(404, "not_found", `no applied config for ${id}`);
+    return jsonResponse(config);
+  })
+
+  // Everything below needs the operator's bearer token.
+  .all("/_edge/admin/*", (request, env) => requireBearer(request, env.ADMIN_TOKEN).then(() => undefined))
+
+  .put("/_edge/admin/containers/:id", async (request, env) => {
+    const id = containerIdParam(request);
+    const config = await readJsonBody(request, EdgeConfigSchema, CONFIG_BODY_LIMIT);
+    if (config.containerId !== id) {
+      throw new EdgeError(400, "invalid_body", `invalid body: containerId "${config.containerId}" does not match the path "${id}"`);
+    }
+    if (!upstreamAllowed(config, env.ALLOW_INSECURE_UPSTREAM)) {
+      throw new EdgeError(400, "invalid_body", "invalid body: upstream must be https");
+    }
+    const message: UpsertMessage = { type: "upsert", containerId: id, version: config.version, config, source: "admin" };
+    if (!(await enqueueVersioned(env, message))) {
+      const status = await containerStub(env, id).status(id);
+      throw new EdgeError(409, "stale_version", `version ${config.version} is not newer than applied version ${status?.appliedVersion}`);
+    }
+    return jsonResponse({ containerId: id, version: config.version, enqueued: true }, 202);
+  })
+
+  .delete("/_edge/admin/containers/:id", async (request, env) => {
+    const id = containerIdParam(request);
+    const message = await containerStub(env, id).requestDelete(id);
+    if (!message) throw new EdgeError(404, "not_found", `container ${id} has never been configured`);
+    await env.CONFIG_QUEUE.send(message);
+    return jsonResponse({ containerId: id, version: message.version, enqueued: true }, 202);
+  })
+
+  .get("/_edge/admin/containers/:id/status", async (request, env) => {
+    const id = containerIdParam(request);
+    const status = await containerStub(env, id).status(id);
+    if (!status) throw new EdgeError(404, "not_found", `container ${id} has never been configured`);
+    return jsonResponse(status);
+  })
+
+  .post("/_edge/admin/replay", async (request, env) => {
+    const body = await readJsonBody(request, ReplayBodySchema);
+    const count =
+      "deadLetters" in body ? await replayDeadLetters(env) : await replayContainers(env, "all" in body ? "all" : body.containerIds);
+    return jsonResponse({ enqueued: count }, 202);
+  });
