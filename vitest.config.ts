@@ -14,7 +14,7 @@ export default defineConfig({
           EDGE_AUTH_SECRET: "test-edge-auth",
           ALLOW_INSECURE_UPSTREAM: "true",
           CONFIG_CACHE_TTL_MS: "200",
-          DRIFT_AFTER_MS: "1000",
+          DRIFT_AFTER_MS: "10000",
           UPSTREAM_TIMEOUT_MS: "1500",
         },
       },

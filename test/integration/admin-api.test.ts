@@ -1,0 +1,131 @@
+// Operator API: auth, and bad input that must change nothing.
+import { env, exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { createExecutionContext } from "cloudflare:test";
+import { edgeApi } from "../../workers/admin/api";
+import { ADMIN, edgeConfig } from "../support/fixtures";
+import { admin, putConfig, statusOf } from "../support/pipeline";
+
+async function expectUntouched(containerId: string) {
+  expect(await statusOf(containerId)).toBeNull();
+  expect(await env.EDGE_CONFIG.get(containerId)).toBeNull();
+}
+
+describe("auth", () => {
+  it("health needs no credentials", async () => {
+    const res = await exports.default.fetch("https://any.example/_edge/health");
+    expect(res.status).toBe(200);
+  });
+
+  it("a wrong bearer token gets 401 and changes nothing", async () => {
+    const denied = await exports.default.fetch("https://edge.example/_edge/admin/containers/auth-y", {
+      method: "PUT",
+      headers: { Authorization: "Bearer wrong", "Content-Type": "application/json" },
+      body: JSON.stringify(edgeConfig({ containerId: "auth-y" })),
+    });
+    expect(denied.status).toBe(401);
+    expect(await denied.json()).toEqual({ error: "unauthorized", message: "missing or wrong bearer token" });
+    await expectUntouched("auth-y");
+  });
+
+  it("a missing bearer token gets 401 on every admin endpoint", async () => {
+    for (const [method, path] of [
+      ["GET", "/_edge/admin/containers/auth-z/status"],
+      ["DELETE", "/_edge/admin/containers/auth-z"],
+      ["POST", "/_edge/admin/replay"],
+    ] as const) {
+      const res = await exports.default.fetch(`https://edge.example${path}`, { method });
+      expect(res.status, `${method} ${path}`).toBe(401);
+    }
+  });
+
+  it("a wrong webhook secret gets 401", async () => {
+    const res = await exports.default.fetch("https://edge.example/_edge/hooks/supabase", {
+      method: "POST",
+      headers: { "X-Webhook-Secret": "wrong" },
+      body: "{}",
+    });
+    expect(res.status).toBe(401);
+  });
+});
+
+describe("bad input", () => {
+  it("malformed JSON gets 400 invalid_json", async () => {
+    const res = await admin("/_edge/admin/containers/bad-json", { method: "PUT", body: "{ not json" });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: "invalid_json" });
+    await expectUntouched("bad-json");
+  });
+
+  it("an unknown field gets 400 naming the field", async () => {
+    const res = await putConfig({ ...edgeConfig({ containerId: "bad-field" }), tracking: "on" } as never);
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { message: string }).message).toContain('unknown field "tracking"');
+    await expectUntouched("bad-field");
+  });
+
+  it("an invalid container id in the path gets 400", async () => {
+    const res = await admin("/_edge/admin/containers/BAD..ID/status");
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: "invalid_container_id" });
+  });
+
+  it("a body whose containerId differs from the path gets 400", async () => {
+    const res = await admin("/_edge/admin/containers/bad-path", { method: "PUT", body: JSON.stringify(edgeConfig({ containerId: "bad-other" })) });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { message: string }).message).toContain("does not match the path");
+    await expectUntouched("bad-path");
+    await expectUntouched("bad-other");
+  });
+
+  it("a huge body gets 413", async () => {
+    const huge = JSON.stringify({ ...edgeConfig({ containerId: "bad-huge" }), pad: "x".repeat(200_000) });
+    const res = await admin("/_edge/admin/containers/bad-huge", { method: "PUT", body: huge });
+    expect(res.status).toBe(413);
+    await expectUntouched("bad-huge");
+  });
+
+  it("a huge streamed body without Content-Length gets 413", async () => {
+    const chunk = new TextEncoder().encode("x".repeat(16_384));
+    let sent = 0;
+    const body = new ReadableStream({
+      pull(controller) {
+        if (sent++ < 10) controller.enqueue(chunk);
+        else controller.close();
+      },
+    });
+    const res = await admin("/_edge/admin/replay", { method: "POST", body, duplex: "half" } as RequestInit);
+    expect(res.status).toBe(413);
+  });
+
+  it("an http upstream is refused when ALLOW_INSECURE_UPSTREAM is not true", async () => {
+    // The test bindings allow http (local stand-ins); production's default is "false".
+    const request = new Request("https://edge.example/_edge/admin/containers/bad-http", {
+      method: "PUT",
+      headers: ADMIN,
+      body: JSON.stringify(edgeConfig({ containerId: "bad-http", upstream: "http://sgtm.example" })),
+    });
+    const res = await edgeApi.fetch(request, { ...env, ALLOW_INSECURE_UPSTREAM: "false" }, createExecutionContext());
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { message: string }).message).toContain("upstream must be https");
+    await expectUntouched("bad-http");
+  });
+
+  it("an unknown /_edge/ path gets a JSON 404", async () => {
+    const res = await exports.default.fetch("https://edge.example/_edge/nothing-here");
+    expect(res.status).toBe(404);
+    expect(await res.json()).toMatchObject({ error: "not_found" });
+  });
+
+  it("DELETE of a container never configured gets 404", async () => {
+    const res = await admin("/_edge/admin/containers/never-seen", { method: "DELETE" });
+    expect(res.status).toBe(404);
+    expect(await statusOf("never-seen")).toBeNull();
+  });
+
+  it("a replay body of the wrong shape gets 400 describing the accepted shapes", async () => {
+    const res = await admin("/_edge/admin/replay", { method: "POST", body: JSON.stringify({ all: "yes" }) });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { message: string }).message).toContain('{"containerIds": [...]}');
+  });
+});

@@ -1,0 +1,38 @@
+import { env } from "cloudflare:workers";
+import * as v from "valibot";
+import { describe, expect, it } from "vitest";
+import { EdgeConfigSchema } from "../../schemas/edge-config";
+import { entriesFor, syncKv } from "../../workers/sync-consumer/kv-sync";
+import { edgeConfig } from "../support/fixtures";
+
+const config = (overrides = {}) => v.parse(EdgeConfigSchema, edgeConfig(overrides));
+
+describe("entriesFor", () => {
+  it("names one key per host and token plus the config itself", () => {
+    const entries = entriesFor(config({ containerId: "kv-one", infraHosts: ["a.edge.example"], publicHosts: ["ss.a.example", "ss.a.example.de"] }));
+    expect(entries.map((e) => `${e.map}:${e.key}`)).toEqual([
+      "EDGE_CONFIG:kv-one",
+      "ROUTING_MAP:a.edge.example",
+      "SITE_REGISTRY:ss.a.example",
+      "SITE_REGISTRY:ss.a.example.de",
+      "LOADER_TOKEN_MAP:lt_kv-one_token",
+    ]);
+  });
+});
+
+describe("syncKv", () => {
+  it("refuses to take over a host another container owns", async () => {
+    await env.ROUTING_MAP.put("taken.edge.example", "someone-else");
+    const next = config({ containerId: "kv-two", infraHosts: ["taken.edge.example"] });
+    await expect(syncKv(env, "kv-two", null, next)).rejects.toThrow(/ROUTING_MAP\[taken.edge.example\] already belong/);
+    expect(await env.ROUTING_MAP.get("taken.edge.example")).toBe("someone-else");
+  });
+
+  it("does not delete a stale key that now belongs to another container", async () => {
+    const previous = config({ containerId: "kv-three", infraHosts: ["moved.edge.example"] });
+    await syncKv(env, "kv-three", null, previous);
+    await env.ROUTING_MAP.put("moved.edge.example", "new-owner");
+    await syncKv(env, "kv-three", previous, config({ containerId: "kv-three", version: 2, infraHosts: [] }));
+    expect(await env.ROUTING_MAP.get("moved.edge.example")).toBe("new-owner");
+  });
+});
