@@ -1,6 +1,7 @@
 // The one Worker: fetch (operator API, loader, router), queue (config, logs and their dead letters), and the
 // ContainerState Durable Object class.
 import { edgeApi } from "./admin/api";
+import { consumeLogBatch } from "./log-consumer/consumer";
 import { handleTraffic } from "./router/traffic";
 import { persistDeadLetterBatch } from "./shared/dead-letters";
 import { QUEUES } from "./shared/queues";
@@ -20,6 +21,9 @@ export default {
     switch (batch.queue) {
       case QUEUES.config:
         return consumeConfigBatch(batch, env);
+      case QUEUES.logs:
+        await consumeLogBatch(batch, env);
+        return;
       case QUEUES.configDeadLetters:
         return persistDeadLetterBatch(batch, env, "config");
       case QUEUES.logsDeadLetters:

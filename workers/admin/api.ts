@@ -11,6 +11,7 @@ import { requireBearer, requireSecret } from "../shared/auth";
 import { readJsonBody } from "../shared/body";
 import { EdgeError, errorResponse, jsonResponse } from "../shared/errors";
 import { replayDeadLetters } from "../shared/dead-letters";
+import { dashboardHandler, reportHandler } from "../log-consumer/routes";
 import { enqueueVersioned, replayContainers } from "./enqueue";
 import { messageFromWebhook } from "./webhook";
 
@@ -50,6 +51,9 @@ edgeApi
     if (!config) throw new EdgeError(404, "not_found", `no applied config for ${id}`);
     return jsonResponse(config);
   })
+
+  // The dashboard page carries no data and no secret; it asks for the token and sends it to /report itself.
+  .get("/_edge/admin/dashboard", dashboardHandler)
 
   // Everything below needs the operator's bearer token.
   .all("/_edge/admin/*", (request, env) => requireBearer(request, env.ADMIN_TOKEN).then(() => undefined))
@@ -91,4 +95,6 @@ edgeApi
     const count =
       "deadLetters" in body ? await replayDeadLetters(env) : await replayContainers(env, "all" in body ? "all" : body.containerIds);
     return jsonResponse({ enqueued: count }, 202);
-  });
+  })
+
+  .get("/_edge/admin/report", reportHandler);
