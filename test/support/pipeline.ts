@@ -67,6 +67,6 @@ export async function deliver(queue: string, bodies: unknown[]) {
     bodies.map((body, i) => ({ id: `m-${crypto.randomUUID()}-${i}`, timestamp: new Date(), attempts: 1, body })),
   );
   const ctx = createExecutionContext();
-  await worker.queue(batch, env, ctx);
+  await (worker.queue as ExportedHandlerQueueHandler<Env>)(batch, env, ctx);
   return getQueueResult(batch, ctx);
 }
