@@ -1,16 +1,118 @@
-// Live traffic on customer hosts. (Foundation version: host -> container -> upstream pass-through.
-// The router issue grows this into the full proxy.)
-import { getEdgeConfig } from "../shared/config-store";
-import { errorResponse, EdgeError } from "../shared/errors";
+// Live traffic on customer hosts (CONTRACT.md "Live traffic"): resolve the container, answer preflights and loader
+// paths at the edge, proxy everything else to the container's upstream, and log one access record per request.
+import { handleLoader } from "../loader/handler";
+import { corsHeaders, preflightResponse } from "../shared/cors";
+import { EdgeError, errorResponse } from "../shared/errors";
+import type { Site } from "../shared/site";
+import { sendAccessRecord, type Outcome, type PathClass } from "./access-log";
+import { cookieDomain, keeperRule, rewriteSetCookies } from "./cookie-keeper";
+import { applyCors, hasUpstreamCors } from "./cors-response";
+import { decodeProxyTarget } from "./proxy-target";
+import { resolveSite } from "./resolve-site";
+import { fetchUpstream, upstreamTimeoutMs } from "./upstream-fetch";
+import { upstreamHeaders } from "./upstream-headers";
 
-export async function handleTraffic(request: Request, env: Env, _ctx: ExecutionContext, url: URL): Promise<Response> {
+const PROXY_METHODS = new Set(["GET", "HEAD", "POST"]);
+
+export async function handleTraffic(request: Request, env: Env, ctx: ExecutionContext, url: URL): Promise<Response> {
+  const startedAt = Date.now();
+  let site: Site;
   try {
-    const host = (request.headers.get("Host") ?? url.host).toLowerCase().replace(/:\d+$/, "");
-    const containerId = (await env.ROUTING_MAP.get(host)) ?? (await env.SITE_REGISTRY.get(host));
-    const config = containerId ? await getEdgeConfig(env, containerId) : null;
-    if (!config) throw new EdgeError(404, "unknown_host", `no container serves ${host}`);
-    return await fetch(new Request(config.upstream + url.pathname + url.search, request));
+    site = await resolveSite(request, env, url, startedAt);
   } catch (error) {
+    // No container: nothing to attribute a record to, so unknown hosts are not logged.
     return errorResponse(error);
   }
+
+  const cors = corsHeaders(request, site);
+  const outcome: Outcome = { pathClass: "passthrough", path: site.path, status: 0, upstreamStatus: null, cookieRewrites: 0 };
+  let response: Response;
+  try {
+    response = await serve(request, env, ctx, site, cors, outcome);
+  } catch (error) {
+    response = errorResponse(error, cors ?? undefined);
+  }
+  outcome.status = response.status;
+  sendAccessRecord(env, ctx, request, site, outcome);
+  return response;
+}
+
+/** Everything after resolution. Fills `outcome` as it learns what the request was. */
+async function serve(
+  request: Request,
+  env: Env,
+  ctx: ExecutionContext,
+  site: Site,
+  cors: Headers | null,
+  outcome: Outcome,
+): Promise<Response> {
+  if (request.method === "OPTIONS") {
+    outcome.pathClass = "preflight";
+    return preflightResponse(request, site);
+  }
+  // The reserved prefix is never proxied, also not below a same-origin mount (index.ts only sees the full path).
+  if (site.path.startsWith("/_edge/")) throw new EdgeError(404, "not_found", "no such endpoint");
+
+  const loaded = await handleLoader(request, env, ctx, site);
+  if (loaded !== null) {
+    outcome.pathClass = loaderPathClass(site.path);
+    if (cors === null || loaded.headers.has("Access-Control-Allow-Origin")) return loaded;
+    const response = new Response(loaded.body, loaded);
+    applyCors(response.headers, cors);
+    return response;
+  }
+
+  return proxy(request, env, site, cors, outcome);
+}
+
+function loaderPathClass(path: string): PathClass {
+  if (path === "/boot") return "boot";
+  if (path === "/mark-session-detection") return "detection";
+  return "loader";
+}
+
+/** The upstream path + query for this request; throws 400/405 on the obfuscated path when it cannot be proxied. */
+function upstreamTarget(request: Request, site: Site, outcome: Outcome): string {
+  const { proxyPath, proxyParam } = site.config;
+  if (site.path !== proxyPath && `${site.path}/` !== proxyPath) return site.path + site.url.search;
+
+  outcome.pathClass = "proxy";
+  if (!PROXY_METHODS.has(request.method)) {
+    throw new EdgeError(405, "method_not_allowed", `${proxyPath} accepts GET and POST`);
+  }
+  const encoded = site.url.searchParams.get(proxyParam);
+  if (encoded === null) throw new EdgeError(400, "invalid_proxy_target", `missing ${proxyParam} parameter`);
+  const target = decodeProxyTarget(encoded);
+  if (target === null) {
+    throw new EdgeError(400, "invalid_proxy_target", `${proxyParam} must be base64url of an absolute path`);
+  }
+  return target;
+}
+
+async function proxy(request: Request, env: Env, site: Site, cors: Headers | null, outcome: Outcome): Promise<Response> {
+  const target = upstreamTarget(request, site, outcome);
+  const query = target.indexOf("?");
+  outcome.path = query === -1 ? target : target.slice(0, query);
+
+  const upstream = await fetchUpstream(
+    site.config.upstream + target,
+    { method: request.method, headers: upstreamHeaders(request, site), body: request.body },
+    upstreamTimeoutMs(env),
+  );
+  outcome.upstreamStatus = upstream.status;
+
+  const rule = keeperRule(site.config);
+  const cookies = rule === null ? null : rewriteSetCookies(upstream.headers.getSetCookie(), rule, cookieDomain(site.publicHost));
+  // Fetched responses have immutable headers; copy only when something has to change (the common collect hit
+  // without Origin or cookies streams through as is).
+  if (cookies === null && cors === null && !hasUpstreamCors(upstream.headers)) return upstream;
+
+  const response = new Response(upstream.body, upstream);
+  if (cookies !== null) {
+    response.headers.delete("Set-Cookie");
+    for (const header of cookies.headers) response.headers.append("Set-Cookie", header);
+    outcome.cookieRewrites = cookies.rewrites;
+  }
+  applyCors(response.headers, cors);
+  return response;
 }

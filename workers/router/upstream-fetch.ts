@@ -1,0 +1,27 @@
+// One upstream call: redirects are handed back to the browser (the page must see sGTM's Location, and following
+// it here could leave the upstream origin), an unreachable upstream is a 502 and a slow one a 504.
+import { EdgeError } from "../shared/errors";
+
+export function upstreamTimeoutMs(env: Pick<Env, "UPSTREAM_TIMEOUT_MS">): number {
+  const ms = Number(env.UPSTREAM_TIMEOUT_MS);
+  return Number.isFinite(ms) && ms > 0 ? ms : 10_000;
+}
+
+/**
+ * The timeout covers the wait for the response headers only: once they arrive the timer is cleared, so a large
+ * body keeps streaming instead of being cut off mid-way.
+ */
+export async function fetchUpstream(url: string, init: RequestInit, timeoutMs: number): Promise<Response> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  try {
+    return await fetch(url, { ...init, redirect: "manual", signal: controller.signal });
+  } catch (error) {
+    if (controller.signal.aborted) {
+      throw new EdgeError(504, "upstream_timeout", `the upstream did not answer within ${timeoutMs} ms`, error);
+    }
+    throw new EdgeError(502, "upstream_unreachable", "the upstream could not be reached", error);
+  } finally {
+    clearTimeout(timer);
+  }
+}

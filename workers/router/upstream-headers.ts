@@ -1,0 +1,45 @@
+// Request headers for the upstream sGTM container: the client's headers minus hop-by-hop and Cloudflare-internal
+// ones, plus the forwarding and geo headers the container needs to see the real visitor.
+import type { Site } from "../shared/site";
+
+/** RFC 9110 §7.6.1 hop-by-hop headers, plus the non-standard ones proxies still send. */
+const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"];
+
+/**
+ * Headers the edge sets itself (a client-sent copy must never reach the upstream, or a visitor could claim any IP,
+ * host or location), the edge's own routing header, and `host` (fetch derives it from the upstream URL).
+ * Geo headers use App Engine's names, which sGTM's Visitor Region variable and geo-aware templates read.
+ */
+const EDGE_OWNED = [
+  "host", "x-public-host", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "forwarded", "x-real-ip",
+  "true-client-ip", "x-appengine-country", "x-appengine-region", "x-appengine-city",
+];
+
+const DROPPED = new Set([...HOP_BY_HOP, ...EDGE_OWNED]);
+
+/** Header values must be ASCII here; a city like "Zürich" is percent-encoded rather than dropped. */
+function headerSafe(value: string): string {
+  return /^[\x20-\x7e]*$/.test(value) ? value : encodeURIComponent(value);
+}
+
+export function upstreamHeaders(request: Request, site: Site): Headers {
+  const connection = request.headers.get("Connection");
+  // Headers named in Connection are hop-by-hop for this hop only (RFC 9110 §7.6.1).
+  const listed = connection ? connection.toLowerCase().split(",").map((name) => name.trim()) : null;
+  const headers = new Headers();
+  for (const [name, value] of request.headers) {
+    if (name.startsWith("cf-") || DROPPED.has(name) || listed?.includes(name)) continue;
+    headers.append(name, value);
+  }
+
+  const clientIp = request.headers.get("CF-Connecting-IP");
+  if (clientIp) headers.set("X-Forwarded-For", clientIp);
+  headers.set("X-Forwarded-Host", site.publicHost);
+  headers.set("X-Forwarded-Proto", site.url.protocol === "http:" ? "http" : "https");
+
+  const cf = request.cf as IncomingRequestCfProperties | undefined;
+  if (cf?.country) headers.set("X-Appengine-Country", cf.country);
+  if (cf?.regionCode) headers.set("X-Appengine-Region", cf.regionCode.toLowerCase());
+  if (cf?.city) headers.set("X-Appengine-City", headerSafe(cf.city.toLowerCase()));
+  return headers;
+}
