@@ -1,0 +1,15 @@
+// Plain HTTP requests with an arbitrary Host header (fetch forbids setting Host), for Node-side tests.
+import { request } from "node:http";
+
+/** @returns {Promise<{ status: number, headers: import("node:http").IncomingHttpHeaders, body: string }>} */
+export function hostRequest(url, host, { method = "GET", headers = {}, body } = {}) {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, headers: { ...headers, Host: host } }, (res) => {
+      const chunks = [];
+      res.on("data", (c) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
