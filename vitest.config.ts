@@ -23,6 +23,9 @@ export default defineConfig({
   test: {
     include: ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"],
     exclude: ["test/**/*.node.test.ts"],
+    // A PostgREST stand-in (Node HTTP) for the log consumer's loader_sessions upsert; its URL is inject()ed.
+    // The router's real loopback upstream (test/support/router-origin.global.mjs); its URLs are inject()ed too.
+    globalSetup: ["./test/integration/log-postgrest.global.mjs", "./test/support/router-origin.global.mjs"],
     testTimeout: 30_000,
     hookTimeout: 30_000,
   },

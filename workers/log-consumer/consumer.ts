@@ -46,7 +46,9 @@ export async function consumeLogBatch(batch: MessageBatch<unknown>, env: LogEnv)
 
   const written: string[] = [];
   try {
-    await Promise.all(
+    // allSettled, not all: every put must have finished before a failure's cleanup, or a slow put would land
+    // after the delete and stay behind.
+    const puts = await Promise.allSettled(
       [...byHour(records).values()].map(async (group) => {
         const key = objectKey(group[0]!.ts, id);
         await env.LOG_BUCKET.put(key, await gzipNdjson(group), {
@@ -56,6 +58,8 @@ export async function consumeLogBatch(batch: MessageBatch<unknown>, env: LogEnv)
         written.push(key);
       }),
     );
+    const failed = puts.find((p): p is PromiseRejectedResult => p.status === "rejected");
+    if (failed) throw failed.reason;
     if (detection.length > 0 && supabaseConfigured(env)) summary.sessionsUpserted = await upsertSessions(env, detection);
   } catch (error) {
     // Best effort: a retry may arrive re-batched under another id, and these objects would then be duplicates.

@@ -1,0 +1,111 @@
+// The LOG_QUEUE consumer against real R2 (miniflare): hour partitions, gzip NDJSON, Analytics Engine points,
+// idempotent redelivery, malformed records, and whole-batch retry when R2 fails.
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { accessDataPoint } from "../../schemas/analytics";
+import { QUEUES } from "../../workers/shared/queues";
+import { deliver } from "../support/pipeline";
+import { accessRecord, deliverLogs, detectionRecord, listKeys, readObject } from "../support/log-records";
+
+const at = (day: number, hour: number, minute = 0) => Date.UTC(2026, 1, day, hour, minute);
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe("log consumer: R2 batches", () => {
+  it("writes exactly one gzip NDJSON object per hour partition, holding that hour's records in order", async () => {
+    const tenA = accessRecord({ ts: at(2, 10, 5) });
+    const tenB = detectionRecord({ ts: at(2, 10, 59) });
+    const elevenA = accessRecord({ ts: at(2, 11, 0) });
+    const tenC = accessRecord({ ts: at(2, 10, 30), status: 502 });
+    const { summary } = await deliverLogs([tenA, elevenA, tenB, tenC]);
+
+    const keys = await listKeys("logs/dt=2026-02-02/");
+    expect(keys).toEqual([
+      `logs/dt=2026-02-02/hour=10/${summary.batchId}.ndjson.gz`,
+      `logs/dt=2026-02-02/hour=11/${summary.batchId}.ndjson.gz`,
+    ]);
+    expect(await readObject(keys[0]!)).toEqual([tenA, tenB, tenC]);
+    expect(await readObject(keys[1]!)).toEqual([elevenA]);
+  });
+
+  it("names the batch by its message ids, so a redelivery overwrites its objects instead of adding copies", async () => {
+    const records = [accessRecord({ ts: at(3, 8) }), accessRecord({ ts: at(3, 9) })];
+    const first = await deliverLogs(records, { ids: ["m-1", "m-2"] });
+    // Redelivered after a failed ack, in another order: same batch id, same keys.
+    const again = await deliverLogs([records[1], records[0]], { ids: ["m-2", "m-1"], attempts: 2 });
+
+    expect(again.summary.batchId).toBe(first.summary.batchId);
+    expect(await listKeys("logs/dt=2026-02-03/")).toEqual(first.summary.objects);
+    expect(await readObject(first.summary.objects[0]!)).toEqual([records[0]]);
+  });
+
+  it("gives different message sets different batch ids", async () => {
+    const a = await deliverLogs([accessRecord({ ts: at(4, 8) })], { ids: ["x-1"] });
+    const b = await deliverLogs([accessRecord({ ts: at(4, 8) })], { ids: ["x-2"] });
+    expect(a.summary.batchId).not.toBe(b.summary.batchId);
+    expect(await listKeys("logs/dt=2026-02-04/")).toHaveLength(2);
+  });
+
+  it("drops and counts malformed records without blocking the rest of the batch", async () => {
+    const good = accessRecord({ ts: at(5, 12) });
+    const withIp = { ...accessRecord({ ts: at(5, 12) }), clientIp: "203.0.113.9" };
+    const { summary, result } = await deliverLogs([good, "not a record", withIp, { kind: "access" }]);
+
+    expect(summary).toMatchObject({ status: "written", access: 1, detection: 0, malformed: 3 });
+    expect(result.ackAll).toBe(true);
+    expect(result.retryBatch.retry).toBe(false);
+    expect(await readObject((await listKeys("logs/dt=2026-02-05/"))[0]!)).toEqual([good]);
+  });
+
+  it("acknowledges a batch of only malformed records and writes nothing", async () => {
+    const put = vi.spyOn(env.LOG_BUCKET, "put");
+    const { summary, result } = await deliverLogs([{ kind: "detection" }, null]);
+    expect(summary.malformed).toBe(2);
+    expect(put).not.toHaveBeenCalled();
+    expect(result.ackAll).toBe(true);
+  });
+
+  it("retries the whole batch and leaves no object behind when an R2 write fails", async () => {
+    const realPut = env.LOG_BUCKET.put.bind(env.LOG_BUCKET);
+    vi.spyOn(env.LOG_BUCKET, "put").mockImplementation(async (key, value, options) => {
+      if (key.includes("hour=14")) throw new Error("R2 unavailable");
+      return realPut(key, value, options);
+    });
+    const write = vi.spyOn(env.ACCESS_ANALYTICS, "writeDataPoint");
+
+    const { summary, result, retryAll } = await deliverLogs([accessRecord({ ts: at(6, 13) }), accessRecord({ ts: at(6, 14) })], {
+      attempts: 3,
+    });
+
+    expect(summary.status).toBe("retried");
+    expect(result.ackAll).toBe(false);
+    expect(result.retryBatch.retry).toBe(true);
+    expect(retryAll).toHaveBeenCalledWith({ delaySeconds: 8 });
+    expect(await listKeys("logs/dt=2026-02-06/")).toEqual([]);
+    // Analytics Engine cannot be undone, so nothing was counted for a batch that will come again.
+    expect(write).not.toHaveBeenCalled();
+  });
+});
+
+describe("log consumer: Analytics Engine", () => {
+  it("writes one data point per access record and none for detection records", async () => {
+    const write = vi.spyOn(env.ACCESS_ANALYTICS, "writeDataPoint");
+    const access = [accessRecord({ ts: at(7, 1) }), accessRecord({ ts: at(7, 2), status: 404, cookieRewrites: 2 })];
+    await deliverLogs([access[0], detectionRecord({ ts: at(7, 1) }), access[1]]);
+
+    expect(write.mock.calls.map(([point]) => point)).toEqual(access.map(accessDataPoint));
+  });
+});
+
+describe("log consumer: wiring", () => {
+  it("is what the Worker's queue handler runs for the log queue", async () => {
+    const record = accessRecord({ ts: at(8, 6) });
+    const result = await deliver(QUEUES.logs, [record]);
+    expect(result.ackAll).toBe(true);
+    const keys = await listKeys("logs/dt=2026-02-08/hour=06/");
+    expect(keys).toHaveLength(1);
+    expect(await readObject(keys[0]!)).toEqual([record]);
+  });
+});

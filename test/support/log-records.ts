@@ -1,0 +1,86 @@
+// Builders and helpers for the log consumer's Workers-runtime tests.
+import { env } from "cloudflare:workers";
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { vi } from "vitest";
+import type { AccessRecord, DetectionRecord } from "../../schemas/log-record";
+import { consumeLogBatch } from "../../workers/log-consumer/consumer";
+import { gunzipNdjson } from "../../workers/log-consumer/ndjson-gzip";
+
+let sequence = 0;
+
+export function accessRecord(overrides: Partial<AccessRecord> = {}): AccessRecord {
+  sequence += 1;
+  return {
+    kind: "access",
+    ts: Date.UTC(2026, 0, 1, 10, 0, 0),
+    requestId: `req-${sequence}-${crypto.randomUUID()}`,
+    containerId: "shop1",
+    host: "ss.shop1.example",
+    method: "GET",
+    pathClass: "proxy",
+    path: "/g/collect",
+    status: 200,
+    upstreamStatus: 200,
+    durationMs: 12,
+    country: "DE",
+    cookieRewrites: 0,
+    ...overrides,
+  };
+}
+
+export function detectionRecord(overrides: Partial<DetectionRecord> = {}): DetectionRecord {
+  sequence += 1;
+  return {
+    kind: "detection",
+    ts: Date.UTC(2026, 0, 1, 10, 0, 0),
+    containerId: "shop1",
+    sessionId: `sess${sequence}_${crypto.randomUUID().slice(0, 8)}`,
+    host: "ss.shop1.example",
+    adblock: false,
+    itp: false,
+    country: "DE",
+    ...overrides,
+  };
+}
+
+export interface Delivery {
+  /** Message ids, in delivery order; defaults to fresh unique ids. */
+  ids?: string[];
+  attempts?: number;
+  env?: Partial<Env>;
+}
+
+/**
+ * Runs the consumer on a hand-made batch; returns its summary, the batch's ack/retry outcome, and a spy on
+ * retryAll (the outcome does not carry the retry delay).
+ */
+export async function deliverLogs(bodies: unknown[], delivery: Delivery = {}) {
+  const ids = delivery.ids ?? bodies.map(() => crypto.randomUUID());
+  const batch = createMessageBatch(
+    "qaxal-logs",
+    bodies.map((body, i) => ({ id: ids[i]!, timestamp: new Date(), attempts: delivery.attempts ?? 1, body })),
+  );
+  const retryAll = vi.spyOn(batch, "retryAll");
+  const ctx = createExecutionContext();
+  const summary = await consumeLogBatch(batch, { ...logEnv(), ...delivery.env });
+  return { summary, retryAll, result: await getQueueResult(batch, ctx) };
+}
+
+/** The bindings the consumer uses, with Supabase off unless a test configures it. */
+export function logEnv() {
+  return { LOG_BUCKET: env.LOG_BUCKET, ACCESS_ANALYTICS: env.ACCESS_ANALYTICS, SUPABASE_URL: "", SUPABASE_SERVICE_ROLE_KEY: "" };
+}
+
+export async function listKeys(prefix: string): Promise<string[]> {
+  const listed = await env.LOG_BUCKET.list({ prefix });
+  return listed.objects.map((o) => o.key).sort();
+}
+
+/** The records stored in one R2 object, in stored order. */
+export async function readObject(key: string): Promise<unknown[]> {
+  const object = await env.LOG_BUCKET.get(key);
+  if (!object) throw new Error(`no object ${key}`);
+  const { values, broken } = await gunzipNdjson(object.body);
+  if (broken > 0) throw new Error(`${broken} broken lines in ${key}`);
+  return values;
+}
