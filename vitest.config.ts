@@ -25,7 +25,12 @@ export default defineConfig({
     exclude: ["test/**/*.node.test.ts"],
     // A PostgREST stand-in (Node HTTP) for the log consumer's loader_sessions upsert; its URL is inject()ed.
     // The router's real loopback upstream (test/support/router-origin.global.mjs); its URLs are inject()ed too.
-    globalSetup: ["./test/integration/log-postgrest.global.mjs", "./test/support/router-origin.global.mjs"],
+    // A PostgREST stand-in for the control plane's supabase-js call sites (test/support/postgrest-stand-in.mjs).
+    globalSetup: [
+      "./test/integration/log-postgrest.global.mjs",
+      "./test/support/router-origin.global.mjs",
+      "./test/support/postgrest-stand-in.global.mjs",
+    ],
     testTimeout: 30_000,
     hookTimeout: 30_000,
   },

@@ -1,0 +1,103 @@
+// A throwaway PostgreSQL cluster for Node-side tests (Debian's postgresql package; scripts/setup.sh installs it):
+// initdb into a temp dir, start on a free port listening only on a unix socket inside that dir, and remove
+// everything on stop. PostgreSQL refuses to run as root, so as root the server runs as the `postgres` user.
+// Plain JavaScript with JSDoc: the TypeScript program (tsconfig) has Workers types only, no Node types.
+import { execFile } from "node:child_process";
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort, ROOT } from "../../scripts/platform.mjs";
+
+export const MIGRATIONS_DIR = join(ROOT, "supabase/migrations");
+
+function binDir() {
+  const base = "/usr/lib/postgresql";
+  const versions = existsSync(base) ? readdirSync(base).filter((v) => existsSync(join(base, v, "bin/initdb"))) : [];
+  if (versions.length === 0) throw new Error("PostgreSQL is not installed (run: bash scripts/setup.sh --with-test-deps)");
+  versions.sort((a, b) => Number(b) - Number(a));
+  return join(base, versions[0], "bin");
+}
+
+/** @returns {Promise<{ stdout: string, stderr: string }>} */
+function run(file, args, { input, asPostgres = false } = {}) {
+  const root = process.getuid?.() === 0;
+  const [cmd, argv] = asPostgres && root ? ["runuser", ["-u", "postgres", "--", file, ...args]] : [file, args];
+  return new Promise((resolve, reject) => {
+    const child = execFile(cmd, argv, { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error) reject(Object.assign(new Error(`${file} failed: ${stderr || error.message}`), { stderr, stdout }));
+      else resolve({ stdout, stderr });
+    });
+    if (input !== undefined) child.stdin.end(input);
+  });
+}
+
+/**
+ * @typedef {{ role?: string }} SqlOptions  role: run the SQL after SET ROLE (e.g. "anon"), to test privileges
+ * @typedef {{
+ *   port: number,
+ *   socketDir: string,
+ *   exec: (sql: string, options?: SqlOptions) => Promise<string>,
+ *   query: (sql: string, options?: SqlOptions) => Promise<any[]>,
+ *   stop: () => Promise<void>,
+ * }} Postgres
+ */
+
+/** @returns {Promise<Postgres>} */
+export async function startPostgres() {
+  const bin = binDir();
+  const dir = mkdtempSync(join(tmpdir(), "qaxal-pg-"));
+  if (process.getuid?.() === 0) {
+    const uid = Number((await run("id", ["-u", "postgres"])).stdout);
+    const gid = Number((await run("id", ["-g", "postgres"])).stdout);
+    chownSync(dir, uid, gid);
+  }
+  const data = join(dir, "data");
+  const port = await freePort();
+  const stop = async () => {
+    if (existsSync(join(data, "postmaster.pid"))) {
+      await run(join(bin, "pg_ctl"), ["stop", "-D", data, "-m", "immediate", "-w"], { asPostgres: true }).catch(() => undefined);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await run(join(bin, "initdb"), ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "-N"], { asPostgres: true });
+    await run(
+      join(bin, "pg_ctl"),
+      ["start", "-D", data, "-w", "-l", join(dir, "server.log"),
+        "-o", `-p ${port} -k ${dir} -c listen_addresses='' -c fsync=off -c full_page_writes=off`],
+      { asPostgres: true },
+    );
+  } catch (error) {
+    const log = existsSync(join(dir, "server.log")) ? readFileSync(join(dir, "server.log"), "utf8") : "";
+    await stop();
+    throw new Error(`${error.message}\n${log}`);
+  }
+
+  /** Runs SQL (any number of statements, stopping at the first error) and returns psql's unaligned output. */
+  const exec = async (sql, { role } = {}) => {
+    const script = role ? `set role ${role};\n${sql}` : sql;
+    const { stdout } = await run(
+      join(bin, "psql"),
+      ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", dir, "-p", String(port), "-U", "postgres", "-d", "postgres", "-f", "-"],
+      { input: script },
+    );
+    return stdout;
+  };
+
+  /** Rows of one SELECT as JSON objects (PostgreSQL builds the JSON, so types come out as the edge would see them). */
+  const query = async (sql, options) => {
+    const out = await exec(`select coalesce(json_agg(q), '[]'::json) from (${sql}) as q;`, options);
+    return JSON.parse(out.trim().split("\n").at(-1));
+  };
+
+  return { port, socketDir: dir, exec, query, stop };
+}
+
+/** Applies every migration in file-name order, each in its own transaction, as a Supabase project would. */
+export async function applyMigrations(pg, dir = MIGRATIONS_DIR) {
+  const files = readdirSync(dir).filter((f) => f.endsWith(".sql")).sort();
+  for (const file of files) {
+    await pg.exec(`begin;\n${readFileSync(join(dir, file), "utf8")}\ncommit;`);
+  }
+  return files;
+}

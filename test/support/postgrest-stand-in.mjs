@@ -1,0 +1,242 @@
+// An HTTP stand-in for Supabase's PostgREST (/rest/v1), for testing the edge's and the replay tool's
+// @supabase/supabase-js call sites. PostgREST itself cannot run here (it needs Docker or a Haskell binary, and
+// this machine has neither), so this server answers the subset of PostgREST's API the project uses and refuses,
+// the way PostgREST would, requests whose shape differs from what the Supabase docs describe:
+//   every request   apikey: <key> and Authorization: Bearer <key> (the service-role key)
+//   POST / PATCH    Content-Type: application/json and a JSON body
+//   RPC             POST /rest/v1/rpc/<fn> with the arguments as a JSON object (answers set per fn + arguments)
+//   select          GET /rest/v1/<table>?select=a,b&<col>=eq.<v>|is.null|in.(a,b)|gt.<v>...&order=<col>.asc&limit&offset
+//   insert/upsert   POST /rest/v1/<table>[?on_conflict=<col>] (Prefer: resolution=merge-duplicates to upsert)
+//   update          PATCH /rest/v1/<table>?<filters>
+// Every request is recorded (method, path, query, headers, body) so tests can assert its shape.
+//
+// State is per tenant: a base URL `<url>/t/<tenant>` (give that to supabase-js as the Supabase URL) has its own
+// tables, RPC answers and request log, so tests running in parallel never see each other. The server is driven
+// in-process (Node tests) or over HTTP under `/__stand-in/t/<tenant>/...` (Workers-runtime tests, see
+// postgrest-stand-in.client.ts).
+// Plain JavaScript with JSDoc: the TypeScript program (tsconfig) has Workers types only, no Node types.
+import { createServer } from "node:http";
+
+/** Primary keys of supabase/migrations' tables: the default conflict target of an upsert, as in PostgreSQL. */
+const PRIMARY_KEYS = {
+  containers: ["id"],
+  container_hosts: ["kind", "host"],
+  loader_tokens: ["token"],
+  container_entitlements: ["container_id", "entitlement"],
+  container_modules: ["container_id", "module"],
+  edge_outbox: ["id"],
+  edge_tombstones: ["container_id"],
+  loader_sessions: ["session_id"],
+};
+
+/**
+ * @typedef {{ method: string, path: string, query: Record<string, string>, search: string,
+ *   headers: Record<string, string>, body: unknown }} RecordedRequest  path is relative to the tenant base
+ * @typedef {{ status?: number, body?: unknown }} Reply
+ * @typedef {{ tables: Map<string, Record<string, unknown>[]>, rpc: Map<string, Reply>, requests: RecordedRequest[] }} Tenant
+ */
+
+/** Same arguments, same key, whatever their order. */
+const rpcKey = (fn, args) =>
+  `${fn}:${JSON.stringify(Object.fromEntries(Object.entries(args ?? {}).sort(([a], [b]) => a.localeCompare(b))))}`;
+
+class PostgrestError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/** PostgREST filter `<op>.<value>` on one column. */
+function matches(value, filter) {
+  const dot = filter.indexOf(".");
+  const [op, operand] = [filter.slice(0, dot), filter.slice(dot + 1)];
+  const text = value === null || value === undefined ? null : String(value);
+  switch (op) {
+    case "eq": return text === operand;
+    case "neq": return text !== operand;
+    case "is": return operand === "null" ? text === null : text === operand;
+    case "in": return operand.replace(/^\(|\)$/g, "").split(",").includes(text);
+    case "gt": return text !== null && compare(value, operand) > 0;
+    case "gte": return text !== null && compare(value, operand) >= 0;
+    case "lt": return text !== null && compare(value, operand) < 0;
+    case "lte": return text !== null && compare(value, operand) <= 0;
+    default: throw new PostgrestError(400, "PGRST100", `unsupported filter operator "${op}"`);
+  }
+}
+
+function compare(value, operand) {
+  return typeof value === "number" ? value - Number(operand) : String(value).localeCompare(operand);
+}
+
+const RESERVED_PARAMS = new Set(["select", "order", "limit", "offset", "on_conflict", "columns"]);
+
+function filterRows(rows, query) {
+  const filters = Object.entries(query).filter(([key]) => !RESERVED_PARAMS.has(key));
+  return rows.filter((row) => filters.every(([column, filter]) => matches(row[column], filter)));
+}
+
+function project(rows, select) {
+  if (!select || select === "*") return rows;
+  const columns = select.split(",").map((c) => c.trim());
+  return rows.map((row) => Object.fromEntries(columns.map((c) => [c, row[c] ?? null])));
+}
+
+function order(rows, spec) {
+  if (!spec) return rows;
+  const [column, direction = "asc"] = spec.split(".");
+  const sign = direction === "desc" ? -1 : 1;
+  return [...rows].sort((a, b) => sign * (a[column] < b[column] ? -1 : a[column] > b[column] ? 1 : 0));
+}
+
+function headerProblem(headers, key) {
+  if (headers.apikey !== key) return "apikey header missing or not the service-role key";
+  if (headers.authorization !== `Bearer ${key}`) return "Authorization: Bearer <service-role key> missing or wrong";
+  return null;
+}
+
+function preferences(headers) {
+  return String(headers.prefer ?? "").split(",").map((p) => p.trim()).filter(Boolean);
+}
+
+/** @param {Tenant} tenant */
+function answerRest(tenant, request) {
+  const { method, path, query, headers, body } = request;
+  if ((method === "POST" || method === "PATCH") && !String(headers["content-type"] ?? "").startsWith("application/json")) {
+    throw new PostgrestError(415, "PGRST107", "Content-Type must be application/json");
+  }
+  const rpc = /^\/rest\/v1\/rpc\/([A-Za-z_][A-Za-z0-9_]*)$/.exec(path);
+  if (rpc) {
+    if (method !== "POST") throw new PostgrestError(405, "PGRST101", "call functions with POST and a JSON object body");
+    if (body === null || typeof body !== "object" || Array.isArray(body)) {
+      throw new PostgrestError(400, "PGRST102", "function arguments must be a JSON object");
+    }
+    const reply = tenant.rpc.get(rpcKey(rpc[1], body));
+    if (!reply) {
+      throw new PostgrestError(404, "PGRST202", `Could not find the function public.${rpc[1]}(${Object.keys(body).join(", ")}) in the schema cache`);
+    }
+    return { status: reply.status ?? 200, body: reply.body ?? null };
+  }
+  const table = /^\/rest\/v1\/([A-Za-z_][A-Za-z0-9_]*)$/.exec(path)?.[1];
+  if (!table) throw new PostgrestError(404, "PGRST125", `Invalid path ${path}`);
+  const rows = tenant.tables.get(table) ?? [];
+  tenant.tables.set(table, rows);
+  const representation = preferences(headers).includes("return=representation");
+
+  if (method === "GET") {
+    let selected = order(filterRows(rows, query), query.order);
+    const offset = Number(query.offset ?? 0);
+    selected = selected.slice(offset, query.limit === undefined ? undefined : offset + Number(query.limit));
+    return { status: 200, body: project(selected, query.select) };
+  }
+  if (method === "POST") {
+    const incoming = Array.isArray(body) ? body : [body];
+    const merge = preferences(headers).includes("resolution=merge-duplicates");
+    const keys = query.on_conflict ? query.on_conflict.split(",") : (PRIMARY_KEYS[table] ?? ["id"]);
+    const sameKey = (a, b) => keys.every((k) => String(a[k]) === String(b[k]));
+    for (const [i, row] of incoming.entries()) {
+      if (incoming.slice(0, i).some((earlier) => sameKey(earlier, row))) {
+        throw new PostgrestError(500, "21000", "ON CONFLICT DO UPDATE command cannot affect row a second time");
+      }
+    }
+    for (const row of incoming) {
+      const existing = rows.findIndex((r) => sameKey(r, row));
+      if (existing >= 0 && !merge) throw new PostgrestError(409, "23505", `duplicate key value violates unique constraint "${table}_pkey"`);
+      if (existing >= 0) rows[existing] = { ...rows[existing], ...row };
+      else rows.push({ ...row });
+    }
+    return { status: 201, body: representation ? incoming : undefined };
+  }
+  if (method === "PATCH") {
+    const changed = filterRows(rows, query);
+    for (const row of changed) Object.assign(row, body);
+    return { status: representation ? 200 : 204, body: representation ? changed : undefined };
+  }
+  throw new PostgrestError(405, "PGRST117", `Unsupported HTTP method ${method}`);
+}
+
+/**
+ * @param {{ serviceKey: string, port?: number }} options  serviceKey: the only key accepted
+ */
+export async function startPostgrestStandIn({ serviceKey, port = 0 }) {
+  /** @type {Map<string, Tenant>} */
+  const tenants = new Map();
+  const tenantOf = (name) => {
+    if (!tenants.has(name)) tenants.set(name, { tables: new Map(), rpc: new Map(), requests: [] });
+    return tenants.get(name);
+  };
+
+  const control = {
+    /** Sets what POST /rest/v1/rpc/<fn> answers for exactly these arguments. */
+    answerRpc: (tenant, fn, args, reply) => void tenantOf(tenant).rpc.set(rpcKey(fn, args), reply),
+    /** Replaces a table's rows. */
+    setRows: (tenant, table, rows) => void tenantOf(tenant).tables.set(table, rows.map((row) => ({ ...row }))),
+    rows: (tenant, table) => tenantOf(tenant).tables.get(table) ?? [],
+    /** @returns {RecordedRequest[]} */
+    requests: (tenant) => tenantOf(tenant).requests,
+  };
+
+  const server = createServer(async (req, res) => {
+    const send = (status, body) => {
+      res.writeHead(status, body === undefined ? {} : { "Content-Type": "application/json; charset=utf-8" });
+      res.end(body === undefined ? undefined : JSON.stringify(body));
+    };
+    try {
+      let text = "";
+      for await (const chunk of req) text += chunk;
+      const url = new URL(req.url ?? "/", "http://stand-in");
+
+      const driven = /^\/__stand-in\/t\/([\w-]+)\/(rpc|tables|requests)(?:\/([\w]+))?$/.exec(url.pathname);
+      if (driven) {
+        const [, tenant, what, name] = driven;
+        const input = text ? JSON.parse(text) : undefined;
+        if (what === "rpc" && req.method === "PUT") return send(204, control.answerRpc(tenant, name, input.args, input.reply));
+        if (what === "tables" && req.method === "PUT") return send(204, control.setRows(tenant, name, input));
+        if (what === "tables" && req.method === "GET") return send(200, control.rows(tenant, name));
+        if (what === "requests" && req.method === "GET") return send(200, control.requests(tenant));
+        return send(404, { error: `no stand-in control ${req.method} ${url.pathname}` });
+      }
+
+      const scoped = /^\/t\/([\w-]+)(\/.*)$/.exec(url.pathname);
+      if (!scoped) return send(404, { code: "PGRST125", message: "use <stand-in>/t/<tenant> as the Supabase URL", details: null, hint: null });
+      const tenant = tenantOf(scoped[1]);
+      let body = null;
+      let invalidJson = false;
+      if (text) {
+        try {
+          body = JSON.parse(text);
+        } catch {
+          invalidJson = true;
+        }
+      }
+      /** @type {RecordedRequest} */
+      const request = {
+        method: req.method ?? "GET",
+        path: scoped[2],
+        query: Object.fromEntries(url.searchParams),
+        search: url.search,
+        headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)])),
+        body: invalidJson ? text : body,
+      };
+      tenant.requests.push(request);
+      const problem = headerProblem(request.headers, serviceKey);
+      if (problem) throw new PostgrestError(401, "PGRST301", problem);
+      if (invalidJson) throw new PostgrestError(400, "PGRST102", "Empty or invalid json");
+      const reply = answerRest(tenant, request);
+      return send(reply.status, reply.body);
+    } catch (error) {
+      if (error instanceof PostgrestError) return send(error.status, { code: error.code, message: error.message, details: null, hint: null });
+      return send(500, { code: "XX000", message: String(error), details: null, hint: null });
+    }
+  });
+  await new Promise((resolve) => server.listen(port, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${server.address().port}`;
+  return {
+    url,
+    /** The Supabase URL for one tenant. */
+    supabaseUrl: (tenant) => `${url}/t/${tenant}`,
+    ...control,
+    close: () => new Promise((resolve) => server.close(() => resolve(undefined))),
+  };
+}
