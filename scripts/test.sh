@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh --with-test-deps
 [ -f .dev.vars ] || cp .dev.vars.example .dev.vars
 
+# worker-configuration.d.ts is generated (`npm run types`); fail when wrangler.jsonc changed without it.
+npx wrangler types --check
 npx tsc -p .
 npx vitest run
 npx vitest run --config vitest.node.config.ts --passWithNoTests
