@@ -1,0 +1,51 @@
+// Loader boundaries (CONTRACT.md "Loader"): the /boot and /mark-session-detection bodies, and the COOKIE_VAULT value.
+import * as v from "valibot";
+import { CookieNameSchema } from "./fields";
+
+/** More cookies than this in one boot is not a browser running the loader. */
+export const MAX_BOOT_COOKIES = 50;
+
+// RFC 6265 cookie-octets: what a browser's cookie value can hold, and nothing that could end a Set-Cookie
+// attribute or a `document.cookie` assignment when the value is written back (no ; , space, quote or backslash).
+const CookieValueSchema = v.pipe(
+  v.string("cookie value must be a string"),
+  v.maxLength(1024, "cookie value is longer than 1024 characters"),
+  v.regex(/^[\x21\x23-\x2B\x2D-\x3A\x3C-\x5B\x5D-\x7E]*$/, "cookie value must be RFC 6265 cookie-octets"),
+);
+
+const CookieMapSchema = v.pipe(
+  v.record(CookieNameSchema, CookieValueSchema, "cookies must be an object of name: value"),
+  v.check((cookies) => Object.keys(cookies).length <= MAX_BOOT_COOKIES, `at most ${MAX_BOOT_COOKIES} cookies`),
+);
+
+/** POST /boot: the loader-relevant cookies the page's JavaScript can see. */
+export const BootBodySchema = v.strictObject({
+  cookies: v.optional(CookieMapSchema, {}),
+});
+
+export const SessionIdSchema = v.pipe(
+  v.string("sessionId must be a string"),
+  v.regex(/^[A-Za-z0-9_-]{8,64}$/, "sessionId must be 8-64 characters of A-Z a-z 0-9 _ -"),
+);
+
+/** POST /mark-session-detection: what the script detected, once per browser session. */
+export const DetectionBodySchema = v.strictObject({
+  sessionId: SessionIdSchema,
+  adblock: v.boolean("adblock must be a boolean"),
+  itp: v.boolean("itp must be a boolean"),
+});
+
+/** COOKIE_VAULT[`<containerId>:<fpid>`]: the last backed-up values and when they were written (epoch seconds). */
+export const VaultValueSchema = v.strictObject({
+  cookies: CookieMapSchema,
+  savedAt: v.pipe(v.number(), v.safeInteger()),
+});
+
+export type BootBody = v.InferOutput<typeof BootBodySchema>;
+export type DetectionBody = v.InferOutput<typeof DetectionBodySchema>;
+export type VaultValue = v.InferOutput<typeof VaultValueSchema>;
+
+/** The /boot answer. */
+export interface BootResponse {
+  restoreCookies: { name: string; value: string; maxAge: number }[];
+}

@@ -1,0 +1,221 @@
+// POST /boot: FPID, the cookie vault round trip, writes only on change, module gating, bodies and CORS.
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import type { EdgeConfig, EdgeConfigInput } from "../../schemas/edge-config";
+import type { BootResponse, VaultValue } from "../../schemas/loader";
+import { VAULT_REFRESH_SECONDS, VAULT_TTL_SECONDS } from "../../workers/loader/vault";
+import { loaderConfig, loaderResponse, siteFor } from "./loader-support";
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+const YEAR_395 = 395 * 86_400;
+
+function boot(config: EdgeConfig, cookies: Record<string, string>, init: { cookie?: string; headers?: Record<string, string> } = {}) {
+  const headers: Record<string, string> = { ...init.headers };
+  if (init.cookie) headers.Cookie = init.cookie;
+  return loaderResponse(siteFor(config, "/boot"), { method: "POST", headers, body: JSON.stringify({ cookies }) });
+}
+
+async function restored(response: Response): Promise<BootResponse["restoreCookies"]> {
+  expect(response.status).toBe(200);
+  return ((await response.json()) as BootResponse).restoreCookies;
+}
+
+function spyVault() {
+  return { get: vi.spyOn(env.COOKIE_VAULT, "get"), put: vi.spyOn(env.COOKIE_VAULT, "put") };
+}
+
+function config(containerId: string, overrides: Partial<EdgeConfigInput> = {}): EdgeConfig {
+  return loaderConfig({ containerId, ...overrides });
+}
+
+const FPID = (id: string) => `FPID=FPID2.2.${id}.1700000000`;
+
+describe("modules off", () => {
+  it("answers nothing to restore and touches no KV when restoration is disabled", async () => {
+    const vault = spyVault();
+    const off = config("boot-off", { modules: { cookieKeeper: { enabled: true }, cookieRestoration: { enabled: false } } });
+    const response = await boot(off, { _ga: "GA1.1.1.1" }, { cookie: FPID("off") });
+    expect(await restored(response)).toEqual([]);
+    expect(response.headers.get("Set-Cookie")).toBeNull();
+    expect(vault.get).not.toHaveBeenCalled();
+    expect(vault.put).not.toHaveBeenCalled();
+  });
+
+  it("answers nothing to restore and touches no KV without the cookie_restoration entitlement", async () => {
+    const vault = spyVault();
+    const response = await boot(config("boot-unentitled", { entitlements: ["adblock_detection"] }), { _ga: "GA1.1.1.1" });
+    expect(await restored(response)).toEqual([]);
+    expect(response.headers.get("Set-Cookie")).toBeNull();
+    expect(vault.get).not.toHaveBeenCalled();
+    expect(vault.put).not.toHaveBeenCalled();
+  });
+});
+
+describe("FPID", () => {
+  it("is created server-side, HttpOnly, for the registrable domain, when the browser has none", async () => {
+    const response = await boot(config("boot-new"), {});
+    const cookie = response.headers.get("Set-Cookie")!;
+    expect(cookie).toMatch(/^FPID=FPID2\.2\.[A-Za-z0-9_-]{24}\.\d{10}; /);
+    expect(cookie.split("; ").slice(1)).toEqual([
+      `Max-Age=${YEAR_395}`,
+      "Domain=boot-new.example",
+      "Path=/",
+      "Secure",
+      "HttpOnly",
+      "SameSite=Lax",
+    ]);
+  });
+
+  it("takes its lifetime from cookieKeeper.maxAgeDays", async () => {
+    const short = config("boot-short", {
+      modules: { cookieKeeper: { enabled: true, maxAgeDays: 30 }, cookieRestoration: { enabled: true } },
+    });
+    expect((await boot(short, {})).headers.get("Set-Cookie")).toContain(`Max-Age=${30 * 86_400};`);
+  });
+
+  it("is not stored anywhere on the request that creates it", async () => {
+    const vault = spyVault();
+    await boot(config("boot-new-quiet"), { _ga: "GA1.1.5.5" });
+    expect(vault.get).not.toHaveBeenCalled();
+    expect(vault.put).not.toHaveBeenCalled();
+  });
+
+  it("is kept when the browser sends one", async () => {
+    const response = await boot(config("boot-keep"), {}, { cookie: FPID("keepkeepkeep") });
+    expect(response.headers.get("Set-Cookie")).toBeNull();
+  });
+});
+
+describe("restoration", () => {
+  it("gives back backed-up cookies the browser lost, with the Cookie Keeper lifetime", async () => {
+    const shop = config("boot-round");
+    const cookie = FPID("roundtrip01");
+    expect(await restored(await boot(shop, { _ga: "GA1.1.111.222", _fbp: "fb.1.333.444" }, { cookie }))).toEqual([]);
+
+    const answer = await restored(await boot(shop, { _fbp: "fb.1.333.444" }, { cookie }));
+    expect(answer).toEqual([{ name: "_ga", value: "GA1.1.111.222", maxAge: YEAR_395 }]);
+  });
+
+  it("does not restore a cookie the Cookie header still carries", async () => {
+    const shop = config("boot-header");
+    const cookie = FPID("headerheader");
+    await boot(shop, { _ga: "GA1.1.1.2" }, { cookie });
+    expect(await restored(await boot(shop, {}, { cookie: `${cookie}; _ga=GA1.1.1.2` }))).toEqual([]);
+  });
+
+  it("keeps backups per FPID: another user gets nothing", async () => {
+    const shop = config("boot-users");
+    await boot(shop, { _ga: "GA1.1.7.7" }, { cookie: FPID("user-aaaaaa") });
+    expect(await restored(await boot(shop, {}, { cookie: FPID("user-bbbbbb") }))).toEqual([]);
+  });
+
+  it("backs up only listed cookies, never FPID or HttpOnly names", async () => {
+    const shop = config("boot-list", {
+      modules: {
+        cookieKeeper: { enabled: true, cookies: ["_ga", "_ga_*", "FPID", "_secret"], httpOnly: ["FPID", "_secret"] },
+        cookieRestoration: { enabled: true },
+      },
+    });
+    const fpid = "FPID2.2.listlistlist.1700000000";
+    await boot(shop, { _ga: "GA1.1.1.1", _ga_ABC: "GS1.1.2", session: "s3cr3t", FPID: "forged", _secret: "x" }, { cookie: `FPID=${fpid}` });
+    const stored = (await env.COOKIE_VAULT.get(`boot-list:${fpid}`, "json")) as VaultValue;
+    expect(stored.cookies).toEqual({ _ga: "GA1.1.1.1", _ga_ABC: "GS1.1.2" });
+  });
+});
+
+describe("vault writes", () => {
+  it("writes nothing when the cookies did not change", async () => {
+    const shop = config("boot-same");
+    const cookie = FPID("samesamesame");
+    await boot(shop, { _ga: "GA1.1.9.9" }, { cookie });
+    const vault = spyVault();
+    await boot(shop, { _ga: "GA1.1.9.9" }, { cookie });
+    expect(vault.get).toHaveBeenCalledTimes(1);
+    expect(vault.put).not.toHaveBeenCalled();
+  });
+
+  it("writes once, with the new value and a ~400 day TTL, when a cookie changed", async () => {
+    const shop = config("boot-change");
+    const cookie = FPID("changechange");
+    await boot(shop, { _ga: "GA1.1.1.1" }, { cookie });
+    const vault = spyVault();
+    await boot(shop, { _ga: "GA1.1.2.2" }, { cookie });
+    expect(vault.put).toHaveBeenCalledTimes(1);
+    expect(vault.put.mock.calls[0]![2]).toEqual({ expirationTtl: VAULT_TTL_SECONDS });
+    const stored = JSON.parse(vault.put.mock.calls[0]![1] as string) as VaultValue;
+    expect(stored.cookies).toEqual({ _ga: "GA1.1.2.2" });
+  });
+
+  it("writes nothing for a user with nothing to back up", async () => {
+    const vault = spyVault();
+    await boot(config("boot-empty"), {}, { cookie: FPID("emptyemptyy") });
+    expect(vault.put).not.toHaveBeenCalled();
+  });
+
+  it("rewrites an unchanged backup once it is due for its refresh, so it never expires for a returning user", async () => {
+    const shop = config("boot-refresh");
+    const fpid = "FPID2.2.refreshrefresh.1700000000";
+    const old: VaultValue = { cookies: { _ga: "GA1.1.3.3" }, savedAt: Math.floor(Date.now() / 1000) - VAULT_REFRESH_SECONDS - 1 };
+    await env.COOKIE_VAULT.put(`boot-refresh:${fpid}`, JSON.stringify(old));
+    const vault = spyVault();
+    await boot(shop, { _ga: "GA1.1.3.3" }, { cookie: `FPID=${fpid}` });
+    expect(vault.put).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe("bodies", () => {
+  const post = (body: string, headers: Record<string, string> = {}) =>
+    loaderResponse(siteFor(config("boot-bodies"), "/boot"), { method: "POST", body, headers });
+
+  it("rejects invalid JSON with 400", async () => {
+    const response = await post("{cookies:");
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: "invalid_json" });
+  });
+
+  it("rejects wrong fields with 400 naming them", async () => {
+    for (const body of [{ cookies: "x" }, { cookies: {}, extra: 1 }, { cookies: { _ga: "a;b" } }, { cookies: { "a b": "1" } }]) {
+      const response = await post(JSON.stringify(body));
+      expect(response.status, JSON.stringify(body)).toBe(400);
+      expect(await response.json()).toMatchObject({ error: "invalid_body" });
+    }
+  });
+
+  it("rejects bodies over 16 KiB with 413", async () => {
+    const response = await post(JSON.stringify({ cookies: { _ga: "x".repeat(17 * 1024) } }));
+    expect(response.status).toBe(413);
+  });
+
+  it("refuses GET with 405", async () => {
+    const response = await loaderResponse(siteFor(config("boot-get"), "/boot"));
+    expect(response.status).toBe(405);
+    expect(response.headers.get("Allow")).toBe("POST");
+  });
+});
+
+describe("CORS", () => {
+  it("reflects a trusted Origin with credentials", async () => {
+    const response = await boot(config("boot-cors"), {}, { headers: { Origin: "https://www.boot-cors.example" } });
+    expect(response.headers.get("Access-Control-Allow-Origin")).toBe("https://www.boot-cors.example");
+    expect(response.headers.get("Access-Control-Allow-Credentials")).toBe("true");
+    expect(response.headers.get("Vary")).toBe("Origin");
+  });
+
+  it("grants nothing to an untrusted Origin", async () => {
+    const response = await boot(config("boot-cors-no"), {}, { headers: { Origin: "https://evil.example" } });
+    expect(response.headers.get("Access-Control-Allow-Origin")).toBeNull();
+  });
+
+  it("keeps the CORS grant on errors, so the page can read them", async () => {
+    const response = await loaderResponse(siteFor(config("boot-cors-err"), "/boot"), {
+      method: "POST",
+      body: "nope",
+      headers: { Origin: "https://www.boot-cors-err.example" },
+    });
+    expect(response.status).toBe(400);
+    expect(response.headers.get("Access-Control-Allow-Origin")).toBe("https://www.boot-cors-err.example");
+  });
+});

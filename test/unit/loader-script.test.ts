@@ -1,0 +1,186 @@
+// GET <loaderPath><token>.js: the script, its injected settings, caching validators, and unknown tokens.
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import type { EdgeConfig } from "../../schemas/edge-config";
+import { BAIT_FILE } from "../../workers/loader/client";
+import { BUILD_HASH, clientSettings, type ClientSettings } from "../../workers/loader/script";
+import { clearTokenCache } from "../../workers/loader/serve-script";
+import { callLoader, gzipSize, loaderConfig, loaderResponse, registeredConfig, siteFor } from "./loader-support";
+
+afterEach(() => {
+  vi.restoreAllMocks();
+  clearTokenCache();
+});
+
+const CALL = "})(window,document,";
+
+/** The settings literal as injected, parsed back. */
+function injected(script: string): ClientSettings {
+  return JSON.parse(script.slice(script.lastIndexOf(CALL) + CALL.length, script.lastIndexOf(");")));
+}
+
+function scriptSite(config: EdgeConfig, options?: Parameters<typeof siteFor>[2]) {
+  return siteFor(config, `${config.loaderPath}${config.loaderToken}.js`, options);
+}
+
+function decodeBase64url(value: string): string {
+  return atob(value.replace(/-/g, "+").replace(/_/g, "/"));
+}
+
+describe("loader paths", () => {
+  it("leaves every other path to the router", async () => {
+    const config = loaderConfig({ containerId: "paths-shop" });
+    for (const path of ["/", "/g/collect", "/l/", "/l/a/b.js", "/l/token.css", "/k/", "/boot/x", "/bootstrap"]) {
+      expect(await callLoader(siteFor(config, path)), path).toBeNull();
+    }
+  });
+
+  it("uses the container's own loaderPath instead of /l/", async () => {
+    const config = await registeredConfig({ containerId: "custom-path", loaderPath: "/js/" });
+    expect((await loaderResponse(siteFor(config, `/js/${config.loaderToken}.js`))).status).toBe(200);
+    expect(await callLoader(siteFor(config, `/l/${config.loaderToken}.js`))).toBeNull();
+  });
+});
+
+describe("GET <loaderPath><token>.js", () => {
+  it("serves JavaScript that browsers and Cloudflare may cache for five minutes", async () => {
+    const config = await registeredConfig({ containerId: "script-shop" });
+    const response = await loaderResponse(scriptSite(config));
+    expect(response.status).toBe(200);
+    expect(response.headers.get("Content-Type")).toBe("text/javascript; charset=utf-8");
+    expect(response.headers.get("Cache-Control")).toBe("public, max-age=300");
+    expect(response.headers.get("ETag")).toBe(`"1-${BUILD_HASH}"`);
+  });
+
+  it("injects the proxy route to GTM, never a GTM URL", async () => {
+    const config = await registeredConfig({ containerId: "proxy-shop", proxyPath: "/t7/", proxyParam: "q", gtmId: "GTM-PROXY1" });
+    const script = await (await loaderResponse(scriptSite(config))).text();
+    const settings = injected(script);
+    expect(settings).toMatchObject({ k: "/t7/", q: "q", l: "/l/", m: "" });
+    expect(decodeBase64url(settings.g)).toBe("/gtm.js?id=GTM-PROXY1");
+    expect(script).not.toContain("googletagmanager");
+    expect(script).not.toContain("gtm.js?");
+  });
+
+  it("puts the same-origin mount prefix in front of every endpoint", async () => {
+    const config = await registeredConfig({ containerId: "mount-shop", publicHosts: ["www.mount-shop.example/metrics"] });
+    const site = scriptSite(config, { publicHost: "www.mount-shop.example", mountPrefix: "/metrics" });
+    expect(injected(await (await loaderResponse(site)).text()).m).toBe("/metrics");
+  });
+
+  it("scopes restored cookies to the registrable domain of the public host", async () => {
+    const config = await registeredConfig({ containerId: "domain-shop", publicHosts: ["ss.domain-shop.co.uk"] });
+    const site = scriptSite(config, { publicHost: "ss.domain-shop.co.uk" });
+    expect(injected(await (await loaderResponse(site)).text()).d).toBe("domain-shop.co.uk");
+  });
+
+  it("turns restoration and detection on only when enabled and entitled", async () => {
+    const full = await registeredConfig({ containerId: "flags-full" });
+    expect(injected(await (await loaderResponse(scriptSite(full))).text())).toMatchObject({ r: true, a: true });
+
+    const unentitled = await registeredConfig({ containerId: "flags-none", entitlements: [] });
+    expect(injected(await (await loaderResponse(scriptSite(unentitled))).text())).toMatchObject({ r: false, a: false });
+
+    const disabled = await registeredConfig({
+      containerId: "flags-off",
+      modules: { cookieRestoration: { enabled: false }, adblockDetection: { enabled: false } },
+    });
+    expect(injected(await (await loaderResponse(scriptSite(disabled))).text())).toMatchObject({ r: false, a: false });
+  });
+
+  it("stays under 2 KB gzipped with a long cookie list", async () => {
+    const cookies = ["_ga", "_ga_*", "_fbp", "_fbc", "FPID", "_gcl_au", "_gcl_aw", "_uetsid", "_uetvid", "_ttp", "_pin_unauth", "_scid"];
+    const config = await registeredConfig({
+      containerId: "size-shop",
+      modules: { cookieKeeper: { enabled: true, cookies }, cookieRestoration: { enabled: true }, adblockDetection: { enabled: true } },
+    });
+    const script = await (await loaderResponse(scriptSite(config, { publicHost: "www.size-shop.example", mountPrefix: "/metrics" }))).text();
+    expect(await gzipSize(script)).toBeLessThanOrEqual(2048);
+  });
+
+  it("escapes hostile config values so they cannot leave the string or the script element", async () => {
+    const base = await registeredConfig({ containerId: "hostile-shop" });
+    const hostile = '</script><script>alert(1)</script><!--\u2028\u2029"\\';
+    const config: EdgeConfig = {
+      ...base,
+      proxyParam: hostile,
+      modules: { ...base.modules, cookieKeeper: { ...base.modules.cookieKeeper, cookies: [hostile, "_ga"] } },
+    };
+    const site = scriptSite(config, { mountPrefix: `/${hostile}` });
+    const script = await (await loaderResponse(site)).text();
+    expect(script.toLowerCase()).not.toContain("</script");
+    expect(script).not.toContain("<!--");
+    expect(script).not.toMatch(/[\u2028\u2029]/);
+    // Escaped, not dropped: the client sees exactly the configured values.
+    expect(injected(script)).toEqual(clientSettings(site));
+    expect(injected(script).c[0]).toBe(hostile);
+  });
+});
+
+describe("validators", () => {
+  it("answers 304 without a body when If-None-Match matches", async () => {
+    const config = await registeredConfig({ containerId: "etag-shop" });
+    const etag = (await loaderResponse(scriptSite(config))).headers.get("ETag")!;
+    const response = await loaderResponse(scriptSite(config), { headers: { "If-None-Match": etag } });
+    expect(response.status).toBe(304);
+    expect(response.headers.get("ETag")).toBe(etag);
+    expect(await response.text()).toBe("");
+  });
+
+  it("matches weak tags and tag lists", async () => {
+    const config = await registeredConfig({ containerId: "etag-list" });
+    const etag = (await loaderResponse(scriptSite(config))).headers.get("ETag")!;
+    const response = await loaderResponse(scriptSite(config), { headers: { "If-None-Match": `"old", W/${etag}` } });
+    expect(response.status).toBe(304);
+  });
+
+  it("serves the new script once the config version changed", async () => {
+    const v1 = await registeredConfig({ containerId: "etag-bump" });
+    const etag = (await loaderResponse(scriptSite(v1))).headers.get("ETag")!;
+    const v2 = { ...v1, version: 2 };
+    const response = await loaderResponse(scriptSite(v2), { headers: { "If-None-Match": etag } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("ETag")).toBe(`"2-${BUILD_HASH}"`);
+  });
+});
+
+describe("unknown tokens", () => {
+  it("answer 404 with a JavaScript comment, so the page keeps running", async () => {
+    const config = loaderConfig({ containerId: "unknown-tok" });
+    const response = await loaderResponse(siteFor(config, "/l/lt_never_registered.js"));
+    expect(response.status).toBe(404);
+    expect(response.headers.get("Content-Type")).toBe("text/javascript; charset=utf-8");
+    expect(await response.text()).toMatch(/^\/\*[^]*\*\/$/);
+  });
+
+  it("treat a token of another container as unknown", async () => {
+    const other = await registeredConfig({ containerId: "other-shop" });
+    const mine = loaderConfig({ containerId: "mine-shop" });
+    const response = await loaderResponse(siteFor(mine, `/l/${other.loaderToken}.js`));
+    expect(response.status).toBe(404);
+  });
+
+  it("do not reach KV when the token cannot be one", async () => {
+    const get = vi.spyOn(env.LOADER_TOKEN_MAP, "get");
+    const response = await loaderResponse(siteFor(loaderConfig(), "/l/a%22b.js"));
+    expect(response.status).toBe(404);
+    expect(get).not.toHaveBeenCalled();
+  });
+});
+
+describe("other methods and the bait file", () => {
+  it("refuses POST on the script with 405", async () => {
+    const config = await registeredConfig({ containerId: "method-shop" });
+    const response = await loaderResponse(scriptSite(config), { method: "POST", body: "{}" });
+    expect(response.status).toBe(405);
+    expect(response.headers.get("Allow")).toBe("GET, HEAD");
+  });
+
+  it("serves the ad-block bait as an empty script without a token lookup", async () => {
+    const get = vi.spyOn(env.LOADER_TOKEN_MAP, "get");
+    const response = await loaderResponse(siteFor(loaderConfig(), `/l/${BAIT_FILE}`));
+    expect(response.status).toBe(200);
+    expect(response.headers.get("Content-Type")).toBe("text/javascript; charset=utf-8");
+    expect(get).not.toHaveBeenCalled();
+  });
+});

@@ -1,0 +1,65 @@
+// Cookie helpers for /boot: reading the Cookie header, the container's cookie list, and the server-side FPID.
+import type { EdgeConfig } from "../../schemas/edge-config";
+import { registrableDomain } from "../shared/registrable-domain";
+
+export const FPID = "FPID";
+export const DAY_SECONDS = 86_400;
+
+/** Name → value from a Cookie header; the first occurrence wins, as browsers send the most specific cookie first. */
+export function parseCookieHeader(header: string | null): Map<string, string> {
+  const cookies = new Map<string, string>();
+  if (!header) return cookies;
+  for (const part of header.split(";")) {
+    const eq = part.indexOf("=");
+    if (eq <= 0) continue;
+    const name = part.slice(0, eq).trim();
+    if (name && !cookies.has(name)) cookies.set(name, part.slice(eq + 1).trim());
+  }
+  return cookies;
+}
+
+/** True when `name` is on the list (`_ga_*` matches every name starting with `_ga_`). */
+export function cookieListed(name: string, list: readonly string[]): boolean {
+  return list.some((entry) => (entry.endsWith("*") ? name.startsWith(entry.slice(0, -1)) : name === entry));
+}
+
+/**
+ * Names the vault keeps for this container: listed, and writable again by the script. FPID is the vault key itself,
+ * and HttpOnly names are invisible to `document.cookie`, so neither can be sent or restored by the page.
+ */
+export function backupEligible(name: string, config: EdgeConfig): boolean {
+  const keeper = config.modules.cookieKeeper;
+  return name !== FPID && !keeper.httpOnly.includes(name) && cookieListed(name, keeper.cookies);
+}
+
+export function cookieMaxAgeSeconds(config: EdgeConfig): number {
+  return config.modules.cookieKeeper.maxAgeDays * DAY_SECONDS;
+}
+
+// A usable FPID is a plain cookie value short enough to be part of a KV key (512 bytes with the container id).
+const FPID_VALUE = /^[\x21\x23-\x2B\x2D-\x3A\x3C-\x5B\x5D-\x7E]{8,256}$/;
+
+export function usableFpid(value: string | undefined): value is string {
+  return value !== undefined && FPID_VALUE.test(value);
+}
+
+/** Same shape as sGTM's own FPID (`FPID2.2.<random>.<seconds>`), so the container reads it like one it set itself. */
+export function newFpid(now = Date.now()): string {
+  const random = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(18))))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_");
+  return `FPID2.2.${random}.${Math.floor(now / 1000)}`;
+}
+
+/** Server-set, so Safari does not cap it like a script cookie; HttpOnly, so page scripts can neither read nor forge it. */
+export function fpidSetCookie(value: string, publicHost: string, config: EdgeConfig): string {
+  return [
+    `${FPID}=${value}`,
+    `Max-Age=${cookieMaxAgeSeconds(config)}`,
+    `Domain=${registrableDomain(publicHost)}`,
+    "Path=/",
+    "Secure",
+    "HttpOnly",
+    "SameSite=Lax",
+  ].join("; ");
+}

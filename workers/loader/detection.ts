@@ -1,0 +1,30 @@
+// POST /mark-session-detection: one DetectionRecord per reported session onto LOG_QUEUE (the log consumer writes it
+// to R2 and Supabase `loader_sessions`). The body comes from navigator.sendBeacon, so it is read whatever its
+// Content-Type says (a beacon with a JSON type would need a preflight the beacon API cannot make).
+import { moduleActive } from "../../schemas/edge-config";
+import { DetectionBodySchema } from "../../schemas/loader";
+import type { DetectionRecord } from "../../schemas/log-record";
+import { readJsonBody } from "../shared/body";
+import type { Site } from "../shared/site";
+
+export async function handleDetection(request: Request, env: Env, site: Site, headers: Headers): Promise<Response> {
+  const body = await readJsonBody(request, DetectionBodySchema);
+  // A script cached before the module was switched off may still report: accepted, but not recorded, since the
+  // container is not entitled to (or did not ask for) detection data.
+  if (moduleActive(site.config, "adblockDetection")) {
+    const record: DetectionRecord = {
+      kind: "detection",
+      ts: Date.now(),
+      containerId: site.containerId,
+      sessionId: body.sessionId,
+      host: site.publicHost,
+      adblock: body.adblock,
+      itp: body.itp,
+      country: typeof request.cf?.country === "string" ? request.cf.country : null,
+    };
+    // Awaited: 202 means the record is on the queue. The beacon does not wait for the answer anyway.
+    await env.LOG_QUEUE.send(record);
+  }
+  headers.set("Cache-Control", "no-store");
+  return new Response(null, { status: 202, headers });
+}

@@ -1,0 +1,83 @@
+// Builds the loader script for one site: the client template with the container's settings injected as a
+// script-safe JSON literal, plus the validators (ETag) that let browsers and Cloudflare's cache revalidate it.
+import { moduleActive } from "../../schemas/edge-config";
+import { registrableDomain } from "../shared/registrable-domain";
+import type { Site } from "../shared/site";
+import { CLIENT_TEMPLATE, CONFIG_PLACEHOLDER } from "./client";
+
+/** What the client reads from `c` (short keys keep the script small; see client.ts). */
+export interface ClientSettings {
+  m: string;
+  k: string;
+  q: string;
+  g: string;
+  l: string;
+  r: boolean;
+  c: string[];
+  d: string;
+  a: boolean;
+}
+
+/**
+ * JSON that is safe inside a <script> element and in any JavaScript parser: `<`, `>` and `&` are escaped so no
+ * value can close the element (`</script>`) or open a comment (`<!--`), and U+2028/U+2029 are escaped because
+ * they end a line inside string literals of pre-ES2019 engines.
+ */
+export function scriptSafeJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/** base64url without padding, as the router's proxy parameter expects. */
+export function base64url(text: string): string {
+  const bytes = new TextEncoder().encode(text);
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+export function clientSettings(site: Site): ClientSettings {
+  const { config } = site;
+  return {
+    m: site.mountPrefix,
+    k: config.proxyPath,
+    q: config.proxyParam,
+    // Encoded here, not in the browser: the script text then holds no GTM URL for a filter list to match either.
+    g: base64url(`/gtm.js?id=${encodeURIComponent(config.gtmId)}`),
+    l: config.loaderPath,
+    r: moduleActive(config, "cookieRestoration"),
+    c: config.modules.cookieKeeper.cookies,
+    d: registrableDomain(site.publicHost),
+    a: moduleActive(config, "adblockDetection"),
+  };
+}
+
+export function renderScript(site: Site): string {
+  return CLIENT_TEMPLATE.replace(CONFIG_PLACEHOLDER, () => scriptSafeJson(clientSettings(site)));
+}
+
+/** FNV-1a: a stable, dependency-free fingerprint of the template, so a new build invalidates cached scripts. */
+function fnv1a(text: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0).toString(36);
+}
+
+export const BUILD_HASH = fnv1a(CLIENT_TEMPLATE);
+
+/**
+ * Strong ETag from the config version and the build. Everything else the script depends on (mount prefix, cookie
+ * domain) comes from the request URL's host and path, which are part of the cache key already.
+ */
+export function scriptEtag(site: Site): string {
+  return `"${site.config.version}-${BUILD_HASH}"`;
+}
+
+/** RFC 9110 If-None-Match: a list of (possibly weak) tags or `*`; weak comparison applies. */
+export function matchesIfNoneMatch(header: string | null, etag: string): boolean {
+  if (header === null) return false;
+  if (header.trim() === "*") return true;
+  return header.split(",").some((tag) => tag.trim().replace(/^W\//, "") === etag);
+}

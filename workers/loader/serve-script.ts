@@ -1,0 +1,61 @@
+// GET <loaderPath><token>.js and the ad-block bait file. Every answer is JavaScript, errors included: a page that
+// embeds the loader must never get a syntax error from it.
+import { cacheTtlMs } from "../shared/config-store";
+import type { Site } from "../shared/site";
+import { TtlCache } from "../shared/ttl-cache";
+import { matchesIfNoneMatch, renderScript, scriptEtag } from "./script";
+
+const TOKEN = /^[A-Za-z0-9_-]{6,64}$/;
+
+/** Browsers and Cloudflare's cache may keep the script this long; a config change reaches pages within it. */
+export const SCRIPT_MAX_AGE_SECONDS = 300;
+
+/** token → containerId (null: unknown), in front of LOADER_TOKEN_MAP with the config cache's lifetime. */
+const tokens = new TtlCache<string | null>();
+
+function javascript(body: string | null, status: number, cacheControl: string, extra: Record<string, string> = {}): Response {
+  return new Response(body, {
+    status,
+    headers: {
+      "Content-Type": "text/javascript; charset=utf-8",
+      "Cache-Control": cacheControl,
+      "X-Content-Type-Options": "nosniff",
+      ...extra,
+    },
+  });
+}
+
+async function tokenContainer(env: Env, token: string): Promise<string | null> {
+  const cached = tokens.get(token);
+  if (cached !== undefined) return cached;
+  const containerId = await env.LOADER_TOKEN_MAP.get(token);
+  tokens.set(token, containerId, cacheTtlMs(env));
+  return containerId;
+}
+
+export async function serveScript(request: Request, env: Env, site: Site, token: string): Promise<Response> {
+  let containerId: string | null;
+  try {
+    containerId = TOKEN.test(token) ? await tokenContainer(env, token) : null;
+  } catch (error) {
+    console.error(JSON.stringify({ event: "loader_token_lookup_failed", containerId: site.containerId, error: String(error) }));
+    return javascript("/* loader temporarily unavailable */", 503, "no-store");
+  }
+  // A token of another container is as unknown here as a token of none: this host serves only its own container.
+  if (containerId !== site.containerId) return javascript("/* unknown loader token */", 404, "public, max-age=60");
+
+  const etag = scriptEtag(site);
+  const cache = `public, max-age=${SCRIPT_MAX_AGE_SECONDS}`;
+  if (matchesIfNoneMatch(request.headers.get("If-None-Match"), etag)) return javascript(null, 304, cache, { ETag: etag });
+  return javascript(request.method === "HEAD" ? null : renderScript(site), 200, cache, { ETag: etag });
+}
+
+/** The bait only has to load when nothing blocks it; it is the same for every container, so it caches long. */
+export function serveBait(request: Request): Response {
+  return javascript(request.method === "HEAD" ? null : "/* */", 200, "public, max-age=86400");
+}
+
+/** For tests: forget cached token lookups. */
+export function clearTokenCache(): void {
+  tokens.clear();
+}
