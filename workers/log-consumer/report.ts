@@ -12,8 +12,8 @@ export const MAX_OBJECTS = 2000;
 const READ_CONCURRENCY = 16;
 const HOUR_MS = 3600_000;
 
-export async function buildReport(bucket: R2Bucket, window: Window): Promise<Report> {
-  const { keys, truncated } = await listWindow(bucket, window);
+export async function buildReport(bucket: R2Bucket, window: Window, maxObjects = MAX_OBJECTS): Promise<Report> {
+  const { keys, truncated } = await listWindow(bucket, window, maxObjects);
   const access: AccessRecord[] = [];
   const detections: DetectionRecord[] = [];
   let skipped = 0;
@@ -36,7 +36,7 @@ export async function buildReport(bucket: R2Bucket, window: Window): Promise<Rep
 }
 
 /** Object keys of every hour partition that overlaps the window, newest hour first (what a cut-off keeps). */
-async function listWindow(bucket: R2Bucket, window: Window): Promise<{ keys: string[]; truncated: boolean }> {
+async function listWindow(bucket: R2Bucket, window: Window, maxObjects: number): Promise<{ keys: string[]; truncated: boolean }> {
   const keys: string[] = [];
   const firstHour = Math.floor(window.from / HOUR_MS) * HOUR_MS;
   for (let hour = Math.floor(window.to / HOUR_MS) * HOUR_MS; hour >= firstHour; hour -= HOUR_MS) {
@@ -44,7 +44,7 @@ async function listWindow(bucket: R2Bucket, window: Window): Promise<{ keys: str
     do {
       const page = await bucket.list({ prefix: hourPrefix(hour), cursor, limit: 1000 });
       for (const object of page.objects) {
-        if (keys.length === MAX_OBJECTS) return { keys, truncated: true };
+        if (keys.length === maxObjects) return { keys, truncated: true };
         keys.push(object.key);
       }
       cursor = page.truncated ? page.cursor : undefined;

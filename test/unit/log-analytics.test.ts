@@ -1,0 +1,32 @@
+// The Analytics Engine column map: what each index, blob and double of a data point holds.
+import { describe, expect, it } from "vitest";
+import { AE_BLOBS, AE_DOUBLES, accessDataPoint, statusClass } from "../../schemas/analytics";
+import { accessRecord } from "../support/log-records";
+
+describe("Analytics Engine data point", () => {
+  it("puts the container in index1 and the fields in the documented blob and double order", () => {
+    const record = accessRecord({ ts: 1_767_261_600_000, host: "ss.a.example", method: "POST", pathClass: "passthrough", path: "/g/collect", status: 503, upstreamStatus: 503, durationMs: 87.5, country: "FR", cookieRewrites: 3 });
+    expect(AE_BLOBS).toEqual(["host", "method", "pathClass", "path", "statusClass", "country"]);
+    expect(AE_DOUBLES).toEqual(["status", "upstreamStatus", "durationMs", "cookieRewrites", "ts"]);
+    expect(accessDataPoint(record)).toEqual({
+      indexes: ["shop1"],
+      blobs: ["ss.a.example", "POST", "passthrough", "/g/collect", "5xx", "FR"],
+      doubles: [503, 503, 87.5, 3, 1_767_261_600_000],
+    });
+  });
+
+  it("writes unknowns as empty country and upstream status 0", () => {
+    const point = accessDataPoint(accessRecord({ country: null, upstreamStatus: null, status: 400 }));
+    expect(point.blobs![5]).toBe("");
+    expect(point.doubles![1]).toBe(0);
+  });
+
+  it("never carries the request id (no per-request identifier in AE)", () => {
+    const record = accessRecord();
+    expect(JSON.stringify(accessDataPoint(record))).not.toContain(record.requestId);
+  });
+
+  it("classes statuses", () => {
+    expect([204, 301, 404, 504, 0, 600].map(statusClass)).toEqual(["2xx", "3xx", "4xx", "5xx", "other", "other"]);
+  });
+});
