@@ -23,11 +23,9 @@ export default defineConfig({
   test: {
     include: ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"],
     exclude: ["test/**/*.node.test.ts"],
-    // A PostgREST stand-in (Node HTTP) for the log consumer's loader_sessions upsert; its URL is inject()ed.
-    // The router's real loopback upstream (test/support/router-origin.global.mjs); its URLs are inject()ed too.
+    // The router's real loopback upstream (test/support/router-origin.global.mjs); its URLs are inject()ed.
     // A PostgREST stand-in for the control plane's supabase-js call sites (test/support/postgrest-stand-in.mjs).
     globalSetup: [
-      "./test/integration/log-postgrest.global.mjs",
       "./test/support/router-origin.global.mjs",
       "./test/support/postgrest-stand-in.global.mjs",
     ],

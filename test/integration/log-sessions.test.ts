@@ -1,33 +1,18 @@
 // Detection records into Supabase `loader_sessions` through @supabase/supabase-js.
-// PostgREST cannot run here (no Docker), so the upsert goes over real HTTP to a stand-in
-// (log-postgrest.global.mjs) that refuses any request not shaped the way PostgREST documents an upsert:
-// POST /rest/v1/loader_sessions?on_conflict=session_id, `Prefer: resolution=merge-duplicates`,
-// apikey and Authorization headers, a JSON array body.
+// PostgREST cannot run here (no Docker), so the upsert goes over real HTTP to the project's PostgREST stand-in
+// (test/support/postgrest-stand-in.mjs), which answers the way PostgREST documents an upsert —
+// POST /rest/v1/loader_sessions?on_conflict=session_id with `Prefer: resolution=merge-duplicates`, apikey and
+// Authorization headers and a JSON array body — and refuses wrong keys and rows touched twice as PostgREST would.
+// The column names asserted here are supabase/migrations' `loader_sessions`.
 import { env } from "cloudflare:workers";
-import { afterEach, describe, expect, inject, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { STAND_IN_SERVICE_KEY, standInTenant } from "../support/postgrest-stand-in.client";
 import { accessRecord, deliverLogs, detectionRecord, listKeys } from "../support/log-records";
 
-declare module "vitest" {
-  export interface ProvidedContext {
-    logPostgrestUrl: string;
-  }
-}
-
-const KEY = "service-role-test";
 const at = (day: number, hour: number) => Date.UTC(2026, 2, day, hour);
 
-interface StandIn {
-  calls: { method: string; url: string; headers: Record<string, string>; body: string }[];
-  rows: Record<string, unknown>[];
-}
-
-/** A fresh stand-in tenant per test: its own rows and call log. */
 function supabase(name: string) {
-  const url = `${inject("logPostgrestUrl")}/t/${crypto.randomUUID().slice(0, 8)}-${name}`;
-  return {
-    env: { SUPABASE_URL: url, SUPABASE_SERVICE_ROLE_KEY: KEY },
-    state: async (): Promise<StandIn> => (await fetch(`${url}/__calls`)).json(),
-  };
+  return standInTenant(`log-${name}-${crypto.randomUUID().slice(0, 8)}`);
 }
 
 afterEach(() => {
@@ -35,7 +20,7 @@ afterEach(() => {
 });
 
 describe("log consumer: loader_sessions", () => {
-  it("upserts a batch's detection records in one PostgREST request", async () => {
+  it("upserts a batch's detection records in one PostgREST request shaped as the docs describe", async () => {
     const db = supabase("one-request");
     const a = detectionRecord({ ts: at(1, 9), adblock: true });
     const b = detectionRecord({ ts: at(1, 9), itp: true, country: null });
@@ -43,13 +28,18 @@ describe("log consumer: loader_sessions", () => {
 
     expect(result.ackAll).toBe(true);
     expect(summary.sessionsUpserted).toBe(2);
-    const { calls, rows } = await db.state();
-    expect(calls).toHaveLength(1);
-    expect(calls[0]!.url).toContain("/rest/v1/loader_sessions?on_conflict=session_id");
-    expect(rows).toEqual([
+    const requests = await db.requests();
+    expect(requests).toHaveLength(1);
+    const [upsert] = requests;
+    expect(upsert).toMatchObject({ method: "POST", path: "/rest/v1/loader_sessions", query: { on_conflict: "session_id" } });
+    expect(upsert!.headers).toMatchObject({ apikey: STAND_IN_SERVICE_KEY, authorization: `Bearer ${STAND_IN_SERVICE_KEY}` });
+    expect(upsert!.headers.prefer).toContain("resolution=merge-duplicates");
+    expect(upsert!.headers["content-type"]).toContain("application/json");
+    expect(upsert!.body).toEqual([
       { session_id: a.sessionId, container_id: "shop1", host: a.host, adblock: true, itp: false, country: "DE", detected_at: "2026-03-01T09:00:00.000Z" },
       { session_id: b.sessionId, container_id: "shop1", host: b.host, adblock: false, itp: true, country: null, detected_at: "2026-03-01T09:00:00.000Z" },
     ]);
+    expect(await db.rows("loader_sessions")).toEqual(upsert!.body);
   });
 
   it("folds a session reported twice in one batch into its newest report (Postgres refuses touching a row twice)", async () => {
@@ -59,8 +49,9 @@ describe("log consumer: loader_sessions", () => {
     const { result } = await deliverLogs([late, early], { env: db.env });
 
     expect(result.ackAll).toBe(true);
-    const { rows } = await db.state();
-    expect(rows).toEqual([expect.objectContaining({ session_id: early.sessionId, adblock: true, detected_at: "2026-03-02T10:00:00.000Z" })]);
+    expect(await db.rows("loader_sessions")).toEqual([
+      expect.objectContaining({ session_id: early.sessionId, adblock: true, detected_at: "2026-03-02T10:00:00.000Z" }),
+    ]);
   });
 
   it("updates the existing row when a batch is delivered again", async () => {
@@ -70,16 +61,15 @@ describe("log consumer: loader_sessions", () => {
     const again = await deliverLogs([record], { env: db.env, ids: ["s-1"], attempts: 2 });
 
     expect(again.result.ackAll).toBe(true);
-    const { calls, rows } = await db.state();
-    expect(calls).toHaveLength(2);
-    expect(rows).toHaveLength(1);
+    expect(await db.requests()).toHaveLength(2);
+    expect(await db.rows("loader_sessions")).toHaveLength(1);
   });
 
-  it("retries the whole batch and removes its R2 objects when Supabase fails", async () => {
-    const db = supabase("outage-down");
+  it("retries the whole batch and removes its R2 objects when Supabase refuses the upsert", async () => {
+    const db = supabase("refused");
     const write = vi.spyOn(env.ACCESS_ANALYTICS, "writeDataPoint");
     const { summary, result, retryAll } = await deliverLogs([detectionRecord({ ts: at(4, 9) }), accessRecord({ ts: at(4, 9) })], {
-      env: db.env,
+      env: { ...db.env, SUPABASE_SERVICE_ROLE_KEY: "revoked-key" },
     });
 
     expect(summary.status).toBe("retried");
@@ -102,6 +92,6 @@ describe("log consumer: loader_sessions", () => {
   it("makes no Supabase request for a batch without detection records", async () => {
     const db = supabase("no-detections");
     await deliverLogs([accessRecord({ ts: at(6, 9) })], { env: db.env });
-    expect((await db.state()).calls).toEqual([]);
+    expect(await db.requests()).toEqual([]);
   });
 });
