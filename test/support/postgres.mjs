@@ -86,8 +86,7 @@ export async function startPostgres() {
 
   /** Rows of one SELECT as JSON objects (PostgreSQL builds the JSON, so types come out as the edge would see them). */
   const query = async (sql, options) => {
-    const out = await exec(`select coalesce(json_agg(q), '[]'::json) from (${sql}) as q;`, options);
-    return JSON.parse(out.trim().split("\n").at(-1));
+    return JSON.parse(await exec(`select coalesce(json_agg(q), '[]'::json) from (${sql}) as q;`, options));
   };
 
   return { port, socketDir: dir, exec, query, stop };
