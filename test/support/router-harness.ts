@@ -1,0 +1,76 @@
+// Helpers for the router tests: containers seeded straight into the real (miniflare) KV maps, pointed at the real
+// loopback upstream from router-origin.global.mjs, and a way to call the router that also captures the access
+// records it hands to LOG_QUEUE.
+import { env } from "cloudflare:workers";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import * as v from "valibot";
+import { inject } from "vitest";
+import { EdgeConfigSchema, type EdgeConfig, type EdgeConfigInput } from "../../schemas/edge-config";
+import type { AccessRecord } from "../../schemas/log-record";
+import { handleTraffic } from "../../workers/router/traffic";
+import { entriesFor } from "../../workers/sync-consumer/kv-sync";
+import { edgeConfig } from "./fixtures";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    routerOriginUrl: string;
+    routerDeadUrl: string;
+  }
+}
+
+export const originUrl = (): string => inject("routerOriginUrl");
+export const deadUrl = (): string => inject("routerDeadUrl");
+
+let counter = 0;
+
+/** A container id no other test uses, so in-isolate caches and KV keys never leak between tests. */
+export function uniqueId(prefix = "rt"): string {
+  counter += 1;
+  return `${prefix}-${counter}-${crypto.randomUUID().slice(0, 8)}`;
+}
+
+/** Writes every KV entry of the config (as the sync consumer would) and returns the parsed config. */
+export async function seedContainer(overrides: Partial<EdgeConfigInput> = {}): Promise<EdgeConfig> {
+  const containerId = overrides.containerId ?? uniqueId();
+  const config = v.parse(EdgeConfigSchema, edgeConfig({ upstream: originUrl(), ...overrides, containerId }));
+  await Promise.all(entriesFor(config).map((entry) => env[entry.map].put(entry.key, entry.value)));
+  return config;
+}
+
+export function encodeTarget(target: string): string {
+  let binary = "";
+  for (const byte of new TextEncoder().encode(target)) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+export interface RouterCall {
+  response: Response;
+  /** Records the router sent to LOG_QUEUE (collected after every waitUntil settled). */
+  records: AccessRecord[];
+}
+
+/**
+ * Calls the router the way workers/index.ts does, with LOG_QUEUE replaced by a recorder. Everything else (KV,
+ * the Durable Object, the upstream over the network) is real.
+ */
+export async function callRouter(request: Request, options: { failLogQueue?: boolean } = {}): Promise<RouterCall> {
+  const records: AccessRecord[] = [];
+  const logQueue = {
+    async send(body: AccessRecord) {
+      if (options.failLogQueue) throw new Error("queue unavailable");
+      records.push(body);
+    },
+    async sendBatch(messages: Iterable<{ body: AccessRecord }>) {
+      for (const message of messages) records.push(message.body);
+    },
+  } as unknown as Queue;
+  const ctx = createExecutionContext();
+  const response = await handleTraffic(request, { ...env, LOG_QUEUE: logQueue }, ctx, new URL(request.url));
+  await waitOnExecutionContext(ctx);
+  return { response, records };
+}
+
+/** GET/POST to the router on `host` (the URL's host; pass `headers.Host` to test header precedence). */
+export function routerRequest(host: string, path: string, init: RequestInit = {}): Request {
+  return new Request(`https://${host}${path}`, init);
+}

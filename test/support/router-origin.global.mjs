@@ -1,0 +1,73 @@
+// vitest globalSetup: a real HTTP upstream for the router tests (the Worker proxies to it over loopback, nothing
+// is mocked). Its URL is provide()d as `routerOriginUrl`; `routerDeadUrl` is a port with nothing listening.
+//   /echo[/...]            JSON: method, path, search, headers, bodyBytes, bodySha256
+//   /set-cookies?c=<b64u>  sets each Set-Cookie of the base64url JSON array c, answers 204
+//   /redirect              302 to https://elsewhere.example/landing (must be handed back, not followed)
+//   /slow?ms=N             waits N ms before the headers
+//   /cors                  reflects any Origin with credentials, the way sGTM's clients do
+//   anything else          404 text
+import { createHash } from "node:crypto";
+import { createServer } from "node:http";
+
+async function handle(req, res) {
+  const url = new URL(req.url, "http://origin.local");
+  const hash = createHash("sha256");
+  let bodyBytes = 0;
+  for await (const chunk of req) {
+    bodyBytes += chunk.length;
+    hash.update(chunk);
+  }
+  if (url.pathname === "/echo" || url.pathname.startsWith("/echo/")) {
+    res.writeHead(200, { "Content-Type": "application/json", "Set-Cookie": "origin_seen=1; Path=/" });
+    return res.end(JSON.stringify({
+      method: req.method, path: url.pathname, search: url.search, headers: req.headers, bodyBytes,
+      bodySha256: hash.digest("hex"),
+    }));
+  }
+  if (url.pathname === "/set-cookies") {
+    const cookies = JSON.parse(Buffer.from(url.searchParams.get("c") ?? "W10", "base64url").toString("utf8"));
+    res.writeHead(204, { "Set-Cookie": cookies });
+    return res.end();
+  }
+  if (url.pathname === "/redirect") {
+    res.writeHead(302, { Location: "https://elsewhere.example/landing" });
+    return res.end();
+  }
+  if (url.pathname === "/slow") {
+    await new Promise((resolve) => setTimeout(resolve, Number(url.searchParams.get("ms") ?? "0")));
+    res.writeHead(200, { "Content-Type": "text/plain" });
+    return res.end("slow");
+  }
+  if (url.pathname === "/cors") {
+    res.writeHead(200, {
+      "Content-Type": "text/plain",
+      "Access-Control-Allow-Origin": req.headers.origin ?? "*",
+      "Access-Control-Allow-Credentials": "true",
+      Vary: "Accept-Encoding",
+    });
+    return res.end("cors");
+  }
+  res.writeHead(404, { "Content-Type": "text/plain" });
+  res.end("not found");
+}
+
+function listen(server) {
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server.address().port)));
+}
+
+export default async function setup(project) {
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error) => {
+      res.writeHead(500);
+      res.end(String(error));
+    });
+  });
+  const port = await listen(server);
+  // Reserve a port, then free it: connecting to it is refused, which is what an unreachable upstream looks like.
+  const probe = createServer();
+  const deadPort = await listen(probe);
+  await new Promise((resolve) => probe.close(resolve));
+  project.provide("routerOriginUrl", `http://127.0.0.1:${port}`);
+  project.provide("routerDeadUrl", `http://127.0.0.1:${deadPort}`);
+  return () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); });
+}
