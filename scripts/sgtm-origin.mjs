@@ -1,5 +1,6 @@
 // A local stand-in for a server-side GTM container: serves gtm.js, answers /g/collect and sets the FPID and _ga
-// cookies a real sGTM sets (with short lifetimes, so Cookie Keeper's extension is visible), plus /echo for tests.
+// cookies a real sGTM sets (with short lifetimes, so Cookie Keeper's extension is visible), plus /echo for tests
+// and /demo, a shop page that embeds the loader.
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:http";
 
@@ -9,12 +10,24 @@ window.__sgtmStandIn = { id: ${JSON.stringify(id)}, loadedAt: Date.now() };
 window.dataLayer.push({ event: "gtm.js", "gtm.start": Date.now() });
 `;
 
+// A demo shop page that embeds the loader with a relative URL, so it works behind the Worker on a whole host
+// (ss.demo-shop.localhost/demo -> /l/...) and in same-origin mode (shop.localhost/metrics/demo -> /metrics/l/...).
+const demoPage = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Demo shop</title>
+<script async src="l/lt_demo_shop.js"></script></head>
+<body><h1>Demo shop</h1><p>The Qaxal loader restores first-party cookies and loads GTM through the edge.</p></body></html>
+`;
+
 function handle(req, res, body) {
   const url = new URL(req.url, "http://origin.local");
   const cookies = req.headers.cookie ?? "";
   if (url.pathname === "/gtm.js") {
     res.writeHead(200, { "Content-Type": "text/javascript", "Cache-Control": "no-store" });
     return res.end(gtmJs(url.searchParams.get("id") ?? "GTM-UNKNOWN"));
+  }
+  if (url.pathname === "/demo") {
+    res.writeHead(200, { "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store" });
+    return res.end(demoPage);
   }
   if (url.pathname === "/g/collect") {
     const setCookies = [];
