@@ -23,7 +23,8 @@ function pct(x) { return x === null ? "–" : (x * 100).toFixed(1) + " %"; }
 function ms(x) { return x === null ? "–" : x.toFixed(0) + " ms"; }
 
 function requestsChart(report) {
-  var series = report.requests.series, w = 640, h = 220, pad = 28;
+  // A narrow viewBox keeps the labels legible when the chart is scaled down to a phone screen.
+  var series = report.requests.series, w = 400, h = 200, pad = 26;
   var max = Math.max(1, Math.max.apply(null, series.map(function (b) { return b.count; })));
   var bw = (w - pad) / Math.max(series.length, 1);
   var chart = svg(w, h);
@@ -43,13 +44,13 @@ function requestsChart(report) {
 }
 
 function barsChart(rows, format) {
-  var w = 640, rowH = 30, h = Math.max(rows.length, 1) * rowH, label = 150;
+  var w = 400, rowH = 30, h = Math.max(rows.length, 1) * rowH, label = 80;
   var max = Math.max(1e-9, Math.max.apply(null, rows.map(function (r) { return r.value; })));
   var chart = svg(w, h);
   rows.forEach(function (r, i) {
     var y = i * rowH;
     chart.appendChild(el("text", { x: 0, y: y + 20, class: "label" }, r.label));
-    chart.appendChild(el("rect", { x: label, y: y + 6, width: Math.max((r.value / max) * (w - label - 90), 1), height: 18, class: "bar", fill: r.color }));
+    chart.appendChild(el("rect", { x: label, y: y + 6, width: Math.max((r.value / max) * (w - label - 110), 1), height: 18, class: "bar", fill: r.color }));
     chart.appendChild(el("text", { x: w, y: y + 20, class: "label", "text-anchor": "end" }, format(r)));
   });
   return chart;
@@ -63,7 +64,7 @@ function render(report) {
   $("kpi-sessions").textContent = report.detection.sessions.toLocaleString();
   $("kpi-recovered").textContent = pct(report.detection.recoveredRate);
   $("range").textContent = report.from.slice(0, 16).replace("T", " ") + " → " + report.to.slice(0, 16).replace("T", " ") + " UTC · " +
-    (report.containerId || "all containers") + " · " + report.objectsRead + " batches" + (report.truncated ? " (truncated)" : "");
+    (report.containerId || "all containers") + " · " + report.objectsRead + (report.objectsRead === 1 ? " batch object" : " batch objects") + (report.truncated ? " (truncated)" : "");
 
   $("chart-requests").replaceChildren(requestsChart(report));
   var total = report.requests.total;
@@ -139,8 +140,8 @@ input, select, button { font: inherit; padding: 6px 8px; min-height: 40px; }
 .kpi span { font-size: 0.8rem; color: #495057; }
 .cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(300px, 1fr)); gap: 12px; }
 .wide { grid-column: 1 / -1; }
-svg text { font-size: 13px; fill: #495057; }
-svg text.axis { font-size: 11px; }
+svg text { font-size: 14px; fill: #495057; }
+svg text.axis { font-size: 12px; }
 table { width: 100%; border-collapse: collapse; font-size: 0.9rem; }
 td { padding: 4px; border-top: 1px solid #f1f3f5; word-break: break-all; }
 td:last-child { text-align: right; white-space: nowrap; }
@@ -153,6 +154,7 @@ export function dashboardPage(nonce: string): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
+<link rel="icon" href="data:,">
 <title>Qaxal Edge · dashboard</title>
 <style nonce="${nonce}">${STYLE}</style>
 </head>
