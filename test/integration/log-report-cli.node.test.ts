@@ -1,0 +1,70 @@
+// `npm run report` (scripts/report.mjs): asks the report endpoint with the operator token and prints the
+// aggregates as tables. The endpoint here is a small HTTP server answering a report that the Worker's own
+// aggregation code built from known records, so the CLI reads exactly the shape the Worker serves.
+import { execFile } from "node:child_process";
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ROOT } from "../../scripts/platform.mjs";
+import type { AccessRecord, DetectionRecord } from "../../schemas/log-record";
+import { aggregate } from "../../workers/log-consumer/aggregate";
+
+const run = promisify(execFile);
+const TOKEN = "cli-test-token";
+const from = Date.UTC(2026, 5, 1, 0);
+const base = { kind: "access", containerId: "shop1", host: "ss.shop1.example", method: "GET", pathClass: "proxy", upstreamStatus: 200, country: null } as const;
+const access: AccessRecord[] = [
+  { ...base, ts: from + 60_000, requestId: "r1", path: "/g/collect", status: 200, durationMs: 10, cookieRewrites: 2 },
+  { ...base, ts: from + 120_000, requestId: "r2", path: "/g/collect", status: 502, durationMs: 40, cookieRewrites: 0 },
+  { ...base, ts: from + 7_200_000, requestId: "r3", path: "/gtm.js", status: 200, durationMs: 20, cookieRewrites: 0 },
+];
+const detections: DetectionRecord[] = [
+  { kind: "detection", ts: from, containerId: "shop1", sessionId: "session-a1", host: "ss.shop1.example", adblock: true, itp: false, country: null },
+];
+const report = { ...aggregate({ from, to: from + 6 * 3_600_000, containerId: "shop1" }, access, detections), objectsRead: 2, truncated: false };
+
+let server: Server;
+let url: string;
+const seen: IncomingMessage[] = [];
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    seen.push(req);
+    const ok = req.headers.authorization === `Bearer ${TOKEN}`;
+    res.writeHead(ok ? 200 : 401, { "Content-Type": "application/json" });
+    res.end(JSON.stringify(ok ? report : { error: "unauthorized", message: "missing or wrong bearer token" }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+});
+
+afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+const cli = (args: string[], token = TOKEN) =>
+  run(process.execPath, [join(ROOT, "scripts/report.mjs"), "--url", url, ...args], { env: { ...process.env, ADMIN_TOKEN: token } });
+
+describe("npm run report", () => {
+  it("asks for the window and container with the bearer token", async () => {
+    await cli(["--since", "6h", "--container", "shop1"]);
+    expect(seen.at(-1)!.url).toBe("/_edge/admin/report?since=6h&container=shop1");
+  });
+
+  it("prints the aggregates as tables", async () => {
+    const { stdout } = await cli(["--container", "shop1"]);
+    const lines = stdout.split("\n");
+    expect(lines[0]).toBe("shop1 · 2026-06-01T00:00:00.000Z → 2026-06-01T06:00:00.000Z · 2 R2 batch objects");
+    const row = (pattern: RegExp) => expect(lines.some((line) => pattern.test(line)), String(pattern)).toBe(true);
+    row(/^requests +3$/);
+    row(/^p95 proxy latency +40 ms$/);
+    row(/^cookie-keeper rewrites +2$/);
+    row(/^sessions recovered +100\.0 %$/);
+    row(/^5xx +1 +33\.3 %$/);
+    row(/^2026-06-01 00:00 +2 +1 +#{40}$/);
+    row(/^\/g\/collect +2$/);
+  });
+
+  it("exits non-zero with the endpoint's message when the token is refused", async () => {
+    await expect(cli([], "wrong")).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining("401 unauthorized: missing or wrong bearer token") });
+  });
+});
