@@ -21,8 +21,13 @@ const SUPABASE_ROLES = `
   alter default privileges in schema public grant all on sequences to anon, authenticated, service_role;
 `;
 
+let plainMigrations: string[];
+
 beforeAll(async () => {
   pg = await startPostgres();
+  // Plain PostgreSQL first: roles are cluster-wide, so this database must be migrated before they exist.
+  await pg.exec(`create database plain`);
+  plainMigrations = await applyMigrations(pg, { database: "plain" });
   await pg.exec(SUPABASE_ROLES);
   migrations = await applyMigrations(pg);
 });
@@ -66,6 +71,16 @@ async function change(id: string, sql: string) {
 }
 
 describe("migrations", () => {
+  it("apply to plain PostgreSQL without Supabase's roles (the role-specific parts are skipped)", async () => {
+    expect(plainMigrations).toEqual(migrations);
+    await pg.exec(`begin;
+      insert into containers (id, upstream, gtm_id) values ('plain-shop', 'https://sgtm.plain.example', 'GTM-PLAIN1');
+      insert into container_hosts (kind, host, container_id) values ('infra', 'plain.edge.example', 'plain-shop');
+      commit;`, { database: "plain" });
+    const [row] = await pg.query(`select public.get_edge_config('plain-shop') as config`, { database: "plain" });
+    expect(v.is(EdgeConfigSchema, row.config)).toBe(true);
+  });
+
   it("apply to an empty database and create the control plane's tables", async () => {
     expect(migrations.length).toBeGreaterThan(0);
     const tables = await pg.query(`select table_name from information_schema.tables where table_schema = 'public' order by 1`);

@@ -32,7 +32,8 @@ function run(file, args, { input, asPostgres = false } = {}) {
 }
 
 /**
- * @typedef {{ role?: string }} SqlOptions  role: run the SQL after SET ROLE (e.g. "anon"), to test privileges
+ * @typedef {{ role?: string, database?: string }} SqlOptions  role: run the SQL after SET ROLE (e.g. "anon"), to
+ *   test privileges; database: another database of the cluster (default "postgres")
  * @typedef {{
  *   port: number,
  *   socketDir: string,
@@ -74,11 +75,11 @@ export async function startPostgres() {
   }
 
   /** Runs SQL (any number of statements, stopping at the first error) and returns psql's unaligned output. */
-  const exec = async (sql, { role } = {}) => {
+  const exec = async (sql, { role, database = "postgres" } = {}) => {
     const script = role ? `set role ${role};\n${sql}` : sql;
     const { stdout } = await run(
       join(bin, "psql"),
-      ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", dir, "-p", String(port), "-U", "postgres", "-d", "postgres", "-f", "-"],
+      ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", dir, "-p", String(port), "-U", "postgres", "-d", database, "-f", "-"],
       { input: script },
     );
     return stdout;
@@ -92,11 +93,15 @@ export async function startPostgres() {
   return { port, socketDir: dir, exec, query, stop };
 }
 
-/** Applies every migration in file-name order, each in its own transaction, as a Supabase project would. */
-export async function applyMigrations(pg, dir = MIGRATIONS_DIR) {
-  const files = readdirSync(dir).filter((f) => f.endsWith(".sql")).sort();
+/**
+ * Applies every migration in file-name order, each in its own transaction, as a Supabase project would.
+ * @param {Postgres} pg
+ * @param {{ database?: string }} [options]
+ */
+export async function applyMigrations(pg, { database } = {}) {
+  const files = readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith(".sql")).sort();
   for (const file of files) {
-    await pg.exec(`begin;\n${readFileSync(join(dir, file), "utf8")}\ncommit;`);
+    await pg.exec(`begin;\n${readFileSync(join(MIGRATIONS_DIR, file), "utf8")}\ncommit;`, { database });
   }
   return files;
 }
