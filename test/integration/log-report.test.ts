@@ -20,7 +20,7 @@ describe("GET /_edge/admin/report", () => {
   it("refuses a malformed window, naming the parameter", async () => {
     const res = await get("/_edge/admin/report?since=forever");
     expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({ error: "invalid_body", message: expect.stringContaining("since") });
+    expect(await res.json()).toMatchObject({ error: "invalid_query", message: expect.stringContaining("since") });
   });
 
   it("refuses windows longer than 7 days", async () => {
