@@ -19,6 +19,8 @@ import { applyMigrations, startPostgres } from "../support/postgres.mjs";
 import { startPostgrestStandIn } from "../support/postgrest-stand-in.mjs";
 
 const SERVICE_KEY = "replay-test-service-role-key";
+// Passed to wrangler dev explicitly (overriding a developer's own .dev.vars) and to the replay script.
+const SECRETS = { ADMIN_TOKEN: "replay-admin-token", WEBHOOK_SECRET: "replay-webhook-secret", EDGE_AUTH_SECRET: "replay-edge-auth" };
 const TENANT = "replay";
 const CONTAINERS = ["replay-a", "replay-b", "replay-c"];
 const CONFIG_NAMESPACES = ["edge-config", "routing-map", "site-registry", "loader-token-map"];
@@ -60,7 +62,14 @@ async function versionsInPostgres(): Promise<Record<string, number>> {
 }
 
 function replay(...args: string[]): Promise<{ code: number | null; out: string }> {
-  const env = { ...process.env, SUPABASE_URL: standIn.supabaseUrl(TENANT), SUPABASE_SERVICE_ROLE_KEY: SERVICE_KEY, EDGE_URL: platform.workerUrl };
+  const env = {
+    ...process.env,
+    SUPABASE_URL: standIn.supabaseUrl(TENANT),
+    SUPABASE_SERVICE_ROLE_KEY: SERVICE_KEY,
+    EDGE_URL: platform.workerUrl,
+    ADMIN_TOKEN: SECRETS.ADMIN_TOKEN,
+    WEBHOOK_SECRET: SECRETS.WEBHOOK_SECRET,
+  };
   const child = spawn(process.execPath, [join(ROOT, "scripts/replay.mjs"), ...args], { env, cwd: ROOT });
   let out = "";
   child.stdout.on("data", (d) => (out += d));
@@ -69,12 +78,12 @@ function replay(...args: string[]): Promise<{ code: number | null; out: string }
 }
 
 async function status(id: string) {
-  const res = await fetch(`${platform.workerUrl}/_edge/admin/containers/${id}/status`, { headers: { Authorization: "Bearer dev-admin-token" } });
+  const res = await fetch(`${platform.workerUrl}/_edge/admin/containers/${id}/status`, { headers: { Authorization: `Bearer ${SECRETS.ADMIN_TOKEN}` } });
   return res.status === 200 ? res.json() : null;
 }
 
 async function appliedConfig(id: string) {
-  const res = await fetch(`${platform.workerUrl}/_edge/config/${id}`, { headers: { "X-Edge-Auth": "dev-edge-auth" } });
+  const res = await fetch(`${platform.workerUrl}/_edge/config/${id}`, { headers: { "X-Edge-Auth": SECRETS.EDGE_AUTH_SECRET } });
   return res.json();
 }
 
@@ -112,7 +121,7 @@ beforeAll(async () => {
     quiet: true,
     persistTo,
     loadDemo: false,
-    vars: { SUPABASE_URL: standIn.supabaseUrl(TENANT), SUPABASE_SERVICE_ROLE_KEY: SERVICE_KEY },
+    vars: { ...SECRETS, SUPABASE_URL: standIn.supabaseUrl(TENANT), SUPABASE_SERVICE_ROLE_KEY: SERVICE_KEY },
   });
 });
 

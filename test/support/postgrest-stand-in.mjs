@@ -169,9 +169,13 @@ export async function startPostgrestStandIn({ serviceKey, port = 0 }) {
 
   const control = {
     /** Sets what POST /rest/v1/rpc/<fn> answers for exactly these arguments. */
-    answerRpc: (tenant, fn, args, reply) => void tenantOf(tenant).rpc.set(rpcKey(fn, args), reply),
+    answerRpc: (tenant, fn, args, reply) => {
+      tenantOf(tenant).rpc.set(rpcKey(fn, args), reply);
+    },
     /** Replaces a table's rows. */
-    setRows: (tenant, table, rows) => void tenantOf(tenant).tables.set(table, rows.map((row) => ({ ...row }))),
+    setRows: (tenant, table, rows) => {
+      tenantOf(tenant).tables.set(table, rows.map((row) => ({ ...row })));
+    },
     rows: (tenant, table) => tenantOf(tenant).tables.get(table) ?? [],
     /** @returns {RecordedRequest[]} */
     requests: (tenant) => tenantOf(tenant).requests,
@@ -191,8 +195,14 @@ export async function startPostgrestStandIn({ serviceKey, port = 0 }) {
       if (driven) {
         const [, tenant, what, name] = driven;
         const input = text ? JSON.parse(text) : undefined;
-        if (what === "rpc" && req.method === "PUT") return send(204, control.answerRpc(tenant, name, input.args, input.reply));
-        if (what === "tables" && req.method === "PUT") return send(204, control.setRows(tenant, name, input));
+        if (what === "rpc" && req.method === "PUT") {
+          control.answerRpc(tenant, name, input.args, input.reply);
+          return send(204);
+        }
+        if (what === "tables" && req.method === "PUT") {
+          control.setRows(tenant, name, input);
+          return send(204);
+        }
         if (what === "tables" && req.method === "GET") return send(200, control.rows(tenant, name));
         if (what === "requests" && req.method === "GET") return send(200, control.requests(tenant));
         return send(404, { error: `no stand-in control ${req.method} ${url.pathname}` });
