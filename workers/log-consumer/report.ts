@@ -8,7 +8,9 @@ import { aggregate, type Window } from "./aggregate";
 import { gunzipNdjson } from "./ndjson-gzip";
 import { hourPrefix } from "./partition";
 
-export const MAX_OBJECTS = 2000;
+/** With at most 168 listings (7 days of hours) a report stays under the 1,000 operations on Cloudflare services
+ * (KV, R2, …) a Worker invocation may make, and holds at most 80,000 records in memory. */
+export const MAX_OBJECTS = 800;
 const READ_CONCURRENCY = 16;
 const HOUR_MS = 3600_000;
 
