@@ -78,7 +78,7 @@ create table public.container_modules (
   -- Browsers cap cookie lifetimes at 400 days.
   max_age_days integer check (max_age_days between 1 and 400),
   http_only text[] check (edge_internal.all_match(http_only, '^[!#$%&''*+.^_`|~0-9A-Za-z-]+$')),
-  updated_at timestamptz not null default now(),
+  created_at timestamptz not null default now(),
   primary key (container_id, module),
   constraint container_modules_cookie_settings_only_for_cookie_keeper
     check (module = 'cookieKeeper' or (cookies is null and max_age_days is null and http_only is null))
