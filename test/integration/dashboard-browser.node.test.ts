@@ -1,8 +1,9 @@
 // The dashboard in a real headless Chromium against the real local platform (`wrangler dev`: local Queues and
 // R2). The batches are seeded honestly: traffic and detection beacons go through the Worker, the router and
 // loader put records on LOG_QUEUE, and the log consumer writes the R2 batches the report reads.
-// Saves docs/dashboard.png (phone-sized viewport) for the README.
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+// Saves a phone-sized screenshot to test/artifacts/dashboard.png (git-ignored); with UPDATE_SCREENSHOTS=1 it also
+// refreshes docs/dashboard.png, the one the README shows, so an ordinary test run leaves the work tree clean.
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser } from "playwright-core";
@@ -104,8 +105,10 @@ describe("dashboard in a real browser", () => {
     expect(page.url()).not.toContain(DEV_ADMIN_TOKEN);
     expect(blocked).toEqual([]);
 
-    mkdirSync(join(ROOT, "docs"), { recursive: true });
-    await page.screenshot({ path: join(ROOT, "docs/dashboard.png"), fullPage: true });
+    const shot = join(ROOT, "test/artifacts/dashboard.png");
+    mkdirSync(join(ROOT, "test/artifacts"), { recursive: true });
+    await page.screenshot({ path: shot, fullPage: true });
+    if (process.env.UPDATE_SCREENSHOTS === "1") copyFileSync(shot, join(ROOT, "docs/dashboard.png"));
     await context.close();
 
     // The fragment never reaches the server, so the token is in no request log line.
