@@ -168,6 +168,20 @@ describe("npm run replay", () => {
     expect(after.map((s) => s.appliedVersion)).toEqual(before.statuses.map((s) => s.appliedVersion));
   });
 
+  it("--container replays the named containers and fails for an id the control plane does not have", async () => {
+    const { code, out } = await replay("--container", "replay-b", "--container", "replay-zz");
+    expect(out).toContain("replay-zz: not in the control plane");
+    expect(out).toMatch(/\[1\/1\] replay-b v\d+: already applied at the edge/);
+    expect(out).toContain("summary: containers 1, enqueued 0, alreadyApplied 1, repairsQueued 1, failed 1");
+    expect(code).toBe(1);
+  });
+
+  it("refuses to run without a mode (usage error, exit code 2)", async () => {
+    const { code, out } = await replay();
+    expect(out).toContain("choose one of --all, --container <id> (repeatable) or --outbox");
+    expect(code).toBe(2);
+  });
+
   it("--outbox delivers a change whose webhook call was lost, marks every row delivered, and then has nothing left", async () => {
     // A change committed in PostgreSQL whose webhook never reached the edge (none is installed here).
     await pg.exec(`update containers set gtm_id = 'GTM-LOST99' where id = 'replay-a'`);
