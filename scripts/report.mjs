@@ -32,7 +32,7 @@ export function formatReport(report) {
   const active = report.requests.series.filter((b) => b.count > 0);
   const total = report.requests.total;
   return [
-    `${report.containerId ?? "all containers"} · ${report.from} → ${report.to} · ${report.objectsRead} R2 batch objects${report.truncated ? " (truncated)" : ""}`,
+    `${report.containerId ?? "all containers"} · ${report.from} → ${report.to} · ${report.objectsRead} R2 batch object${report.objectsRead === 1 ? "" : "s"}${report.truncated ? " (truncated)" : ""}`,
     "",
     table(["measure", "value"], [
       ["requests", total],
