@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, ROOT } from "../../scripts/platform.mjs";
 
-export const MIGRATIONS_DIR = join(ROOT, "supabase/migrations");
+const MIGRATIONS_DIR = join(ROOT, "supabase/migrations");
 
 function binDir() {
   const base = "/usr/lib/postgresql";
