@@ -83,6 +83,13 @@ describe("FPID", () => {
     expect(vault.put).not.toHaveBeenCalled();
   });
 
+  it("is replaced when the browser's value cannot be a vault key", async () => {
+    const vault = spyVault();
+    const response = await boot(config("boot-bad-fpid"), { _ga: "GA1.1.1.1" }, { cookie: "FPID=short" });
+    expect(response.headers.get("Set-Cookie")).toMatch(/^FPID=FPID2\.2\./);
+    expect(vault.get).not.toHaveBeenCalled();
+  });
+
   it("is kept when the browser sends one", async () => {
     const response = await boot(config("boot-keep"), {}, { cookie: FPID("keepkeepkeep") });
     expect(response.headers.get("Set-Cookie")).toBeNull();
@@ -110,6 +117,16 @@ describe("restoration", () => {
     const shop = config("boot-users");
     await boot(shop, { _ga: "GA1.1.7.7" }, { cookie: FPID("user-aaaaaa") });
     expect(await restored(await boot(shop, {}, { cookie: FPID("user-bbbbbb") }))).toEqual([]);
+  });
+
+  it("drops a name the container no longer lists instead of restoring it", async () => {
+    const cookie = FPID("delistdelist");
+    const both = config("boot-delist", { modules: { cookieKeeper: { enabled: true, cookies: ["_ga", "_fbp"] }, cookieRestoration: { enabled: true } } });
+    await boot(both, { _ga: "GA1.1.4.4", _fbp: "fb.1.4.4" }, { cookie });
+    const gaOnly = { ...both, version: 2, modules: { ...both.modules, cookieKeeper: { ...both.modules.cookieKeeper, cookies: ["_ga"] } } };
+    expect((await restored(await boot(gaOnly, {}, { cookie }))).map((c) => c.name)).toEqual(["_ga"]);
+    const stored = (await env.COOKIE_VAULT.get(`boot-delist:${cookie.slice("FPID=".length)}`, "json")) as VaultValue;
+    expect(stored.cookies).toEqual({ _ga: "GA1.1.4.4" });
   });
 
   it("backs up only listed cookies, never FPID or HttpOnly names", async () => {
