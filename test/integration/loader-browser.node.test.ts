@@ -84,6 +84,24 @@ async function reportedSession(page: Page): Promise<string> {
   return (await handle.jsonValue()) as string;
 }
 
+/**
+ * Waits until the vault holds the backup: the write runs after the /boot answer (waitUntil). Asking /boot with the
+ * browser's FPID and no cookies writes nothing (nothing to merge), so the check cannot create the backup itself.
+ */
+async function waitForBackup(context: BrowserContext, bootUrl: string): Promise<void> {
+  const fpid = (await context.cookies()).find((c) => c.name === "FPID")!.value;
+  const url = new URL(bootUrl);
+  await pollUntil(async () => {
+    const res = await hostRequest(`${platform.workerUrl}${url.pathname}`, url.hostname, {
+      method: "POST",
+      headers: { Cookie: `FPID=${fpid}` },
+      body: JSON.stringify({ cookies: {} }),
+    });
+    const answer = JSON.parse(res.body) as BootAnswer;
+    return answer.restoreCookies.some((c) => c.name === "_ga") ? true : undefined;
+  }, 10_000, "the _ga backup in COOKIE_VAULT");
+}
+
 /** The restoration round trip the loader exists for: back up on one view, lose the cookie, get it back. */
 async function restoreRoundTrip(context: BrowserContext, url: string): Promise<{ page: Page; restored: BootAnswer }> {
   const page = await context.newPage();
@@ -91,8 +109,7 @@ async function restoreRoundTrip(context: BrowserContext, url: string): Promise<{
   await page.evaluate((ga) => void (document.cookie = `_ga=${ga}; Path=/; Max-Age=3600`), GA);
   const backup = await visit(page, url); // sends _ga: backed up under FPID
   expect(backup.answer.restoreCookies).toEqual([]);
-  // The vault write runs after the /boot answer (waitUntil); give it time to land before the next view.
-  await new Promise((r) => setTimeout(r, 1000));
+  await waitForBackup(context, backup.bootUrl);
   await context.clearCookies({ name: "_ga" });
   expect(await page.evaluate(() => document.cookie)).not.toContain("_ga=");
   const { answer: restored } = await visit(page, url);
