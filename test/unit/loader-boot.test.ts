@@ -113,6 +113,15 @@ describe("restoration", () => {
     expect(await restored(await boot(shop, {}, { cookie: `${cookie}; _ga=GA1.1.1.2` }))).toEqual([]);
   });
 
+  it("works with Cookie Keeper's Set-Cookie rewriting off, using its cookie list and lifetime", async () => {
+    const shop = config("boot-keeper-off", {
+      modules: { cookieKeeper: { enabled: false, cookies: ["_fbp"], maxAgeDays: 90 }, cookieRestoration: { enabled: true } },
+    });
+    const cookie = FPID("keeperoffoff");
+    await boot(shop, { _fbp: "fb.1.2.3", _ga: "GA1.1.2.3" }, { cookie });
+    expect(await restored(await boot(shop, {}, { cookie }))).toEqual([{ name: "_fbp", value: "fb.1.2.3", maxAge: 90 * 86_400 }]);
+  });
+
   it("keeps backups per FPID: another user gets nothing", async () => {
     const shop = config("boot-users");
     await boot(shop, { _ga: "GA1.1.7.7" }, { cookie: FPID("user-aaaaaa") });
