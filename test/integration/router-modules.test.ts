@@ -3,7 +3,7 @@
 import * as v from "valibot";
 import { describe, expect, it } from "vitest";
 import { AccessRecordSchema } from "../../schemas/log-record";
-import { callRouter, encodeTarget, routerRequest, seedContainer, uniqueId } from "../support/router-harness";
+import { callRouter, callRouterWith, encodeTarget, recordingQueue, routerRequest, seedContainer, uniqueId } from "../support/router-harness";
 
 const setCookiesPath = (cookies: string[]) => `/set-cookies?c=${encodeTarget(JSON.stringify(cookies))}`;
 const DAYS_395 = 395 * 86_400;
@@ -158,6 +158,16 @@ describe("access record", () => {
     const config = await seedContainer();
     const { records } = await callRouter(routerRequest(config.publicHosts[0]!, "/slow?ms=4000"));
     expect(records[0]).toMatchObject({ status: 504, upstreamStatus: null, pathClass: "passthrough" });
+  });
+
+  it("sends one record per request, grouped into few sends when requests arrive together", async () => {
+    const config = await seedContainer();
+    const log = recordingQueue();
+    const responses = await callRouterWith(log, Array.from({ length: 30 }, () => routerRequest(config.publicHosts[0]!, "/echo")));
+    await Promise.all(responses.map((response) => response.body?.cancel()));
+    expect(log.records).toHaveLength(30);
+    expect(new Set(log.records.map((r) => r.requestId)).size).toBe(30);
+    expect(log.calls).toBeLessThan(30);
   });
 
   it("never fails the response when the queue refuses the record", async () => {

@@ -43,6 +43,33 @@ export function encodeTarget(target: string): string {
   return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
+export interface RecordingQueue {
+  queue: Queue;
+  /** Records the router sent, in order. */
+  records: AccessRecord[];
+  /** How many send/sendBatch calls delivered them. */
+  calls: number;
+}
+
+/** A LOG_QUEUE stand-in that keeps what it is sent (or refuses everything, to test that logging cannot fail). */
+export function recordingQueue(fail = false): RecordingQueue {
+  const recording: RecordingQueue = { queue: undefined as unknown as Queue, records: [], calls: 0 };
+  const accept = (bodies: AccessRecord[]) => {
+    if (fail) throw new Error("queue unavailable");
+    recording.calls += 1;
+    recording.records.push(...bodies);
+  };
+  recording.queue = {
+    async send(body: AccessRecord) {
+      accept([body]);
+    },
+    async sendBatch(messages: Iterable<{ body: AccessRecord }>) {
+      accept([...messages].map((m) => m.body));
+    },
+  } as unknown as Queue;
+  return recording;
+}
+
 export interface RouterCall {
   response: Response;
   /** Records the router sent to LOG_QUEUE (collected after every waitUntil settled). */
@@ -54,20 +81,18 @@ export interface RouterCall {
  * the Durable Object, the upstream over the network) is real.
  */
 export async function callRouter(request: Request, options: { failLogQueue?: boolean } = {}): Promise<RouterCall> {
-  const records: AccessRecord[] = [];
-  const logQueue = {
-    async send(body: AccessRecord) {
-      if (options.failLogQueue) throw new Error("queue unavailable");
-      records.push(body);
-    },
-    async sendBatch(messages: Iterable<{ body: AccessRecord }>) {
-      for (const message of messages) records.push(message.body);
-    },
-  } as unknown as Queue;
-  const ctx = createExecutionContext();
-  const response = await handleTraffic(request, { ...env, LOG_QUEUE: logQueue }, ctx, new URL(request.url));
-  await waitOnExecutionContext(ctx);
-  return { response, records };
+  const log = recordingQueue(options.failLogQueue);
+  const [response] = await callRouterWith(log, [request]);
+  return { response: response!, records: log.records };
+}
+
+/** Several requests at once against one recording queue; resolves after every waitUntil settled. */
+export async function callRouterWith(log: RecordingQueue, requests: Request[]): Promise<Response[]> {
+  const testEnv = { ...env, LOG_QUEUE: log.queue };
+  const contexts = requests.map(() => createExecutionContext());
+  const responses = await Promise.all(requests.map((request, i) => handleTraffic(request, testEnv, contexts[i]!, new URL(request.url))));
+  await Promise.all(contexts.map((ctx) => waitOnExecutionContext(ctx)));
+  return responses;
 }
 
 /** GET/POST to the router on `host` (the URL's host; pass `headers.Host` to test header precedence). */

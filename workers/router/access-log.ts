@@ -39,6 +39,48 @@ export function accessRecord(request: Request, site: Site, outcome: Outcome): Ac
   };
 }
 
+/**
+ * Records wait this long in the isolate so that concurrent requests share one sendBatch: a Queues send is a
+ * subrequest, and one per hit cost the local benchmark about half its throughput. Low traffic still sends each
+ * record within this delay; the consumer sees the same individual messages either way.
+ */
+const FLUSH_DELAY_MS = 50;
+/** Queues' sendBatch limit (messages per call). */
+const MAX_BATCH = 100;
+
+interface Pending {
+  records: AccessRecord[];
+  scheduled: boolean;
+}
+
+// One buffer per queue binding (in production there is one; tests pass their own). Only plain records are shared
+// between requests: each flush runs in, and is kept alive by, the waitUntil of the request that started it.
+const pendingByQueue = new WeakMap<Queue, Pending>();
+
+function reportFailure(error: unknown, count: number): void {
+  console.error(JSON.stringify({ event: "access_log_failed", records: count, error: String(error) }));
+}
+
+async function flush(queue: Queue, pending: Pending): Promise<void> {
+  const records = pending.records.splice(0, MAX_BATCH);
+  if (records.length === 0) return;
+  try {
+    await queue.sendBatch(records.map((body) => ({ body })));
+  } catch (error) {
+    reportFailure(error, records.length);
+  }
+}
+
+async function flushLater(queue: Queue, pending: Pending): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, FLUSH_DELAY_MS));
+  pending.scheduled = false;
+  while (pending.records.length > 0) await flush(queue, pending);
+}
+
+/**
+ * Queues the request's access record for LOG_QUEUE through ctx.waitUntil. Never throws and never makes the
+ * response wait: the caller has its response already; a failed send is only reported.
+ */
 export function sendAccessRecord(
   env: Pick<Env, "LOG_QUEUE">,
   ctx: ExecutionContext,
@@ -47,12 +89,20 @@ export function sendAccessRecord(
   outcome: Outcome,
 ): void {
   try {
-    ctx.waitUntil(
-      env.LOG_QUEUE.send(accessRecord(request, site, outcome)).catch((error: unknown) => {
-        console.error(JSON.stringify({ event: "access_log_failed", containerId: site.containerId, error: String(error) }));
-      }),
-    );
+    const queue = env.LOG_QUEUE;
+    let pending = pendingByQueue.get(queue);
+    if (!pending) {
+      pending = { records: [], scheduled: false };
+      pendingByQueue.set(queue, pending);
+    }
+    pending.records.push(accessRecord(request, site, outcome));
+    if (pending.records.length >= MAX_BATCH) {
+      ctx.waitUntil(flush(queue, pending));
+    } else if (!pending.scheduled) {
+      pending.scheduled = true;
+      ctx.waitUntil(flushLater(queue, pending));
+    }
   } catch (error) {
-    console.error(JSON.stringify({ event: "access_log_failed", containerId: site.containerId, error: String(error) }));
+    reportFailure(error, 1);
   }
 }

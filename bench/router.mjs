@@ -1,0 +1,249 @@
+// Router vs a bare pass-through Worker, both on workerd through the miniflare API (workerd's own socket, no
+// wrangler dev proxy), against the same loopback upstream, under the same load generator (wrk), in one run:
+//   - throughput ratio (wrk, 16 connections) and added median latency (one keep-alive connection, sequential);
+//   - CPU time per request of the workerd process (from /proc, so Linux only);
+//   - cold paths: the first request after the in-isolate cache expired (KV reads) and after a KV miss (Durable
+//     Object fallback).
+// Bounded: about two minutes on 2 cores. `npm run bench:router`; BENCH_SECONDS shortens or lengthens each wrk run.
+import { execFile, execFileSync } from "node:child_process";
+import { promisify } from "node:util";
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { createServer, Agent, request as httpRequest } from "node:http";
+import { ROOT } from "../scripts/platform.mjs";
+import { bundleWorker, startWorker } from "./lib/miniflare-worker.mjs";
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const ROUNDS = 3;
+const CONNECTIONS = 16;
+const SEQUENTIAL_REQUESTS = 1500;
+const COLD_SAMPLES = 40;
+const HOST = "bench.edge.example";
+const ORIGIN = "https://www.bench.example";
+
+// ---- the upstream: what a sGTM collect hit looks like, with and without the cookies sGTM sets ----
+const upstream = createServer((req, res) => {
+  req.resume();
+  req.on("end", () => {
+    if (req.url.startsWith("/cookie")) {
+      res.writeHead(204, {
+        "Set-Cookie": ["_ga=GA1.1.123456.1700000000; Path=/; Max-Age=604800", "FPID=FPID2.2.abc; Path=/; Max-Age=604800", "other=1; Path=/"],
+        "Cache-Control": "no-store",
+      });
+    } else {
+      res.writeHead(204, { "Cache-Control": "no-store" });
+    }
+    res.end();
+  });
+});
+upstream.keepAliveTimeout = 60_000;
+await new Promise((resolve) => upstream.listen(0, "127.0.0.1", resolve));
+const upstreamUrl = `http://127.0.0.1:${upstream.address().port}`;
+
+// ---- the two Workers ----
+// The baseline gets the same miniflare options as the router (every binding of wrangler.jsonc, so the same
+// internal services run beside it); it only fetches the upstream and returns the response.
+const BARE_WORKER = `import { DurableObject } from "cloudflare:workers";
+export class ContainerState extends DurableObject {}
+export default {
+  fetch(request, env) {
+    const url = new URL(request.url);
+    return fetch(env.UPSTREAM + url.pathname + url.search, request);
+  },
+};
+`;
+const barePath = join(ROOT, "dist/bench-bare/index.js");
+mkdirSync(dirname(barePath), { recursive: true });
+writeFileSync(barePath, BARE_WORKER);
+
+/** workerd processes this script spawned (miniflare starts them as direct children; others may run their own). */
+function workerdPids() {
+  const pids = new Set();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.split(") ")[1].split(" ")[1]);
+      if (stat.includes("(workerd)") && ppid === process.pid) pids.add(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return pids;
+}
+
+/** Starts `create()`, and finds the workerd process it spawned (for CPU accounting). */
+async function started(create) {
+  const before = workerdPids();
+  const mf = create();
+  const url = await mf.ready;
+  const pids = [...workerdPids()].filter((pid) => !before.has(pid));
+  return { mf, url, pids };
+}
+
+function cpuSeconds(pids) {
+  const ticks = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim());
+  let total = 0;
+  for (const pid of pids) {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    total += Number(fields[11]) + Number(fields[12]); // utime + stime (fields 14 and 15 of stat)
+  }
+  return total / ticks;
+}
+
+const bare = await started(() => startWorker({ scriptPath: barePath, port: 0, bindings: { UPSTREAM: upstreamUrl } }));
+const scriptPath = bundleWorker();
+const router = await started(() => startWorker({ scriptPath, port: 0 }));
+// A second router whose cache expires almost at once, for the cold paths.
+const cold = await started(() => startWorker({ scriptPath, port: 0, bindings: { CONFIG_CACHE_TTL_MS: "20" } }));
+
+const config = {
+  containerId: "bench",
+  version: 1,
+  upstream: upstreamUrl,
+  infraHosts: [HOST],
+  publicHosts: ["ss.bench.example"],
+  loaderToken: "lt_bench_token",
+  gtmId: "GTM-BENCH1",
+  allowedOrigins: [ORIGIN],
+  entitlements: ["cookie_restoration"],
+  modules: { cookieKeeper: { enabled: true, cookies: ["_ga", "_ga_*", "FPID"], maxAgeDays: 395, httpOnly: ["FPID"] } },
+};
+for (const { mf } of [router, cold]) {
+  await (await mf.getKVNamespace("EDGE_CONFIG")).put("bench", JSON.stringify(config));
+  await (await mf.getKVNamespace("ROUTING_MAP")).put(HOST, "bench");
+  await (await mf.getKVNamespace("SITE_REGISTRY")).put("ss.bench.example", "bench");
+}
+
+const COLLECT = "/g/collect?v=2&tid=G-BENCH&cid=123456.1700000000&en=page_view&dl=https%3A%2F%2Fwww.bench.example%2F";
+const p = (target) => Buffer.from(target).toString("base64url");
+
+const scenarios = [
+  { name: "bare pass-through", target: bare, path: COLLECT, headers: {} },
+  { name: "router pass-through", target: router, path: COLLECT, headers: {} },
+  { name: "router /k/?p=", target: router, path: `/k/?p=${p(COLLECT)}`, headers: {} },
+  { name: "bare, upstream sets cookies", target: bare, path: `/cookie${COLLECT.slice(10)}`, headers: { Origin: ORIGIN } },
+  { name: "router /k/?p= + Cookie Keeper + CORS", target: router, path: `/k/?p=${p(`/cookie${COLLECT.slice(10)}`)}`, headers: { Origin: ORIGIN } },
+];
+
+// ---- load: wrk for throughput, one sequential keep-alive connection for latency ----
+const run = promisify(execFile);
+
+// Async: the upstream lives in this process, so the event loop must keep serving it while wrk runs.
+async function wrk(target, path, headers) {
+  const args = ["-t1", `-c${CONNECTIONS}`, `-d${SECONDS}s`, "--latency", "-H", `Host: ${HOST}`];
+  for (const [name, value] of Object.entries(headers)) args.push("-H", `${name}: ${value}`);
+  const cpuBefore = cpuSeconds(target.pids);
+  const { stdout: out } = await run("wrk", [...args, new URL(path, target.url).href], { encoding: "utf8" });
+  const cpu = cpuSeconds(target.pids) - cpuBefore;
+  if (/Non-2xx or 3xx responses/.test(out) || /Socket errors/.test(out)) throw new Error(`errors under load:\n${out}`);
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]);
+  const requests = Number(/(\d+) requests in/.exec(out)[1]);
+  return { rps, cpuMsPerRequest: (cpu * 1000) / requests };
+}
+
+const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+function once(target, path, headers) {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const req = httpRequest(new URL(path, target.url), { agent, headers: { Host: HOST, ...headers } }, (res) => {
+      res.resume();
+      res.on("end", () => (res.statusCode < 300 ? resolve(performance.now() - started) : reject(new Error(`status ${res.statusCode} for ${path}`))));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+async function sequentialMedianMs(target, path, headers, count = SEQUENTIAL_REQUESTS) {
+  const samples = [];
+  for (let i = 0; i < count; i++) samples.push(await once(target, path, headers));
+  return median(samples);
+}
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+const round2 = (x) => Math.round(x * 100) / 100;
+const round3 = (x) => Math.round(x * 1000) / 1000;
+
+// Warm both isolates (and the router's caches) before measuring anything.
+for (const s of scenarios) await sequentialMedianMs(s.target, s.path, s.headers, 200);
+
+const results = new Map(scenarios.map((s) => [s.name, { rps: [], cpu: [], latency: [] }]));
+for (let round = 0; round < ROUNDS; round++) {
+  // Interleaved, so drift in machine load hits every scenario alike.
+  for (const s of scenarios) {
+    const { rps, cpuMsPerRequest } = await wrk(s.target, s.path, s.headers);
+    results.get(s.name).rps.push(rps);
+    results.get(s.name).cpu.push(cpuMsPerRequest);
+  }
+  for (const s of scenarios) results.get(s.name).latency.push(await sequentialMedianMs(s.target, s.path, s.headers));
+}
+
+const summary = {};
+for (const [name, r] of results) {
+  summary[name] = { rps: Math.round(median(r.rps)), medianLatencyMs: round3(median(r.latency)), cpuMsPerRequest: round3(median(r.cpu)) };
+}
+
+// ---- cold paths on the short-TTL router ----
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+async function coldSamples() {
+  const samples = [];
+  for (let i = 0; i < COLD_SAMPLES; i++) {
+    await sleep(60); // > CONFIG_CACHE_TTL_MS of the cold router
+    samples.push(await once(cold, COLLECT, {}));
+  }
+  return round3(median(samples));
+}
+const warmOnCold = round3(await sequentialMedianMs(cold, COLLECT, {}, 1)); // primes the connection
+const afterExpiry = await coldSamples();
+// KV miss: the config only in the Durable Object (applied through the real config consumer), not in EDGE_CONFIG.
+const worker = await cold.mf.getWorker();
+await worker.queue("qaxal-config", [
+  { id: "bench-apply", timestamp: new Date(), attempts: 1, body: { type: "upsert", containerId: "bench", version: 2, config: { ...config, version: 2 }, source: "admin" } },
+]);
+await (await cold.mf.getKVNamespace("EDGE_CONFIG")).delete("bench");
+const afterKvMiss = await coldSamples();
+
+const base = summary["bare pass-through"];
+const pass = summary["router pass-through"];
+const obf = summary["router /k/?p="];
+const cookieBase = summary["bare, upstream sets cookies"];
+const full = summary["router /k/?p= + Cookie Keeper + CORS"];
+const report = {
+  setup: { seconds: SECONDS, rounds: ROUNDS, connections: CONNECTIONS, sequentialRequests: SEQUENTIAL_REQUESTS, cores: (await import("node:os")).cpus().length },
+  scenarios: summary,
+  throughputRatio: {
+    passThrough: round3(pass.rps / base.rps),
+    obfuscatedPath: round3(obf.rps / base.rps),
+    cookieKeeperAndCors: round3(full.rps / cookieBase.rps),
+  },
+  addedMedianLatencyMs: {
+    passThrough: round3(pass.medianLatencyMs - base.medianLatencyMs),
+    obfuscatedPath: round3(obf.medianLatencyMs - base.medianLatencyMs),
+    cookieKeeperAndCors: round3(full.medianLatencyMs - cookieBase.medianLatencyMs),
+  },
+  addedCpuMsPerRequest: {
+    passThrough: round3(pass.cpuMsPerRequest - base.cpuMsPerRequest),
+    obfuscatedPath: round3(obf.cpuMsPerRequest - base.cpuMsPerRequest),
+    cookieKeeperAndCors: round3(full.cpuMsPerRequest - cookieBase.cpuMsPerRequest),
+  },
+  coldPathMedianMs: {
+    warm: round2(summary["router pass-through"].medianLatencyMs),
+    firstRequestOfConnection: warmOnCold,
+    cacheExpiredKvRead: afterExpiry,
+    kvMissDurableObjectFallback: afterKvMiss,
+  },
+};
+console.log(JSON.stringify(report, null, 2));
+
+agent.destroy();
+for (const { mf } of [bare, router, cold]) await mf.dispose();
+await new Promise((resolve) => upstream.close(resolve));
+
+const ok = report.throughputRatio.obfuscatedPath >= 0.9 && report.addedMedianLatencyMs.obfuscatedPath <= 0.5;
+if (!ok) console.error("router target not met: throughput >= 90% of the bare Worker and added median latency <= 0.5 ms");
+process.exitCode = ok ? 0 : 1;
