@@ -4,7 +4,8 @@
 //   m mount prefix, k proxy path, q proxy param, g base64url of the GTM path+query, l loader path,
 //   r cookie restoration active, c cookie names (a trailing * is a prefix), d cookie domain, a detection active.
 // Order of work: /boot first, so restored cookies exist before GTM reads them; GTM anyway after TIMEOUT_MS so a
-// slow edge never costs the page its tracking. Detection runs after DOMContentLoaded, once per browser session.
+// slow edge never costs the page its tracking. Detection runs after DOMContentLoaded, once per browser session
+// (without usable sessionStorage, e.g. storage blocked, it is skipped rather than repeated on every page view).
 
 export const CONFIG_PLACEHOLDER = "__CONFIG__";
 
@@ -42,8 +43,7 @@ d.cookie=k.name+"="+k.value+"; Max-Age="+k.maxAge+"; Path=/"+dom+"; SameSite=Lax
 .then(function(){clearTimeout(t);gtm()});
 }
 function detect(){
-var st=w.sessionStorage;
-if(!st||st.getItem("${SESSION_KEY}"))return;
+var st;try{st=w.sessionStorage;if(!st||st.getItem("${SESSION_KEY}"))return}catch(e){return}
 var el=d.createElement("div");
 el.className="adsbox ad-banner pub_300x250 textads banner_ad";
 el.style.cssText="position:absolute;left:-9999px;width:1px;height:1px";
@@ -52,8 +52,9 @@ fetch(b+c.l+"${BAIT_FILE}",{mode:"no-cors",credentials:"omit"}).then(function(){
 .then(function(blocked){setTimeout(function(){
 var id=(Math.random().toString(36).slice(2)+Date.now().toString(36)).slice(0,24),u=b+"/mark-session-detection",
 body=JSON.stringify({sessionId:id,adblock:!!(blocked||!el.offsetParent||!el.offsetHeight),itp:/^Apple/.test(navigator.vendor)});
-el.remove();st.setItem("${SESSION_KEY}",id);
+el.remove();
 if(!(navigator.sendBeacon&&navigator.sendBeacon(u,body)))fetch(u,{method:"POST",body:body,keepalive:true,credentials:"include"}).catch(function(){});
+try{st.setItem("${SESSION_KEY}",id)}catch(e){}
 },50)});
 }
 if(c.r)boot();else gtm();
