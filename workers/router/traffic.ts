@@ -1,7 +1,7 @@
 // Live traffic on customer hosts (CONTRACT.md "Live traffic"): resolve the container, answer preflights and loader
 // paths at the edge, proxy everything else to the container's upstream, and log one access record per request.
 import { handleLoader } from "../loader/handler";
-import { corsHeaders, preflightResponse } from "../shared/cors";
+import { corsHeaders, originAllowed, preflightResponse } from "../shared/cors";
 import { EdgeError, errorResponse } from "../shared/errors";
 import type { Site } from "../shared/site";
 import { sendAccessRecord, type Outcome, type PathClass } from "./access-log";
@@ -24,13 +24,16 @@ export async function handleTraffic(request: Request, env: Env, ctx: ExecutionCo
     return errorResponse(error);
   }
 
-  const cors = corsHeaders(request, site);
+  // The trusted Origin (or null) is worked out once; the Headers form is only built when an error or a loader
+  // response needs it.
+  const origin = request.headers.get("Origin");
+  const allowedOrigin = origin !== null && originAllowed(origin, site.config) ? origin : null;
   const outcome: Outcome = { pathClass: "passthrough", path: site.path, status: 0, upstreamStatus: null, cookieRewrites: 0 };
   let response: Response;
   try {
-    response = await serve(request, env, ctx, site, cors, outcome);
+    response = await serve(request, env, ctx, site, allowedOrigin, outcome);
   } catch (error) {
-    response = errorResponse(error, cors ?? undefined);
+    response = errorResponse(error, allowedOrigin === null ? undefined : (corsHeaders(request, site) ?? undefined));
   }
   outcome.status = response.status;
   sendAccessRecord(env, ctx, request, site, outcome);
@@ -43,7 +46,7 @@ async function serve(
   env: Env,
   ctx: ExecutionContext,
   site: Site,
-  cors: Headers | null,
+  allowedOrigin: string | null,
   outcome: Outcome,
 ): Promise<Response> {
   if (request.method === "OPTIONS") {
@@ -56,13 +59,14 @@ async function serve(
   const loaded = await handleLoader(request, env, ctx, site);
   if (loaded !== null) {
     outcome.pathClass = loaderPathClass(site.path);
-    if (cors === null || loaded.headers.has("Access-Control-Allow-Origin")) return loaded;
+    // The loader sets CORS on its own answers; a response without a grant gets the edge's.
+    if (allowedOrigin === null || loaded.headers.has("Access-Control-Allow-Origin")) return loaded;
     const response = new Response(loaded.body, loaded);
-    applyCors(response.headers, cors);
+    applyCors(response.headers, allowedOrigin);
     return response;
   }
 
-  return proxy(request, env, site, cors, outcome);
+  return proxy(request, env, site, allowedOrigin, outcome);
 }
 
 function loaderPathClass(path: string): PathClass {
@@ -89,7 +93,7 @@ function upstreamTarget(request: Request, site: Site, outcome: Outcome): string 
   return target;
 }
 
-async function proxy(request: Request, env: Env, site: Site, cors: Headers | null, outcome: Outcome): Promise<Response> {
+async function proxy(request: Request, env: Env, site: Site, allowedOrigin: string | null, outcome: Outcome): Promise<Response> {
   const target = upstreamTarget(request, site, outcome);
   const query = target.indexOf("?");
   outcome.path = query === -1 ? target : target.slice(0, query);
@@ -105,7 +109,7 @@ async function proxy(request: Request, env: Env, site: Site, cors: Headers | nul
   const cookies = rule === null ? null : rewriteSetCookies(upstream.headers.getSetCookie(), rule, cookieDomain(site.publicHost));
   // Fetched responses have immutable headers; copy only when something has to change (the common collect hit
   // without Origin or cookies streams through as is).
-  if (cookies === null && cors === null && !hasUpstreamCors(upstream.headers)) return upstream;
+  if (cookies === null && allowedOrigin === null && !hasUpstreamCors(upstream.headers)) return upstream;
 
   const response = new Response(upstream.body, upstream);
   if (cookies !== null) {
@@ -113,6 +117,6 @@ async function proxy(request: Request, env: Env, site: Site, cors: Headers | nul
     for (const header of cookies.headers) response.headers.append("Set-Cookie", header);
     outcome.cookieRewrites = cookies.rewrites;
   }
-  applyCors(response.headers, cors);
+  applyCors(response.headers, allowedOrigin);
   return response;
 }

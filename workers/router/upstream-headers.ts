@@ -23,17 +23,24 @@ function headerSafe(value: string): string {
 }
 
 export function upstreamHeaders(request: Request, site: Site): Headers {
-  const connection = request.headers.get("Connection");
-  // Headers named in Connection are hop-by-hop for this hop only (RFC 9110 §7.6.1).
-  const listed = connection ? connection.toLowerCase().split(",").map((name) => name.trim()) : null;
+  // One pass over the client's headers: native Headers calls dominate this function's cost, so the values the edge
+  // needs (client IP, Connection) are picked up on the way instead of looked up again.
   const headers = new Headers();
+  let clientIp: string | null = null;
+  let connection: string | null = null;
   for (const [name, value] of request.headers) {
-    if (name.startsWith("cf-") || DROPPED.has(name) || listed?.includes(name)) continue;
-    headers.append(name, value);
+    if (name.startsWith("cf-")) {
+      if (name === "cf-connecting-ip") clientIp = value;
+    } else if (DROPPED.has(name)) {
+      if (name === "connection") connection = value;
+    } else {
+      headers.append(name, value);
+    }
   }
+  // Headers named in Connection are hop-by-hop for this hop only (RFC 9110 §7.6.1).
+  if (connection !== null) for (const name of connection.split(",")) headers.delete(name.trim());
 
-  const clientIp = request.headers.get("CF-Connecting-IP");
-  if (clientIp) headers.set("X-Forwarded-For", clientIp);
+  if (clientIp !== null) headers.set("X-Forwarded-For", clientIp);
   headers.set("X-Forwarded-Host", site.publicHost);
   headers.set("X-Forwarded-Proto", site.url.protocol === "http:" ? "http" : "https");
 
