@@ -21,6 +21,8 @@ Try:
   obfuscated proxy path  curl -i "${base}/k/?p=$(printf '/g/collect?v=2' | base64 | tr '+/' '-_' | tr -d '=')"
   loader snippet         curl -i ${base}/l/lt_demo_shop.js
   demo shop page         http://shop.localhost:${port}/metrics/demo (same-origin mode)
+  dashboard              ${base}/_edge/admin/dashboard#token=${DEV_ADMIN_TOKEN}&container=demo-shop
+  report in the terminal npm run report
 `);
 const shutdown = async () => {
   await platform.stop();
