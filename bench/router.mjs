@@ -2,21 +2,26 @@
 // wrangler dev proxy), against the same loopback upstream, under the same load generator (wrk), in one run:
 //   - throughput ratio (wrk, 16 connections) and added median latency (one keep-alive connection, sequential);
 //   - CPU time per request of the workerd process (from /proc, so Linux only);
+//   - the router twice: with LOG_QUEUE as wrangler.jsonc has it (miniflare's Queues simulator, whose broker runs
+//     in the same workerd process and so bills its per-message work to the router), and with LOG_QUEUE bound to
+//     an RPC sink Worker (the production shape: Queues is a separate service, the Worker only serializes);
 //   - cold paths: the first request after the in-isolate cache expired (KV reads) and after a KV miss (Durable
 //     Object fallback).
-// Bounded: about two minutes on 2 cores. `npm run bench:router`; BENCH_SECONDS shortens or lengthens each wrk run.
+// Bounded: about three minutes on 2 cores. `npm run bench:router`; BENCH_SECONDS changes each wrk run's length.
 import { execFile, execFileSync } from "node:child_process";
 import { promisify } from "node:util";
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { createServer, Agent, request as httpRequest } from "node:http";
+import { cpus } from "node:os";
 import { ROOT } from "../scripts/platform.mjs";
 import { bundleWorker, startWorker } from "./lib/miniflare-worker.mjs";
+import { startWorkerWithLogSink } from "./router-log-sink.mjs";
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-const ROUNDS = 3;
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const ROUNDS = 5;
 const CONNECTIONS = 16;
-const SEQUENTIAL_REQUESTS = 1500;
+const SEQUENTIAL_REQUESTS = 1000;
 const COLD_SAMPLES = 40;
 const HOST = "bench.edge.example";
 const ORIGIN = "https://www.bench.example";
@@ -72,12 +77,21 @@ function workerdPids() {
   return pids;
 }
 
-/** Starts `create()`, and finds the workerd process it spawned (for CPU accounting). */
+// On 2 cores the Workers get core 0 and the load generator and upstream (this process, wrk) core 1, so neither
+// side's scheduling noise decides the ratio. Other processes on the machine can still interfere: the scenarios
+// are interleaved over several rounds and medians reported.
+const WORKER_CORE = "0";
+const LOAD_CORE = cpus().length > 1 ? "1" : "0";
+execFileSync("taskset", ["-p", "-c", LOAD_CORE, String(process.pid)], { stdio: "ignore" });
+
+/** Starts `create()`, finds the workerd process it spawned (for CPU accounting) and pins it to WORKER_CORE. */
 async function started(create) {
   const before = workerdPids();
   const mf = create();
   const url = await mf.ready;
   const pids = [...workerdPids()].filter((pid) => !before.has(pid));
+  // -a: every thread of workerd, not only the main one.
+  for (const pid of pids) execFileSync("taskset", ["-a", "-p", "-c", WORKER_CORE, String(pid)], { stdio: "ignore" });
   return { mf, url, pids };
 }
 
@@ -94,7 +108,8 @@ function cpuSeconds(pids) {
 const bare = await started(() => startWorker({ scriptPath: barePath, port: 0, bindings: { UPSTREAM: upstreamUrl } }));
 const scriptPath = bundleWorker();
 const router = await started(() => startWorker({ scriptPath, port: 0 }));
-// A second router whose cache expires almost at once, for the cold paths.
+const routerSink = await started(() => startWorkerWithLogSink({ scriptPath, port: 0 }));
+// A router whose cache expires almost at once, for the cold paths.
 const cold = await started(() => startWorker({ scriptPath, port: 0, bindings: { CONFIG_CACHE_TTL_MS: "20" } }));
 
 const config = {
@@ -109,7 +124,7 @@ const config = {
   entitlements: ["cookie_restoration"],
   modules: { cookieKeeper: { enabled: true, cookies: ["_ga", "_ga_*", "FPID"], maxAgeDays: 395, httpOnly: ["FPID"] } },
 };
-for (const { mf } of [router, cold]) {
+for (const { mf } of [router, routerSink, cold]) {
   await (await mf.getKVNamespace("EDGE_CONFIG")).put("bench", JSON.stringify(config));
   await (await mf.getKVNamespace("ROUTING_MAP")).put(HOST, "bench");
   await (await mf.getKVNamespace("SITE_REGISTRY")).put("ss.bench.example", "bench");
@@ -118,12 +133,20 @@ for (const { mf } of [router, cold]) {
 const COLLECT = "/g/collect?v=2&tid=G-BENCH&cid=123456.1700000000&en=page_view&dl=https%3A%2F%2Fwww.bench.example%2F";
 const p = (target) => Buffer.from(target).toString("base64url");
 
+const OBFUSCATED = `/k/?p=${p(COLLECT)}`;
+const COOKIE_COLLECT = `/cookie${COLLECT.slice("/g/collect".length)}`;
+const OBFUSCATED_COOKIE = `/k/?p=${p(COOKIE_COLLECT)}`;
+const WITH_ORIGIN = { Origin: ORIGIN };
+
 const scenarios = [
-  { name: "bare pass-through", target: bare, path: COLLECT, headers: {} },
+  { name: "bare", target: bare, path: COLLECT, headers: {} },
   { name: "router pass-through", target: router, path: COLLECT, headers: {} },
-  { name: "router /k/?p=", target: router, path: `/k/?p=${p(COLLECT)}`, headers: {} },
-  { name: "bare, upstream sets cookies", target: bare, path: `/cookie${COLLECT.slice(10)}`, headers: { Origin: ORIGIN } },
-  { name: "router /k/?p= + Cookie Keeper + CORS", target: router, path: `/k/?p=${p(`/cookie${COLLECT.slice(10)}`)}`, headers: { Origin: ORIGIN } },
+  { name: "router /k/?p=", target: router, path: OBFUSCATED, headers: {} },
+  { name: "router(sink) pass-through", target: routerSink, path: COLLECT, headers: {} },
+  { name: "router(sink) /k/?p=", target: routerSink, path: OBFUSCATED, headers: {} },
+  { name: "bare, cookies + Origin", target: bare, path: COOKIE_COLLECT, headers: WITH_ORIGIN },
+  { name: "router /k/?p= + Cookie Keeper + CORS", target: router, path: OBFUSCATED_COOKIE, headers: WITH_ORIGIN },
+  { name: "router(sink) /k/?p= + Cookie Keeper + CORS", target: routerSink, path: OBFUSCATED_COOKIE, headers: WITH_ORIGIN },
 ];
 
 // ---- load: wrk for throughput, one sequential keep-alive connection for latency ----
@@ -134,7 +157,7 @@ async function wrk(target, path, headers) {
   const args = ["-t1", `-c${CONNECTIONS}`, `-d${SECONDS}s`, "--latency", "-H", `Host: ${HOST}`];
   for (const [name, value] of Object.entries(headers)) args.push("-H", `${name}: ${value}`);
   const cpuBefore = cpuSeconds(target.pids);
-  const { stdout: out } = await run("wrk", [...args, new URL(path, target.url).href], { encoding: "utf8" });
+  const { stdout: out } = await run("taskset", ["-c", LOAD_CORE, "wrk", ...args, new URL(path, target.url).href], { encoding: "utf8" });
   const cpu = cpuSeconds(target.pids) - cpuBefore;
   if (/Non-2xx or 3xx responses/.test(out) || /Socket errors/.test(out)) throw new Error(`errors under load:\n${out}`);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]);
@@ -166,7 +189,6 @@ const median = (values) => {
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 };
-const round2 = (x) => Math.round(x * 100) / 100;
 const round3 = (x) => Math.round(x * 1000) / 1000;
 
 // Warm both isolates (and the router's caches) before measuring anything.
@@ -174,13 +196,15 @@ for (const s of scenarios) await sequentialMedianMs(s.target, s.path, s.headers,
 
 const results = new Map(scenarios.map((s) => [s.name, { rps: [], cpu: [], latency: [] }]));
 for (let round = 0; round < ROUNDS; round++) {
-  // Interleaved, so drift in machine load hits every scenario alike.
-  for (const s of scenarios) {
+  // Interleaved, and started at a different scenario each round, so drift in machine load and position in the
+  // round hit every scenario alike.
+  const order = scenarios.map((_, i) => scenarios[(i + round) % scenarios.length]);
+  for (const s of order) {
     const { rps, cpuMsPerRequest } = await wrk(s.target, s.path, s.headers);
     results.get(s.name).rps.push(rps);
     results.get(s.name).cpu.push(cpuMsPerRequest);
   }
-  for (const s of scenarios) results.get(s.name).latency.push(await sequentialMedianMs(s.target, s.path, s.headers));
+  for (const s of order) results.get(s.name).latency.push(await sequentialMedianMs(s.target, s.path, s.headers));
 }
 
 const summary = {};
@@ -198,7 +222,7 @@ async function coldSamples() {
   }
   return round3(median(samples));
 }
-const warmOnCold = round3(await sequentialMedianMs(cold, COLLECT, {}, 1)); // primes the connection
+await sequentialMedianMs(cold, COLLECT, {}, 1); // opens the connection, so no sample pays for a TCP handshake
 const afterExpiry = await coldSamples();
 // KV miss: the config only in the Durable Object (applied through the real config consumer), not in EDGE_CONFIG.
 const worker = await cold.mf.getWorker();
@@ -208,32 +232,28 @@ await worker.queue("qaxal-config", [
 await (await cold.mf.getKVNamespace("EDGE_CONFIG")).delete("bench");
 const afterKvMiss = await coldSamples();
 
-const base = summary["bare pass-through"];
-const pass = summary["router pass-through"];
-const obf = summary["router /k/?p="];
-const cookieBase = summary["bare, upstream sets cookies"];
-const full = summary["router /k/?p= + Cookie Keeper + CORS"];
+function compare(name, baseline) {
+  const r = summary[name];
+  const b = summary[baseline];
+  return {
+    throughputRatio: round3(r.rps / b.rps),
+    addedMedianLatencyMs: round3(r.medianLatencyMs - b.medianLatencyMs),
+    addedCpuMsPerRequest: round3(r.cpuMsPerRequest - b.cpuMsPerRequest),
+  };
+}
 const report = {
-  setup: { seconds: SECONDS, rounds: ROUNDS, connections: CONNECTIONS, sequentialRequests: SEQUENTIAL_REQUESTS, cores: (await import("node:os")).cpus().length },
+  setup: { seconds: SECONDS, rounds: ROUNDS, connections: CONNECTIONS, sequentialRequests: SEQUENTIAL_REQUESTS, cores: cpus().length },
   scenarios: summary,
-  throughputRatio: {
-    passThrough: round3(pass.rps / base.rps),
-    obfuscatedPath: round3(obf.rps / base.rps),
-    cookieKeeperAndCors: round3(full.rps / cookieBase.rps),
-  },
-  addedMedianLatencyMs: {
-    passThrough: round3(pass.medianLatencyMs - base.medianLatencyMs),
-    obfuscatedPath: round3(obf.medianLatencyMs - base.medianLatencyMs),
-    cookieKeeperAndCors: round3(full.medianLatencyMs - cookieBase.medianLatencyMs),
-  },
-  addedCpuMsPerRequest: {
-    passThrough: round3(pass.cpuMsPerRequest - base.cpuMsPerRequest),
-    obfuscatedPath: round3(obf.cpuMsPerRequest - base.cpuMsPerRequest),
-    cookieKeeperAndCors: round3(full.cpuMsPerRequest - cookieBase.cpuMsPerRequest),
+  vsBare: {
+    "router pass-through": compare("router pass-through", "bare"),
+    "router /k/?p=": compare("router /k/?p=", "bare"),
+    "router /k/?p= + Cookie Keeper + CORS": compare("router /k/?p= + Cookie Keeper + CORS", "bare, cookies + Origin"),
+    "router(sink) pass-through": compare("router(sink) pass-through", "bare"),
+    "router(sink) /k/?p=": compare("router(sink) /k/?p=", "bare"),
+    "router(sink) /k/?p= + Cookie Keeper + CORS": compare("router(sink) /k/?p= + Cookie Keeper + CORS", "bare, cookies + Origin"),
   },
   coldPathMedianMs: {
-    warm: round2(summary["router pass-through"].medianLatencyMs),
-    firstRequestOfConnection: warmOnCold,
+    warm: summary["router pass-through"].medianLatencyMs,
     cacheExpiredKvRead: afterExpiry,
     kvMissDurableObjectFallback: afterKvMiss,
   },
@@ -241,9 +261,12 @@ const report = {
 console.log(JSON.stringify(report, null, 2));
 
 agent.destroy();
-for (const { mf } of [bare, router, cold]) await mf.dispose();
+for (const { mf } of [bare, router, routerSink, cold]) await mf.dispose();
 await new Promise((resolve) => upstream.close(resolve));
 
-const ok = report.throughputRatio.obfuscatedPath >= 0.9 && report.addedMedianLatencyMs.obfuscatedPath <= 0.5;
+// The issue's target, judged on the production-shaped router: >= 90% of the bare Worker's throughput and at most
+// 0.5 ms added median latency with a warm config.
+const target = report.vsBare["router(sink) /k/?p="];
+const ok = target.throughputRatio >= 0.9 && target.addedMedianLatencyMs <= 0.5;
 if (!ok) console.error("router target not met: throughput >= 90% of the bare Worker and added median latency <= 0.5 ms");
 process.exitCode = ok ? 0 : 1;
