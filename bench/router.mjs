@@ -6,7 +6,8 @@
 //     in the same workerd process and so bills its per-message work to the router), and with LOG_QUEUE bound to
 //     an RPC sink Worker (the production shape: Queues is a separate service, the Worker only serializes);
 //   - cold paths: the first request after the in-isolate cache expired (KV reads) and after a KV miss (Durable
-//     Object fallback).
+//     Object fallback);
+//   - the CPU of each piece of the router's warm path, in a tight loop inside workerd (bench/router-components.mjs).
 // Bounded: about three minutes on 2 cores. `npm run bench:router`; BENCH_SECONDS changes each wrk run's length.
 import { execFile, execFileSync } from "node:child_process";
 import { promisify } from "node:util";
@@ -16,6 +17,7 @@ import { createServer, Agent, request as httpRequest } from "node:http";
 import { cpus } from "node:os";
 import { ROOT } from "../scripts/platform.mjs";
 import { bundleWorker, startWorker } from "./lib/miniflare-worker.mjs";
+import { measureComponents } from "./router-components.mjs";
 import { startWorkerWithLogSink } from "./router-log-sink.mjs";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
@@ -258,11 +260,18 @@ const report = {
     kvMissDurableObjectFallback: afterKvMiss,
   },
 };
-console.log(JSON.stringify(report, null, 2));
-
 agent.destroy();
 for (const { mf } of [bare, router, routerSink, cold]) await mf.dispose();
 await new Promise((resolve) => upstream.close(resolve));
+
+// Where the router's own CPU goes: each warm-path piece in a tight loop inside workerd (microseconds per call).
+report.componentsMicrosecondsPerCall = await measureComponents({
+  host: HOST,
+  headers: { ...WITH_ORIGIN, "User-Agent": "Mozilla/5.0 (bench)", Accept: "*/*", Cookie: "_ga=GA1.1.1.2; FPID=FPID2.2.x" },
+  config,
+  p: p(COLLECT),
+});
+console.log(JSON.stringify(report, null, 2));
 
 // The issue's target, judged on the production-shaped router: >= 90% of the bare Worker's throughput and at most
 // 0.5 ms added median latency with a warm config.
