@@ -1,6 +1,7 @@
 // Router vs a bare pass-through Worker, both on workerd through the miniflare API (workerd's own socket, no
 // wrangler dev proxy), against the same loopback upstream, under the same load generator (wrk), in one run:
-//   - throughput ratio (wrk, 16 connections) and added median latency (one keep-alive connection, sequential);
+//   - throughput ratio (wrk, 16 connections) and added median latency (one keep-alive connection, sequential),
+//     measured in back-to-back pairs of baseline and router;
 //   - CPU time per request of the workerd process (from /proc, so Linux only);
 //   - the router twice: with LOG_QUEUE as wrangler.jsonc has it (miniflare's Queues simulator, whose broker runs
 //     in the same workerd process and so bills its per-message work to the router), and with LOG_QUEUE bound to
@@ -8,7 +9,7 @@
 //   - cold paths: the first request after the in-isolate cache expired (KV reads) and after a KV miss (Durable
 //     Object fallback);
 //   - the CPU of each piece of the router's warm path, in a tight loop inside workerd (bench/router-components.mjs).
-// Bounded: about three minutes on 2 cores. `npm run bench:router`; BENCH_SECONDS changes each wrk run's length.
+// Bounded: about four minutes on 2 cores. `npm run bench:router`; BENCH_SECONDS changes each wrk run's length.
 import { execFile, execFileSync } from "node:child_process";
 import { promisify } from "node:util";
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
@@ -20,10 +21,10 @@ import { bundleWorker, startWorker } from "./lib/miniflare-worker.mjs";
 import { measureComponents } from "./router-components.mjs";
 import { startWorkerWithLogSink } from "./router-log-sink.mjs";
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
-const ROUNDS = 5;
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
+const PAIRS = 6;
 const CONNECTIONS = 16;
-const SEQUENTIAL_REQUESTS = 1000;
+const SEQUENTIAL_REQUESTS = 400;
 const COLD_SAMPLES = 40;
 const HOST = "bench.edge.example";
 const ORIGIN = "https://www.bench.example";
@@ -80,8 +81,8 @@ function workerdPids() {
 }
 
 // On 2 cores the Workers get core 0 and the load generator and upstream (this process, wrk) core 1, so neither
-// side's scheduling noise decides the ratio. Other processes on the machine can still interfere: the scenarios
-// are interleaved over several rounds and medians reported.
+// side's scheduling noise decides the ratio. Other processes on the machine can still interfere: see the pairing
+// below.
 const WORKER_CORE = "0";
 const LOAD_CORE = cpus().length > 1 ? "1" : "0";
 execFileSync("taskset", ["-p", "-c", LOAD_CORE, String(process.pid)], { stdio: "ignore" });
@@ -140,15 +141,15 @@ const COOKIE_COLLECT = `/cookie${COLLECT.slice("/g/collect".length)}`;
 const OBFUSCATED_COOKIE = `/k/?p=${p(COOKIE_COLLECT)}`;
 const WITH_ORIGIN = { Origin: ORIGIN };
 
-const scenarios = [
-  { name: "bare", target: bare, path: COLLECT, headers: {} },
-  { name: "router pass-through", target: router, path: COLLECT, headers: {} },
-  { name: "router /k/?p=", target: router, path: OBFUSCATED, headers: {} },
-  { name: "router(sink) pass-through", target: routerSink, path: COLLECT, headers: {} },
-  { name: "router(sink) /k/?p=", target: routerSink, path: OBFUSCATED, headers: {} },
-  { name: "bare, cookies + Origin", target: bare, path: COOKIE_COLLECT, headers: WITH_ORIGIN },
-  { name: "router /k/?p= + Cookie Keeper + CORS", target: router, path: OBFUSCATED_COOKIE, headers: WITH_ORIGIN },
-  { name: "router(sink) /k/?p= + Cookie Keeper + CORS", target: routerSink, path: OBFUSCATED_COOKIE, headers: WITH_ORIGIN },
+const bareCollect = { target: bare, path: COLLECT, headers: {} };
+const bareCookies = { target: bare, path: COOKIE_COLLECT, headers: WITH_ORIGIN };
+const comparisons = [
+  ["router pass-through", { target: router, path: COLLECT, headers: {} }, bareCollect],
+  ["router /k/?p=", { target: router, path: OBFUSCATED, headers: {} }, bareCollect],
+  ["router /k/?p= + Cookie Keeper + CORS", { target: router, path: OBFUSCATED_COOKIE, headers: WITH_ORIGIN }, bareCookies],
+  ["router(sink) pass-through", { target: routerSink, path: COLLECT, headers: {} }, bareCollect],
+  ["router(sink) /k/?p=", { target: routerSink, path: OBFUSCATED, headers: {} }, bareCollect],
+  ["router(sink) /k/?p= + Cookie Keeper + CORS", { target: routerSink, path: OBFUSCATED_COOKIE, headers: WITH_ORIGIN }, bareCookies],
 ];
 
 // ---- load: wrk for throughput, one sequential keep-alive connection for latency ----
@@ -193,25 +194,45 @@ const median = (values) => {
 };
 const round3 = (x) => Math.round(x * 1000) / 1000;
 
-// Warm both isolates (and the router's caches) before measuring anything.
-for (const s of scenarios) await sequentialMedianMs(s.target, s.path, s.headers, 200);
-
-const results = new Map(scenarios.map((s) => [s.name, { rps: [], cpu: [], latency: [] }]));
-for (let round = 0; round < ROUNDS; round++) {
-  // Interleaved, and started at a different scenario each round, so drift in machine load and position in the
-  // round hit every scenario alike.
-  const order = scenarios.map((_, i) => scenarios[(i + round) % scenarios.length]);
-  for (const s of order) {
-    const { rps, cpuMsPerRequest } = await wrk(s.target, s.path, s.headers);
-    results.get(s.name).rps.push(rps);
-    results.get(s.name).cpu.push(cpuMsPerRequest);
-  }
-  for (const s of order) results.get(s.name).latency.push(await sequentialMedianMs(s.target, s.path, s.headers));
+// Warm every isolate (and the routers' caches) before measuring anything.
+for (const [, candidate, baseline] of comparisons) {
+  for (const side of [candidate, baseline]) await sequentialMedianMs(side.target, side.path, side.headers, 200);
 }
 
+// Paired: each pair runs the baseline and the router back to back (alternating which goes first), and the ratio is
+// taken within the pair. Load from other processes drifts over seconds, so a pair sees nearly the same machine;
+// the median over pairs is what is reported, with the range.
+async function measure(side) {
+  const load = await wrk(side.target, side.path, side.headers);
+  const latency = await sequentialMedianMs(side.target, side.path, side.headers);
+  return { ...load, latency };
+}
 const summary = {};
-for (const [name, r] of results) {
-  summary[name] = { rps: Math.round(median(r.rps)), medianLatencyMs: round3(median(r.latency)), cpuMsPerRequest: round3(median(r.cpu)) };
+for (const [name, candidate, baseline] of comparisons) {
+  const ratios = [];
+  const addedLatency = [];
+  const addedCpu = [];
+  const baselineRps = [];
+  const baselineCpu = [];
+  for (let pair = 0; pair < PAIRS; pair++) {
+    const [first, second] = pair % 2 === 0 ? [baseline, candidate] : [candidate, baseline];
+    const a = await measure(first);
+    const b = await measure(second);
+    const [base, cand] = pair % 2 === 0 ? [a, b] : [b, a];
+    ratios.push(cand.rps / base.rps);
+    addedLatency.push(cand.latency - base.latency);
+    addedCpu.push(cand.cpuMsPerRequest - base.cpuMsPerRequest);
+    baselineRps.push(base.rps);
+    baselineCpu.push(base.cpuMsPerRequest);
+  }
+  summary[name] = {
+    throughputRatio: round3(median(ratios)),
+    throughputRatioRange: [round3(Math.min(...ratios)), round3(Math.max(...ratios))],
+    addedMedianLatencyMs: round3(median(addedLatency)),
+    addedCpuMsPerRequest: round3(median(addedCpu)),
+    baselineRps: Math.round(median(baselineRps)),
+    baselineCpuMsPerRequest: round3(median(baselineCpu)),
+  };
 }
 
 // ---- cold paths on the short-TTL router ----
@@ -234,32 +255,16 @@ await worker.queue("qaxal-config", [
 await (await cold.mf.getKVNamespace("EDGE_CONFIG")).delete("bench");
 const afterKvMiss = await coldSamples();
 
-function compare(name, baseline) {
-  const r = summary[name];
-  const b = summary[baseline];
-  return {
-    throughputRatio: round3(r.rps / b.rps),
-    addedMedianLatencyMs: round3(r.medianLatencyMs - b.medianLatencyMs),
-    addedCpuMsPerRequest: round3(r.cpuMsPerRequest - b.cpuMsPerRequest),
-  };
-}
 const report = {
-  setup: { seconds: SECONDS, rounds: ROUNDS, connections: CONNECTIONS, sequentialRequests: SEQUENTIAL_REQUESTS, cores: cpus().length },
-  scenarios: summary,
-  vsBare: {
-    "router pass-through": compare("router pass-through", "bare"),
-    "router /k/?p=": compare("router /k/?p=", "bare"),
-    "router /k/?p= + Cookie Keeper + CORS": compare("router /k/?p= + Cookie Keeper + CORS", "bare, cookies + Origin"),
-    "router(sink) pass-through": compare("router(sink) pass-through", "bare"),
-    "router(sink) /k/?p=": compare("router(sink) /k/?p=", "bare"),
-    "router(sink) /k/?p= + Cookie Keeper + CORS": compare("router(sink) /k/?p= + Cookie Keeper + CORS", "bare, cookies + Origin"),
-  },
+  setup: { wrkSeconds: SECONDS, pairs: PAIRS, connections: CONNECTIONS, sequentialRequests: SEQUENTIAL_REQUESTS, cores: cpus().length },
+  vsBare: summary,
   coldPathMedianMs: {
-    warm: summary["router pass-through"].medianLatencyMs,
+    warm: round3(await sequentialMedianMs(router, COLLECT, {})),
     cacheExpiredKvRead: afterExpiry,
     kvMissDurableObjectFallback: afterKvMiss,
   },
 };
+
 agent.destroy();
 for (const { mf } of [bare, router, routerSink, cold]) await mf.dispose();
 await new Promise((resolve) => upstream.close(resolve));
