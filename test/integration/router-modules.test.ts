@@ -170,6 +170,15 @@ describe("access record", () => {
     expect(log.calls).toBeLessThan(30);
   });
 
+  it("never puts more than 100 records (Queues' sendBatch limit) into one send", async () => {
+    const config = await seedContainer();
+    const log = recordingQueue();
+    const responses = await callRouterWith(log, Array.from({ length: 150 }, () => routerRequest(config.publicHosts[0]!, "/echo")));
+    await Promise.all(responses.map((response) => response.body?.cancel()));
+    expect(log.records).toHaveLength(150);
+    expect(log.largestBatch).toBeLessThanOrEqual(100);
+  });
+
   it("never fails the response when the queue refuses the record", async () => {
     const config = await seedContainer();
     const { response } = await callRouter(routerRequest(config.publicHosts[0]!, "/echo"), { failLogQueue: true });

@@ -49,14 +49,17 @@ export interface RecordingQueue {
   records: AccessRecord[];
   /** How many send/sendBatch calls delivered them. */
   calls: number;
+  /** The most records one call carried. */
+  largestBatch: number;
 }
 
 /** A LOG_QUEUE stand-in that keeps what it is sent (or refuses everything, to test that logging cannot fail). */
 export function recordingQueue(fail = false): RecordingQueue {
-  const recording: RecordingQueue = { queue: undefined as unknown as Queue, records: [], calls: 0 };
+  const recording: RecordingQueue = { queue: undefined as unknown as Queue, records: [], calls: 0, largestBatch: 0 };
   const accept = (bodies: AccessRecord[]) => {
     if (fail) throw new Error("queue unavailable");
     recording.calls += 1;
+    recording.largestBatch = Math.max(recording.largestBatch, bodies.length);
     recording.records.push(...bodies);
   };
   recording.queue = {

@@ -61,9 +61,7 @@ function reportFailure(error: unknown, count: number): void {
   console.error(JSON.stringify({ event: "access_log_failed", records: count, error: String(error) }));
 }
 
-async function flush(queue: Queue, pending: Pending): Promise<void> {
-  const records = pending.records.splice(0, MAX_BATCH);
-  if (records.length === 0) return;
+async function send(queue: Queue, records: AccessRecord[]): Promise<void> {
   try {
     await queue.sendBatch(records.map((body) => ({ body })));
   } catch (error) {
@@ -71,10 +69,15 @@ async function flush(queue: Queue, pending: Pending): Promise<void> {
   }
 }
 
+/**
+ * Sends what the window collected, and only that: records arriving meanwhile open the next window. Draining until
+ * the buffer is empty would, under steady traffic, keep one request's waitUntil running past its time limit.
+ */
 async function flushLater(queue: Queue, pending: Pending): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, FLUSH_DELAY_MS));
   pending.scheduled = false;
-  while (pending.records.length > 0) await flush(queue, pending);
+  const records = pending.records.splice(0);
+  for (let i = 0; i < records.length; i += MAX_BATCH) await send(queue, records.slice(i, i + MAX_BATCH));
 }
 
 /**
@@ -97,7 +100,8 @@ export function sendAccessRecord(
     }
     pending.records.push(accessRecord(request, site, outcome));
     if (pending.records.length >= MAX_BATCH) {
-      ctx.waitUntil(flush(queue, pending));
+      // A full batch goes at once, in this request's waitUntil.
+      ctx.waitUntil(send(queue, pending.records.splice(0, MAX_BATCH)));
     } else if (!pending.scheduled) {
       pending.scheduled = true;
       ctx.waitUntil(flushLater(queue, pending));
