@@ -1,7 +1,7 @@
 // A Worker that runs one piece of the router's warm path `n` times per request, so bench/router-components.mjs
 // can read the CPU each piece costs from the workerd process (CPU time of a tight loop is far steadier than
 // throughput on a shared 2-core machine). The pieces are the router's own functions, called as traffic.ts does.
-import { keeperRule, cookieDomain, rewriteSetCookies } from "../workers/router/cookie-keeper";
+import { keeperRule, rewriteSetCookies, siteCookieDomain } from "../workers/router/cookie-keeper";
 import { applyCors } from "../workers/router/cors-response";
 import { accessRecord } from "../workers/router/access-log";
 import { decodeProxyTarget } from "../workers/router/proxy-target";
@@ -38,11 +38,11 @@ export default {
           sink += decodeProxyTarget(p)?.length ?? 0;
           break;
         case "Cookie Keeper rewrite (3 Set-Cookie)":
-          sink += rewriteSetCookies(UPSTREAM_COOKIES, rule!, cookieDomain(site.publicHost))?.rewrites ?? 0;
+          sink += rewriteSetCookies(UPSTREAM_COOKIES, rule!, siteCookieDomain(site))?.rewrites ?? 0;
           break;
         case "response rebuild + cookies + CORS": {
           const upstream = new Response(null, { status: 204, headers: [["cache-control", "no-store"], ...UPSTREAM_COOKIES.map((c): [string, string] => ["set-cookie", c])] });
-          const cookies = rewriteSetCookies(upstream.headers.getSetCookie(), rule!, cookieDomain(site.publicHost));
+          const cookies = rewriteSetCookies(upstream.headers.getSetCookie(), rule!, siteCookieDomain(site));
           const response = new Response(upstream.body, upstream);
           response.headers.delete("Set-Cookie");
           for (const header of cookies!.headers) response.headers.append("Set-Cookie", header);

@@ -109,6 +109,13 @@ describe("Cookie Keeper on upstream responses", () => {
     expect(response.headers.getSetCookie()[0]).toContain(`Domain=${shop.slice(4)};`);
   });
 
+  it("keeps cookies host-only on an infra host, whose domain every container shares", async () => {
+    const config = await seedContainer();
+    const { response } = await callRouter(routerRequest(config.infraHosts[0]!, setCookiesPath(["_ga=1"])));
+    const cookie = response.headers.getSetCookie()[0]!;
+    expect(cookie).toMatch(/^_ga=1; Max-Age=\d+; Path=\/; Secure; SameSite=Lax$/);
+  });
+
   it("leaves every cookie alone when the module is disabled", async () => {
     const config = await seedContainer({ modules: { cookieKeeper: { enabled: false } } });
     const { response } = await callRouter(routerRequest(config.publicHosts[0]!, setCookiesPath(upstreamCookies)));

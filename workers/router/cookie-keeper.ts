@@ -3,6 +3,7 @@
 // third party gets. Only configured names are touched; every other Set-Cookie passes byte for byte.
 import { moduleActive, type EdgeConfig } from "../../schemas/edge-config";
 import { isIpAddress, registrableDomain } from "../shared/registrable-domain";
+import type { Site } from "../shared/site";
 
 export interface KeeperRule {
   names: NameMatcher;
@@ -62,6 +63,17 @@ export function keeperRule(config: EdgeConfig): KeeperRule | null {
 export function cookieDomain(publicHost: string): string | null {
   const domain = registrableDomain(publicHost);
   return isIpAddress(domain) || !domain.includes(".") ? null : domain;
+}
+
+/**
+ * The Domain for a site's cookies. Infra hosts (`shop1.edge.example`) are the edge's own names: their registrable
+ * domain is shared by every container, so a cookie set there with a Domain would reach other customers' upstreams.
+ * A request on an infra host without an honoured X-Public-Host therefore gets host-only cookies.
+ */
+export function siteCookieDomain(site: Pick<Site, "publicHost" | "config">): string | null {
+  const { publicHost, config } = site;
+  if (config.infraHosts.includes(publicHost) && !config.publicHosts.includes(publicHost)) return null;
+  return cookieDomain(publicHost);
 }
 
 /** A Set-Cookie that deletes (Max-Age <= 0, or Expires in the past) must stay a deletion, not be extended. */

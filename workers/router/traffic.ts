@@ -5,7 +5,7 @@ import { corsHeaders, originAllowed, preflightResponse } from "../shared/cors";
 import { EdgeError, errorResponse } from "../shared/errors";
 import type { Site } from "../shared/site";
 import { sendAccessRecord, type Outcome, type PathClass } from "./access-log";
-import { cookieDomain, keeperRule, rewriteSetCookies } from "./cookie-keeper";
+import { keeperRule, rewriteSetCookies, siteCookieDomain } from "./cookie-keeper";
 import { applyCors, hasUpstreamCors } from "./cors-response";
 import { decodeProxyTarget } from "./proxy-target";
 import { resolveSite } from "./resolve-site";
@@ -106,7 +106,7 @@ async function proxy(request: Request, env: Env, site: Site, allowedOrigin: stri
   outcome.upstreamStatus = upstream.status;
 
   const rule = keeperRule(site.config);
-  const cookies = rule === null ? null : rewriteSetCookies(upstream.headers.getSetCookie(), rule, cookieDomain(site.publicHost));
+  const cookies = rule === null ? null : rewriteSetCookies(upstream.headers.getSetCookie(), rule, siteCookieDomain(site));
   // Fetched responses have immutable headers; copy only when something has to change (the common collect hit
   // without Origin or cookies streams through as is).
   if (cookies === null && allowedOrigin === null && !hasUpstreamCors(upstream.headers)) return upstream;
