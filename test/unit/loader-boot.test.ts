@@ -69,6 +69,17 @@ describe("FPID", () => {
     ]);
   });
 
+  it("is host-only on an infra host, whose registrable domain other containers share", async () => {
+    const infra = config("boot-infra");
+    const response = await loaderResponse(siteFor(infra, "/boot", { publicHost: "boot-infra.edge.example" }), {
+      method: "POST",
+      body: JSON.stringify({ cookies: {} }),
+    });
+    const cookie = response.headers.get("Set-Cookie")!;
+    expect(cookie).toMatch(/^FPID=/);
+    expect(cookie).not.toContain("Domain=");
+  });
+
   it("takes its lifetime from cookieKeeper.maxAgeDays", async () => {
     const short = config("boot-short", {
       modules: { cookieKeeper: { enabled: true, maxAgeDays: 30 }, cookieRestoration: { enabled: true } },

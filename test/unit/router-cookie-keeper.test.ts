@@ -4,7 +4,8 @@ import fc from "fast-check";
 import * as v from "valibot";
 import { describe, expect, it } from "vitest";
 import { EdgeConfigSchema, type EdgeConfigInput } from "../../schemas/edge-config";
-import { cookieDomain, keeperRule, rewriteSetCookie, rewriteSetCookies, type KeeperRule } from "../../workers/router/cookie-keeper";
+import { cookieDomain } from "../../workers/shared/cookie-domain";
+import { keeperRule, rewriteSetCookie, rewriteSetCookies, type KeeperRule } from "../../workers/router/cookie-keeper";
 import { edgeConfig } from "../support/fixtures";
 
 const config = (overrides: Partial<EdgeConfigInput> = {}) => v.parse(EdgeConfigSchema, edgeConfig(overrides));

@@ -28,7 +28,7 @@ export async function handleBoot(request: Request, env: Env, ctx: ExecutionConte
   if (!usableFpid(fpid)) {
     // A new id has no backup yet, and nothing is stored under it until the browser shows it keeps cookies by
     // sending it back: clients that drop cookies (most bots) then never cost a KV read or write.
-    const headers = { "Set-Cookie": fpidSetCookie(newFpid(), site.publicHost, config) };
+    const headers = { "Set-Cookie": fpidSetCookie(newFpid(), site) };
     return jsonResponse(NOTHING, 200, headers);
   }
 

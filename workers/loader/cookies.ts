@@ -1,6 +1,7 @@
 // Cookie helpers for /boot: reading the Cookie header, the container's cookie list, and the server-side FPID.
 import type { EdgeConfig } from "../../schemas/edge-config";
-import { registrableDomain } from "../shared/registrable-domain";
+import { siteCookieDomain } from "../shared/cookie-domain";
+import type { Site } from "../shared/site";
 
 export const FPID = "FPID";
 export const DAY_SECONDS = 86_400;
@@ -52,11 +53,12 @@ export function newFpid(now = Date.now()): string {
 }
 
 /** Server-set, so Safari does not cap it like a script cookie; HttpOnly, so page scripts can neither read nor forge it. */
-export function fpidSetCookie(value: string, publicHost: string, config: EdgeConfig): string {
+export function fpidSetCookie(value: string, site: Pick<Site, "publicHost" | "config">): string {
+  const domain = siteCookieDomain(site);
   return [
     `${FPID}=${value}`,
-    `Max-Age=${cookieMaxAgeSeconds(config)}`,
-    `Domain=${registrableDomain(publicHost)}`,
+    `Max-Age=${cookieMaxAgeSeconds(site.config)}`,
+    ...(domain === null ? [] : [`Domain=${domain}`]),
     "Path=/",
     "Secure",
     "HttpOnly",

@@ -1,7 +1,7 @@
 // Builds the loader script for one site: the client template with the container's settings injected as a
 // script-safe JSON literal, plus the validators (ETag) that let browsers and Cloudflare's cache revalidate it.
 import { moduleActive } from "../../schemas/edge-config";
-import { registrableDomain } from "../shared/registrable-domain";
+import { siteCookieDomain } from "../shared/cookie-domain";
 import type { Site } from "../shared/site";
 import { CLIENT_TEMPLATE, CONFIG_PLACEHOLDER } from "./client";
 
@@ -46,7 +46,8 @@ export function clientSettings(site: Site): ClientSettings {
     l: config.loaderPath,
     r: moduleActive(config, "cookieRestoration"),
     c: config.modules.cookieKeeper.cookies,
-    d: registrableDomain(site.publicHost),
+    // Empty means host-only cookies (infra hosts, IPs, single labels): the client then sets no Domain.
+    d: siteCookieDomain(site) ?? "",
     a: moduleActive(config, "adblockDetection"),
   };
 }

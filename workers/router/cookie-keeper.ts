@@ -2,8 +2,6 @@
 // them the lifetime the browser allows for server-set first-party cookies instead of the short one JavaScript or a
 // third party gets. Only configured names are touched; every other Set-Cookie passes byte for byte.
 import { moduleActive, type EdgeConfig } from "../../schemas/edge-config";
-import { isIpAddress, registrableDomain } from "../shared/registrable-domain";
-import type { Site } from "../shared/site";
 
 export interface KeeperRule {
   names: NameMatcher;
@@ -54,26 +52,6 @@ export function keeperRule(config: EdgeConfig): KeeperRule | null {
     rules.set(config, rule);
   }
   return rule;
-}
-
-/**
- * The Domain attribute for cookies on `publicHost`: its registrable domain, so the cookie reaches the shop's own
- * pages too. Null (a host-only cookie) for IPs and single-label hosts, where browsers refuse a Domain.
- */
-export function cookieDomain(publicHost: string): string | null {
-  const domain = registrableDomain(publicHost);
-  return isIpAddress(domain) || !domain.includes(".") ? null : domain;
-}
-
-/**
- * The Domain for a site's cookies. Infra hosts (`shop1.edge.example`) are the edge's own names: their registrable
- * domain is shared by every container, so a cookie set there with a Domain would reach other customers' upstreams.
- * A request on an infra host without an honoured X-Public-Host therefore gets host-only cookies.
- */
-export function siteCookieDomain(site: Pick<Site, "publicHost" | "config">): string | null {
-  const { publicHost, config } = site;
-  if (config.infraHosts.includes(publicHost) && !config.publicHosts.includes(publicHost)) return null;
-  return cookieDomain(publicHost);
 }
 
 /** A Set-Cookie that deletes (Max-Age <= 0, or Expires in the past) must stay a deletion, not be extended. */
