@@ -8,7 +8,8 @@
 //     an RPC sink Worker (the production shape: Queues is a separate service, the Worker only serializes);
 //   - cold paths: the first request after the in-isolate cache expired (KV reads) and after a KV miss (Durable
 //     Object fallback);
-//   - the CPU of each piece of the router's warm path, in a tight loop inside workerd (bench/router-components.mjs).
+//   - the CPU of each piece of the router's warm path, in a tight loop inside workerd, and of the plumbing around the
+//     upstream fetch, with real fetches (bench/router-components.mjs).
 // Bounded: about four minutes on 2 cores. `npm run bench:router`; BENCH_SECONDS changes each wrk run's length.
 import { execFile, execFileSync } from "node:child_process";
 import { promisify } from "node:util";
@@ -267,15 +268,18 @@ const report = {
 
 agent.destroy();
 for (const { mf } of [bare, router, routerSink, cold]) await mf.dispose();
-await new Promise((resolve) => upstream.close(resolve));
 
-// Where the router's own CPU goes: each warm-path piece in a tight loop inside workerd (microseconds per call).
+// Where the router's own CPU goes: each warm-path piece in a tight loop inside workerd (microseconds per call), and
+// the plumbing around the upstream fetch with real fetches to the same upstream (LOG_QUEUE as the RPC sink).
 report.componentsMicrosecondsPerCall = await measureComponents({
   host: HOST,
   headers: { ...WITH_ORIGIN, "User-Agent": "Mozilla/5.0 (bench)", Accept: "*/*", Cookie: "_ga=GA1.1.1.2; FPID=FPID2.2.x" },
   config,
   p: p(COLLECT),
+  upstream: upstreamUrl + COLLECT,
+  logSink: true,
 });
+await new Promise((resolve) => upstream.close(resolve));
 console.log(JSON.stringify(report, null, 2));
 
 // The issue's target, judged on the production-shaped router: >= 90% of the bare Worker's throughput and at most
