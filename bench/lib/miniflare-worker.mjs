@@ -14,16 +14,18 @@ export function bundleWorker() {
   return join(outdir, "index.js");
 }
 
-/** The Worker on miniflare, bindings named as in wrangler.jsonc; `onStdout` sees the Worker's console lines. */
-export function startWorker({ scriptPath, bindings = {}, onStdout, port } = {}) {
-  return new Miniflare({
+/**
+ * The Worker's miniflare options: bindings named as in wrangler.jsonc. `overrides` replaces whole options (the
+ * router bench swaps LOG_QUEUE for a sink service); `bindings` adds or replaces vars.
+ */
+export function workerOptions({ scriptPath, bindings = {}, overrides = {} }) {
+  return {
     // Listed explicitly: the bundle holds a guarded dynamic import (supabase-js' optional OpenTelemetry) that
     // miniflare's module walker would otherwise refuse.
     modules: [{ type: "ESModule", path: scriptPath }],
     modulesRoot: dirname(scriptPath),
     compatibilityDate: "2026-04-01",
     compatibilityFlags: ["nodejs_compat"],
-    port,
     kvNamespaces: ["ROUTING_MAP", "EDGE_CONFIG", "LOADER_TOKEN_MAP", "SITE_REGISTRY", "COOKIE_VAULT"],
     r2Buckets: ["LOG_BUCKET"],
     durableObjects: { CONTAINER_STATE: { className: "ContainerState", useSQLite: true } },
@@ -41,6 +43,15 @@ export function startWorker({ scriptPath, bindings = {}, onStdout, port } = {}) 
       SUPABASE_SERVICE_ROLE_KEY: "",
       ...bindings,
     },
+    ...overrides,
+  };
+}
+
+/** The Worker on miniflare; `onStdout` sees the Worker's console lines. */
+export function startWorker({ scriptPath, bindings = {}, onStdout, port } = {}) {
+  return new Miniflare({
+    ...workerOptions({ scriptPath, bindings }),
+    port,
     handleRuntimeStdio: (stdout, stderr) => {
       let buffered = "";
       stdout.on("data", (chunk) => {
