@@ -2,6 +2,7 @@
 // written per 1M requests. Baseline in the same run: the same batches through the log dead-letter consumer, which
 // keeps one R2 object per message (what logging without batching would cost).
 import { bundleWorker, startWorker } from "./lib/miniflare-worker.mjs";
+import { seededRandom } from "./lib/seeded-random.mjs";
 
 const BATCH = 100; // max_batch_size of the log consumer in wrangler.jsonc (the Queues maximum)
 const BATCH_TIMEOUT_S = 5; // its max_batch_timeout
@@ -9,14 +10,7 @@ const BATCHES = 200; // 20,000 messages through the log consumer
 const BASELINE_BATCHES = 20; // 2,000 through the one-object-per-message baseline (it is slow)
 const HOUR = 3_600_000;
 
-// A deterministic generator (mulberry32) so runs are comparable.
-let seed = 7;
-const random = () => {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
+const random = seededRandom(7);
 const PATHS = ["/g/collect", "/gtm.js", "/k/", "/l/lt_demo.js", "/boot"];
 
 /** One record at `ts`: 95 % access records, 5 % detection records, like a site where 1 in 20 hits is a new session. */

@@ -2,6 +2,7 @@
 // Durable Objects and KV). Reports messages/second and KV writes per container per effective change, then
 // delivers every message again to show that a replay writes nothing.
 import { bundleWorker, startWorker } from "./lib/miniflare-worker.mjs";
+import { seededRandom } from "./lib/seeded-random.mjs";
 
 const CONTAINERS = 100;
 const VERSIONS = 100; // per container: 100 x 100 = 10,000 messages
@@ -21,14 +22,7 @@ function config(id, version) {
   };
 }
 
-// A deterministic shuffle (mulberry32) so runs are comparable.
-let seed = 42;
-const random = () => {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
+const random = seededRandom(42);
 const messages = [];
 for (let c = 0; c < CONTAINERS; c++) {
   for (let v = 1; v <= VERSIONS; v++) messages.push({ type: "upsert", containerId: `bench-${c}`, version: v, config: config(`bench-${c}`, v) });
