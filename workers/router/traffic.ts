@@ -1,6 +1,6 @@
 // Live traffic on customer hosts (CONTRACT.md "Live traffic"): resolve the container, answer preflights and loader
 // paths at the edge, proxy everything else to the container's upstream, and log one access record per request.
-import { handleLoader } from "../loader/handler";
+import { BOOT_PATH, DETECTION_PATH, handleLoader } from "../loader/handler";
 import { corsHeaders, originAllowed, preflightResponse } from "../shared/cors";
 import { EdgeError, errorResponse } from "../shared/errors";
 import type { Site } from "../shared/site";
@@ -71,8 +71,8 @@ async function serve(
 }
 
 function loaderPathClass(path: string): PathClass {
-  if (path === "/boot") return "boot";
-  if (path === "/mark-session-detection") return "detection";
+  if (path === BOOT_PATH) return "boot";
+  if (path === DETECTION_PATH) return "detection";
   return "loader";
 }
 
