@@ -5,22 +5,17 @@
 // POST /rest/v1/rpc/get_edge_config, headers apikey and Authorization: Bearer <service-role key>, JSON body
 // {"p_container_id": "..."}. The SQL function itself is tested against real PostgreSQL in
 // control-plane-sql.node.test.ts.
-import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import worker from "../../workers/index";
 import { QUEUES } from "../../workers/shared/queues";
 import { EDGE_CONFIG_RPC, fetchEdgeConfig } from "../../workers/sync-consumer/supabase-source";
 import { edgeConfig } from "../support/fixtures";
-import { statusOf } from "../support/pipeline";
+import { deliver, statusOf } from "../support/pipeline";
 import { standInTenant } from "../support/postgrest-stand-in.client";
 
 /** Runs the Worker's real queue handler on one config message, with Supabase pointed at a stand-in tenant. */
-async function deliverWithSupabase(supabase: { SUPABASE_URL: string; SUPABASE_SERVICE_ROLE_KEY: string }, body: unknown) {
-  const batch = createMessageBatch(QUEUES.config, [{ id: `m-${crypto.randomUUID()}`, timestamp: new Date(), attempts: 1, body }]);
-  const ctx = createExecutionContext();
-  await (worker.queue as ExportedHandlerQueueHandler<Env>)(batch, { ...env, ...supabase }, ctx);
-  return getQueueResult(batch, ctx);
+function deliverWithSupabase(supabase: { SUPABASE_URL: string; SUPABASE_SERVICE_ROLE_KEY: string }, body: unknown) {
+  return deliver(QUEUES.config, [body], supabase);
 }
 
 describe("fetchEdgeConfig (supabase-js RPC)", () => {

@@ -58,8 +58,11 @@ export function kvWriteCount(spies: KvSpies): number {
   return spies.reduce((sum, s) => sum + s.put.mock.calls.length + s.delete.mock.calls.length, 0);
 }
 
-/** Runs the Worker's real queue handler on a hand-made batch and returns the ack/retry outcome. */
-export async function deliver(queue: string, bodies: unknown[]) {
+/**
+ * Runs the Worker's real queue handler on a hand-made batch and returns the ack/retry outcome. `envOverrides`
+ * replaces bindings for this delivery only (e.g. SUPABASE_URL pointed at a stand-in).
+ */
+export async function deliver(queue: string, bodies: unknown[], envOverrides: Partial<Env> = {}) {
   const { createExecutionContext, createMessageBatch, getQueueResult } = await import("cloudflare:test");
   const worker = (await import("../../workers/index")).default;
   const batch = createMessageBatch(
@@ -67,6 +70,6 @@ export async function deliver(queue: string, bodies: unknown[]) {
     bodies.map((body, i) => ({ id: `m-${crypto.randomUUID()}-${i}`, timestamp: new Date(), attempts: 1, body })),
   );
   const ctx = createExecutionContext();
-  await (worker.queue as ExportedHandlerQueueHandler<Env>)(batch, env, ctx);
+  await (worker.queue as ExportedHandlerQueueHandler<Env>)(batch, { ...env, ...envOverrides }, ctx);
   return getQueueResult(batch, ctx);
 }
