@@ -25,12 +25,8 @@ function javascript(body: string | null, status: number, cacheControl: string, e
   });
 }
 
-async function tokenContainer(env: Env, token: string): Promise<string | null> {
-  const cached = tokens.get(token);
-  if (cached !== undefined) return cached;
-  const containerId = await env.LOADER_TOKEN_MAP.get(token);
-  tokens.set(token, containerId, cacheTtlMs(env));
-  return containerId;
+function tokenContainer(env: Env, token: string): string | null | Promise<string | null> {
+  return tokens.getOrLoad(token, cacheTtlMs(env), () => env.LOADER_TOKEN_MAP.get(token));
 }
 
 export async function serveScript(request: Request, env: Env, site: Site, token: string): Promise<Response> {

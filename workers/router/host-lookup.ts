@@ -1,9 +1,8 @@
 // Cached KV lookups for host resolution. Every request needs one, so they sit behind the same in-isolate TTL as
 // configs (CONFIG_CACHE_TTL_MS): a warm request reads no KV at all. Misses are cached too (as null), so a flood of
 // requests for an unknown host does not become a flood of KV reads.
-// Concurrent cold lookups are deliberately not merged into one shared promise: a request that awaits a promise
-// another request's I/O resolves continues in that request's context, and workerd then refuses its own I/O
-// ("Cannot perform I/O on behalf of a different request"), which the benchmark hit under load.
+// Concurrent cold lookups are deliberately not merged into one shared promise (see TtlCache.getOrLoad): the
+// benchmark hit workerd's "Cannot perform I/O on behalf of a different request" when they were.
 import { cacheTtlMs } from "../shared/config-store";
 import { TtlCache } from "../shared/ttl-cache";
 
@@ -12,34 +11,12 @@ type LookupEnv = Pick<Env, "ROUTING_MAP" | "SITE_REGISTRY" | "CONFIG_CACHE_TTL_M
 const routes = new TtlCache<string | null>();
 const registry = new TtlCache<string | null>();
 
-async function readThrough(
-  cache: TtlCache<string | null>,
-  key: string,
-  env: LookupEnv,
-  read: () => Promise<string | null>,
-): Promise<string | null> {
-  const value = await read();
-  cache.set(key, value, cacheTtlMs(env));
-  return value;
-}
-
-/** The cached value, or the KV read that refills it. A cache hit is returned as is, not wrapped in a promise. */
-function cached(
-  cache: TtlCache<string | null>,
-  key: string,
-  env: LookupEnv,
-  read: () => Promise<string | null>,
-): string | null | Promise<string | null> {
-  const hit = cache.get(key);
-  return hit !== undefined ? hit : readThrough(cache, key, env, read);
-}
-
 /**
  * The container serving `host` as a whole: ROUTING_MAP (infra hosts) first, then SITE_REGISTRY (a customer CNAME
  * straight to the edge). Both maps are read at once on a miss so a public host costs one round trip, not two.
  */
 export function containerForHost(env: LookupEnv, host: string): string | null | Promise<string | null> {
-  return cached(routes, host, env, async () => {
+  return routes.getOrLoad(host, cacheTtlMs(env), async () => {
     const [infra, site] = await Promise.all([env.ROUTING_MAP.get(host), env.SITE_REGISTRY.get(host)]);
     return infra ?? site;
   });
@@ -47,5 +24,5 @@ export function containerForHost(env: LookupEnv, host: string): string | null | 
 
 /** SITE_REGISTRY alone: `host` or `host/prefix` keys (X-Public-Host checks and same-origin mounts). */
 export function containerForPublicHost(env: LookupEnv, key: string): string | null | Promise<string | null> {
-  return cached(registry, key, env, () => env.SITE_REGISTRY.get(key));
+  return registry.getOrLoad(key, cacheTtlMs(env), () => env.SITE_REGISTRY.get(key));
 }
