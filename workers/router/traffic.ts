@@ -5,11 +5,10 @@ import { corsHeaders, originAllowed, preflightResponse } from "../shared/cors";
 import { EdgeError, errorResponse } from "../shared/errors";
 import type { Site } from "../shared/site";
 import { sendAccessRecord, type Outcome, type PathClass } from "./access-log";
-import { siteCookieDomain } from "../shared/cookie-domain";
-import { keeperRule, rewriteSetCookies } from "./cookie-keeper";
-import { applyCors, hasUpstreamCors } from "./cors-response";
+import { applyCors } from "./cors-response";
 import { decodeProxyTarget } from "./proxy-target";
 import { resolveSite } from "./resolve-site";
+import { applyResponseRules } from "./response-rules";
 import { fetchUpstream, upstreamTimeoutMs } from "./upstream-fetch";
 import { upstreamHeaders } from "./upstream-headers";
 
@@ -105,19 +104,5 @@ async function proxy(request: Request, env: Env, site: Site, allowedOrigin: stri
     upstreamTimeoutMs(env),
   );
   outcome.upstreamStatus = upstream.status;
-
-  const rule = keeperRule(site.config);
-  const cookies = rule === null ? null : rewriteSetCookies(upstream.headers.getSetCookie(), rule, siteCookieDomain(site));
-  // Fetched responses have immutable headers; copy only when something has to change (the common collect hit
-  // without Origin or cookies streams through as is).
-  if (cookies === null && allowedOrigin === null && !hasUpstreamCors(upstream.headers)) return upstream;
-
-  const response = new Response(upstream.body, upstream);
-  if (cookies !== null) {
-    response.headers.delete("Set-Cookie");
-    for (const header of cookies.headers) response.headers.append("Set-Cookie", header);
-    outcome.cookieRewrites = cookies.rewrites;
-  }
-  applyCors(response.headers, allowedOrigin);
-  return response;
+  return applyResponseRules(upstream, site, allowedOrigin, outcome);
 }
