@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent setup for a fresh machine: npm packages (pinned by package-lock.json) and, for the test suite,
-# Debian's chromium (browser tests) and postgresql (control-plane SQL tests). Fast when everything is present.
+# Debian's chromium (browser tests) and postgresql (control-plane SQL tests), for the router benchmark Debian's wrk.
+# Fast when everything is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,14 +9,19 @@ if [ ! -x node_modules/.bin/wrangler ] || [ package-lock.json -nt node_modules/.
   npm ci --no-audit --no-fund
 fi
 
-if [ "${1:-}" = "--with-test-deps" ]; then
-  missing=()
-  [ -x /usr/bin/chromium ] || missing+=(chromium)
-  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
-  if [ ${#missing[@]} -gt 0 ]; then
-    echo "installing Debian packages: ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  fi
+missing=()
+case "${1:-}" in
+  --with-test-deps)
+    [ -x /usr/bin/chromium ] || missing+=(chromium)
+    ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+    ;;
+  --with-bench-deps)
+    command -v wrk >/dev/null || missing+=(wrk)
+    ;;
+esac
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
