@@ -1,15 +1,15 @@
 // The router's warm path rebuilt one contract rule at a time from the router's own functions, so bench/router.mjs
 // can measure what each rule costs in place: one Worker per rung (the var LADDER_STEP), each loaded at the same
-// time as the rung below it. Tight loops of a single piece miss what a piece costs inside a real request (request.cf
+// time as the bare Worker. Tight loops of a single piece miss what a piece costs inside a real request (request.cf
 // is parsed once per request, for one), which is why the rungs are whole requests.
-//   0  fetch(upstream + target, { method, the client's own headers, body, redirect: "manual" })
+//   0  decode p, then fetch(upstream + target, { method, the client's own headers, body, redirect: "manual" })
 //   1  + resolve the container (host maps and config from the in-isolate caches)
 //   2  + read request.cf (the parse behind the geo headers and the access record's country)
 //   3  + the edge's upstream request headers (dropped, forwarding and geo headers)
 //   4  + the header-only upstream timeout (502/504)
 //   5  + the response rules (Cookie Keeper, CORS)
 //   6  + the access record and its batched send to LOG_QUEUE
-// The target is the decoded `p` parameter on every rung, so the p decoder is in all of them (it costs about 1 %).
+// The target is the decoded `p` parameter on every rung.
 import { sendAccessRecord } from "../workers/router/access-log";
 import { decodeProxyTarget } from "../workers/router/proxy-target";
 import { resolveSite } from "../workers/router/resolve-site";
