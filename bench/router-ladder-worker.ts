@@ -31,9 +31,8 @@ export default {
     const site = await (step >= 1 ? resolveSite(request, env, url, Date.now()) : null);
     const upstreamUrl = (site?.config.upstream ?? env.UPSTREAM) + target;
     const clientHeaders = { method: request.method, headers: request.headers, body: request.body, redirect: "manual" as const };
-    if (site === null) return fetch(upstreamUrl, clientHeaders);
+    if (site === null || step === 1) return fetch(upstreamUrl, clientHeaders);
 
-    if (step === 1) return fetch(upstreamUrl, clientHeaders);
     // The parse happens on the first read of request.cf; the later rungs read it again from the request's cache.
     if (request.cf === undefined) return new Response("the bench needs request.cf", { status: 500 });
     if (step === 2) return fetch(upstreamUrl, clientHeaders);
