@@ -184,8 +184,8 @@ const ladder = LADDER_NAMES.map((name, step) => [`${step}: ${name}`, rung(step),
 const run = promisify(execFile);
 
 // Async: the upstream lives in this process, so the event loop must keep serving it while wrk runs.
-async function wrk(side) {
-  const args = ["-t1", `-c${CONNECTIONS}`, `-d${SECONDS}s`, "-H", `Host: ${HOST}`];
+async function wrk(side, seconds = SECONDS) {
+  const args = ["-t1", `-c${CONNECTIONS}`, `-d${seconds}s`, "-H", `Host: ${HOST}`];
   for (const [name, value] of Object.entries(side.headers)) args.push("-H", `${name}: ${value}`);
   const cpuBefore = cpuSeconds(side.target.pids);
   const { stdout: out } = await run("taskset", ["-c", LOAD_CORE, "wrk", ...args, new URL(side.path, side.target.url).href], { encoding: "utf8" });
@@ -227,7 +227,7 @@ for (const [, candidate, baseline] of [...comparisons, ...ladder]) {
   for (const side of [candidate, baseline]) {
     if (warmed.has(side.target)) continue;
     warmed.add(side.target);
-    await run("taskset", ["-c", LOAD_CORE, "wrk", "-t1", `-c${CONNECTIONS}`, "-d3s", "-H", `Host: ${HOST}`, new URL(side.path, side.target.url).href]);
+    await wrk(side, 3);
   }
 }
 
