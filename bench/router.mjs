@@ -27,7 +27,6 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
 const LATENCY_PAIRS = 6;
 /** Per side: both sides of a comparison are loaded at once. */
 const CONNECTIONS = 8;
-const LADDER_RUNGS = 7;
 const SEQUENTIAL_REQUESTS = 400;
 const COLD_SAMPLES = 40;
 const HOST = "bench.edge.example";
@@ -121,10 +120,20 @@ const router = await started(() => startWorker({ scriptPath, port: 0 }));
 const routerSink = await started(() => startWorkerWithLogSink({ scriptPath, port: 0 }));
 // A router whose cache expires almost at once, for the cold paths.
 const cold = await started(() => startWorker({ scriptPath, port: 0, bindings: { CONFIG_CACHE_TTL_MS: "20" } }));
+// The cost ladder: what each rung of bench/router-ladder-worker.ts adds to the one below it.
+const LADDER_NAMES = [
+  "decode p; fetch(url, { method, the client's headers, body, redirect: \"manual\" }) instead of fetch(url, request)",
+  "resolve the container (in-isolate caches)",
+  "read request.cf",
+  "edge request headers (drop, forwarding, geo)",
+  "header-only upstream timeout",
+  "response rules (Cookie Keeper, CORS)",
+  "access record + batched send",
+];
 // The cost ladder's rungs, with LOG_QUEUE bound like routerSink's.
 const ladderPath = bundleWorker("bench/router-ladder-worker.ts");
 const rungs = [];
-for (let step = 0; step < LADDER_RUNGS; step++) {
+for (let step = 0; step < LADDER_NAMES.length; step++) {
   const bindings = { LADDER_STEP: String(step), UPSTREAM: upstreamUrl };
   rungs.push(await started(() => startWorkerWithLogSink({ scriptPath: ladderPath, port: 0, bindings })));
 }
@@ -168,15 +177,6 @@ const comparisons = [
 ];
 // Every rung against the bare Worker: a rung's ratio is the cost of all rules up to it, and the difference to the rung
 // below is its own rule's share (comparing neighbours instead would compound each comparison's error over the rungs).
-const LADDER_NAMES = [
-  "decode p; fetch(url, { method, the client's headers, body, redirect: \"manual\" }) instead of fetch(url, request)",
-  "resolve the container (in-isolate caches)",
-  "read request.cf",
-  "edge request headers (drop, forwarding, geo)",
-  "header-only upstream timeout",
-  "response rules (Cookie Keeper, CORS)",
-  "access record + batched send",
-];
 const rung = (step) => ({ target: rungs[step], path: OBFUSCATED, headers: {} });
 const ladder = LADDER_NAMES.map((name, step) => [`${step}: ${name}`, rung(step), bareCollect]);
 
@@ -281,16 +281,17 @@ const ladderSummary = {};
 for (const [name, candidate, baseline] of ladder) ladderSummary[name] = await throughput(candidate, baseline);
 
 // ---- cold paths on the short-TTL router ----
+const coldCollect = { target: cold, path: COLLECT, headers: {} };
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 async function coldSamples() {
   const samples = [];
   for (let i = 0; i < COLD_SAMPLES; i++) {
     await sleep(60); // > CONFIG_CACHE_TTL_MS of the cold router
-    samples.push(await once({ target: cold, path: COLLECT, headers: {} }));
+    samples.push(await once(coldCollect));
   }
   return round3(median(samples));
 }
-await sequentialMedianMs({ target: cold, path: COLLECT, headers: {} }, 1); // opens the connection, so no sample pays for a TCP handshake
+await sequentialMedianMs(coldCollect, 1); // opens the connection, so no sample pays for a TCP handshake
 const afterExpiry = await coldSamples();
 // KV miss: the config only in the Durable Object (applied through the real config consumer), not in EDGE_CONFIG.
 const worker = await cold.mf.getWorker();
