@@ -295,6 +295,16 @@ describe("hosts that cannot be custom hostnames", () => {
     expect(await cf.requests()).toEqual([]);
   });
 
+  it("a host SITE_REGISTRY gives to another container is a 409 and Cloudflare is not asked", async () => {
+    const cf = cloudflareTenant("conflict");
+    const { id, host } = await container("conflict");
+    await env.SITE_REGISTRY.put(host, "someone-else");
+    const res = await hostnames(cf.env, "PUT", id, host);
+    expect(res.status).toBe(409);
+    expect(await res.json()).toEqual({ error: "host_conflict", message: `${host} belongs to container someone-else` });
+    expect(await cf.requests()).toEqual([]);
+  });
+
   it("a container that was never configured is a 404", async () => {
     const cf = cloudflareTenant("unknown");
     const res = await hostnames(cf.env, "PUT", "ch-never-configured", "ss.never.example");
