@@ -37,7 +37,14 @@ export function isLive(record: HostnameRecord): boolean {
 
 /** The short form container status shows. */
 export function hostnameSummary(record: HostnameRecord) {
-  return { host: record.host, state: record.state, live: isLive(record), liveNow: record.liveNow, errors: record.errors, checkedAt: record.checkedAt };
+  return {
+    host: record.host,
+    state: record.state,
+    live: isLive(record),
+    liveNow: record.liveNow,
+    errors: record.errors,
+    checkedAt: record.checkedAt,
+  };
 }
 
 export function createHostnameTable(sql: SqlStorage): void {
@@ -57,5 +64,9 @@ export function writeHostname(sql: SqlStorage, record: HostnameRecord): void {
 
 /** Public hosts the KV sync leaves out of SITE_REGISTRY. */
 export function withheldHosts(sql: SqlStorage): Set<string> {
-  return new Set(readHostnames(sql).filter((record) => !isLive(record)).map((record) => record.host));
+  return new Set(
+    readHostnames(sql)
+      .filter((record) => !isLive(record))
+      .map((record) => record.host),
+  );
 }

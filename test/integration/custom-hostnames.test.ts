@@ -364,7 +364,10 @@ describe("Cloudflare API failures", () => {
     const spies = spyOnLogs();
     const res = await hostnames({ ...cf.env, CF_API_BASE: "http://127.0.0.1:1" as Env["CF_API_BASE"] }, "PUT", id, host);
     expect(res.status).toBe(502);
-    expect(await res.json()).toEqual({ error: "cloudflare_unreachable", message: "Cloudflare's API could not be reached (GET custom_hostnames)" });
+    expect(await res.json()).toEqual({
+      error: "cloudflare_unreachable",
+      message: "Cloudflare's API could not be reached (GET custom_hostnames)",
+    });
     expect(logged(spies)).not.toContain(STAND_IN_CF_TOKEN);
   });
 
@@ -372,6 +375,9 @@ describe("Cloudflare API failures", () => {
     const { id, host } = await container("unconfigured");
     const res = await hostnames({ ...env, CF_API_TOKEN: "" }, "PUT", id, host);
     expect(res.status).toBe(503);
-    expect(await res.json()).toEqual({ error: "custom_hostnames_not_configured", message: "custom hostnames need the secret CF_API_TOKEN" });
+    expect(await res.json()).toEqual({
+      error: "custom_hostnames_not_configured",
+      message: "custom hostnames need the secret CF_API_TOKEN",
+    });
   });
 });

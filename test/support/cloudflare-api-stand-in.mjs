@@ -51,10 +51,12 @@ function validationRecords(hostname, method) {
 
 function checkSsl(ssl) {
   if (ssl === null || typeof ssl !== "object" || Array.isArray(ssl)) throw new ApiError(400, 1400, "ssl: must be an object");
-  if (ssl.method !== undefined && !SSL_METHODS.includes(ssl.method)) throw new ApiError(400, 1400, "ssl.method: must be one of http, txt, email");
+  if (ssl.method !== undefined && !SSL_METHODS.includes(ssl.method))
+    throw new ApiError(400, 1400, "ssl.method: must be one of http, txt, email");
   if (ssl.type !== undefined && ssl.type !== "dv") throw new ApiError(400, 1400, "ssl.type: must be dv");
   const tls = ssl.settings?.min_tls_version;
-  if (tls !== undefined && !["1.0", "1.1", "1.2", "1.3"].includes(tls)) throw new ApiError(400, 1400, "ssl.settings.min_tls_version: invalid");
+  if (tls !== undefined && !["1.0", "1.1", "1.2", "1.3"].includes(tls))
+    throw new ApiError(400, 1400, "ssl.settings.min_tls_version: invalid");
 }
 
 function newHostname(hostname, ssl) {
@@ -101,11 +103,15 @@ function answerApi(tenant, request, zoneId) {
     if (method === "GET") {
       const all = [...tenant.hostnames.values()];
       const result = query.hostname ? all.filter((h) => h.hostname === query.hostname) : all;
-      return { status: 200, body: envelope(result, { result_info: { page: 1, per_page: 20, count: result.length, total_count: result.length } }) };
+      return {
+        status: 200,
+        body: envelope(result, { result_info: { page: 1, per_page: 20, count: result.length, total_count: result.length } }),
+      };
     }
     if (method === "POST") {
       if (body === null || typeof body !== "object") throw new ApiError(400, 1400, "body: must be a JSON object");
-      if (typeof body.hostname !== "string" || !HOST.test(body.hostname)) throw new ApiError(400, 1400, "hostname: invalid custom hostname");
+      if (typeof body.hostname !== "string" || !HOST.test(body.hostname))
+        throw new ApiError(400, 1400, "hostname: invalid custom hostname");
       checkSsl(body.ssl);
       if ([...tenant.hostnames.values()].some((h) => h.hostname === body.hostname)) {
         throw new ApiError(409, 1406, "Duplicate custom hostname found.");
@@ -130,7 +136,14 @@ function answerApi(tenant, request, zoneId) {
       const method = body.ssl.method ?? existing.ssl.method;
       // Sent again, the SSL settings ask for domain control validation to run again.
       if (existing.ssl.status !== "active") {
-        existing.ssl = { ...existing.ssl, method, settings: body.ssl.settings ?? existing.ssl.settings, status: "pending_validation", validation_errors: [], validation_records: validationRecords(existing.hostname, method) };
+        existing.ssl = {
+          ...existing.ssl,
+          method,
+          settings: body.ssl.settings ?? existing.ssl.settings,
+          status: "pending_validation",
+          validation_errors: [],
+          validation_records: validationRecords(existing.hostname, method),
+        };
       }
     }
     return { status: 200, body: envelope(existing) };

@@ -5,12 +5,7 @@
 // token is only ever placed in the Authorization header, never in a message or a log line.
 import * as v from "valibot";
 import { describeIssues } from "../../schemas/issues";
-import {
-  CloudflareEnvelopeSchema,
-  CustomHostnameListSchema,
-  CustomHostnameSchema,
-  type CustomHostname,
-} from "../../schemas/cloudflare";
+import { CloudflareEnvelopeSchema, CustomHostnameListSchema, CustomHostnameSchema, type CustomHostname } from "../../schemas/cloudflare";
 import { EdgeError } from "../shared/errors";
 
 export type CloudflareEnv = Pick<Env, "CF_API_TOKEN" | "CF_ZONE_ID" | "CF_API_BASE" | "SAAS_CNAME_TARGET">;
@@ -74,12 +69,22 @@ export function customHostnamesApi(env: CloudflareEnv): CustomHostnamesApi {
     try {
       parsed = v.parse(CloudflareEnvelopeSchema, await response.json());
     } catch (error) {
-      throw new EdgeError(502, "cloudflare_bad_response", `Cloudflare's API answered ${what} with HTTP ${response.status} and no API envelope`, errorName(error));
+      throw new EdgeError(
+        502,
+        "cloudflare_bad_response",
+        `Cloudflare's API answered ${what} with HTTP ${response.status} and no API envelope`,
+        errorName(error),
+      );
     }
     if (response.status === 404 && notFoundIsNull) return null;
     if (!response.ok || !parsed.success) {
       const reasons = parsed.errors.map((e) => `${e.code ?? "?"} ${e.message ?? ""}`.trim()).join("; ") || "no error given";
-      throw new EdgeError(502, "cloudflare_api_error", `Cloudflare's API refused ${what} (HTTP ${response.status}): ${reasons}`, `HTTP ${response.status}`);
+      throw new EdgeError(
+        502,
+        "cloudflare_api_error",
+        `Cloudflare's API refused ${what} (HTTP ${response.status}): ${reasons}`,
+        `HTTP ${response.status}`,
+      );
     }
     return parsed.result;
   }
@@ -87,7 +92,11 @@ export function customHostnamesApi(env: CloudflareEnv): CustomHostnamesApi {
   function hostname(result: unknown, what: string): CustomHostname {
     const parsed = v.safeParse(CustomHostnameSchema, result);
     if (!parsed.success) {
-      throw new EdgeError(502, "cloudflare_bad_response", `Cloudflare's API answered ${what} with an unexpected custom hostname: ${describeIssues(parsed.issues)}`);
+      throw new EdgeError(
+        502,
+        "cloudflare_bad_response",
+        `Cloudflare's API answered ${what} with an unexpected custom hostname: ${describeIssues(parsed.issues)}`,
+      );
     }
     return parsed.output;
   }
@@ -97,7 +106,11 @@ export function customHostnamesApi(env: CloudflareEnv): CustomHostnamesApi {
       const result = await call("GET", `?hostname=${encodeURIComponent(host)}`);
       const parsed = v.safeParse(CustomHostnameListSchema, result);
       if (!parsed.success) {
-        throw new EdgeError(502, "cloudflare_bad_response", `Cloudflare's API answered GET custom_hostnames with an unexpected list: ${describeIssues(parsed.issues)}`);
+        throw new EdgeError(
+          502,
+          "cloudflare_bad_response",
+          `Cloudflare's API answered GET custom_hostnames with an unexpected list: ${describeIssues(parsed.issues)}`,
+        );
       }
       // The filter is documented as a match on the hostname; only an exact one is ours.
       return parsed.output.find((entry) => entry.hostname === host) ?? null;

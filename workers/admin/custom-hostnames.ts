@@ -10,7 +10,10 @@ import { EdgeError } from "../shared/errors";
 import { customHostnamesApi, missingSetting, type CustomHostnamesApi } from "./cloudflare-api";
 import { goneRecord, recordFrom, removedRecord, stateOf } from "./custom-hostname-status";
 
-type HostnameEnv = Pick<Env, "CF_API_TOKEN" | "CF_ZONE_ID" | "CF_API_BASE" | "SAAS_CNAME_TARGET" | "CONTAINER_STATE" | "SITE_REGISTRY" | "LOG_BUCKET">;
+type HostnameEnv = Pick<
+  Env,
+  "CF_API_TOKEN" | "CF_ZONE_ID" | "CF_API_BASE" | "SAAS_CNAME_TARGET" | "CONTAINER_STATE" | "SITE_REGISTRY" | "LOG_BUCKET"
+>;
 
 /**
  * Containers with a hostname still pending, as empty R2 objects under this prefix. Durable Objects cannot be
@@ -30,7 +33,11 @@ export function hostnameView(containerId: string, record: HostnameRecord) {
 export function hostParam(raw: string | undefined): string {
   const host = decodeURIComponent(raw ?? "");
   if (host.includes("/")) {
-    throw new EdgeError(400, "not_a_custom_hostname", `${host} is a same-origin mount (host/prefix); it is served by a Worker route on the shop's own zone, not by a custom hostname`);
+    throw new EdgeError(
+      400,
+      "not_a_custom_hostname",
+      `${host} is a same-origin mount (host/prefix); it is served by a Worker route on the shop's own zone, not by a custom hostname`,
+    );
   }
   if (!v.is(HostSchema, host)) throw new EdgeError(400, "invalid_host", `host "${host}" must be a lower-case DNS name without port`);
   return host;
@@ -134,7 +141,14 @@ export async function refreshPendingHostnames(env: HostnameEnv): Promise<{ conta
       } catch (error) {
         failed++;
         const code = error instanceof EdgeError ? error.code : "internal_error";
-        console.error(JSON.stringify({ event: "hostname_refresh_failed", containerId: id, code, message: error instanceof Error ? error.message : String(error) }));
+        console.error(
+          JSON.stringify({
+            event: "hostname_refresh_failed",
+            containerId: id,
+            code,
+            message: error instanceof Error ? error.message : String(error),
+          }),
+        );
       }
     }
   };
