@@ -15,7 +15,7 @@ export const STAND_IN_CF_TOKEN = "stand-in-cf-api-token-5f1d";
 export const STAND_IN_ZONE_ID = "023e105f4ecef8ad9ca31a8372d0c353";
 export const SAAS_TARGET = "fallback.saas.qaxal.example";
 
-export interface RecordedCloudflareRequest {
+interface RecordedCloudflareRequest {
   method: string;
   /** From the API base's host on, e.g. /client/v4/zones/<zone>/custom_hostnames. */
   path: string;
@@ -25,7 +25,7 @@ export interface RecordedCloudflareRequest {
 }
 
 /** The parts of Cloudflare's custom hostname object the tests look at. */
-export interface StandInHostname {
+interface StandInHostname {
   id: string;
   hostname: string;
   status: string;

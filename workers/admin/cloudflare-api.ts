@@ -8,7 +8,7 @@ import { describeIssues } from "../../schemas/issues";
 import { CloudflareEnvelopeSchema, CustomHostnameListSchema, CustomHostnameSchema, type CustomHostname } from "../../schemas/cloudflare";
 import { EdgeError } from "../shared/errors";
 
-export type CloudflareEnv = Pick<Env, "CF_API_TOKEN" | "CF_ZONE_ID" | "CF_API_BASE" | "SAAS_CNAME_TARGET">;
+type CloudflareEnv = Pick<Env, "CF_API_TOKEN" | "CF_ZONE_ID" | "CF_API_BASE" | "SAAS_CNAME_TARGET">;
 
 const DEFAULT_API_BASE = "https://api.cloudflare.com/client/v4";
 

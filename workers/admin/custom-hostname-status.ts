@@ -44,7 +44,7 @@ function errorsOf(hostname: CustomHostname, state: HostnameState): string[] {
 }
 
 /** CNAME to the SaaS target, ownership TXT, certificate TXT records (gone from Cloudflare's answer once issued). */
-export function dnsRecordsOf(hostname: CustomHostname, cnameTarget: string): DnsRecord[] {
+function dnsRecordsOf(hostname: CustomHostname, cnameTarget: string): DnsRecord[] {
   const records: DnsRecord[] = [{ type: "CNAME", name: hostname.hostname, value: cnameTarget, purpose: "traffic" }];
   const ownership = hostname.ownership_verification;
   if (ownership?.name && ownership.value) {

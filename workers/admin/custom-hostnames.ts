@@ -23,9 +23,9 @@ const PENDING_PREFIX = "custom-hostnames/pending/";
 /** Containers the cron refreshes at once (each asks Cloudflare once per pending hostname). */
 const REFRESH_CONCURRENCY = 4;
 
-export type HostnameView = ReturnType<typeof hostnameView>;
+type HostnameView = ReturnType<typeof hostnameView>;
 
-export function hostnameView(containerId: string, record: HostnameRecord) {
+function hostnameView(containerId: string, record: HostnameRecord) {
   return { containerId, ...record, live: isLive(record) };
 }
 
