@@ -4,7 +4,7 @@
 // list. Edge code (router, loader) reads the result, `cookieDomains`, and must never import this file.
 import { parse } from "tldts";
 import * as v from "valibot";
-import { EdgeConfigSchema, type EdgeConfig, type SubmittedEdgeConfig } from "./edge-config";
+import { type EdgeConfig, EdgeConfigSchema, type SubmittedEdgeConfig } from "./edge-config";
 
 export type CookieDomainOf =
   | { kind: "domain"; domain: string }
@@ -25,7 +25,7 @@ export function cookieDomainOf(host: string): CookieDomainOf {
 }
 
 /** The host of a public host entry (`www.shop.example/metrics` -> `www.shop.example`). */
-export function hostOf(publicHost: string): string {
+function hostOf(publicHost: string): string {
   const slash = publicHost.indexOf("/");
   return slash === -1 ? publicHost : publicHost.slice(0, slash);
 }

@@ -58,7 +58,7 @@ export const ModulesSchema = v.strictObject({
 });
 
 /** GTM's own id format; `G-` is a Google tag (GA4) id, loaded as gtag.js instead of gtm.js. */
-export const GTM_ID = /^(GTM|G)-[A-Z0-9]{4,16}$/;
+const GTM_ID = /^(GTM|G)-[A-Z0-9]{4,16}$/;
 
 // A GTM environment (Admin > Environments > snippet): both parameters together select the environment's version.
 const GtmEnvironmentSchema = v.strictObject({

@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startPlatform } from "../../scripts/platform.mjs";
 import { launchChromium } from "../support/browser";
 import { hostRequest } from "../support/http.mjs";
-import { pollUntil, putAndWait, waitInSync, type BootAnswer } from "../support/platform-pages";
+import { type BootAnswer, pollUntil, putAndWait, waitInSync } from "../support/platform-pages";
 import { startPostgrestStandIn } from "../support/postgrest-stand-in.mjs";
 
 const SERVICE_KEY = "loader-cookies-service-key";
@@ -99,27 +99,36 @@ beforeAll(async () => {
   shopServer = createServer((req, res) => {
     const headers: Record<string, string | string[]> = { "Content-Type": "text/html; charset=utf-8" };
     if (!/(^|;\s*)shop_uid=/.test(req.headers.cookie ?? "")) {
-      headers["Set-Cookie"] = `shop_uid=u-${Math.random().toString(36).slice(2)}; Domain=idshop.localhost; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax`;
+      headers["Set-Cookie"] =
+        `shop_uid=u-${Math.random().toString(36).slice(2)}; Domain=idshop.localhost; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax`;
     }
     res.writeHead(200, headers);
-    res.end(`<!doctype html><title>idshop</title><script async src="http://ss.idshop.localhost:${platform.port}/l/lt_demo_identity.js"></script><p>shop</p>`);
+    res.end(
+      `<!doctype html><title>idshop</title><script async src="http://ss.idshop.localhost:${platform.port}/l/lt_demo_identity.js"></script><p>shop</p>`,
+    );
   });
   await new Promise<void>((r) => shopServer.listen(0, "127.0.0.1", () => r()));
   shopPort = (shopServer.address() as { port: number }).port;
   await Promise.all([
     waitInSync(platform.workerUrl, "demo-shop", 1),
-    putAndWait(platform.workerUrl, container("demo-identity", {
-      publicHosts: ["ss.idshop.localhost"],
-      identityCookie: "shop_uid",
-      allowedOrigins: [`http://www.idshop.localhost:${shopPort}`],
-    })),
+    putAndWait(
+      platform.workerUrl,
+      container("demo-identity", {
+        publicHosts: ["ss.idshop.localhost"],
+        identityCookie: "shop_uid",
+        allowedOrigins: [`http://www.idshop.localhost:${shopPort}`],
+      }),
+    ),
     putAndWait(platform.workerUrl, container("demo-ga4", { publicHosts: ["ga4.localhost/metrics"], gtmId: "G-GA4DEMO1" })),
-    putAndWait(platform.workerUrl, container("demo-gtm-env", {
-      publicHosts: ["env.localhost/metrics"],
-      gtmId: "GTM-ENVDEMO",
-      gtmEnvironment: { auth: "aBcD1234efGH", preview: "env-7" },
-      dataLayer: "shopLayer",
-    })),
+    putAndWait(
+      platform.workerUrl,
+      container("demo-gtm-env", {
+        publicHosts: ["env.localhost/metrics"],
+        gtmId: "GTM-ENVDEMO",
+        gtmEnvironment: { auth: "aBcD1234efGH", preview: "env-7" },
+        dataLayer: "shopLayer",
+      }),
+    ),
   ]);
   browser = await launchChromium();
 });
@@ -139,7 +148,14 @@ describe("_sid", () => {
 
     const first = await visit(page, shopPage());
     const sid = await cookie(context, "_sid");
-    expect(sid).toMatchObject({ value: first.sessionId, domain: ".shop.localhost", path: "/", secure: true, httpOnly: false, sameSite: "Lax" });
+    expect(sid).toMatchObject({
+      value: first.sessionId,
+      domain: ".shop.localhost",
+      path: "/",
+      secure: true,
+      httpOnly: false,
+      sameSite: "Lax",
+    });
     expect(sid!.expires - Date.now() / 1000).toBeGreaterThan(1800 - 60);
     expect(sid!.expires - Date.now() / 1000).toBeLessThanOrEqual(1800);
     // The detection record names the same session, so loader_sessions correlates with the visit.
@@ -171,18 +187,25 @@ describe("identityCookie", () => {
     const identity = await cookie(context, "shop_uid");
     expect(identity).toMatchObject({ domain: ".idshop.localhost", httpOnly: true });
 
-    await page.evaluate((ga) => void (document.cookie = `_ga=${ga}; Path=/; Max-Age=3600`), GA);
+    await page.evaluate((ga) => {
+      document.cookie = `_ga=${ga}; Path=/; Max-Age=3600`;
+    }, GA);
     expect((await visit(page, url)).restoreCookies).toEqual([]);
     // The backup is written after the answer (waitUntil): ask until it is there, with the browser's identity and
     // no cookies, which writes nothing itself.
-    await pollUntil(async () => {
-      const res = await hostRequest(`${platform.workerUrl}/boot`, "ss.idshop.localhost", {
-        method: "POST",
-        headers: { Cookie: `shop_uid=${identity!.value}` },
-        body: JSON.stringify({ cookies: {} }),
-      });
-      return (JSON.parse(res.body) as BootAnswer).restoreCookies.some((c) => c.name === "_ga") ? true : undefined;
-    }, 10_000, "the _ga backup under shop_uid", workerOutput);
+    await pollUntil(
+      async () => {
+        const res = await hostRequest(`${platform.workerUrl}/boot`, "ss.idshop.localhost", {
+          method: "POST",
+          headers: { Cookie: `shop_uid=${identity!.value}` },
+          body: JSON.stringify({ cookies: {} }),
+        });
+        return (JSON.parse(res.body) as BootAnswer).restoreCookies.some((c) => c.name === "_ga") ? true : undefined;
+      },
+      10_000,
+      "the _ga backup under shop_uid",
+      workerOutput,
+    );
 
     await context.clearCookies({ name: "_ga" });
     const restored = await visit(page, url);
@@ -235,7 +258,9 @@ describe("GA4 and GTM environments through the proxy", () => {
     const base = `http://env.localhost:${platform.port}/metrics`;
     const { context, page, requested, standIn } = await tagRun(`${base}/demo?token=lt_demo_gtm_env`);
     expect(standIn).toMatchObject({ kind: "gtm.js", id: "GTM-ENVDEMO", auth: "aBcD1234efGH", preview: "env-7", dataLayer: "shopLayer" });
-    const param = Buffer.from("/gtm.js?id=GTM-ENVDEMO&l=shopLayer&gtm_auth=aBcD1234efGH&gtm_preview=env-7&gtm_cookies_win=x").toString("base64url");
+    const param = Buffer.from("/gtm.js?id=GTM-ENVDEMO&l=shopLayer&gtm_auth=aBcD1234efGH&gtm_preview=env-7&gtm_cookies_win=x").toString(
+      "base64url",
+    );
     expect(requested).toContain(`${base}/k/?p=${param}`);
     expect(requested.filter((url) => /gtm\.js|googletagmanager/i.test(url))).toEqual([]);
     const layer = await page.evaluate(() => (window as unknown as { shopLayer: { event?: string }[] }).shopLayer.map((e) => e.event));

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startPlatform } from "../../scripts/platform.mjs";
-import { pollUntil, waitInSync, type BootAnswer } from "../support/platform-pages";
+import { type BootAnswer, pollUntil, waitInSync } from "../support/platform-pages";
 import { WebKitDriver, type WebKitSession } from "../support/webkit";
 
 const GA = "GA1.1.626262.1700000000";
@@ -43,10 +43,15 @@ function bootAs(host: string, path: string, cookie: string): Promise<BootAnswer>
 
 /** Polls the browser until the cookie satisfies `ready` (the loader's /boot runs after the page loaded). */
 function cookieWhen(session: WebKitSession, name: string, ready: (value: string, expiry: number) => boolean, what: string) {
-  return pollUntil(async () => {
-    const cookie = await session.cookie(name);
-    return cookie && ready(cookie.value, cookie.expiry ?? 0) ? cookie : undefined;
-  }, 10_000, what, workerOutput);
+  return pollUntil(
+    async () => {
+      const cookie = await session.cookie(name);
+      return cookie && ready(cookie.value, cookie.expiry ?? 0) ? cookie : undefined;
+    },
+    10_000,
+    what,
+    workerOutput,
+  );
 }
 
 beforeAll(async () => {
@@ -74,16 +79,25 @@ describe("WebKit, same-origin mode over https (shop.localhost/metrics)", () => {
       await session.navigate(shopPage());
       // The backup is written after /boot answered (waitUntil): ask with the browser's FPID and no cookies, which
       // writes nothing itself, until it is there.
-      await pollUntil(async () => {
-        const answer = await bootAs("shop.localhost", "/metrics/boot", `FPID=${fpid.value}`);
-        return answer.restoreCookies.some((c) => c.name === "_ga") ? true : undefined;
-      }, 10_000, "the _ga backup in COOKIE_VAULT", workerOutput);
+      await pollUntil(
+        async () => {
+          const answer = await bootAs("shop.localhost", "/metrics/boot", `FPID=${fpid.value}`);
+          return answer.restoreCookies.some((c) => c.name === "_ga") ? true : undefined;
+        },
+        10_000,
+        "the _ga backup in COOKIE_VAULT",
+        workerOutput,
+      );
 
       await session.deleteCookie("_ga");
       expect(await session.execute<string>("return document.cookie")).not.toContain("_ga=");
       await session.navigate(shopPage());
-      await pollUntil(async () => ((await session.execute<string>("return document.cookie")).includes(`_ga=${GA}`) ? true : undefined),
-        10_000, "_ga restored into document.cookie", workerOutput);
+      await pollUntil(
+        async () => ((await session.execute<string>("return document.cookie")).includes(`_ga=${GA}`) ? true : undefined),
+        10_000,
+        "_ga restored into document.cookie",
+        workerOutput,
+      );
     } finally {
       await session.close();
     }

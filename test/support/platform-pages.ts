@@ -3,7 +3,7 @@
 import { expect } from "vitest";
 import { DEV_ADMIN_TOKEN } from "../../scripts/platform.mjs";
 
-export const ADMIN_HEADERS = { Authorization: `Bearer ${DEV_ADMIN_TOKEN}`, "Content-Type": "application/json" };
+const ADMIN_HEADERS = { Authorization: `Bearer ${DEV_ADMIN_TOKEN}`, "Content-Type": "application/json" };
 
 export interface BootAnswer {
   restoreCookies: { name: string; value: string; maxAge: number }[];
@@ -23,11 +23,15 @@ export async function pollUntil<T>(check: () => Promise<T | undefined>, timeoutM
 
 /** Waits until the container's `version` is applied (live traffic then sees it once its config cache expires). */
 export async function waitInSync(workerUrl: string, containerId: string, version: number): Promise<void> {
-  await pollUntil(async () => {
-    const res = await fetch(`${workerUrl}/_edge/admin/containers/${containerId}/status`, { headers: ADMIN_HEADERS });
-    const status = res.ok ? ((await res.json()) as { inSync: boolean; appliedVersion: number }) : null;
-    return status?.inSync && status.appliedVersion >= version ? true : undefined;
-  }, 20_000, `${containerId} v${version} in sync`);
+  await pollUntil(
+    async () => {
+      const res = await fetch(`${workerUrl}/_edge/admin/containers/${containerId}/status`, { headers: ADMIN_HEADERS });
+      const status = res.ok ? ((await res.json()) as { inSync: boolean; appliedVersion: number }) : null;
+      return status?.inSync && status.appliedVersion >= version ? true : undefined;
+    },
+    20_000,
+    `${containerId} v${version} in sync`,
+  );
 }
 
 /** PUTs a container through the operator API and waits until it is applied. */

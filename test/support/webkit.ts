@@ -1,10 +1,10 @@
 // WebKit (the Safari engine) for the Node-side tests: Debian's WebKitGTK WebDriver (`webkit2gtk-driver`) under
 // `xvfb-run`, driving its MiniBrowser, spoken to in plain W3C WebDriver over HTTP (fetch; no client library).
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { freePort } from "../../scripts/platform.mjs";
 
-export const WEBKIT_DRIVER = "/usr/bin/WebKitWebDriver";
-export const MINIBROWSER = "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser";
+const WEBKIT_DRIVER = "/usr/bin/WebKitWebDriver";
+const MINIBROWSER = "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser";
 
 /** A cookie as W3C WebDriver reads and writes it (`expiry` in seconds since the epoch). */
 export interface WebDriverCookie {
@@ -19,7 +19,10 @@ export interface WebDriverCookie {
 }
 
 class WebDriverError extends Error {
-  constructor(readonly error: string, message: string) {
+  constructor(
+    readonly error: string,
+    message: string,
+  ) {
     super(`${error}: ${message}`);
   }
 }

@@ -4,7 +4,7 @@ import type { EdgeConfig } from "../../schemas/edge-config";
 import { siteCookieDomain } from "../shared/cookie-domain";
 import type { Site } from "../shared/site";
 
-export const FPID = "FPID";
+const FPID = "FPID";
 export const DAY_SECONDS = 86_400;
 
 /** Name → value from a Cookie header; the first occurrence wins, as browsers send the most specific cookie first. */

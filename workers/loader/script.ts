@@ -43,7 +43,7 @@ export function base64url(text: string): string {
  * snippet adds so the environment's preview cookie wins over a stale one), or gtag/js for a G- (Google tag) id.
  * `l` names a custom dataLayer.
  */
-export function tagPath(config: EdgeConfig): string {
+function tagPath(config: EdgeConfig): string {
   const params = new URLSearchParams({ id: config.gtmId });
   if (config.dataLayer !== "dataLayer") params.set("l", config.dataLayer);
   if (config.gtmId.startsWith("G-")) return `/gtag/js?${params}`;

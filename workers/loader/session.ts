@@ -2,17 +2,18 @@
 // one the browser sent or issues a new one; the detection record carries it as `sessionId`, so a
 // `loader_sessions` row and sGTM's hits (which see the cookie on every request to the site) name the same visit.
 // It is handled only on /boot, never on the proxy path.
-import { SessionIdSchema } from "../../schemas/loader";
+
 import * as v from "valibot";
+import { SessionIdSchema } from "../../schemas/loader";
 import { siteCookieDomain } from "../shared/cookie-domain";
 import type { Site } from "../shared/site";
 
 export const SESSION_COOKIE = "_sid";
 /** A visit ends after 30 minutes without a page view, as GA4 counts sessions. */
-export const SESSION_SECONDS = 30 * 60;
+const SESSION_SECONDS = 30 * 60;
 
 /** 18 random bytes as base64url: 24 characters, a valid detection `sessionId`. */
-export function newSessionId(): string {
+function newSessionId(): string {
   return btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(18))))
     .replace(/\+/g, "-")
     .replace(/\//g, "_");
