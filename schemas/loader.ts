@@ -33,6 +33,9 @@ export const DetectionBodySchema = v.strictObject({
   sessionId: SessionIdSchema,
   adblock: v.boolean("adblock must be a boolean"),
   itp: v.boolean("itp must be a boolean"),
+  /** navigator.webdriver: true in a browser driven by automation (WebDriver, Puppeteer, Playwright). Optional, so
+   * a script cached from before it was sent still reports. */
+  webdriver: v.optional(v.boolean("webdriver must be a boolean"), false),
 });
 
 /** COOKIE_VAULT[`<containerId>:<fpid>`]: the last backed-up values and when they were written (epoch seconds). */

@@ -324,14 +324,14 @@ describe("access control", () => {
     expect(row.config).toMatchObject({ containerId: "rls-shop" });
 
     // The rows exactly as the log consumer sends them (PostgREST turns them into this INSERT ... ON CONFLICT).
-    const record = { kind: "detection" as const, containerId: "rls-shop", sessionId: "sess-svc-1", host: "ss.rls-shop.example", adblock: true, itp: false, country: "DE" };
+    const record = { kind: "detection" as const, containerId: "rls-shop", sessionId: "sess-svc-1", host: "ss.rls-shop.example", adblock: true, itp: false, country: "DE", webdriver: false, bot: false };
     const upsert = (rows: unknown[]) => pg.exec(`
       insert into loader_sessions select * from json_populate_recordset(null::loader_sessions, ${sqlText(JSON.stringify(rows))})
-      on conflict (session_id) do update set adblock = excluded.adblock, itp = excluded.itp, detected_at = excluded.detected_at`,
+      on conflict (session_id) do update set adblock = excluded.adblock, itp = excluded.itp, bot = excluded.bot, detected_at = excluded.detected_at`,
       { role: "service_role" });
     await upsert(sessionRows([{ ...record, ts: Date.UTC(2026, 10, 23, 12) }]));
-    await upsert(sessionRows([{ ...record, ts: Date.UTC(2026, 10, 23, 13), itp: true }]));
-    expect(await pg.query(`select session_id, container_id, adblock, itp, country, detected_at from loader_sessions where session_id = 'sess-svc-1'`))
-      .toEqual([{ session_id: "sess-svc-1", container_id: "rls-shop", adblock: true, itp: true, country: "DE", detected_at: "2026-11-23T13:00:00+00:00" }]);
+    await upsert(sessionRows([{ ...record, ts: Date.UTC(2026, 10, 23, 13), itp: true, bot: true }]));
+    expect(await pg.query(`select session_id, container_id, adblock, itp, country, bot, detected_at from loader_sessions where session_id = 'sess-svc-1'`))
+      .toEqual([{ session_id: "sess-svc-1", container_id: "rls-shop", adblock: true, itp: true, country: "DE", bot: true, detected_at: "2026-11-23T13:00:00+00:00" }]);
   });
 });

@@ -24,6 +24,7 @@ export function accessRecord(overrides: Partial<AccessRecord> = {}): AccessRecor
     durationMs: 12,
     country: "DE",
     cookieRewrites: 0,
+    bot: null,
     ...overrides,
   };
 }
@@ -39,6 +40,8 @@ export function detectionRecord(overrides: Partial<DetectionRecord> = {}): Detec
     adblock: false,
     itp: false,
     country: "DE",
+    webdriver: false,
+    bot: null,
     ...overrides,
   };
 }

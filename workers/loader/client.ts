@@ -51,7 +51,7 @@ el.innerHTML="&nbsp;";d.body.appendChild(el);
 fetch(b+c.l+"${BAIT_FILE}",{mode:"no-cors",credentials:"omit"}).then(function(){return 0},function(){return 1})
 .then(function(blocked){setTimeout(function(){
 var id=(Math.random().toString(36).slice(2)+Date.now().toString(36)).slice(0,24),u=b+"/mark-session-detection",
-body=JSON.stringify({sessionId:id,adblock:!!(blocked||!el.offsetParent||!el.offsetHeight),itp:/^Apple/.test(navigator.vendor)});
+body=JSON.stringify({sessionId:id,adblock:!!(blocked||!el.offsetParent||!el.offsetHeight),itp:/^Apple/.test(navigator.vendor),webdriver:!!navigator.webdriver});
 el.remove();
 if(!(navigator.sendBeacon&&navigator.sendBeacon(u,body)))fetch(u,{method:"POST",body:body,keepalive:true,credentials:"include"}).catch(function(){});
 try{st.setItem("${SESSION_KEY}",id)}catch(e){}

@@ -61,6 +61,8 @@ export function aggregate(
   const latencies: number[] = [];
   let rewrites = 0;
   let requestsWithRewrites = 0;
+  let requestsChecked = 0;
+  let requestsBot = 0;
   for (const r of requests.values()) {
     const bucket = series[Math.floor((r.ts - firstBucket) / bucketMs)]!;
     bucket.count += 1;
@@ -71,6 +73,10 @@ export function aggregate(
     if (PROXIED.has(r.pathClass)) latencies.push(r.durationMs);
     rewrites += r.cookieRewrites;
     if (r.cookieRewrites > 0) requestsWithRewrites += 1;
+    if (r.bot !== null) {
+      requestsChecked += 1;
+      if (r.bot) requestsBot += 1;
+    }
   }
   latencies.sort((a, b) => a - b);
 
@@ -78,6 +84,8 @@ export function aggregate(
   const adblock = all.filter((s) => s.adblock).length;
   const itp = all.filter((s) => s.itp).length;
   const recovered = all.filter((s) => s.adblock || s.itp).length;
+  const sessionsChecked = all.filter((s) => s.bot !== null).length;
+  const sessionsBot = all.filter((s) => s.bot === true).length;
 
   return {
     containerId: window.containerId,
@@ -98,6 +106,14 @@ export function aggregate(
       adblockRate: rate(adblock, all.length),
       itpRate: rate(itp, all.length),
       recoveredRate: rate(recovered, all.length),
+    },
+    bots: {
+      requestsChecked,
+      requestsBot,
+      requestShare: rate(requestsBot, requestsChecked),
+      sessionsChecked,
+      sessionsBot,
+      sessionShare: rate(sessionsBot, sessionsChecked),
     },
   };
 }

@@ -14,6 +14,8 @@ export interface LoaderSessionRow {
   adblock: boolean;
   itp: boolean;
   country: string | null;
+  /** The bot verdict; null when the container's botDetection was not active (column added by the bot migration). */
+  bot: boolean | null;
   detected_at: string;
 }
 
@@ -34,6 +36,7 @@ export function sessionRows(records: readonly DetectionRecord[]): LoaderSessionR
     adblock: r.adblock,
     itp: r.itp,
     country: r.country,
+    bot: r.bot,
     detected_at: new Date(r.ts).toISOString(),
   }));
 }
