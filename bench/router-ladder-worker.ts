@@ -20,9 +20,6 @@ import { fetchUpstream, upstreamTimeoutMs } from "../workers/router/upstream-fet
 import { upstreamHeaders } from "../workers/router/upstream-headers";
 import { botVerdict } from "../workers/shared/bot-verdict";
 
-// The bindings are wrangler.jsonc's, which name this class.
-export { ContainerState } from "../durable/container-state";
-
 type LadderEnv = Env & { LADDER_STEP: string; UPSTREAM: string };
 
 export default {
