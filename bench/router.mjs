@@ -180,12 +180,14 @@ const OBFUSCATED = `/k/?p=${p(COLLECT)}`;
 const COOKIE_COLLECT = `/cookie${COLLECT.slice("/g/collect".length)}`;
 const OBFUSCATED_COOKIE = `/k/?p=${p(COOKIE_COLLECT)}`;
 const WITH_ORIGIN = { Origin: ORIGIN };
-// What every request carries, on both sides: a browser's User-Agent (bot detection runs its list on it) and the
-// two headers Cloudflare adds in production (the client IP anonymization cuts, the country the access record reads).
+// What every request carries, on both sides: a browser's User-Agent (bot detection runs its list on it) and headers
+// Cloudflare adds to every request in production (the client IP anonymization cuts, the country the access record
+// reads, the ray id that becomes its requestId).
 const CLIENT_HEADERS = {
   "User-Agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
   "CF-Connecting-IP": "203.0.113.77",
   "CF-IPCountry": "DE",
+  "CF-Ray": "8f1e2d3c4b5a6978-FRA",
 };
 
 const bareCollect = { target: bare, path: COLLECT, headers: {} };
