@@ -7,7 +7,7 @@ import { applyCors } from "./cors-response";
 
 /** GA4's /g/collect, Universal Analytics' /collect and /j/collect, the Measurement Protocol's /mp/collect, ... */
 function isCollectPath(path: string): boolean {
-  return path === "/collect" || path.endsWith("/collect");
+  return path.endsWith("/collect");
 }
 
 export function blockedBotResponse(upstreamPath: string, allowedOrigin: string | null): Response {
