@@ -52,14 +52,14 @@ const CookieKeeperSchema = v.strictObject({
 const ToggleSchema = v.strictObject({ enabled: v.boolean("enabled must be a boolean") });
 
 /** `truncate`: the upstream sees IPv4 cut to /24 and IPv6 to /48; `drop`: no client IP at all. */
-export const IP_ANONYMIZATION_MODES = ["truncate", "drop"] as const;
+const IP_ANONYMIZATION_MODES = ["truncate", "drop"] as const;
 const IpAnonymizationSchema = v.strictObject({
   enabled: v.boolean("enabled must be a boolean"),
   mode: v.optional(v.picklist(IP_ANONYMIZATION_MODES, "mode must be truncate or drop"), "truncate"),
 });
 
 /** `tag`: the upstream gets the verdict as headers; `block`: known bots are answered at the edge. */
-export const BOT_ACTIONS = ["tag", "block"] as const;
+const BOT_ACTIONS = ["tag", "block"] as const;
 const BotDetectionSchema = v.strictObject({
   enabled: v.boolean("enabled must be a boolean"),
   action: v.optional(v.picklist(BOT_ACTIONS, "action must be tag or block"), "tag"),

@@ -184,11 +184,13 @@ describe("ipAnonymization", () => {
 // Real user agents as the clients send them.
 const UA = {
   googlebot: "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
-  bingbot: "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm) Chrome/116.0.1938.76 Safari/537.36",
+  bingbot:
+    "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm) Chrome/116.0.1938.76 Safari/537.36",
   headlessChrome: "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/131.0.0.0 Safari/537.36",
   curl: "curl/8.5.0",
   chrome: "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
-  safariIos: "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1",
+  safariIos:
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1",
   firefox: "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0",
 };
 const BOTS = ["googlebot", "bingbot", "headlessChrome", "curl"] as const;
@@ -280,7 +282,9 @@ describe("botDetection block", () => {
     it(`answers ${name} on a collect request with 204 and never calls the upstream`, async () => {
       // The upstream is a port with nothing listening: any fetch would be a 502.
       const config = await container(block, ["bot_detection"], { upstream: deadUrl() });
-      const { response, records } = await callRouter(routerRequest(config.publicHosts[0]!, COLLECT, { headers: { "User-Agent": UA[name] } }));
+      const { response, records } = await callRouter(
+        routerRequest(config.publicHosts[0]!, COLLECT, { headers: { "User-Agent": UA[name] } }),
+      );
       expect(response.status).toBe(204);
       expect(await response.text()).toBe("");
       expect(records[0]).toMatchObject({ pathClass: "proxy", path: "/g/collect", status: 204, upstreamStatus: null, bot: true });
@@ -298,7 +302,9 @@ describe("botDetection block", () => {
 
   it("answers a bot on any other proxied path with 403 bot_blocked", async () => {
     const config = await container(block, ["bot_detection"], { upstream: deadUrl() });
-    const { response, records } = await callRouter(routerRequest(config.publicHosts[0]!, "/gtm.js?id=GTM-ABC123", { headers: { "User-Agent": UA.googlebot } }));
+    const { response, records } = await callRouter(
+      routerRequest(config.publicHosts[0]!, "/gtm.js?id=GTM-ABC123", { headers: { "User-Agent": UA.googlebot } }),
+    );
     expect(response.status).toBe(403);
     expect(await response.json()).toMatchObject({ error: "bot_blocked" });
     expect(records[0]).toMatchObject({ status: 403, upstreamStatus: null, bot: true });
@@ -307,14 +313,18 @@ describe("botDetection block", () => {
   it("gives the page's trusted Origin its CORS grant on the 204", async () => {
     const config = await container(block, ["bot_detection"], { upstream: deadUrl() });
     const origin = config.allowedOrigins[0]!;
-    const { response } = await callRouter(routerRequest(config.publicHosts[0]!, COLLECT, { headers: { "User-Agent": UA.headlessChrome, Origin: origin } }));
+    const { response } = await callRouter(
+      routerRequest(config.publicHosts[0]!, COLLECT, { headers: { "User-Agent": UA.headlessChrome, Origin: origin } }),
+    );
     expect(response.status).toBe(204);
     expect(response.headers.get("Access-Control-Allow-Origin")).toBe(origin);
   });
 
   it("still serves the loader script to a bot (the edge's own answer, no upstream call)", async () => {
     const config = await container(block, ["bot_detection"], { upstream: deadUrl() });
-    const { response } = await callRouter(routerRequest(config.publicHosts[0]!, `/l/${config.loaderToken}.js`, { headers: { "User-Agent": UA.googlebot } }));
+    const { response } = await callRouter(
+      routerRequest(config.publicHosts[0]!, `/l/${config.loaderToken}.js`, { headers: { "User-Agent": UA.googlebot } }),
+    );
     expect(response.status).toBe(200);
     expect(response.headers.get("Content-Type")).toContain("javascript");
   });
@@ -331,7 +341,12 @@ describe("detection record", () => {
   const detection = { adblockDetection: { enabled: true } };
   async function report(modules: Modules, entitlements: EdgeConfigInput["entitlements"], userAgent: string, webdriver?: boolean) {
     const config = await container({ ...detection, ...modules }, ["adblock_detection", ...(entitlements ?? [])]);
-    const body = { sessionId: `sess_${crypto.randomUUID().slice(0, 12)}`, adblock: false, itp: false, ...(webdriver === undefined ? {} : { webdriver }) };
+    const body = {
+      sessionId: `sess_${crypto.randomUUID().slice(0, 12)}`,
+      adblock: false,
+      itp: false,
+      ...(webdriver === undefined ? {} : { webdriver }),
+    };
     const { response, records } = await callRouter(
       routerRequest(config.publicHosts[0]!, "/mark-session-detection", {
         method: "POST",

@@ -7,7 +7,7 @@ const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 const HEXTET = /^[0-9a-fA-F]{1,4}$/;
 
 /** The four octets of a dotted-quad IPv4 address, or null. */
-export function ipv4Octets(text: string): number[] | null {
+function ipv4Octets(text: string): number[] | null {
   const match = IPV4.exec(text);
   if (match === null) return null;
   const octets = [Number(match[1]), Number(match[2]), Number(match[3]), Number(match[4])];
@@ -68,7 +68,11 @@ export function formatIpv6(groups: readonly number[]): string {
     }
     i = end;
   }
-  const hex = (from: number, to: number) => groups.slice(from, to).map((g) => g.toString(16)).join(":");
+  const hex = (from: number, to: number) =>
+    groups
+      .slice(from, to)
+      .map((g) => g.toString(16))
+      .join(":");
   return bestStart === -1 ? hex(0, 8) : `${hex(0, bestStart)}::${hex(bestStart + bestLength, 8)}`;
 }
 

@@ -18,14 +18,13 @@ export interface BotVerdict {
  * A score above this is a bot. 70 puts Cloudflare's own "likely automated" band (scores 1-29) on the bot side and
  * keeps its "likely human" band (30-99) off it; a user-agent match is always 100.
  */
-export const BOT_THRESHOLD = 70;
+const BOT_THRESHOLD = 70;
 
 const CERTAIN = 100;
 
 /** Cloudflare's bot score as ours, or null when the zone has no Bot Management (or it scored nothing: 0). */
 function cloudflareScore(request: Request): number | null {
-  const management = (request.cf as { botManagement?: Partial<IncomingRequestCfPropertiesBotManagementBase> } | undefined)
-    ?.botManagement;
+  const management = (request.cf as { botManagement?: Partial<IncomingRequestCfPropertiesBotManagementBase> } | undefined)?.botManagement;
   if (management === undefined || management === null) return null;
   if (management.verifiedBot === true) return CERTAIN;
   const score = management.score;
