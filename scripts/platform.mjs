@@ -82,8 +82,10 @@ function controlConfig(dir, vars) {
 }
 
 /**
- * @param {{ port?: number, originPort?: number, persistTo?: string, quiet?: boolean, vars?: Record<string,string>, loadDemo?: boolean }} options
+ * @param {{ port?: number, originPort?: number, persistTo?: string, quiet?: boolean, vars?: Record<string,string>, loadDemo?: boolean, https?: boolean }} options
  *   vars: extra vars for both Workers
+ *   https: serve over https with wrangler's own self-signed certificate (browsers such as WebKit refuse `Secure`
+ *     cookies on http://*.localhost); this process then accepts that certificate for its own calls to loopback
  */
 export async function startPlatform(options = {}) {
   ensureDevVars();
@@ -95,12 +97,14 @@ export async function startPlatform(options = {}) {
   const child = spawn(
     process.execPath,
     [join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "dev", "-c", "wrangler.jsonc", "-c", control, "--port", String(port), "--ip", "127.0.0.1",
-      "--persist-to", persistTo, "--inspector-port", "0", "--show-interactive-dev-session=false", ...varArgs],
+      "--persist-to", persistTo, "--inspector-port", "0", "--show-interactive-dev-session=false",
+      ...(options.https ? ["--local-protocol", "https"] : []), ...varArgs],
     { cwd: ROOT, stdio: options.quiet ? ["ignore", "pipe", "pipe"] : ["ignore", "inherit", "inherit"], env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
   );
   const output = [];
   if (options.quiet) for (const stream of [child.stdout, child.stderr]) stream.on("data", (d) => output.push(String(d)));
-  const workerUrl = `http://127.0.0.1:${port}`;
+  if (options.https) process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0";
+  const workerUrl = `${options.https ? "https" : "http"}://127.0.0.1:${port}`;
   const stop = async () => {
     if (child.exitCode === null) {
       child.kill("SIGTERM");

@@ -39,6 +39,8 @@ export function detectionRecord(overrides: Partial<DetectionRecord> = {}): Detec
     host: "ss.shop1.example",
     adblock: false,
     itp: false,
+    etp: false,
+    mode: "subdomain",
     country: "DE",
     webdriver: false,
     bot: null,

@@ -8,6 +8,7 @@ import { readJsonBody } from "../shared/body";
 import { botVerdict } from "../shared/bot-verdict";
 import { requestCountry } from "../shared/country";
 import type { Site } from "../shared/site";
+import { visitMode } from "./visit-mode";
 
 export async function handleDetection(request: Request, env: Env, site: Site, headers: Headers): Promise<Response> {
   const body = await readJsonBody(request, DetectionBodySchema);
@@ -22,6 +23,8 @@ export async function handleDetection(request: Request, env: Env, site: Site, he
       host: site.publicHost,
       adblock: body.adblock,
       itp: body.itp,
+      etp: body.etp,
+      mode: visitMode(request.headers.get("Origin"), site),
       country: requestCountry(request),
       webdriver: body.webdriver,
       // The edge's verdict on the report itself (it comes from the same browser as the page view), or the page's

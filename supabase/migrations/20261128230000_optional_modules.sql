@@ -17,8 +17,8 @@ alter table public.container_modules
   add constraint container_modules_mode_only_for_ip_anonymization check (module = 'ipAnonymization' or mode is null),
   add constraint container_modules_action_only_for_bot_detection check (module = 'botDetection' or action is null);
 
--- As in 20261123180200_get_edge_config.sql, with the three modules added (create or replace keeps the grants of
--- 20261123180300_access_control.sql).
+-- As in 20261128220000_identity_cookie_gtm_environment_etp.sql, with the three modules added (create or replace
+-- keeps the grants of 20261123180300_access_control.sql).
 create or replace function public.get_edge_config(p_container_id text) returns jsonb
 language sql stable security invoker set search_path = ''
 as $$
@@ -34,6 +34,8 @@ as $$
         where h.container_id = c.id and h.kind = 'public'), '[]'::jsonb),
     'loaderToken', (select t.token from public.loader_tokens t where t.container_id = c.id),
     'gtmId', c.gtm_id,
+    'dataLayer', c.data_layer,
+    'identityCookie', c.identity_cookie,
     'allowedOrigins', to_jsonb(c.allowed_origins),
     'entitlements', coalesce(
       (select jsonb_agg(e.entitlement order by e.entitlement) from public.container_entitlements e
@@ -68,6 +70,9 @@ as $$
     'proxyPath', c.proxy_path,
     'proxyParam', c.proxy_param,
     'loaderPath', c.loader_path)
+    -- Present only when set: the schema has no default for it.
+    || case when c.gtm_auth is null then '{}'::jsonb
+       else jsonb_build_object('gtmEnvironment', jsonb_build_object('auth', c.gtm_auth, 'preview', c.gtm_preview)) end
   from public.containers c
   where c.id = p_container_id
 $$;
