@@ -1,10 +1,11 @@
-// The one Worker: fetch (operator API, loader, router), queue (config, logs and their dead letters), and the
-// ContainerState Durable Object class.
+// The one Worker: fetch (operator API, loader, router), queue (config, logs and their dead letters), scheduled
+// (Cron Triggers: workers/scheduled), and the ContainerState Durable Object class.
 import { edgeApi } from "./admin/api";
 import { consumeLogBatch } from "./log-consumer/consumer";
 import { handleTraffic } from "./router/traffic";
 import { persistDeadLetterBatch } from "./shared/dead-letters";
 import { QUEUES } from "./shared/queues";
+import { runScheduled } from "./scheduled";
 import { consumeConfigBatch } from "./sync-consumer/consumer";
 
 export { ContainerState } from "../durable/container-state";
@@ -34,4 +35,6 @@ export default {
         batch.retryAll();
     }
   },
+
+  scheduled: runScheduled,
 } satisfies ExportedHandler<Env, unknown>;

@@ -13,7 +13,9 @@ import { EdgeError, errorResponse, jsonResponse } from "../shared/errors";
 import { replayDeadLetters } from "../shared/dead-letters";
 import { dashboardHandler, reportHandler } from "../log-consumer/routes";
 import { enqueueVersioned, replayContainers } from "./enqueue";
-import { messageFromWebhook } from "./webhook";
+import { markOutboxDelivered } from "../shared/outbox";
+import { supabaseReady } from "../shared/postgrest-rpc";
+import { messageFromWebhook, outboxIdFromWebhook } from "./webhook";
 
 type Args = [Env, ExecutionContext];
 
@@ -36,11 +38,21 @@ export const edgeApi = Router<IRequest, Args>({
 edgeApi
   .get("/_edge/health", () => jsonResponse({ ok: true }))
 
-  .post("/_edge/hooks/supabase", async (request, env) => {
+  .post("/_edge/hooks/supabase", async (request, env, ctx) => {
     await requireSecret(request.headers.get("X-Webhook-Secret"), env.WEBHOOK_SECRET, "X-Webhook-Secret");
     const payload = await readJsonBody(request, WebhookPayloadSchema);
     const message = messageFromWebhook(payload);
     const accepted = await enqueueVersioned(env, message);
+    // The change is on the queue (or was applied before): acknowledge the outbox row so the sweeper skips it.
+    // After the answer: pg_net gives the webhook 5 s, and a failed acknowledgement only costs a redundant sweep.
+    const outboxId = outboxIdFromWebhook(payload);
+    if (outboxId !== null && supabaseReady(env)) {
+      ctx.waitUntil(
+        markOutboxDelivered(env, [outboxId]).catch((error) =>
+          console.error(JSON.stringify({ event: "outbox_ack_failed", outboxId, error: String(error) })),
+        ),
+      );
+    }
     return jsonResponse({ containerId: message.containerId, version: message.version, enqueued: accepted }, 202);
   })
 
