@@ -1,5 +1,5 @@
 // The one Worker: fetch (operator API, loader, router), queue (config, logs and their dead letters), scheduled
-// (Cron Triggers: workers/scheduled), and the ContainerState Durable Object class.
+// (Cron Triggers: workers/scheduled), and the ContainerState and AlertState Durable Object classes.
 import { edgeApi } from "./admin/api";
 import { consumeLogBatch } from "./log-consumer/consumer";
 import { handleTraffic } from "./router/traffic";
@@ -8,6 +8,7 @@ import { QUEUES } from "./shared/queues";
 import { runScheduled } from "./scheduled";
 import { consumeConfigBatch } from "./sync-consumer/consumer";
 
+export { AlertState } from "../durable/alert-state";
 export { ContainerState } from "../durable/container-state";
 
 export default {

@@ -12,6 +12,7 @@ import { readJsonBody } from "../shared/body";
 import { EdgeError, errorResponse, jsonResponse } from "../shared/errors";
 import { replayDeadLetters } from "../shared/dead-letters";
 import { dashboardHandler, reportHandler } from "../log-consumer/routes";
+import { deleteThresholdsHandler, listAlertsHandler, putThresholdsHandler } from "../alerts/routes";
 import { enqueueVersioned, replayContainers } from "./enqueue";
 import { markOutboxDelivered } from "../shared/outbox";
 import { supabaseReady } from "../shared/postgrest-rpc";
@@ -109,4 +110,8 @@ edgeApi
     return jsonResponse({ enqueued: count }, 202);
   })
 
-  .get("/_edge/admin/report", reportHandler);
+  .get("/_edge/admin/report", reportHandler)
+
+  .get("/_edge/admin/alerts", listAlertsHandler)
+  .put("/_edge/admin/alerts/thresholds/:id", putThresholdsHandler)
+  .delete("/_edge/admin/alerts/thresholds/:id", deleteThresholdsHandler);
