@@ -11,7 +11,8 @@ import { edgeApi } from "../../workers/admin/api";
 import { CRONS, runScheduled } from "../../workers/scheduled";
 import { QUEUES } from "../../workers/shared/queues";
 import { edgeConfig } from "../support/fixtures";
-import { deliver, statusOf } from "../support/pipeline";
+import { deliver } from "../support/control-pipeline";
+import { statusOf } from "../support/pipeline";
 import { standInTenant } from "../support/postgrest-stand-in.client";
 
 type Tenant = ReturnType<typeof standInTenant>;

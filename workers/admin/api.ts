@@ -15,7 +15,7 @@ import { dashboardHandler, reportHandler } from "../log-consumer/routes";
 import { deleteThresholdsHandler, listAlertsHandler, putThresholdsHandler } from "../alerts/routes";
 import { enqueueVersioned, replayContainers } from "./enqueue";
 import { markOutboxDelivered } from "../shared/outbox";
-import { supabaseReady } from "../shared/postgrest-rpc";
+import { supabaseConfigured } from "../shared/postgrest";
 import { messageFromWebhook, outboxIdFromWebhook } from "./webhook";
 
 type Args = [Env, ExecutionContext];
@@ -47,7 +47,7 @@ edgeApi
     // The change is on the queue (or was applied before): acknowledge the outbox row so the sweeper skips it.
     // After the answer: pg_net gives the webhook 5 s, and a failed acknowledgement only costs a redundant sweep.
     const outboxId = outboxIdFromWebhook(payload);
-    if (outboxId !== null && supabaseReady(env)) {
+    if (outboxId !== null && supabaseConfigured(env)) {
       ctx.waitUntil(
         markOutboxDelivered(env, [outboxId]).catch((error) =>
           console.error(JSON.stringify({ event: "outbox_ack_failed", outboxId, error: String(error) })),

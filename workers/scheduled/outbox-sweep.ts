@@ -9,7 +9,7 @@ import type { OutboxRow } from "../../schemas/supabase-webhook";
 import { containerStub } from "../../durable/container-state";
 import { messageFromOutboxRow } from "../admin/webhook";
 import { markOutboxDelivered, outboxRowId, pendingOutboxRows } from "../shared/outbox";
-import { supabaseReady } from "../shared/postgrest-rpc";
+import { supabaseConfigured } from "../shared/postgrest";
 
 /** Rows per run: a backlog drains at this many rows a minute, each run staying far below the subrequest limit. */
 export const SWEEP_ROW_LIMIT = 100;
@@ -36,7 +36,7 @@ type Group = { rows: OutboxRow[]; message: VersionedMessage };
 
 /** Null when Supabase is not configured (nothing to sweep). Throws when the pending RPC fails. */
 export async function sweepOutbox(env: Env): Promise<SweepResult | null> {
-  if (!supabaseReady(env)) return null;
+  if (!supabaseConfigured(env)) return null;
   const { rows } = await pendingOutboxRows(env, SWEEP_ROW_LIMIT, SWEEP_MIN_AGE_SECONDS);
   const result: SweepResult = { pending: rows.length, enqueued: 0, alreadyApplied: 0, acknowledged: 0, failed: 0 };
   if (rows.length === 0) return result;

@@ -2,7 +2,7 @@
 // container's Durable Object, which queues a repair. Only the miss path calls this; a hit costs nothing. Each
 // isolate reports a key at most once per MISS_REPORT_INTERVAL_MS, and the object itself queues at most one repair
 // per REPAIR_INTERVAL_MS, so a flood of requests on a lost key becomes one repair.
-import { containerStub } from "../../durable/container-state";
+import { containerReads } from "../../durable/container-stub";
 import { TtlCache } from "./ttl-cache";
 
 export const MISS_REPORT_INTERVAL_MS = 30_000;
@@ -14,7 +14,7 @@ export function reportKvMiss(env: Pick<Env, "CONTAINER_STATE">, ctx: ExecutionCo
   if (reported.get(slot)) return;
   reported.set(slot, true, MISS_REPORT_INTERVAL_MS);
   ctx.waitUntil(
-    containerStub(env, containerId)
+    containerReads(env, containerId)
       .kvMiss(containerId)
       .then((queued) => {
         if (queued) console.warn(JSON.stringify({ event: "kv_miss_repair", containerId, key }));

@@ -4,7 +4,7 @@
 import * as v from "valibot";
 import { OutboxRowSchema, type OutboxRow } from "../../schemas/supabase-webhook";
 import { describeIssues } from "../../schemas/issues";
-import { postgrestRpc, type SupabaseEnv } from "./postgrest-rpc";
+import { rpc, type SupabaseEnv } from "./postgrest";
 
 export const OUTBOX_PENDING_RPC = "edge_outbox_pending";
 export const OUTBOX_MARK_RPC = "edge_outbox_mark_delivered";
@@ -20,7 +20,7 @@ export async function pendingOutboxRows(
   limit: number,
   minAgeSeconds: number,
 ): Promise<{ rows: OutboxRow[]; invalid: number }> {
-  const raw = await postgrestRpc<unknown>(env, OUTBOX_PENDING_RPC, { p_limit: limit, p_min_age_seconds: minAgeSeconds });
+  const raw = await rpc(env, "reading the outbox", OUTBOX_PENDING_RPC, { p_limit: limit, p_min_age_seconds: minAgeSeconds });
   if (!Array.isArray(raw)) throw new Error(`${OUTBOX_PENDING_RPC} did not answer with an array`);
   const rows: OutboxRow[] = [];
   let invalid = 0;
@@ -38,6 +38,6 @@ export async function pendingOutboxRows(
 /** Acknowledges rows; returns how many this call changed (already acknowledged ones count 0). */
 export async function markOutboxDelivered(env: SupabaseEnv, ids: readonly number[]): Promise<number> {
   if (ids.length === 0) return 0;
-  const changed = await postgrestRpc<unknown>(env, OUTBOX_MARK_RPC, { p_ids: ids });
+  const changed = await rpc(env, "acknowledging outbox rows", OUTBOX_MARK_RPC, { p_ids: ids });
   return typeof changed === "number" ? changed : 0;
 }

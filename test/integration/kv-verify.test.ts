@@ -1,29 +1,26 @@
-// KV self-heal without a scan: each ContainerState re-verifies its own keys on a slow, jittered alarm and rewrites
-// only what is missing or wrong; live traffic that misses one of a container's keys serves from what the container
-// knows and queues a repair. Keys are deleted by hand in the real (miniflare) KV; writes are counted by spies on the
+// KV self-heal without a scan, the control Worker's side: each ContainerState re-verifies its own keys on a slow,
+// jittered alarm and rewrites only what is missing or wrong, and a miss reported by live traffic (kvMiss) queues a
+// rate-limited repair. Keys are deleted by hand in the real (miniflare) KV; writes are counted by spies on the
 // Durable Object's own bindings (it is the only writer); repairs go through the real local config queue.
+// The edge's side (live traffic that misses a key) is test/integration/router-kv-miss.test.ts.
 import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { containerStub } from "../../durable/container-state";
-import type { EdgeConfig } from "../../schemas/edge-config";
-import { clearConfigCache } from "../../workers/shared/config-store";
-import { clearKvMissReports } from "../../workers/shared/kv-miss";
-import { clearTokenCache } from "../../workers/loader/serve-script";
+import * as v from "valibot";
+import { EdgeConfigSchema, type EdgeConfig } from "../../schemas/edge-config";
 import { QUEUES } from "../../workers/shared/queues";
 import { entriesFor, type KvMap } from "../../workers/sync-consumer/kv-sync";
 import { edgeConfig } from "../support/fixtures";
-import { deliver, kvWriteCount, spyOnKvWrites, statusOf } from "../support/pipeline";
-import { callRouter, originUrl, routerRequest, uniqueId } from "../support/router-harness";
-import * as v from "valibot";
-import { EdgeConfigSchema } from "../../schemas/edge-config";
+import { deliver, kvWriteCount, spyOnKvWrites } from "../support/control-pipeline";
+import { statusOf } from "../support/pipeline";
 
 const INTERVAL_MS = Number(env.KV_VERIFY_INTERVAL_MS);
 
 /** A container applied through the real queue handler, so its Durable Object holds the applied config. */
 async function applied(prefix: string): Promise<EdgeConfig> {
   const containerId = uniqueId(prefix);
-  const config = v.parse(EdgeConfigSchema, edgeConfig({ containerId, upstream: originUrl() }));
+  const config = v.parse(EdgeConfigSchema, edgeConfig({ containerId }));
   const result = await deliver(QUEUES.config, [{ type: "upsert", containerId, version: 1, config }]);
   expect(result.explicitAcks).toHaveLength(1);
   return config;
@@ -41,11 +38,8 @@ async function kvMatches(config: EdgeConfig): Promise<boolean> {
 const alarmOf = (containerId: string) =>
   runInDurableObject(containerStub(env, containerId), (_instance, state) => state.storage.getAlarm());
 
-beforeEach(() => {
-  clearConfigCache();
-  clearTokenCache();
-  clearKvMissReports();
-});
+let counter = 0;
+const uniqueId = (prefix: string) => `${prefix}-${(counter += 1)}-${crypto.randomUUID().slice(0, 8)}`;
 
 describe("the verification alarm", () => {
   for (const map of ["EDGE_CONFIG", "ROUTING_MAP", "SITE_REGISTRY", "LOADER_TOKEN_MAP"] as const) {
@@ -105,43 +99,22 @@ describe("the verification alarm", () => {
   });
 });
 
-describe("a miss on live traffic", () => {
-  it("a deleted EDGE_CONFIG key: the request is served from the Durable Object, and KV is repaired with one write", async () => {
-    const config = await applied("miss-config");
-    await env.EDGE_CONFIG.delete(config.containerId);
+describe("a miss reported by live traffic (ContainerState.kvMiss, what the edge calls)", () => {
+  it("queues one repair that rewrites just the lost key (one KV write); another report within the interval queues none", async () => {
+    const config = await applied("miss-report");
+    await env.SITE_REGISTRY.delete(config.publicHosts[0]!);
     const spies = await spyOnKvWrites(config.containerId);
+    const stub = containerStub(env, config.containerId);
 
-    const { response } = await callRouter(routerRequest(config.infraHosts[0]!, "/echo"));
-    expect(response.status).toBe(200);
-    await response.body?.cancel();
+    expect(await stub.kvMiss(config.containerId)).toBe(true);
+    expect(await stub.kvMiss(config.containerId)).toBe(false);
 
     await expect.poll(() => kvMatches(config), { timeout: 10_000 }).toBe(true);
     expect(kvWriteCount(spies)).toBe(1);
   });
 
-  it("a deleted loader token: the script is still served, and KV is repaired with one write however many requests missed", async () => {
-    const config = await applied("miss-token");
-    await env.LOADER_TOKEN_MAP.delete(config.loaderToken);
-    const spies = await spyOnKvWrites(config.containerId);
-
-    for (let i = 0; i < 3; i += 1) {
-      clearTokenCache(); // every request reads KV, as in fresh isolates
-      const { response } = await callRouter(routerRequest(config.publicHosts[0]!, `/l/${config.loaderToken}.js`));
-      expect(response.status).toBe(200);
-      expect(response.headers.get("Content-Type")).toContain("javascript");
-      await response.body?.cancel();
-    }
-
-    await expect.poll(() => env.LOADER_TOKEN_MAP.get(config.loaderToken), { timeout: 10_000 }).toBe(config.containerId);
-    expect(kvWriteCount(spies)).toBe(1);
-  });
-
-  it("a token this container's config does not name is still unknown (404), and nothing is repaired", async () => {
-    const config = await applied("miss-foreign");
-    const spies = await spyOnKvWrites(config.containerId);
-    const { response } = await callRouter(routerRequest(config.publicHosts[0]!, "/l/lt_not_ours_at_all.js"));
-    expect(response.status).toBe(404);
-    await response.body?.cancel();
-    expect(kvWriteCount(spies)).toBe(0);
+  it("a container the object never applied queues nothing", async () => {
+    const id = uniqueId("miss-unknown");
+    expect(await containerStub(env, id).kvMiss(id)).toBe(false);
   });
 });
