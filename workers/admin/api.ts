@@ -3,7 +3,8 @@ import { Router, type IRequest } from "itty-router";
 import * as v from "valibot";
 import { ReplayBodySchema } from "../../schemas/admin";
 import type { UpsertMessage } from "../../schemas/config-message";
-import { EdgeConfigSchema, upstreamAllowed } from "../../schemas/edge-config";
+import { AcceptedEdgeConfigSchema } from "../../schemas/accepted-edge-config";
+import { upstreamAllowed } from "../../schemas/edge-config";
 import { ContainerIdSchema } from "../../schemas/fields";
 import { WebhookPayloadSchema } from "../../schemas/supabase-webhook";
 import { containerStub } from "../../durable/container-state";
@@ -73,14 +74,17 @@ edgeApi
 
   .put("/_edge/admin/containers/:id", async (request, env) => {
     const id = containerIdParam(request);
-    const config = await readJsonBody(request, EdgeConfigSchema, CONFIG_BODY_LIMIT);
+    // Accepted in full here (public-suffix hosts refused with 400), though the consumer derives the stored form again.
+    const config = await readJsonBody(request, AcceptedEdgeConfigSchema, CONFIG_BODY_LIMIT);
     if (config.containerId !== id) {
       throw new EdgeError(400, "invalid_body", `invalid body: containerId "${config.containerId}" does not match the path "${id}"`);
     }
     if (!upstreamAllowed(config, env.ALLOW_INSECURE_UPSTREAM)) {
       throw new EdgeError(400, "invalid_body", "invalid body: upstream must be https");
     }
-    const message: UpsertMessage = { type: "upsert", containerId: id, version: config.version, config, source: "admin" };
+    // The message carries what was submitted; derived fields are the consumer's to add.
+    const { cookieDomains: _derived, ...submitted } = config;
+    const message: UpsertMessage = { type: "upsert", containerId: id, version: config.version, config: submitted, source: "admin" };
     if (!(await enqueueVersioned(env, message))) {
       const status = await containerStub(env, id).status(id);
       throw new EdgeError(409, "stale_version", `version ${config.version} is not newer than applied version ${status?.appliedVersion}`);
