@@ -8,7 +8,8 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { containerStub } from "../../durable/container-state";
 import * as v from "valibot";
-import { EdgeConfigSchema, type EdgeConfig } from "../../schemas/edge-config";
+import { AcceptedEdgeConfigSchema } from "../../schemas/accepted-edge-config";
+import type { EdgeConfig } from "../../schemas/edge-config";
 import { QUEUES } from "../../workers/shared/queues";
 import { entriesFor, type KvMap } from "../../workers/sync-consumer/kv-sync";
 import { edgeConfig } from "../support/fixtures";
@@ -20,10 +21,10 @@ const INTERVAL_MS = Number(env.KV_VERIFY_INTERVAL_MS);
 /** A container applied through the real queue handler, so its Durable Object holds the applied config. */
 async function applied(prefix: string): Promise<EdgeConfig> {
   const containerId = uniqueId(prefix);
-  const config = v.parse(EdgeConfigSchema, edgeConfig({ containerId }));
-  const result = await deliver(QUEUES.config, [{ type: "upsert", containerId, version: 1, config }]);
+  const result = await deliver(QUEUES.config, [{ type: "upsert", containerId, version: 1, config: edgeConfig({ containerId }) }]);
   expect(result.explicitAcks).toHaveLength(1);
-  return config;
+  // As stored: with the cookie domains the consumer derives on acceptance.
+  return v.parse(AcceptedEdgeConfigSchema, edgeConfig({ containerId }));
 }
 
 function keyOf(config: EdgeConfig, map: KvMap): string {
