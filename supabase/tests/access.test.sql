@@ -5,7 +5,7 @@
 begin;
 create extension if not exists pgtap;
 
-select plan(13);
+select plan(14);
 
 -- Runs `p_sql` as `p_role` and returns the SQLSTATE it failed with (null when it succeeded). pgTAP itself keeps
 -- running as the session user, whose temp tables the client roles may not touch.
@@ -45,6 +45,8 @@ select is(pg_temp.sqlstate_as('authenticated', 'select * from public.edge_outbox
   'authenticated may not call edge_outbox_pending');
 select is(pg_temp.sqlstate_as('anon', 'select public.edge_outbox_mark_delivered(array[1]::bigint[])'), '42501',
   'anon may not call edge_outbox_mark_delivered');
+select is(pg_temp.sqlstate_as('authenticated', $$select public.edge_key_owner('pgtap-rls.edge.example')$$), '42501',
+  'authenticated may not call edge_key_owner');
 select is(pg_temp.sqlstate_as('authenticated',
   $$insert into public.loader_sessions values ('pgtap-session-1', 'pgtap-rls', 'h', false, false, null, now())$$),
   '42501', 'authenticated may not write loader_sessions');

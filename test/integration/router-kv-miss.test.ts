@@ -7,6 +7,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { EdgeConfig } from "../../schemas/edge-config";
 import { clearTokenCache } from "../../workers/loader/serve-script";
+import { clearHostMissReports, HOST_MISS_LOOKUPS_PER_MINUTE, reportHostMiss } from "../../workers/router/host-miss";
+import type { ControlCalls } from "../../workers/shared/control-calls";
 import { clearKvMissReports, MISS_REPORT_INTERVAL_MS, reportKvMiss } from "../../workers/shared/kv-miss";
 import { entriesFor } from "../../workers/sync-consumer/kv-sync";
 import { putConfig, waitApplied } from "../support/pipeline";
@@ -85,5 +87,52 @@ describe("reporting a miss", () => {
     reportKvMiss({ CONTAINER_STATE: namespace }, ctx, "shop-b", "LOADER_TOKEN_MAP:lt_b");
     await waitOnExecutionContext(ctx);
     expect(calls).toEqual(["shop-a:shop-a", "shop-a:shop-a", "shop-b:shop-b"]);
+  });
+});
+
+describe("a host in neither ROUTING_MAP nor SITE_REGISTRY", () => {
+  /** A CONTROL_CALLS binding that only counts what it is asked (the answer is tested on the control side). */
+  function countingCalls() {
+    const asked: string[] = [];
+    const calls: ControlCalls = {
+      keyMissed: async (key) => {
+        asked.push(key);
+        return { owner: null, queued: false };
+      },
+    };
+    return { env: { CONTROL_CALLS: calls }, asked };
+  }
+
+  it("is asked about once per isolate however many requests miss it, and the 404 stands", async () => {
+    clearHostMissReports();
+    const { env: callsEnv, asked } = countingCalls();
+    const ctx = createExecutionContext();
+    for (let i = 0; i < 20; i += 1) {
+      const request = routerRequest("Lost.Example:443", "/g/collect");
+      reportHostMiss(callsEnv, ctx, request, new URL(request.url));
+    }
+    await waitOnExecutionContext(ctx);
+    expect(asked).toEqual(["lost.example"]);
+  });
+
+  it(`at most ${HOST_MISS_LOOKUPS_PER_MINUTE} different hosts a minute per isolate (scanners send unknown hosts)`, async () => {
+    clearHostMissReports();
+    const { env: callsEnv, asked } = countingCalls();
+    const ctx = createExecutionContext();
+    for (let i = 0; i < 100; i += 1) {
+      const request = routerRequest(`scan-${i}.example`, "/");
+      reportHostMiss(callsEnv, ctx, request, new URL(request.url));
+    }
+    await waitOnExecutionContext(ctx);
+    expect(asked).toHaveLength(HOST_MISS_LOOKUPS_PER_MINUTE);
+  });
+
+  it("an unknown host on live traffic still answers 404 while the control Worker is asked over CONTROL_CALLS", async () => {
+    clearHostMissReports();
+    const { response } = await callRouter(routerRequest(`${uniqueId("unknown")}.example`, "/echo"));
+    expect(response.status).toBe(404);
+    await response.body?.cancel();
+    // The binding reaches the real control Worker's EdgeCalls entrypoint (no Supabase in this project: no owner).
+    expect(await (env.CONTROL_CALLS as unknown as ControlCalls).keyMissed("nobody.example")).toEqual({ owner: null, queued: false });
   });
 });

@@ -114,7 +114,9 @@ function sqlBackend() {
         : `select to_json(${call}) from ${record}`;
       try {
         const out = await pg.exec(`\\set VERBOSITY verbose\nset role service_role;\n${sql};`, { database });
-        return { status: 200, body: JSON.parse(out) };
+        // psql prints SQL NULL as nothing; PostgREST answers a function's NULL as JSON null.
+        const text = out.trim();
+        return { status: 200, body: text === "" ? null : JSON.parse(text) };
       } catch (error) {
         const match = /ERROR:\s+([0-9A-Z]{5}): ([^\n]*)/.exec(error.stderr ?? "");
         const code = match?.[1] ?? "XX000";

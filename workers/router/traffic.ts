@@ -6,6 +6,7 @@ import { EdgeError, errorResponse } from "../shared/errors";
 import type { Site } from "../shared/site";
 import { sendAccessRecord, type Outcome, type PathClass } from "./access-log";
 import { applyCors } from "./cors-response";
+import { reportHostMiss } from "./host-miss";
 import { decodeProxyTarget } from "./proxy-target";
 import { resolveSite } from "./resolve-site";
 import { applyResponseRules } from "./response-rules";
@@ -20,7 +21,8 @@ export async function handleTraffic(request: Request, env: Env, ctx: ExecutionCo
   try {
     site = await resolveSite(request, env, url, startedAt);
   } catch (error) {
-    // No container: nothing to attribute a record to, so unknown hosts are not logged.
+    // No container: nothing to attribute a record to, so unknown hosts are not logged. KV may have lost the host.
+    if (error instanceof EdgeError && error.code === "unknown_host") reportHostMiss(env, ctx, request, url);
     return errorResponse(error);
   }
 

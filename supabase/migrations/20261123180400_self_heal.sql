@@ -1,3 +1,6 @@
+-- Self-healing without a nightly scan (docs/self-healing.md): the outbox sweeper's RPCs, and the owner of a routing
+-- key for a live-traffic miss.
+--
 -- Outbox delivery that cannot be lost. Supabase's Database Webhooks go through pg_net, which sends once after
 -- commit and never retries, so the edge also sweeps: a Cron Trigger on the control Worker calls
 -- edge_outbox_pending every minute, enqueues what it gets, and acknowledges the rows with
@@ -34,8 +37,25 @@ as $$
   select count(*)::integer from marked
 $$;
 
+-- The container a routing key belongs to: a host (infra or public, or one with a same-origin mount below it) or a
+-- loader token; null when no container names it. The edge asks when live traffic misses a key in KV, so that the
+-- owner's Durable Object rewrites its keys. An infra host wins over a public one, as ROUTING_MAP wins over
+-- SITE_REGISTRY at the edge.
+create function public.edge_key_owner(p_key text) returns text
+language sql stable security invoker set search_path = ''
+as $$
+  select coalesce(
+    (select h.container_id from public.container_hosts h
+      where h.host = p_key or h.host like replace(replace(replace(p_key, '\', '\\'), '%', '\%'), '_', '\_') || '/%'
+      order by h.kind, h.host limit 1),
+    (select t.container_id from public.loader_tokens t where t.token = p_key))
+$$;
+-- The primary key leads with `kind`; a miss looks a host up by itself.
+create index container_hosts_host on public.container_hosts (host text_pattern_ops);
+
 revoke all on function public.edge_outbox_pending(integer, integer) from public;
 revoke all on function public.edge_outbox_mark_delivered(bigint[]) from public;
+revoke all on function public.edge_key_owner(text) from public;
 
 do $$
 declare
@@ -45,12 +65,14 @@ begin
     if exists (select 1 from pg_roles where rolname = client_role) then
       execute format('revoke all on function public.edge_outbox_pending(integer, integer) from %I', client_role);
       execute format('revoke all on function public.edge_outbox_mark_delivered(bigint[]) from %I', client_role);
+      execute format('revoke all on function public.edge_key_owner(text) from %I', client_role);
     end if;
   end loop;
   if exists (select 1 from pg_roles where rolname = 'service_role') then
     -- service_role already reads edge_outbox and may update delivered_at (access_control migration).
     grant execute on function public.edge_outbox_pending(integer, integer) to service_role;
     grant execute on function public.edge_outbox_mark_delivered(bigint[]) to service_role;
+    grant execute on function public.edge_key_owner(text) to service_role;
   end if;
 end
 $$;
