@@ -8,10 +8,10 @@
 //   3. a deleted KV key: from the live request that misses it to the key back in KV, and to live traffic answered
 //      normally again (the edge's in-isolate caches, CONFIG_CACHE_TTL_MS, hold a miss a little longer).
 // Prints one JSON report. `npm run bench:scheduled`.
-import { readFileSync, readdirSync } from "node:fs";
-import { startWorkers } from "./lib/miniflare-worker.mjs";
+import { readdirSync, readFileSync } from "node:fs";
 import { hostRequest } from "../test/support/http.mjs";
 import { startPostgrestStandIn } from "../test/support/postgrest-stand-in.mjs";
+import { startWorkers } from "./lib/miniflare-worker.mjs";
 
 const SERVICE_KEY = "bench-service-role-key";
 const RUNS = 200;
@@ -45,7 +45,9 @@ standIn.answerRpc("idle", "edge_outbox_pending", { p_limit: 100, p_min_age_secon
 await standIn.useDatabase("sql");
 
 async function platform(tenant) {
-  const mf = startWorkers({ bindings: { SUPABASE_URL: standIn.supabaseUrl(tenant), SUPABASE_SERVICE_ROLE_KEY: SERVICE_KEY, CONFIG_CACHE_TTL_MS: "2000" } });
+  const mf = startWorkers({
+    bindings: { SUPABASE_URL: standIn.supabaseUrl(tenant), SUPABASE_SERVICE_ROLE_KEY: SERVICE_KEY, CONFIG_CACHE_TTL_MS: "2000" },
+  });
   const url = await mf.ready;
   return { mf, url, control: await mf.getWorker("qaxal-control") };
 }
@@ -72,12 +74,15 @@ const sweep = await cpuPerRun(() => idle.control.scheduled({ cron: "* * * * *", 
 // Same clock hour every time: after the first, each run is the 5-minute check without the hourly comparison.
 const alertCheck = await cpuPerRun(() => idle.control.scheduled({ cron: "*/5 * * * *", scheduledTime: hour + 30 * 60_000 }));
 // A new hour every time: each run also compares the last hour with the same hour of the previous 7 days.
-const alertCheckHourly = await cpuPerRun((i) => idle.control.scheduled({ cron: "*/5 * * * *", scheduledTime: hour + (i + 100) * 3600_000 }));
+const alertCheckHourly = await cpuPerRun((i) =>
+  idle.control.scheduled({ cron: "*/5 * * * *", scheduledTime: hour + (i + 100) * 3600_000 }),
+);
 await idle.mf.dispose();
 
 // ---- 2. and 3.: real SQL ----
 const live = await platform("sql");
-const statusOf = async (id) => (await live.mf.dispatchFetch(`http://localhost/_edge/admin/containers/${id}/status`, { headers: ADMIN })).json();
+const statusOf = async (id) =>
+  (await live.mf.dispatchFetch(`http://localhost/_edge/admin/containers/${id}/status`, { headers: ADMIN })).json();
 async function until(read, done, timeoutMs = 30_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -92,14 +97,20 @@ async function until(read, done, timeoutMs = 30_000) {
 const lostWebhook = [];
 for (let i = 0; i < 3 * SAMPLES; i += 1) {
   const id = `bench-lost-${i}`;
-  await standIn.sqlExec("sql", `begin;
+  await standIn.sqlExec(
+    "sql",
+    `begin;
     insert into containers (id, upstream, gtm_id) values ('${id}', 'https://sgtm.${id}.example', 'GTM-BENCH1');
     insert into container_hosts (kind, host, container_id) values ('infra', '${id}.edge.example', '${id}'), ('public', 'ss.${id}.example', '${id}');
     commit;
-    update edge_outbox set created_at = created_at - interval '1 minute' where container_id = '${id}';`);
+    update edge_outbox set created_at = created_at - interval '1 minute' where container_id = '${id}';`,
+  );
   const started = performance.now();
   await live.control.scheduled({ cron: "* * * * *", scheduledTime: Date.now() });
-  await until(() => statusOf(id), (s) => s.inSync === true && s.appliedVersion === 1);
+  await until(
+    () => statusOf(id),
+    (s) => s.inSync === true && s.appliedVersion === 1,
+  );
   lostWebhook.push(performance.now() - started);
 }
 
@@ -129,10 +140,16 @@ for (const [n, [map, sample]] of Object.entries(cases).entries()) {
     const started = performance.now();
     // Real HTTP to the edge Worker: miniflare's dispatchFetch would replace the Host header.
     statuses.add((await hostRequest(new URL(path, live.url).href, host)).status);
-    await until(() => kv[map].get(key), (value) => value === before);
+    await until(
+      () => kv[map].get(key),
+      (value) => value === before,
+    );
     times.push(performance.now() - started);
     // Live traffic is whole again once the edge's in-isolate caches let go of the miss.
-    await until(async () => (await hostRequest(new URL(path, live.url).href, host)).status, (code) => code === 200);
+    await until(
+      async () => (await hostRequest(new URL(path, live.url).href, host)).status,
+      (code) => code === 200,
+    );
     servedAgain.push(performance.now() - started);
   }
   deletedKey[map] = {
@@ -145,8 +162,14 @@ for (const [n, [map, sample]] of Object.entries(cases).entries()) {
 await live.mf.dispose();
 await standIn.close();
 
-console.log(JSON.stringify({
-  idle: { outboxSweep: sweep, alertCheck, alertCheckFirstOfHour: alertCheckHourly },
-  lostWebhook: { fromSweepToAppliedMsMedian: Math.round(median(lostWebhook)), samples: lostWebhook.map(Math.round) },
-  deletedKeyOnLiveTraffic: deletedKey,
-}, null, 2));
+console.log(
+  JSON.stringify(
+    {
+      idle: { outboxSweep: sweep, alertCheck, alertCheckFirstOfHour: alertCheckHourly },
+      lostWebhook: { fromSweepToAppliedMsMedian: Math.round(median(lostWebhook)), samples: lostWebhook.map(Math.round) },
+      deletedKeyOnLiveTraffic: deletedKey,
+    },
+    null,
+    2,
+  ),
+);

@@ -3,13 +3,7 @@
 // alerts (at most one open alert per condition), and tells the webhook once per raise and once per resolution.
 // A failed webhook call is retried by the next check; nothing is sent twice.
 import { DurableObject } from "cloudflare:workers";
-import {
-  DEFAULT_THRESHOLDS,
-  type Alert,
-  type AlertKind,
-  type Thresholds,
-  type ThresholdsOverride,
-} from "../schemas/alerts";
+import { type Alert, type AlertKind, DEFAULT_THRESHOLDS, type Thresholds, type ThresholdsOverride } from "../schemas/alerts";
 import type { ContainerHealth } from "./health-report";
 
 export interface TrafficCounts {
@@ -130,7 +124,8 @@ export class AlertState extends DurableObject<Env> {
 
   plan(now: number): CheckPlan {
     const watched = this.ctx.storage.sql.exec<{ container_id: string }>("SELECT container_id FROM watched ORDER BY container_id").toArray();
-    const lastHour = this.ctx.storage.sql.exec<{ value: number }>("SELECT value FROM meta WHERE name = 'traffic_hour'").toArray()[0]?.value ?? 0;
+    const lastHour =
+      this.ctx.storage.sql.exec<{ value: number }>("SELECT value FROM meta WHERE name = 'traffic_hour'").toArray()[0]?.value ?? 0;
     const hourStart = Math.floor(now / HOUR_MS) * HOUR_MS - HOUR_MS;
     return { watched: watched.map((w) => w.container_id), trafficHour: hourStart > lastHour ? hourStart : null };
   }
@@ -152,7 +147,12 @@ export class AlertState extends DurableObject<Env> {
       if (open) continue;
       sql.exec(
         `INSERT INTO alerts (key, kind, container_id, subject, message, raised_at, raise_notified) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-        condition.key, condition.kind, condition.containerId, condition.subject, condition.message, now,
+        condition.key,
+        condition.kind,
+        condition.containerId,
+        condition.subject,
+        condition.message,
+        now,
         webhookUrl ? NOTIFY.pending : NOTIFY.skipped,
       );
       result.raised.push(condition.key);
@@ -163,7 +163,12 @@ export class AlertState extends DurableObject<Env> {
       if (!evaluated.has(row.kind as AlertKind) || trueKeys.has(row.key)) continue;
       // The resolution is worth telling only to a webhook that was told about the raise.
       const tell = row.raise_notified === NOTIFY.sent && webhookUrl ? NOTIFY.pending : NOTIFY.skipped;
-      sql.exec("UPDATE alerts SET resolved_at = ?, resolve_notified = ?, raise_notified = CASE WHEN raise_notified = 0 THEN 2 ELSE raise_notified END WHERE id = ?", now, tell, row.id);
+      sql.exec(
+        "UPDATE alerts SET resolved_at = ?, resolve_notified = ?, raise_notified = CASE WHEN raise_notified = 0 THEN 2 ELSE raise_notified END WHERE id = ?",
+        now,
+        tell,
+        row.id,
+      );
       result.resolved.push(row.key);
     }
     for (const row of sql.exec<{ key: string }>("SELECT key FROM conditions").toArray()) {
@@ -176,7 +181,8 @@ export class AlertState extends DurableObject<Env> {
     sql.exec(
       `DELETE FROM alerts WHERE resolved_at IS NOT NULL AND (resolved_at < ? OR id NOT IN
          (SELECT id FROM alerts WHERE resolved_at IS NOT NULL ORDER BY resolved_at DESC LIMIT ?))`,
-      now - KEEP_RESOLVED_MS, KEEP_RESOLVED,
+      now - KEEP_RESOLVED_MS,
+      KEEP_RESOLVED,
     );
 
     if (webhookUrl) await this.notify(webhookUrl, result);
@@ -188,7 +194,9 @@ export class AlertState extends DurableObject<Env> {
   list(): { open: Alert[]; resolved: Alert[]; defaults: Thresholds; overrides: Record<string, ThresholdsOverride> } {
     const rows = this.ctx.storage.sql.exec<AlertRow>("SELECT * FROM alerts ORDER BY raised_at DESC, id DESC").toArray();
     const overrides: Record<string, ThresholdsOverride> = {};
-    for (const row of this.ctx.storage.sql.exec<{ container_id: string; settings: string }>("SELECT * FROM thresholds ORDER BY container_id")) {
+    for (const row of this.ctx.storage.sql.exec<{ container_id: string; settings: string }>(
+      "SELECT * FROM thresholds ORDER BY container_id",
+    )) {
       overrides[row.container_id] = JSON.parse(row.settings) as ThresholdsOverride;
     }
     return {
@@ -202,7 +210,11 @@ export class AlertState extends DurableObject<Env> {
   /** Stores a container's overrides (merged with earlier ones); answers the thresholds now in force for it. */
   setThresholds(containerId: string, override: ThresholdsOverride): Thresholds {
     const merged = { ...this.overrideOf(containerId), ...override };
-    this.ctx.storage.sql.exec("INSERT OR REPLACE INTO thresholds (container_id, settings) VALUES (?, ?)", containerId, JSON.stringify(merged));
+    this.ctx.storage.sql.exec(
+      "INSERT OR REPLACE INTO thresholds (container_id, settings) VALUES (?, ?)",
+      containerId,
+      JSON.stringify(merged),
+    );
     return this.thresholdsFor(containerId);
   }
 
@@ -216,7 +228,9 @@ export class AlertState extends DurableObject<Env> {
   }
 
   private overrideOf(containerId: string): ThresholdsOverride {
-    const row = this.ctx.storage.sql.exec<{ settings: string }>("SELECT settings FROM thresholds WHERE container_id = ?", containerId).toArray()[0];
+    const row = this.ctx.storage.sql
+      .exec<{ settings: string }>("SELECT settings FROM thresholds WHERE container_id = ?", containerId)
+      .toArray()[0];
     return row ? (JSON.parse(row.settings) as ThresholdsOverride) : {};
   }
 
@@ -226,7 +240,14 @@ export class AlertState extends DurableObject<Env> {
     const conditions: Condition[] = [];
     const cache = new Map<string, Thresholds>();
     const limits = (id: string) => cache.get(id) ?? cache.set(id, this.thresholdsFor(id)).get(id)!;
-    const add = (kind: AlertKind, containerId: string | null, message: string, since: number | null = null, holdMs = 0, subject: string | null = null) => {
+    const add = (
+      kind: AlertKind,
+      containerId: string | null,
+      message: string,
+      since: number | null = null,
+      holdMs = 0,
+      subject: string | null = null,
+    ) => {
       if (containerId !== null && limits(containerId).muted) return;
       const key = [kind, containerId ?? "*", ...(subject === null ? [] : [subject])].join(":");
       conditions.push({ key, kind, containerId, subject, message, since, holdMs });
@@ -238,7 +259,11 @@ export class AlertState extends DurableObject<Env> {
         const t = limits(id);
         const share = counts.requests === 0 ? 0 : counts.errors / counts.requests;
         if (counts.requests >= t.errorMinRequests && share > t.errorShare) {
-          add("error_rate", id, `${id}: 5xx share ${pct(share)} (${counts.errors} of ${counts.requests} requests) in the last ${o.errorWindow.minutes} min, threshold ${pct(t.errorShare)}`);
+          add(
+            "error_rate",
+            id,
+            `${id}: 5xx share ${pct(share)} (${counts.errors} of ${counts.requests} requests) in the last ${o.errorWindow.minutes} min, threshold ${pct(t.errorShare)}`,
+          );
         }
       }
     }
@@ -248,14 +273,22 @@ export class AlertState extends DurableObject<Env> {
       for (const [id, { current, baseline }] of Object.entries(o.trafficHour.perContainer)) {
         const t = limits(id);
         if (baseline >= t.trafficMinBaseline && current < baseline * t.trafficDropRatio) {
-          add("traffic_drop", id, `${id}: ${current} requests in the hour from ${hour} UTC, against ${Math.round(baseline)} on average at that hour over the previous ${o.trafficHour.days} days (alert below ${pct(t.trafficDropRatio)})`);
+          add(
+            "traffic_drop",
+            id,
+            `${id}: ${current} requests in the hour from ${hour} UTC, against ${Math.round(baseline)} on average at that hour over the previous ${o.trafficHour.days} days (alert below ${pct(t.trafficDropRatio)})`,
+          );
         }
       }
     }
     if (o.deadLetters) {
       evaluated.add("dead_letters");
       if (o.deadLetters.count > 0) {
-        add("dead_letters", null, `${o.deadLetters.count}${o.deadLetters.more ? "+" : ""} dead letter(s) kept in R2 (dead-letters/): inspect them, then POST /_edge/admin/replay {"deadLetters": true}`);
+        add(
+          "dead_letters",
+          null,
+          `${o.deadLetters.count}${o.deadLetters.more ? "+" : ""} dead letter(s) kept in R2 (dead-letters/): inspect them, then POST /_edge/admin/replay {"deadLetters": true}`,
+        );
       }
     }
     if (o.containers) {
@@ -264,15 +297,28 @@ export class AlertState extends DurableObject<Env> {
       for (const h of o.containers) {
         const t = limits(h.containerId);
         if (h.outOfSyncSince !== null) {
-          add("out_of_sync", h.containerId, `${h.containerId}: version ${h.desiredVersion} not applied for more than ${t.outOfSyncMinutes} min (applied: ${h.appliedVersion})`, h.outOfSyncSince, t.outOfSyncMinutes * MINUTE_MS);
+          add(
+            "out_of_sync",
+            h.containerId,
+            `${h.containerId}: version ${h.desiredVersion} not applied for more than ${t.outOfSyncMinutes} min (applied: ${h.appliedVersion})`,
+            h.outOfSyncSince,
+            t.outOfSyncMinutes * MINUTE_MS,
+          );
         }
         if (h.errorSince !== null) {
-          add("last_error", h.containerId, `${h.containerId}: failing for more than ${t.lastErrorMinutes} min: ${h.lastError ?? "unknown error"}`, h.errorSince, t.lastErrorMinutes * MINUTE_MS);
+          add(
+            "last_error",
+            h.containerId,
+            `${h.containerId}: failing for more than ${t.lastErrorMinutes} min: ${h.lastError ?? "unknown error"}`,
+            h.errorSince,
+            t.lastErrorMinutes * MINUTE_MS,
+          );
         }
       }
       // Watched containers that turned out healthy need no more reading.
       for (const h of o.containers) {
-        if (h.outOfSyncSince === null && h.errorSince === null) this.ctx.storage.sql.exec("DELETE FROM watched WHERE container_id = ?", h.containerId);
+        if (h.outOfSyncSince === null && h.errorSince === null)
+          this.ctx.storage.sql.exec("DELETE FROM watched WHERE container_id = ?", h.containerId);
       }
     }
     if (o.hostnames) {
@@ -280,7 +326,14 @@ export class AlertState extends DurableObject<Env> {
       for (const h of o.hostnames) {
         if (h.status === "active") continue;
         const t = limits(h.containerId);
-        add("hostname_inactive", h.containerId, `${h.containerId}: custom hostname ${h.hostname} is ${h.status}, not active, for more than ${t.hostnameInactiveMinutes} min`, h.since ?? null, t.hostnameInactiveMinutes * MINUTE_MS, h.hostname);
+        add(
+          "hostname_inactive",
+          h.containerId,
+          `${h.containerId}: custom hostname ${h.hostname} is ${h.status}, not active, for more than ${t.hostnameInactiveMinutes} min`,
+          h.since ?? null,
+          t.hostnameInactiveMinutes * MINUTE_MS,
+          h.hostname,
+        );
       }
     }
     return { conditions, evaluated };

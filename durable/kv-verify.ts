@@ -3,11 +3,11 @@
 // a day by default (the var KV_VERIFY_INTERVAL_MS), jittered so that objects created together (a bulk import, a
 // replay of every container) do not all read KV in the same minute.
 
-export const DEFAULT_VERIFY_INTERVAL_MS = 24 * 3600_000;
+const DEFAULT_VERIFY_INTERVAL_MS = 24 * 3600_000;
 /** After a failed verification (KV error, a key another container owns), look again this soon. */
 export const VERIFY_RETRY_MS = 15 * 60_000;
 
-export function verifyIntervalMs(env: { KV_VERIFY_INTERVAL_MS?: string }): number {
+function verifyIntervalMs(env: { KV_VERIFY_INTERVAL_MS?: string }): number {
   const interval = Number(env.KV_VERIFY_INTERVAL_MS);
   return Number.isFinite(interval) && interval > 0 ? interval : DEFAULT_VERIFY_INTERVAL_MS;
 }

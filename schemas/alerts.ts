@@ -2,13 +2,18 @@
 // GET /_edge/admin/alerts answers. See docs/alerts.md.
 import * as v from "valibot";
 
-export const ALERT_KINDS = ["error_rate", "traffic_drop", "dead_letters", "out_of_sync", "last_error", "hostname_inactive"] as const;
+const ALERT_KINDS = ["error_rate", "traffic_drop", "dead_letters", "out_of_sync", "last_error", "hostname_inactive"] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 
 const share = (name: string) =>
   v.pipe(v.number(`${name} must be a number`), v.minValue(0, `${name} must be at least 0`), v.maxValue(1, `${name} must be at most 1`));
 const count = (name: string, max: number) =>
-  v.pipe(v.number(`${name} must be a number`), v.safeInteger(`${name} must be a whole number`), v.minValue(0, `${name} must be at least 0`), v.maxValue(max, `${name} must be at most ${max}`));
+  v.pipe(
+    v.number(`${name} must be a number`),
+    v.safeInteger(`${name} must be a whole number`),
+    v.minValue(0, `${name} must be at least 0`),
+    v.maxValue(max, `${name} must be at most ${max}`),
+  );
 
 /** Every threshold and what it accepts. */
 const THRESHOLD_FIELDS = {

@@ -9,7 +9,7 @@
 // through the operator API or a ContainerState use the platform's object.
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { alertStub, type HostnameState } from "../../durable/alert-state";
 import { containerStub } from "../../durable/container-state";
 import type { Alert } from "../../schemas/alerts";
@@ -17,34 +17,15 @@ import { DEFAULT_SOURCES, runAlertChecks } from "../../workers/alerts/check";
 import { CRONS, runScheduled } from "../../workers/scheduled";
 import { storeDeadLetter } from "../../workers/shared/dead-letters";
 import { QUEUES } from "../../workers/shared/queues";
+import { type Receiver, receiver } from "../support/alert-receiver.client";
 import { deliver } from "../support/control-pipeline";
 import { edgeConfig } from "../support/fixtures";
 import { accessRecord, deliverLogs } from "../support/log-records";
 import { admin } from "../support/pipeline";
 
-declare module "vitest" {
-  export interface ProvidedContext {
-    alertReceiverUrl: string;
-  }
-}
-
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
-
-function receiver(channel: string) {
-  const base = inject("alertReceiverUrl");
-  return {
-    url: `${base}/hook/${channel}`,
-    texts: async () => ((await (await fetch(`${base}/__received/${channel}`)).json()) as { text: string }[]).map((m) => m.text),
-    bodies: async () => (await (await fetch(`${base}/__received/${channel}`)).json()) as unknown[],
-    failNext: async (times: number) => {
-      await fetch(`${base}/__fail/${channel}?times=${times}`, { method: "PUT" });
-    },
-  };
-}
-
-type Receiver = ReturnType<typeof receiver>;
 
 /** The start of test region `k`: a future half hour, ten days from every other region. */
 function region(k: number): number {
@@ -54,14 +35,17 @@ function region(k: number): number {
 /** The platform's AlertState, or (with a name) one of the test's own, reached exactly as the check reaches it. */
 function scope(name: string | null) {
   const namespace = env.ALERT_STATE;
-  const scopedEnv: Env = name === null ? env : {
-    ...env,
-    ALERT_STATE: {
-      ...namespace,
-      idFromName: (base: string) => namespace.idFromName(`${base}:${name}`),
-      get: (id: DurableObjectId) => namespace.get(id),
-    } as unknown as Env["ALERT_STATE"],
-  };
+  const scopedEnv: Env =
+    name === null
+      ? env
+      : {
+          ...env,
+          ALERT_STATE: {
+            ...namespace,
+            idFromName: (base: string) => namespace.idFromName(`${base}:${name}`),
+            get: (id: DurableObjectId) => namespace.get(id),
+          } as unknown as Env["ALERT_STATE"],
+        };
   return {
     check: (hook: Receiver | null, now: number, hostnames: HostnameState[] | null = null) =>
       runAlertChecks({ ...scopedEnv, ALERT_WEBHOOK_URL: hook?.url ?? "" }, now, { ...DEFAULT_SOURCES, hostnames: async () => hostnames }),
@@ -75,7 +59,12 @@ function scope(name: string | null) {
 /** `count` access records for a container spread over the minutes before `end`, `errors` of them 502. */
 async function traffic(containerId: string, end: number, count: number, errors = 0, spanMs = 10 * MINUTE) {
   const records = Array.from({ length: count }, (_, i) =>
-    accessRecord({ containerId, host: `ss.${containerId}.example`, ts: end - spanMs + Math.floor((i * spanMs) / count), status: i < errors ? 502 : 200 }),
+    accessRecord({
+      containerId,
+      host: `ss.${containerId}.example`,
+      ts: end - spanMs + Math.floor((i * spanMs) / count),
+      status: i < errors ? 502 : 200,
+    }),
   );
   for (let i = 0; i < records.length; i += 100) await deliverLogs(records.slice(i, i + 100));
 }
@@ -98,7 +87,9 @@ describe("5xx share", () => {
     expect(alerts.open).toEqual([]);
     expect(alerts.resolved).toHaveLength(1);
     expect(await hook.texts()).toEqual([
-      expect.stringMatching(/^\[Qaxal Edge\] ALERT al-errors: 5xx share 25\.0 % \(10 of 40 requests\) in the last 15 min, threshold 5\.0 %$/),
+      expect.stringMatching(
+        /^\[Qaxal Edge\] ALERT al-errors: 5xx share 25\.0 % \(10 of 40 requests\) in the last 15 min, threshold 5\.0 %$/,
+      ),
       expect.stringMatching(/^\[Qaxal Edge\] RESOLVED al-errors: 5xx share 25\.0 % .*lasted 20 min\)$/),
     ]);
     // Slack-compatible: the whole body is {"text": ...}.
@@ -133,7 +124,9 @@ describe("traffic far below the same hour's baseline", () => {
     expect((await alertsOf("traffic_drop:al-drop")).resolved).toHaveLength(1);
     const texts = (await hook.texts()).filter((t) => t.includes("al-drop"));
     expect(texts).toEqual([
-      expect.stringMatching(/ALERT al-drop: 5 requests in the hour from \d\d:00 UTC, against 100 on average at that hour over the previous 7 days/),
+      expect.stringMatching(
+        /ALERT al-drop: 5 requests in the hour from \d\d:00 UTC, against 100 on average at that hour over the previous 7 days/,
+      ),
       expect.stringMatching(/RESOLVED al-drop: 5 requests/),
     ]);
   });
@@ -163,7 +156,14 @@ describe("a container out of sync and failing", () => {
     const { check, alertsOf } = scope(null);
     const hook = receiver("sync");
     const id = "al-stuck";
-    expect((await admin(`/_edge/admin/alerts/thresholds/${id}`, { method: "PUT", body: JSON.stringify({ outOfSyncMinutes: 2, lastErrorMinutes: 3 }) })).status).toBe(200);
+    expect(
+      (
+        await admin(`/_edge/admin/alerts/thresholds/${id}`, {
+          method: "PUT",
+          body: JSON.stringify({ outOfSyncMinutes: 2, lastErrorMinutes: 3 }),
+        })
+      ).status,
+    ).toBe(200);
     // A version announced without its config, and no Supabase to read it from: the consumer fails and retries.
     await deliver(QUEUES.config, [{ type: "upsert", containerId: id, version: 1 }]);
     const start = Date.now();
@@ -263,7 +263,12 @@ describe("GET /_edge/admin/alerts and thresholds", () => {
     await admin("/_edge/admin/alerts/thresholds/al-listed", { method: "PUT", body: JSON.stringify({ errorShare: 0.2 }) });
     const res = await admin("/_edge/admin/alerts");
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { open: Alert[]; resolved: Alert[]; defaults: Record<string, unknown>; overrides: Record<string, unknown> };
+    const body = (await res.json()) as {
+      open: Alert[];
+      resolved: Alert[];
+      defaults: Record<string, unknown>;
+      overrides: Record<string, unknown>;
+    };
     expect(body.defaults).toMatchObject({ errorShare: 0.05, errorMinRequests: 20, outOfSyncMinutes: 10 });
     expect(body.overrides["al-listed"]).toEqual({ errorShare: 0.2 });
     expect(Array.isArray(body.open) && Array.isArray(body.resolved)).toBe(true);

@@ -4,8 +4,8 @@
 // are counted by spies on the object's own bindings. The edge's side is test/integration/router-kv-miss.test.ts.
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { QUEUES } from "../../workers/shared/queues";
 import { keyMissed } from "../../workers/self-heal/key-miss";
+import { QUEUES } from "../../workers/shared/queues";
 import { deliver, kvWriteCount, spyOnKvWrites } from "../support/control-pipeline";
 import { standInTenant } from "../support/postgrest-stand-in.client";
 
@@ -30,7 +30,12 @@ describe("keyMissed", () => {
   for (const [what, map, key, asked] of [
     ["an infra host", "ROUTING_MAP", (id: string) => `${id}.edge.example`, (id: string) => `${id}.edge.example`],
     ["a public host", "SITE_REGISTRY", (id: string) => `ss.${id}.example`, (id: string) => `ss.${id}.example`],
-    ["a same-origin mount (asked by its host)", "SITE_REGISTRY", (id: string) => `www.${id}.example/metrics`, (id: string) => `www.${id}.example`],
+    [
+      "a same-origin mount (asked by its host)",
+      "SITE_REGISTRY",
+      (id: string) => `www.${id}.example/metrics`,
+      (id: string) => `www.${id}.example`,
+    ],
   ] as const) {
     it(`${what}: the owner is found and exactly the lost key is written back`, async () => {
       const { tenant, id } = await controlPlaneContainer(`miss-${map.toLowerCase().replace("_", "-")}-${what.length}`);

@@ -3,17 +3,18 @@
 // rate-limited repair. Keys are deleted by hand in the real (miniflare) KV; writes are counted by spies on the
 // Durable Object's own bindings (it is the only writer); repairs go through the real local config queue.
 // The edge's side (live traffic that misses a key) is test/integration/router-kv-miss.test.ts.
-import { env } from "cloudflare:workers";
+
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import * as v from "valibot";
 import { describe, expect, it } from "vitest";
 import { containerStub } from "../../durable/container-state";
-import * as v from "valibot";
 import { AcceptedEdgeConfigSchema } from "../../schemas/accepted-edge-config";
 import type { EdgeConfig } from "../../schemas/edge-config";
 import { QUEUES } from "../../workers/shared/queues";
 import { entriesFor, type KvMap } from "../../workers/sync-consumer/kv-sync";
-import { edgeConfig } from "../support/fixtures";
 import { deliver, kvWriteCount, spyOnKvWrites } from "../support/control-pipeline";
+import { edgeConfig } from "../support/fixtures";
 import { statusOf } from "../support/pipeline";
 
 const INTERVAL_MS = Number(env.KV_VERIFY_INTERVAL_MS);
@@ -39,8 +40,7 @@ async function kvMatches(config: EdgeConfig): Promise<boolean> {
 const alarmOf = (containerId: string) =>
   runInDurableObject(containerStub(env, containerId), (_instance, state) => state.storage.getAlarm());
 
-let counter = 0;
-const uniqueId = (prefix: string) => `${prefix}-${(counter += 1)}-${crypto.randomUUID().slice(0, 8)}`;
+const uniqueId = (prefix: string) => `${prefix}-${crypto.randomUUID().slice(0, 12)}`;
 
 describe("the verification alarm", () => {
   for (const map of ["EDGE_CONFIG", "ROUTING_MAP", "SITE_REGISTRY", "LOADER_TOKEN_MAP"] as const) {

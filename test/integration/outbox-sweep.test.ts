@@ -10,8 +10,8 @@ import { describe, expect, it } from "vitest";
 import { edgeApi } from "../../workers/admin/api";
 import { CRONS, runScheduled } from "../../workers/scheduled";
 import { QUEUES } from "../../workers/shared/queues";
-import { edgeConfig } from "../support/fixtures";
 import { deliver } from "../support/control-pipeline";
+import { edgeConfig } from "../support/fixtures";
 import { statusOf } from "../support/pipeline";
 import { standInTenant } from "../support/postgrest-stand-in.client";
 
@@ -64,7 +64,11 @@ async function outbox(tenant: Tenant) {
 
 async function sweep(tenant: Tenant, queue: Queue) {
   const ctx = createExecutionContext();
-  await runScheduled(createScheduledController({ cron: CRONS.sweep, scheduledTime: Date.now() }), { ...env, ...tenant.env, CONFIG_QUEUE: queue }, ctx);
+  await runScheduled(
+    createScheduledController({ cron: CRONS.sweep, scheduledTime: Date.now() }),
+    { ...env, ...tenant.env, CONFIG_QUEUE: queue },
+    ctx,
+  );
   await waitOnExecutionContext(ctx);
 }
 
@@ -154,7 +158,9 @@ describe("outbox sweeper", () => {
     await createContainer(tenant, "sweep-applied");
     await webhookLost(tenant);
     // The webhook did arrive and the change was applied; only its acknowledgement got lost.
-    await deliver(QUEUES.config, [{ type: "upsert", containerId: "sweep-applied", version: 1, config: edgeConfig({ containerId: "sweep-applied" }) }]);
+    await deliver(QUEUES.config, [
+      { type: "upsert", containerId: "sweep-applied", version: 1, config: edgeConfig({ containerId: "sweep-applied" }) },
+    ]);
     const recorder = recordingQueue();
 
     await sweep(tenant, recorder.queue);
@@ -210,7 +216,13 @@ describe("webhook acknowledgement", () => {
       new Request("https://edge.example/_edge/hooks/supabase", {
         method: "POST",
         headers: { "X-Webhook-Secret": "test-webhook-secret", "Content-Type": "application/json" },
-        body: JSON.stringify({ type: "INSERT", table: "edge_outbox", schema: "public", record: { ...row, container_id: "hook-ack" }, old_record: null }),
+        body: JSON.stringify({
+          type: "INSERT",
+          table: "edge_outbox",
+          schema: "public",
+          record: { ...row, container_id: "hook-ack" },
+          old_record: null,
+        }),
       }),
       { ...env, ...tenant.env },
       ctx,

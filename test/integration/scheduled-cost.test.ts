@@ -38,13 +38,18 @@ function countedNamespace<T extends Rpc.DurableObjectBranded | undefined>(
   const stubFor = (id: DurableObjectId) => {
     const stub = namespace.get(id) as unknown as Record<string, (...args: unknown[]) => unknown>;
     // A plain object in front of the stub: RPC stubs do not survive being the target of a Proxy.
-    return new Proxy({}, {
-      get: (_target, property) => (...args: unknown[]) => {
-        const key = `${label}.${String(property)}`;
-        counts[key] = (counts[key] ?? 0) + 1;
-        return stub[String(property)]!(...args);
+    return new Proxy(
+      {},
+      {
+        get:
+          (_target, property) =>
+          (...args: unknown[]) => {
+            const key = `${label}.${String(property)}`;
+            counts[key] = (counts[key] ?? 0) + 1;
+            return stub[String(property)]!(...args);
+          },
       },
-    });
+    );
   };
   return {
     idFromName: (base: string) => namespace.idFromName(name ? `${base}:${name}` : base),
@@ -107,13 +112,19 @@ describe("cost of a scheduled run when nothing is wrong", () => {
 
   it("a container's daily KV verification: one KV read per key, no write", async () => {
     const id = "cost-verify";
-    const config = edgeConfig({ containerId: id, infraHosts: [`${id}.edge.example`], publicHosts: [`ss.${id}.example`, `www.${id}.example/metrics`] });
+    const config = edgeConfig({
+      containerId: id,
+      infraHosts: [`${id}.edge.example`],
+      publicHosts: [`ss.${id}.example`, `www.${id}.example/metrics`],
+    });
     await deliver(QUEUES.config, [{ type: "upsert", containerId: id, version: 1, config }]);
     const spies = await spyOnKvWrites(id);
     const reads = await import("cloudflare:test").then(({ runInDurableObject }) =>
       runInDurableObject(containerStub(env, id), (instance) => {
         const objectEnv = (instance as unknown as { env: Env }).env;
-        return (["EDGE_CONFIG", "ROUTING_MAP", "SITE_REGISTRY", "LOADER_TOKEN_MAP"] as const).map((map) => vi.spyOn(objectEnv[map], "get").mockClear());
+        return (["EDGE_CONFIG", "ROUTING_MAP", "SITE_REGISTRY", "LOADER_TOKEN_MAP"] as const).map((map) =>
+          vi.spyOn(objectEnv[map], "get").mockClear(),
+        );
       }),
     );
     expect(await runDurableObjectAlarm(containerStub(env, id))).toBe(true);

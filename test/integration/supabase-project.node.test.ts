@@ -9,9 +9,9 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EdgeConfigSchema, type EdgeConfig } from "../../schemas/edge-config";
+import { type EdgeConfig, EdgeConfigSchema } from "../../schemas/edge-config";
 import { ROOT } from "../../scripts/platform.mjs";
-import { startPostgres, SUPABASE_ROLES_SQL } from "../support/postgres.mjs";
+import { SUPABASE_ROLES_SQL, startPostgres } from "../support/postgres.mjs";
 
 let pg: Awaited<ReturnType<typeof startPostgres>>;
 let cliOutput: string;
@@ -24,8 +24,12 @@ function run(file: string, args: string[]): Promise<{ code: number; stdout: stri
   });
 }
 
-const migrationFiles = readdirSync(join(ROOT, "supabase/migrations")).filter((f) => f.endsWith(".sql")).sort();
-const testFiles = readdirSync(join(ROOT, "supabase/tests")).filter((f) => f.endsWith(".sql")).sort();
+const migrationFiles = readdirSync(join(ROOT, "supabase/migrations"))
+  .filter((f) => f.endsWith(".sql"))
+  .sort();
+const testFiles = readdirSync(join(ROOT, "supabase/tests"))
+  .filter((f) => f.endsWith(".sql"))
+  .sort();
 
 beforeAll(async () => {
   pg = await startPostgres();
@@ -42,10 +46,15 @@ afterAll(async () => {
 
 describe("supabase migration up --db-url (Supabase CLI)", () => {
   it("applies every migration file and records it in the CLI's history table", async () => {
-    const rows = await pg.query(`select version || '_' || name || '.sql' as file from supabase_migrations.schema_migrations order by version`);
+    const rows = await pg.query(
+      `select version || '_' || name || '.sql' as file from supabase_migrations.schema_migrations order by version`,
+    );
     expect(rows.map((r) => r.file)).toEqual(migrationFiles);
-    expect(await pg.query(`select proname from pg_proc where proname in ('get_edge_config', 'edge_outbox_pending', 'edge_outbox_mark_delivered') order by 1`))
-      .toEqual([{ proname: "edge_outbox_mark_delivered" }, { proname: "edge_outbox_pending" }, { proname: "get_edge_config" }]);
+    expect(
+      await pg.query(
+        `select proname from pg_proc where proname in ('get_edge_config', 'edge_outbox_pending', 'edge_outbox_mark_delivered') order by 1`,
+      ),
+    ).toEqual([{ proname: "edge_outbox_mark_delivered" }, { proname: "edge_outbox_pending" }, { proname: "get_edge_config" }]);
   });
 
   it("a second run finds nothing to apply", async () => {
@@ -59,7 +68,18 @@ describe("pgTAP (supabase/tests, pg_prove)", () => {
   it("every test file passes", async () => {
     expect(testFiles.length).toBeGreaterThan(0);
     const files = testFiles.map((f) => join("supabase/tests", f));
-    const prove = await run("pg_prove", ["--host", pg.socketDir, "--port", String(pg.port), "--username", "postgres", "--dbname", "postgres", "--verbose", ...files]);
+    const prove = await run("pg_prove", [
+      "--host",
+      pg.socketDir,
+      "--port",
+      String(pg.port),
+      "--username",
+      "postgres",
+      "--dbname",
+      "postgres",
+      "--verbose",
+      ...files,
+    ]);
     const output = `${prove.stdout}\n${prove.stderr}`;
     expect(output, output).toMatch(/^Result: PASS$/m);
     expect(prove.code, output).toBe(0);

@@ -45,5 +45,9 @@ export default async function setup(project) {
   });
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   project.provide("alertReceiverUrl", `http://127.0.0.1:${server.address().port}`);
-  return () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); });
+  return () =>
+    new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(resolve);
+    });
 }

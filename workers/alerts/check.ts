@@ -5,13 +5,13 @@ import { alertStub, type EvaluationResult, type Observations } from "../../durab
 import { containerStub } from "../../durable/container-state";
 import type { ContainerHealth } from "../../durable/health-report";
 import { DEAD_LETTER_PREFIX } from "../shared/dead-letters";
-import { noHostnameSource, type HostnameSource } from "./hostnames";
+import { type HostnameSource, noHostnameSource } from "./hostnames";
 import { r2TrafficSource, type TrafficSource } from "./traffic";
 
 /** The 5xx share is judged over this many recent minutes. */
-export const ERROR_WINDOW_MINUTES = 15;
+const ERROR_WINDOW_MINUTES = 15;
 /** The traffic baseline is the mean of the same hour on this many previous days. */
-export const BASELINE_DAYS = 7;
+const BASELINE_DAYS = 7;
 const HOUR_MS = 3600_000;
 const DAY_MS = 24 * HOUR_MS;
 /** Dead letters are counted up to this many (one R2 listing). */

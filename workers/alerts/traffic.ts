@@ -6,7 +6,7 @@ import type { AccessRecord } from "../../schemas/log-record";
 import { aggregate } from "../log-consumer/aggregate";
 import { readWindow } from "../log-consumer/report";
 
-export interface TrafficFigures {
+interface TrafficFigures {
   perContainer: Map<string, TrafficCounts>;
   /** The source stopped before the end of the window: the counts are lower bounds. */
   truncated: boolean;
@@ -18,7 +18,7 @@ export type TrafficSource = (env: Env, from: number, to: number) => Promise<Traf
  * R2 objects a window may read. A check reads one 15-minute window every run and, once an hour, eight 1-hour
  * windows; this keeps a run under the 1,000 subrequests a Worker invocation may make.
  */
-export const R2_OBJECTS_PER_WINDOW = 100;
+const R2_OBJECTS_PER_WINDOW = 100;
 
 export const r2TrafficSource: TrafficSource = async (env, from, to) => {
   const { access, truncated } = await readWindow(env.LOG_BUCKET, { from, to, containerId: null }, R2_OBJECTS_PER_WINDOW);
@@ -31,7 +31,8 @@ export const r2TrafficSource: TrafficSource = async (env, from, to) => {
   const perContainer = new Map<string, TrafficCounts>();
   for (const [containerId, records] of byContainer) {
     const report = aggregate({ from, to, containerId }, records, []);
-    if (report.requests.total > 0) perContainer.set(containerId, { requests: report.requests.total, errors: report.statusClasses["5xx"] ?? 0 });
+    if (report.requests.total > 0)
+      perContainer.set(containerId, { requests: report.requests.total, errors: report.statusClasses["5xx"] ?? 0 });
   }
   return { perContainer, truncated };
 };

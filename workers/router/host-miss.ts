@@ -6,7 +6,7 @@ import type { ControlCalls } from "../shared/control-calls";
 import { TtlCache } from "../shared/ttl-cache";
 import { normalizeHost, requestHost } from "./host";
 
-export const HOST_MISS_INTERVAL_MS = 30_000;
+const HOST_MISS_INTERVAL_MS = 30_000;
 export const HOST_MISS_LOOKUPS_PER_MINUTE = 30;
 
 const asked = new TtlCache<true>(1_000);
@@ -27,12 +27,14 @@ export function reportHostMiss(env: { CONTROL_CALLS: unknown }, ctx: ExecutionCo
   const calls = env.CONTROL_CALLS as ControlCalls;
   // Through a promise, so that even a missing binding becomes a log line and never the 404's failure.
   ctx.waitUntil(
-    Promise.resolve().then(() => calls.keyMissed(host)).then(
-      (result) => {
-        if (result.queued) console.warn(JSON.stringify({ event: "host_miss_repair", host, containerId: result.owner }));
-      },
-      (error) => console.error(JSON.stringify({ event: "host_miss_report_failed", host, error: String(error) })),
-    ),
+    Promise.resolve()
+      .then(() => calls.keyMissed(host))
+      .then(
+        (result) => {
+          if (result.queued) console.warn(JSON.stringify({ event: "host_miss_repair", host, containerId: result.owner }));
+        },
+        (error) => console.error(JSON.stringify({ event: "host_miss_report_failed", host, error: String(error) })),
+      ),
   );
 }
 

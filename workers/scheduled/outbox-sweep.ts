@@ -4,17 +4,18 @@
 // Idle, a run is one RPC. Busy, it is bounded: SWEEP_ROW_LIMIT rows, one Durable Object call per container in them,
 // one sendBatch per 100 messages, one acknowledging RPC. Running it twice sends nothing twice that was applied:
 // the container's Durable Object refuses versions it already applied, and the consumer is idempotent.
+
+import { containerStub } from "../../durable/container-state";
 import type { VersionedMessage } from "../../schemas/config-message";
 import type { OutboxRow } from "../../schemas/supabase-webhook";
-import { containerStub } from "../../durable/container-state";
 import { messageFromOutboxRow } from "../admin/webhook";
 import { markOutboxDelivered, outboxRowId, pendingOutboxRows } from "../shared/outbox";
 import { supabaseConfigured } from "../shared/postgrest";
 
 /** Rows per run: a backlog drains at this many rows a minute, each run staying far below the subrequest limit. */
-export const SWEEP_ROW_LIMIT = 100;
+const SWEEP_ROW_LIMIT = 100;
 /** A row younger than this is left to its webhook, which normally lands within a second or two. */
-export const SWEEP_MIN_AGE_SECONDS = 10;
+const SWEEP_MIN_AGE_SECONDS = 10;
 /** A failed send is tried again at once, so a passing queue hiccup does not cost a whole minute. */
 const SEND_ATTEMPTS = 2;
 const SEND_BATCH_MAX = 100;
@@ -67,14 +68,21 @@ export async function sweepOutbox(env: Env): Promise<SweepResult | null> {
         }
       } catch (error) {
         result.failed += 1;
-        console.error(JSON.stringify({ event: "outbox_sweep_record_failed", containerId: group.message.containerId, error: String(error) }));
+        console.error(
+          JSON.stringify({ event: "outbox_sweep_record_failed", containerId: group.message.containerId, error: String(error) }),
+        );
       }
     }),
   );
 
   for (let i = 0; i < toSend.length; i += SEND_BATCH_MAX) {
     const chunk = toSend.slice(i, i + SEND_BATCH_MAX);
-    if (await sendWithRetry(env.CONFIG_QUEUE, chunk.map((group) => group.message))) {
+    if (
+      await sendWithRetry(
+        env.CONFIG_QUEUE,
+        chunk.map((group) => group.message),
+      )
+    ) {
       result.enqueued += chunk.length;
       for (const group of chunk) toAcknowledge.push(...group.rows);
     } else result.failed += chunk.length;

@@ -9,7 +9,7 @@ import { ContainerIdSchema } from "../../schemas/fields";
 import type { KeyMissResult } from "../shared/control-calls";
 import { rpc, supabaseConfigured } from "../shared/postgrest";
 
-export const KEY_OWNER_RPC = "edge_key_owner";
+const KEY_OWNER_RPC = "edge_key_owner";
 /** Longer than any KV key; what the edge sends is a normalized host, so this only guards the RPC. */
 const MAX_KEY_LENGTH = 512;
 

@@ -2,12 +2,12 @@
 // the changing transaction. Rows stay unacknowledged until the edge has put them on CONFIG_QUEUE: the webhook path
 // and the scheduled sweeper both acknowledge through edge_outbox_mark_delivered.
 import * as v from "valibot";
-import { OutboxRowSchema, type OutboxRow } from "../../schemas/supabase-webhook";
 import { describeIssues } from "../../schemas/issues";
+import { type OutboxRow, OutboxRowSchema } from "../../schemas/supabase-webhook";
 import { rpc, type SupabaseEnv } from "./postgrest";
 
-export const OUTBOX_PENDING_RPC = "edge_outbox_pending";
-export const OUTBOX_MARK_RPC = "edge_outbox_mark_delivered";
+const OUTBOX_PENDING_RPC = "edge_outbox_pending";
+const OUTBOX_MARK_RPC = "edge_outbox_mark_delivered";
 
 /** A row id the database gave (bigint identity). Rows re-sent by `npm run replay -- --all` carry a text id. */
 export function outboxRowId(row: Pick<OutboxRow, "id">): number | null {
