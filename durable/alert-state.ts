@@ -12,7 +12,7 @@ export interface TrafficCounts {
   errors: number;
 }
 
-export interface HostnameState {
+export interface HostnameObservation {
   containerId: string;
   hostname: string;
   /** The source's status word; anything but "active" is a problem once it lasts. */
@@ -36,7 +36,7 @@ export interface Observations {
   deadLetters?: { count: number; more: boolean };
   /** Current health of every container plan() asked about. */
   containers?: ContainerHealth[];
-  hostnames?: HostnameState[];
+  hostnames?: HostnameObservation[];
 }
 
 export interface CheckPlan {
@@ -44,6 +44,8 @@ export interface CheckPlan {
   watched: string[];
   /** Start of the hour whose traffic is to be compared with its baseline, or null when already done. */
   trafficHour: number | null;
+  /** Containers with a hostname alert open or pending: their hostnames must be looked at to resolve it. */
+  hostnameContainers: string[];
 }
 
 export interface EvaluationResult {
@@ -127,7 +129,16 @@ export class AlertState extends DurableObject<Env> {
     const lastHour =
       this.ctx.storage.sql.exec<{ value: number }>("SELECT value FROM meta WHERE name = 'traffic_hour'").toArray()[0]?.value ?? 0;
     const hourStart = Math.floor(now / HOUR_MS) * HOUR_MS - HOUR_MS;
-    return { watched: watched.map((w) => w.container_id), trafficHour: hourStart > lastHour ? hourStart : null };
+    const hostnameKeys = this.ctx.storage.sql
+      .exec<{ key: string }>(
+        "SELECT key FROM alerts WHERE kind = 'hostname_inactive' AND resolved_at IS NULL UNION SELECT key FROM conditions WHERE key LIKE 'hostname_inactive:%'",
+      )
+      .toArray();
+    return {
+      watched: watched.map((w) => w.container_id),
+      trafficHour: hourStart > lastHour ? hourStart : null,
+      hostnameContainers: [...new Set(hostnameKeys.map((row) => row.key.split(":")[1]!))],
+    };
   }
 
   /** Raises what is true and has lasted long enough, resolves what no longer is, and notifies the webhook. */

@@ -10,7 +10,7 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { alertStub, type HostnameState } from "../../durable/alert-state";
+import { alertStub, type HostnameObservation } from "../../durable/alert-state";
 import { containerStub } from "../../durable/container-state";
 import type { Alert } from "../../schemas/alerts";
 import { DEFAULT_SOURCES, runAlertChecks } from "../../workers/alerts/check";
@@ -47,7 +47,7 @@ function scope(name: string | null) {
           } as unknown as Env["ALERT_STATE"],
         };
   return {
-    check: (hook: Receiver | null, now: number, hostnames: HostnameState[] | null = null) =>
+    check: (hook: Receiver | null, now: number, hostnames: HostnameObservation[] | null = null) =>
       runAlertChecks({ ...scopedEnv, ALERT_WEBHOOK_URL: hook?.url ?? "" }, now, { ...DEFAULT_SOURCES, hostnames: async () => hostnames }),
     alertsOf: async (key: string): Promise<{ open: Alert[]; resolved: Alert[] }> => {
       const list = await alertStub(scopedEnv).list();
@@ -197,7 +197,7 @@ describe("a container out of sync and failing", () => {
 });
 
 describe("custom hostnames", () => {
-  const pending: HostnameState[] = [{ containerId: "al-host", hostname: "ss.al-host.example", status: "pending_validation" }];
+  const pending: HostnameObservation[] = [{ containerId: "al-host", hostname: "ss.al-host.example", status: "pending_validation" }];
 
   it("a hostname not active for longer than the threshold is raised once, and resolved once it is active", async () => {
     const { check, alertsOf } = scope("hostnames");
@@ -311,15 +311,15 @@ describe("GET /_edge/admin/alerts and thresholds", () => {
 });
 
 describe("the Cron Trigger", () => {
-  it(`"${CRONS.alerts}" runs the alert check`, async () => {
+  it(`"${CRONS.everyFiveMinutes}" runs the alert check`, async () => {
     const { alertsOf } = scope(null);
     await storeDeadLetter(env, "logs", "al-cron-1", {}, "test");
     const ctx = createExecutionContext();
-    await runScheduled(createScheduledController({ cron: CRONS.alerts, scheduledTime: Date.now() }), env, ctx);
+    await runScheduled(createScheduledController({ cron: CRONS.everyFiveMinutes, scheduledTime: Date.now() }), env, ctx);
     await waitOnExecutionContext(ctx);
     expect((await alertsOf("dead_letters:*")).open).toHaveLength(1);
     await env.LOG_BUCKET.delete("dead-letters/logs/al-cron-1.json");
-    await runScheduled(createScheduledController({ cron: CRONS.alerts, scheduledTime: Date.now() }), env, createExecutionContext());
+    await runScheduled(createScheduledController({ cron: CRONS.everyFiveMinutes, scheduledTime: Date.now() }), env, createExecutionContext());
     expect((await alertsOf("dead_letters:*")).open).toEqual([]);
   });
 });

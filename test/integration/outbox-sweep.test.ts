@@ -65,7 +65,7 @@ async function outbox(tenant: Tenant) {
 async function sweep(tenant: Tenant, queue: Queue) {
   const ctx = createExecutionContext();
   await runScheduled(
-    createScheduledController({ cron: CRONS.sweep, scheduledTime: Date.now() }),
+    createScheduledController({ cron: CRONS.everyMinute, scheduledTime: Date.now() }),
     { ...env, ...tenant.env, CONFIG_QUEUE: queue },
     ctx,
   );
@@ -201,7 +201,7 @@ describe("outbox sweeper", () => {
   it("without Supabase configured a run does nothing", async () => {
     const recorder = recordingQueue();
     const ctx = createExecutionContext();
-    await runScheduled(createScheduledController({ cron: CRONS.sweep }), { ...env, SUPABASE_URL: "", CONFIG_QUEUE: recorder.queue }, ctx);
+    await runScheduled(createScheduledController({ cron: CRONS.everyMinute }), { ...env, SUPABASE_URL: "", CONFIG_QUEUE: recorder.queue }, ctx);
     expect(recorder.calls()).toBe(0);
   });
 });

@@ -90,7 +90,7 @@ describe("cost of a scheduled run when nothing is wrong", () => {
     await tenant.answerRpc("edge_outbox_pending", { p_limit: 100, p_min_age_seconds: 10 }, { body: [] });
     const counts: Counts = {};
     const fetches = vi.spyOn(globalThis, "fetch");
-    await run(CRONS.sweep, Date.now(), countingEnv(counts, "cost-sweep", tenant.env));
+    await run(CRONS.everyMinute, Date.now(), countingEnv(counts, "cost-sweep", tenant.env));
     expect(fetches).toHaveBeenCalledTimes(1);
     expect(counts).toEqual({});
   });
@@ -100,11 +100,11 @@ describe("cost of a scheduled run when nothing is wrong", () => {
     const fetches = vi.spyOn(globalThis, "fetch");
     const halfPast = Math.floor(Date.now() / 3600_000) * 3600_000 + 40 * 24 * 3600_000 + 30 * 60_000;
     // The first run of an hour also compares the last hour with the same hour of the previous 7 days.
-    await run(CRONS.alerts, halfPast, countingEnv(counts, "cost-alerts"));
+    await run(CRONS.everyFiveMinutes, halfPast, countingEnv(counts, "cost-alerts"));
     expect(counts).toEqual({ "do.plan": 1, "do.evaluate": 1, "r2.list": 2 + 8 });
 
     for (const key of Object.keys(counts)) delete counts[key];
-    await run(CRONS.alerts, halfPast + 5 * 60_000, countingEnv(counts, "cost-alerts"));
+    await run(CRONS.everyFiveMinutes, halfPast + 5 * 60_000, countingEnv(counts, "cost-alerts"));
     // plan + evaluate; one listing for dead letters, one for the hour partition of the last 15 minutes.
     expect(counts).toEqual({ "do.plan": 1, "do.evaluate": 1, "r2.list": 2 });
     expect(fetches).not.toHaveBeenCalled();

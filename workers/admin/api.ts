@@ -14,6 +14,7 @@ import { EdgeError, errorResponse, jsonResponse } from "../shared/errors";
 import { replayDeadLetters } from "../shared/dead-letters";
 import { dashboardHandler, reportHandler } from "../log-consumer/routes";
 import { deleteThresholdsHandler, listAlertsHandler, putThresholdsHandler } from "../alerts/routes";
+import { hostParam, liveNowParam, putHostname, removeHostname, showHostname } from "./custom-hostnames";
 import { enqueueVersioned, replayContainers } from "./enqueue";
 import { markOutboxDelivered } from "../shared/outbox";
 import { supabaseConfigured } from "../shared/postgrest";
@@ -106,6 +107,21 @@ edgeApi
     if (!status) throw new EdgeError(404, "not_found", `container ${id} has never been configured`);
     return jsonResponse(status);
   })
+
+  // Customer domains (custom-hostnames.ts, docs/custom-domains.md).
+  .put("/_edge/admin/containers/:id/hostnames/:host", async (request, env) => {
+    const id = containerIdParam(request);
+    const { view, created } = await putHostname(env, id, hostParam(request.params.host), liveNowParam(request.query.live));
+    return jsonResponse(view, created ? 201 : 200);
+  })
+
+  .get("/_edge/admin/containers/:id/hostnames/:host", async (request, env) =>
+    jsonResponse(await showHostname(env, containerIdParam(request), hostParam(request.params.host))),
+  )
+
+  .delete("/_edge/admin/containers/:id/hostnames/:host", async (request, env) =>
+    jsonResponse(await removeHostname(env, containerIdParam(request), hostParam(request.params.host))),
+  )
 
   .post("/_edge/admin/replay", async (request, env) => {
     const body = await readJsonBody(request, ReplayBodySchema);

@@ -5,7 +5,7 @@ import { alertStub, type EvaluationResult, type Observations } from "../../durab
 import { containerStub } from "../../durable/container-state";
 import type { ContainerHealth } from "../../durable/health-report";
 import { DEAD_LETTER_PREFIX } from "../shared/dead-letters";
-import { type HostnameSource, noHostnameSource } from "./hostnames";
+import { customHostnameSource, type HostnameSource } from "./hostnames";
 import { r2TrafficSource, type TrafficSource } from "./traffic";
 
 /** The 5xx share is judged over this many recent minutes. */
@@ -22,7 +22,7 @@ export interface AlertSources {
   hostnames: HostnameSource;
 }
 
-export const DEFAULT_SOURCES: AlertSources = { traffic: r2TrafficSource, hostnames: noHostnameSource };
+export const DEFAULT_SOURCES: AlertSources = { traffic: r2TrafficSource, hostnames: customHostnameSource };
 
 export async function runAlertChecks(env: Env, now: number, sources: AlertSources = DEFAULT_SOURCES): Promise<EvaluationResult> {
   const alerts = alertStub(env);
@@ -32,7 +32,7 @@ export async function runAlertChecks(env: Env, now: number, sources: AlertSource
     plan.trafficHour === null ? undefined : gather("traffic_hour", () => hourFigures(env, plan.trafficHour!, sources.traffic)),
     gather("dead_letters", () => countDeadLetters(env)),
     gather("container_health", () => readHealth(env, plan.watched)),
-    gather("hostnames", async () => (await sources.hostnames(env)) ?? undefined),
+    gather("hostnames", async () => (await sources.hostnames(env, plan.hostnameContainers)) ?? undefined),
   ]);
   const observations: Observations = { now, errorWindow, trafficHour, deadLetters, containers, hostnames };
   const result = await alerts.evaluate(observations, env.ALERT_WEBHOOK_URL || null);
