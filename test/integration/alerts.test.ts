@@ -12,6 +12,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { alertStub, type HostnameObservation } from "../../durable/alert-state";
 import { containerStub } from "../../durable/container-state";
+import type { HostnameRecord } from "../../durable/custom-hostname-table";
+import { customHostnameSource } from "../../workers/alerts/hostnames";
 import type { Alert } from "../../schemas/alerts";
 import { DEFAULT_SOURCES, runAlertChecks } from "../../workers/alerts/check";
 import { CRONS, runScheduled } from "../../workers/scheduled";
@@ -49,11 +51,22 @@ function scope(name: string | null) {
   return {
     check: (hook: Receiver | null, now: number, hostnames: HostnameObservation[] | null = null) =>
       runAlertChecks({ ...scopedEnv, ALERT_WEBHOOK_URL: hook?.url ?? "" }, now, { ...DEFAULT_SOURCES, hostnames: async () => hostnames }),
+    /** With every default source, the custom-hostname one included, and the Cloudflare settings it needs present. */
+    checkWithDefaultSources: (hook: Receiver, now: number) =>
+      runAlertChecks({ ...scopedEnv, ...CLOUDFLARE_SETTINGS, ALERT_WEBHOOK_URL: hook.url }, now),
     alertsOf: async (key: string): Promise<{ open: Alert[]; resolved: Alert[] }> => {
       const list = await alertStub(scopedEnv).list();
       return { open: list.open.filter((a) => a.key === key), resolved: list.resolved.filter((a) => a.key === key) };
     },
   };
+}
+
+/** Custom hostnames are configured (the source reads only what the containers' objects recorded; no API call). */
+const CLOUDFLARE_SETTINGS = { CF_API_TOKEN: "test-token", CF_ZONE_ID: "test-zone", SAAS_CNAME_TARGET: "saas.edge.example" };
+
+/** A custom hostname as the customer-domains code records it in the container's object. */
+function hostnameRecord(host: string, state: HostnameRecord["state"], liveNow = false): HostnameRecord {
+  return { host, state, liveNow, activatedAt: null, cloudflare: null, errors: [], dnsRecords: [], checkedAt: new Date().toISOString() };
 }
 
 /** `count` access records for a container spread over the minutes before `end`, `errors` of them 502. */
@@ -215,6 +228,57 @@ describe("custom hostnames", () => {
     expect(await hook.texts()).toEqual([
       expect.stringMatching(/ALERT al-host: custom hostname ss\.al-host\.example is pending_validation, not active, for more than 60 min/),
       expect.stringMatching(/RESOLVED al-host: custom hostname ss\.al-host\.example/),
+    ]);
+  });
+});
+
+describe("custom hostnames, as the customer-domains code records them", () => {
+  it("the source has no data without the Cloudflare settings (the check is skipped)", async () => {
+    expect(await customHostnameSource({ ...env, CF_ZONE_ID: "" }, [])).toBeNull();
+  });
+
+  it("reads the hostnames of containers with one pending and of those named; a live one counts as active", async () => {
+    const [pending, named] = ["al-src-pending", "al-src-named"];
+    for (const id of [pending, named]) {
+      await deliver(QUEUES.config, [{ type: "upsert", containerId: id, version: 1, config: edgeConfig({ containerId: id }) }]);
+    }
+    await containerStub(env, pending).saveHostname(pending, hostnameRecord(`ss.${pending}.example`, "pending"));
+    await env.LOG_BUCKET.put(`custom-hostnames/pending/${pending}`, "");
+    await containerStub(env, named).saveHostname(named, hostnameRecord(`ss.${named}.example`, "failed", true));
+
+    const seen = await customHostnameSource({ ...env, ...CLOUDFLARE_SETTINGS }, [named]);
+    expect(seen).toEqual(
+      expect.arrayContaining([
+        { containerId: pending, hostname: `ss.${pending}.example`, status: "pending" },
+        { containerId: named, hostname: `ss.${named}.example`, status: "active" },
+      ]),
+    );
+    await env.LOG_BUCKET.delete(`custom-hostnames/pending/${pending}`);
+  });
+
+  it("a hostname that fails and leaves the refresh cron's index still raises, and resolves once it is active", async () => {
+    const { checkWithDefaultSources, alertsOf } = scope("hostnames-real");
+    const hook = receiver("hostnames-real");
+    const id = "al-src-failing";
+    const host = `ss.${id}.example`;
+    await deliver(QUEUES.config, [{ type: "upsert", containerId: id, version: 1, config: edgeConfig({ containerId: id }) }]);
+    await containerStub(env, id).saveHostname(id, hostnameRecord(host, "pending"));
+    await env.LOG_BUCKET.put(`custom-hostnames/pending/${id}`, "");
+    const now = region(10);
+    await checkWithDefaultSources(hook, now);
+
+    // Cloudflare gave up: the hostname failed, and the refresh cron no longer visits the container.
+    await containerStub(env, id).saveHostname(id, hostnameRecord(host, "failed"));
+    await env.LOG_BUCKET.delete(`custom-hostnames/pending/${id}`);
+    await checkWithDefaultSources(hook, now + 61 * MINUTE);
+    expect((await alertsOf(`hostname_inactive:${id}:${host}`)).open).toHaveLength(1);
+
+    await containerStub(env, id).saveHostname(id, hostnameRecord(host, "active"));
+    await checkWithDefaultSources(hook, now + 66 * MINUTE);
+    expect((await alertsOf(`hostname_inactive:${id}:${host}`)).resolved).toHaveLength(1);
+    expect((await hook.texts()).filter((t) => t.includes(host))).toEqual([
+      expect.stringMatching(new RegExp(`ALERT ${id}: custom hostname ${host.replaceAll(".", "\\.")} is failed, not active`)),
+      expect.stringMatching(/RESOLVED al-src-failing: custom hostname/),
     ]);
   });
 });
