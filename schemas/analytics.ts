@@ -24,7 +24,8 @@ export function statusClass(status: number): string {
   return status >= 100 && status <= 599 ? `${Math.floor(status / 100)}xx` : "other";
 }
 
-export function accessDataPoint(record: AccessRecord): AnalyticsEngineDataPoint {
+/** Shaped for `AnalyticsEngineDataset.writeDataPoint`; the type is spelled out because Node-side tests import this file. */
+export function accessDataPoint(record: AccessRecord): { indexes: string[]; blobs: string[]; doubles: number[] } {
   const blobs: Record<AeBlob, string> = {
     host: record.host,
     method: record.method,

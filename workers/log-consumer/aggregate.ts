@@ -53,7 +53,7 @@ export function aggregate(
   const minutes = bucketMinutes(window.to - window.from);
   const bucketMs = minutes * 60_000;
   const firstBucket = Math.floor(window.from / bucketMs) * bucketMs;
-  const series = [];
+  const series: { t: string; count: number; errors: number }[] = [];
   for (let t = firstBucket; t <= window.to; t += bucketMs) series.push({ t: new Date(t).toISOString(), count: 0, errors: 0 });
 
   const statusClasses: Record<string, number> = {};
