@@ -16,6 +16,7 @@ export default defineConfig({
           CONFIG_CACHE_TTL_MS: "200",
           DRIFT_AFTER_MS: "10000",
           UPSTREAM_TIMEOUT_MS: "1500",
+          LOG_WINDOW_MS: "50",
         },
       },
     }),

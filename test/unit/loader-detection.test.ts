@@ -1,9 +1,10 @@
-// POST /mark-session-detection: one DetectionRecord onto LOG_QUEUE, 202; gated by the module; bad bodies refused.
+// POST /mark-session-detection: one DetectionRecord onto LOG_QUEUE (packed, like every log record), 202; gated by
+// the module; bad bodies refused.
 import { env } from "cloudflare:workers";
 import * as v from "valibot";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { EdgeConfigInput } from "../../schemas/edge-config";
-import { DetectionRecordSchema } from "../../schemas/log-record";
+import { DetectionRecordSchema, type PackedLogMessage } from "../../schemas/log-record";
 import { loaderConfig, loaderResponse, siteFor } from "./loader-support";
 
 afterEach(() => {
@@ -20,16 +21,22 @@ function report(body: string, overrides: Partial<EdgeConfigInput> = {}, headers:
   });
 }
 
+/** The records a spied sendBatch carried, unpacked from their messages. */
+function sentRecords(sendBatch: { mock: { calls: unknown[][] } }): unknown[] {
+  return sendBatch.mock.calls.flatMap(([messages]) => (messages as { body: PackedLogMessage }[]).flatMap((m) => m.body.records));
+}
+
 const VALID = JSON.stringify({ sessionId: "sess_12345678", adblock: true, itp: false });
 
 describe("POST /mark-session-detection", () => {
   it("queues one detection record and answers 202", async () => {
-    const send = vi.spyOn(env.LOG_QUEUE, "send");
+    const sendBatch = vi.spyOn(env.LOG_QUEUE, "sendBatch");
     const before = Date.now();
     const response = await report(VALID);
     expect(response.status).toBe(202);
-    expect(send).toHaveBeenCalledTimes(1);
-    const record = v.parse(DetectionRecordSchema, send.mock.calls[0]![0]);
+    const records = sentRecords(sendBatch);
+    expect(records).toHaveLength(1);
+    const record = v.parse(DetectionRecordSchema, records[0]);
     expect(record).toMatchObject({
       kind: "detection",
       containerId: "detect-shop",
@@ -42,15 +49,15 @@ describe("POST /mark-session-detection", () => {
   });
 
   it("accepts but records nothing when detection is not active", async () => {
-    const send = vi.spyOn(env.LOG_QUEUE, "send");
+    const sendBatch = vi.spyOn(env.LOG_QUEUE, "sendBatch");
     const off = await report(VALID, { modules: { adblockDetection: { enabled: false } } });
     const unentitled = await report(VALID, { entitlements: ["cookie_restoration"] });
     expect([off.status, unentitled.status]).toEqual([202, 202]);
-    expect(send).not.toHaveBeenCalled();
+    expect(sendBatch).not.toHaveBeenCalled();
   });
 
   it("rejects invalid fields with 400 and queues nothing", async () => {
-    const send = vi.spyOn(env.LOG_QUEUE, "send");
+    const sendBatch = vi.spyOn(env.LOG_QUEUE, "sendBatch");
     const bad = [
       { sessionId: "short", adblock: true, itp: false },
       { sessionId: "sess_12345678", adblock: "yes", itp: false },
@@ -62,7 +69,7 @@ describe("POST /mark-session-detection", () => {
       expect(response.status, JSON.stringify(body)).toBe(400);
       expect(await response.json()).toMatchObject({ error: "invalid_body" });
     }
-    expect(send).not.toHaveBeenCalled();
+    expect(sendBatch).not.toHaveBeenCalled();
   });
 
   it("rejects invalid JSON with 400", async () => {
