@@ -1,7 +1,7 @@
 // 10,000 config messages for 100 containers through the real config consumer (workerd via miniflare: real
 // Durable Objects and KV). Reports messages/second and KV writes per container per effective change, then
 // delivers every message again to show that a replay writes nothing.
-import { bundleWorker, startWorker } from "./lib/miniflare-worker.mjs";
+import { startWorkers } from "./lib/miniflare-worker.mjs";
 import { seededRandom } from "./lib/seeded-random.mjs";
 
 const CONTAINERS = 100;
@@ -35,8 +35,7 @@ for (let i = messages.length - 1; i > 0; i--) {
 let writes = 0;
 let deletes = 0;
 let applied = 0;
-const mf = startWorker({
-  scriptPath: bundleWorker(),
+const mf = startWorkers({
   onStdout: (line) => {
     if (!line.startsWith('{"event":"config_sync"')) return;
     const event = JSON.parse(line);
@@ -46,7 +45,7 @@ const mf = startWorker({
     deletes += event.deletes;
   },
 });
-const worker = await mf.getWorker();
+const worker = await mf.getWorker("qaxal-control");
 
 async function deliverAll(label) {
   const started = performance.now();

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { accessDataPoint } from "../../schemas/analytics";
 import type { DeadLetter } from "../../workers/shared/dead-letters";
 import { QUEUES } from "../../workers/shared/queues";
-import { deliver } from "../support/pipeline";
+import { deliver } from "../support/control-pipeline";
 import { accessRecord, deliverLogs, detectionRecord, listKeys, readObject } from "../support/log-records";
 
 const at = (day: number, hour: number, minute = 0) => Date.UTC(2026, 1, day, hour, minute);
