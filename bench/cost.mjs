@@ -1,0 +1,190 @@
+// npm run cost: what a million hits cost on Cloudflare, from a local run of the real Workers.
+//
+// 1. Both Workers as deployed (edge + control, wrangler's bundles and configs, production LOG_WINDOW_MS and
+//    CONFIG_CACHE_TTL_MS) run on miniflare with counters on every binding (bench/lib/binding-spies.ts).
+// 2. At each rate (1, 10, 100, 1,000 hits/s) visitor sessions of the mix (bench/cost-mix.mjs) are sent for a while,
+//    the log queue is drained, and the spies' counts are compared with what the cost model (bench/cost-model.mjs)
+//    predicts for exactly those hits at the times they were answered.
+// 3. The model then prices a million hits at each rate with bench/prices.json. Miniflare is one isolate; the model
+//    spreads the platform-wide rate over N isolates (each sees rate/N) to show what batching gives when Cloudflare
+//    runs the edge in several places at once.
+// CPU is the only measured input the model cannot derive: the workerd process's CPU time during the run divided by
+// its hits, an upper bound (it includes workerd's HTTP handling, the local KV/R2/Queues simulators and the consumer).
+//
+// Options (environment): COST_SCALE=0.3 shortens every run (default 1), COST_RATES=1,10 picks rates.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ROOT } from "../scripts/platform.mjs";
+import { MIX } from "./cost-mix.mjs";
+import { bill, hitsPerSession, operationsFor, syntheticHits } from "./cost-model.mjs";
+import { modelSettings, productionVars } from "./cost-settings.mjs";
+import { drained, startCostPlatform, waitFor } from "./lib/cost-platform.mjs";
+import { aggregateKeys, logObjects, measuredOperations, recordBytes } from "./lib/cost-measure.mjs";
+import { createClient, makeReturningVisitors, planSessions, returningNeeded, runPlan } from "./lib/cost-traffic.mjs";
+import { seededRandom } from "./lib/seeded-random.mjs";
+
+const prices = JSON.parse(readFileSync(join(ROOT, "bench/prices.json"), "utf8"));
+const SCALE = Number(process.env.COST_SCALE ?? 1);
+const RATES = (process.env.COST_RATES ?? "1,10,100,1000").split(",").map(Number);
+/** Seconds of traffic per rate: enough windows at low rates, bounded by what 2 shared cores serve at high ones. */
+const SECONDS = { 1: 180, 10: 60, 100: 30, 1000: 12 };
+const MILLION = 1_000_000;
+const ISOLATES = [1, 2, 5, 10, 20];
+
+const vars = productionVars();
+const settings = modelSettings(vars);
+const fmt = (n, digits = 0) => n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const usd = (n) => `$${n.toFixed(4)}`;
+const sumOf = (o) => Object.values(o).reduce((a, b) => a + b, 0);
+
+function table(header, rows) {
+  return [`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+}
+
+/** Measured vs model, for one run. */
+function comparison(measured, model) {
+  const rows = [];
+  const line = (name, m, p) => rows.push([name, fmt(m), fmt(p), m === p ? "=" : `${m > p ? "+" : ""}${fmt(m - p)}`]);
+  line("Worker requests (hits + consumer invocations)", measured.workerRequests, model.workerRequests);
+  line("log consumer invocations", measured.consumerInvocations, model.consumerInvocations);
+  for (const ns of new Set([...Object.keys(measured.kvRead), ...Object.keys(model.kvRead)])) {
+    line(`KV reads ${ns}`, measured.kvRead[ns] ?? 0, model.kvRead[ns] ?? 0);
+  }
+  line("KV writes", sumOf(measured.kvWrite), sumOf(model.kvWrite));
+  line("log sends (sendBatch calls)", measured.logSends, model.logSends);
+  line("LOG_QUEUE messages", measured.queueMessages, model.queueMessages);
+  line("Queues operations (write+read+delete)", sumOf(measured.queueOperations), sumOf(model.queueOperations));
+  line("R2 Class A", measured.r2.classA, model.r2.classA);
+  line("R2 Class B", measured.r2.classB, model.r2.classB);
+  line("Analytics Engine points", measured.analyticsPoints, model.analyticsPoints);
+  line("Durable Object requests", measured.durableObjectRequests, model.durableObjectRequests);
+  return table(["operation", "measured (spies)", "model", "difference"], rows);
+}
+
+// ---- the local runs ----
+console.log(`cost model run ${new Date().toISOString()}: LOG_WINDOW_MS=${vars.LOG_WINDOW_MS}, CONFIG_CACHE_TTL_MS=${vars.CONFIG_CACHE_TTL_MS}, `
+  + `log consumer batch ${settings.consumerBatch} / ${settings.consumerTimeoutMs / 1000} s, prices read ${prices.read}\n`);
+const platform = await startCostPlatform({ vars });
+const client = createClient(platform.url);
+// Every hit the edge answered, in order: earlier hits warm the isolate's config caches for the later runs.
+const history = [];
+await waitFor(
+  async () => {
+    const { status } = await client.send({ path: "/l/lt_demo_shop.js" });
+    if (status === 200) history.push({ kind: "script", t: Date.now(), isolate: 0 });
+    return status === 200;
+  },
+  { what: "the demo container to be applied" },
+);
+/** workerd's CPU seconds per second while nothing is sent: timers and the local simulators, not hits. */
+async function idleCpuPerSecond(seconds = 5) {
+  const before = platform.cpuSeconds();
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  return (platform.cpuSeconds() - before) / seconds;
+}
+
+const runs = new Map();
+const random = seededRandom(14);
+let seenObjects = new Set((await logObjects(platform.mf)).keys());
+for (const rate of RATES) {
+  const seconds = Math.max(5, Math.round((SECONDS[rate] ?? 20) * SCALE));
+  const warmup = [];
+  const returning = await makeReturningVisitors(client, returningNeeded({ rate, seconds, mix: MIX }), warmup);
+  history.push(...warmup.map((h) => ({ ...h, isolate: 0 })));
+  await drained(platform, settings.windowMs);
+  const idle = await idleCpuPerSecond();
+  await platform.resetCounts();
+  const cpuBefore = platform.cpuSeconds();
+  const started = Date.now();
+  const hits = await runPlan(client, planSessions({ rate, seconds, mix: MIX, random, returning }));
+  const counts = await drained(platform, settings.windowMs);
+  const cpu = platform.cpuSeconds() - cpuBefore - idle * ((Date.now() - started) / 1000);
+  const failed = hits.filter((h) => h.status >= 500).length;
+
+  const objects = await logObjects(platform.mf);
+  const records = [...objects].filter(([key]) => !seenObjects.has(key)).map(([, lines]) => lines);
+  seenObjects = new Set(objects.keys());
+  const bytes = recordBytes(records.flat());
+  const measured = measuredOperations(counts);
+  const runHits = hits.map((h) => ({ ...h, isolate: 0 })).sort((a, b) => a.t - b.t);
+  const model = operationsFor(runHits, settings, bytes, history);
+  history.push(...runHits);
+  const span = (Math.max(...hits.map((h) => h.t)) - Math.min(...hits.map((h) => h.t))) / 1000;
+  const run = {
+    rate,
+    achieved: hits.length / span,
+    hits: hits.length,
+    failed,
+    cpuMsPerHit: (cpu * 1000) / hits.length,
+    bytes,
+    measured,
+    model,
+    aggregatePointsPerAccessRecord: records.reduce((s, r) => s + aggregateKeys(r), 0) / Math.max(1, measured.analyticsPoints),
+    recordsPerObject: records.flat().length / Math.max(1, records.length),
+  };
+  runs.set(rate, run);
+  console.log(`## Local run at ${rate} hits/s: ${fmt(hits.length)} hits in ${fmt(span, 1)} s (${fmt(run.achieved, 1)} hits/s achieved), `
+    + `${failed} answered 5xx, workerd CPU ${fmt(run.cpuMsPerHit, 2)} ms per hit (idle ${fmt(idle * 1000, 1)} ms/s subtracted), `
+    + `records ${bytes.access} / ${bytes.detection} bytes (access / detection)\n`);
+  console.log(comparison(measured, model));
+  console.log(`\nrecords per log send (measured): mean ${fmt(measured.recordsPerSend.reduce((a, b) => a + b, 0) / Math.max(1, measured.logSends), 1)}, `
+    + `max ${Math.max(0, ...measured.recordsPerSend)}\n`);
+}
+client.close();
+await platform.stop();
+
+// ---- a million hits at each rate ----
+function perMillion(rate, isolates, cpuMsPerHit, bytes) {
+  const ops = operationsFor(syntheticHits({ count: MILLION, rate, isolates, mix: MIX, seed: rate * 100 + isolates }), settings, bytes);
+  return { ops, bill: bill(ops, cpuMsPerHit, prices) };
+}
+
+const nearestRun = (rate) => runs.get(rate) ?? [...runs.values()].sort((a, b) => Math.abs(a.rate - rate) - Math.abs(b.rate - rate))[0];
+const perSession = hitsPerSession(MIX);
+console.log(`## A million hits, one isolate (all traffic in one place)\n`);
+console.log(`Mix per session: ${Object.entries(perSession).map(([k, n]) => `${k} ${fmt(n, 2)}`).join(", ")} `
+  + `(${fmt(sumOf(perSession), 2)} hits).\n`);
+const results = new Map();
+for (const rate of [1, 10, 100, 1000]) {
+  const run = nearestRun(rate);
+  results.set(rate, perMillion(rate, 1, run.cpuMsPerHit, run.bytes));
+}
+const lineNames = Object.keys(results.get(1).bill.lines);
+console.log(table(["per 1M hits", ...[...results.keys()].map((r) => `${fmt(r)} hits/s`)], [
+  ["Workers requests (hits + consumer)", ...[...results.values()].map((r) => fmt(r.ops.workerRequests))],
+  ["Workers CPU ms (measured upper bound)", ...[...results.keys()].map((r) => fmt(MILLION * nearestRun(r).cpuMsPerHit))],
+  ["Queues operations", ...[...results.values()].map((r) => fmt(r.bill.queueOps))],
+  ["  LOG_QUEUE messages", ...[...results.values()].map((r) => fmt(r.ops.queueMessages))],
+  ["KV reads", ...[...results.values()].map((r) => fmt(sumOf(r.ops.kvRead)))],
+  ["KV writes", ...[...results.values()].map((r) => fmt(sumOf(r.ops.kvWrite)))],
+  ["Durable Object requests", ...[...results.values()].map((r) => fmt(r.ops.durableObjectRequests))],
+  ["R2 Class A / B", ...[...results.values()].map((r) => `${fmt(r.ops.r2.classA)} / ${fmt(r.ops.r2.classB)}`)],
+  ["Analytics Engine points", ...[...results.values()].map((r) => fmt(r.ops.analyticsPoints))],
+  ...lineNames.map((name) => [`$ ${name}`, ...[...results.values()].map((r) => usd(r.bill.lines[name]))]),
+  ["**$ total**", ...[...results.values()].map((r) => `**${usd(r.bill.total)}**`)],
+]));
+
+console.log(`\n## Spread over isolates (each sees rate / isolates)\n`);
+const spread = [];
+for (const rate of [100, 1000]) {
+  const run = nearestRun(rate);
+  for (const isolates of ISOLATES) {
+    const { ops, bill: b } = perMillion(rate, isolates, run.cpuMsPerHit, run.bytes);
+    spread.push([fmt(rate), fmt(isolates), fmt(rate / isolates, 1), fmt(b.queueOps), fmt(ops.r2.classA), usd(b.total)]);
+  }
+}
+console.log(table(["hits/s", "isolates", "hits/s per isolate", "Queues ops per 1M", "R2 Class A per 1M", "$ per 1M"], spread));
+
+// ---- the day before: one message per record ----
+const old = operationsFor(syntheticHits({ count: MILLION, rate: 100, isolates: 1, mix: MIX, seed: 7 }), { ...settings, maxRecords: 1, windowMs: 50, consumerBatch: 100 }, nearestRun(100).bytes);
+const oldBill = bill(old, nearestRun(100).cpuMsPerHit, prices);
+console.log(`\nOne record per message (before packing) at 100 hits/s: ${fmt(oldBill.queueOps)} Queues operations, ${usd(oldBill.total)} per 1M hits.\n`);
+
+// ---- below $0.40: Analytics Engine aggregates per batch ----
+console.log(`## Analytics Engine points as aggregates per consumer batch (measured on the local runs' R2 objects)\n`);
+console.log(table(["run", "records per R2 object", "aggregate points per access record", "AE $ per 1M hits (now / aggregated)"], [...runs.values()].map((run) => [
+  `${fmt(run.rate)} hits/s`,
+  fmt(run.recordsPerObject, 1),
+  fmt(run.aggregatePointsPerAccessRecord, 3),
+  `${usd(prices.analyticsEngine.pointsPerMillion)} / ${usd(prices.analyticsEngine.pointsPerMillion * run.aggregatePointsPerAccessRecord)}`,
+])));

@@ -1,0 +1,170 @@
+// Visitor sessions against the local platform, as a browser running the loader would send them: the loader script,
+// /boot with the cookies the page can see, gtm.js and GA4 collect hits through the proxy path, and the ad-block
+// detection (bait + beacon) once per session. Each visitor keeps a cookie jar, so FPID, _ga and the backups in
+// COOKIE_VAULT evolve as they would. Every hit is logged with its kind (bench/cost-model.mjs HIT_RULES) and the time
+// its answer arrived.
+import { Agent, request } from "node:http";
+import { hitsPerSession } from "../cost-model.mjs";
+
+const HOST = "ss.demo-shop.localhost";
+const TOKEN = "lt_demo_shop";
+const GTM_ID = "GTM-DEMO01";
+/** The cookies the demo container keeps that a page can read (FPID is HttpOnly). */
+const VISIBLE_KEPT = /^(_ga|_ga_.*|_fbp)$/;
+/** Between a session's page views (compressed from real minutes: the bill depends on the hit rate, not on this). */
+const PAGE_GAP_MS = 1000;
+
+const base64url = (text) => Buffer.from(text).toString("base64url");
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function createClient(baseUrl, maxSockets = 64) {
+  const agent = new Agent({ keepAlive: true, maxSockets });
+  const send = ({ method = "GET", path, headers = {}, body, country }, retry = true) =>
+    new Promise((resolve, reject) => {
+      // MF-CF-Blob is how miniflare's entry accepts request.cf: the country the access record carries.
+      const cf = country ? { "MF-CF-Blob": JSON.stringify({ country }) } : {};
+      const req = request(new URL(path, baseUrl), { agent, method, headers: { ...headers, ...cf, Host: HOST } }, (res) => {
+        const chunks = [];
+        res.on("data", (c) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+      });
+      req.on("error", (error) => {
+        // A kept-alive socket closed by the server just as it was reused: Node's documented race, safe to resend.
+        if (retry && req.reusedSocket && error.code === "ECONNRESET") resolve(send({ method, path, headers, body, country }, false));
+        else reject(error);
+      });
+      req.end(body);
+    });
+  return { send, close: () => agent.destroy() };
+}
+
+/** A visitor: its cookie jar and what the edge has backed up for it. */
+export function newVisitor(id) {
+  return { id, jar: new Map(), backedUp: false, changePending: false };
+}
+
+function storeCookies(jar, setCookie = []) {
+  for (const line of setCookie) {
+    const [pair, ...attributes] = line.split(";");
+    const eq = pair.indexOf("=");
+    const name = pair.slice(0, eq).trim();
+    const deleted = attributes.some((a) => /^\s*max-age\s*=\s*(0|-)/i.test(a));
+    if (deleted) jar.delete(name);
+    else jar.set(name, pair.slice(eq + 1).trim());
+  }
+}
+
+const cookieHeader = (jar) => [...jar].map(([name, value]) => `${name}=${value}`).join("; ");
+
+/**
+ * Runs one session for `visitor`: `pages` page views, detection unless `adblock` blocks the bait (the beacon still
+ * goes), every hit appended to `log` as { kind, t, status }.
+ */
+export async function runSession(client, { visitor, pages, adblock, country, sessionId }, log) {
+  const hit = async (kind, { method = "GET", path, body }) => {
+    const headers = visitor.jar.size > 0 ? { Cookie: cookieHeader(visitor.jar) } : {};
+    if (body !== undefined) headers["Content-Type"] = "text/plain;charset=UTF-8";
+    const res = await client.send({ method, path, headers, body, country });
+    const setCookie = res.headers["set-cookie"];
+    storeCookies(visitor.jar, Array.isArray(setCookie) ? setCookie : setCookie ? [setCookie] : []);
+    log.push({ kind, t: Date.now(), status: res.status });
+    return res;
+  };
+  for (let page = 1; page <= pages; page++) {
+    if (page === 1) await hit("script", { path: `/l/${TOKEN}.js` });
+    const kind = !visitor.jar.has("FPID")
+      ? "boot-new"
+      : !visitor.backedUp
+        ? "boot-first-backup"
+        : visitor.changePending
+          ? "boot-changed"
+          : "boot-unchanged";
+    const cookies = Object.fromEntries([...visitor.jar].filter(([name]) => VISIBLE_KEPT.test(name)));
+    await hit(kind, { method: "POST", path: "/boot", body: JSON.stringify({ cookies }) });
+    if (kind === "boot-first-backup" || kind === "boot-changed") {
+      visitor.backedUp = true;
+      visitor.changePending = false;
+    }
+    if (page === 1) await hit("gtm", { path: `/k/?p=${base64url(`/gtm.js?id=${GTM_ID}`)}` });
+    for (const event of ["page_view", "scroll", "user_engagement"]) {
+      await hit("collect", { method: "POST", path: `/k/?p=${base64url(`/g/collect?v=2&tid=G-DEMO&en=${event}`)}`, body: "" });
+    }
+    if (page === 1) {
+      if (!adblock) await hit("bait", { path: "/l/advertisement.js" });
+      await hit("detection", { method: "POST", path: "/mark-session-detection", body: JSON.stringify({ sessionId, adblock, itp: false }) });
+    }
+    if (page < pages) await sleep(PAGE_GAP_MS);
+  }
+}
+
+function pick(random, weighted) {
+  const total = weighted.reduce((sum, [, w]) => sum + w, 0);
+  let r = random() * total;
+  for (const [value, w] of weighted) if ((r -= w) < 0) return value;
+  return weighted.at(-1)[0];
+}
+
+/**
+ * Sessions for `seconds` of traffic at `rate` hits/s: Poisson session starts, each session drawn from the mix.
+ * Returning visitors come from `returning` (visitors that already have FPID, _ga and a backup), one session each.
+ */
+export function planSessions({ rate, seconds, mix, random, returning }) {
+  const perSession = Object.values(hitsPerSession(mix)).reduce((a, b) => a + b, 0);
+  const sessionsPerSecond = rate / perSession;
+  const sessions = [];
+  let next = 0;
+  for (let t = 0; ; ) {
+    t += (-Math.log(1 - random()) * 1000) / sessionsPerSecond;
+    if (t >= seconds * 1000) break;
+    const isNew = random() < mix.newVisitorShare || next >= returning.length;
+    const visitor = isNew ? newVisitor(`n${sessions.length}`) : returning[next++];
+    if (!isNew && random() < mix.changedCookieShare) visitor.changePending = true;
+    sessions.push({
+      start: t,
+      visitor,
+      pages: pick(random, mix.pagesPerSession),
+      adblock: random() < mix.adblockShare,
+      country: pick(random, mix.countries),
+      sessionId: `cost_${sessions.length}_${Math.floor(random() * 1e9).toString(36)}`,
+    });
+  }
+  return sessions;
+}
+
+/** How many returning visitors `planSessions` can use at most (its plan draws new ones past that). */
+export function returningNeeded({ rate, seconds, mix }) {
+  const perSession = Object.values(hitsPerSession(mix)).reduce((a, b) => a + b, 0);
+  // Poisson: the mean plus four standard deviations, so a plan practically never runs out.
+  const mean = ((rate * seconds) / perSession) * (1 - mix.newVisitorShare);
+  return Math.ceil(mean + 4 * Math.sqrt(mean) + 1);
+}
+
+/** Starts every session at its planned time; resolves with the hit log once all have ended. */
+export async function runPlan(client, sessions) {
+  const log = [];
+  const started = Date.now();
+  await Promise.all(
+    sessions.map(async (session) => {
+      await sleep(session.start - (Date.now() - started));
+      await runSession(client, session, log);
+    }),
+  );
+  return log;
+}
+
+/**
+ * Gives each of `count` new visitors a first, two-page session: afterwards they have FPID, _ga and a backup. Their
+ * hits go to `log`.
+ */
+export async function makeReturningVisitors(client, count, log, concurrency = 16) {
+  const visitors = Array.from({ length: count }, (_, i) => newVisitor(`r${i}`));
+  let next = 0;
+  const worker = async () => {
+    while (next < visitors.length) {
+      const visitor = visitors[next++];
+      await runSession(client, { visitor, pages: 2, adblock: false, country: "DE", sessionId: `warm_${visitor.id}_${Date.now()}` }, log);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return visitors;
+}
