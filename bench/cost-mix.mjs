@@ -19,7 +19,11 @@ export const MIX = {
   // Ad-block detection runs once per session: the bait request (which a blocker stops before it reaches the edge)
   // and the beacon.
   adblockShare: 0.3,
-  // Returning sessions in which a kept cookie changed (say a new _fbp after an ad click): one backup write.
+  // GA4's own script (gtag, loaded by GTM) rewrites its `_ga_<ID>` session cookie on every page view. The demo
+  // container keeps `_ga_*`, so every /boot after the first backup finds a changed cookie and rewrites the backup.
+  ga4SessionCookie: true,
+  // Returning sessions in which another kept cookie changed (say a new _fbp after an ad click): a backup write
+  // (it only shows when ga4SessionCookie is false; with it, every /boot after the first backup writes anyway).
   changedCookieShare: 0.1,
   // Visitor countries (request.cf.country), which the access records and Analytics Engine points carry.
   countries: [

@@ -52,8 +52,14 @@ export function hitsPerSession(mix) {
     detection: 1,
     "boot-new": mix.newVisitorShare,
     "boot-first-backup": mix.newVisitorShare * expect((p) => (p >= 2 ? 1 : 0)),
-    "boot-unchanged": mix.newVisitorShare * expect((p) => Math.max(p - 2, 0)) + returning * (pages - mix.changedCookieShare),
-    "boot-changed": returning * mix.changedCookieShare,
+    // With GA4's session cookie every later /boot sees a changed cookie; without it, only a returning session's
+    // first /boot may (changedCookieShare).
+    ...(mix.ga4SessionCookie
+      ? { "boot-unchanged": 0, "boot-changed": mix.newVisitorShare * expect((p) => Math.max(p - 2, 0)) + returning * pages }
+      : {
+          "boot-unchanged": mix.newVisitorShare * expect((p) => Math.max(p - 2, 0)) + returning * (pages - mix.changedCookieShare),
+          "boot-changed": returning * mix.changedCookieShare,
+        }),
   };
 }
 

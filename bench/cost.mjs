@@ -18,7 +18,7 @@ import { ROOT } from "../scripts/platform.mjs";
 import { MIX } from "./cost-mix.mjs";
 import { bill, hitsPerSession, operationsFor, syntheticHits } from "./cost-model.mjs";
 import { modelSettings, productionVars } from "./cost-settings.mjs";
-import { drained, startCostPlatform, waitFor } from "./lib/cost-platform.mjs";
+import { drained, startCostPlatform } from "./lib/cost-platform.mjs";
 import { aggregateKeys, logObjects, measuredOperations, recordBytes } from "./lib/cost-measure.mjs";
 import { createClient, makeReturningVisitors, planSessions, returningNeeded, runPlan } from "./lib/cost-traffic.mjs";
 import { seededRandom } from "./lib/seeded-random.mjs";
@@ -68,14 +68,6 @@ const platform = await startCostPlatform({ vars });
 const client = createClient(platform.url);
 // Every hit the edge answered, in order: earlier hits warm the isolate's config caches for the later runs.
 const history = [];
-await waitFor(
-  async () => {
-    const { status } = await client.send({ path: "/l/lt_demo_shop.js" });
-    if (status === 200) history.push({ kind: "script", t: Date.now(), isolate: 0 });
-    return status === 200;
-  },
-  { what: "the demo container to be applied" },
-);
 /** workerd's CPU seconds per second while nothing is sent: timers and the local simulators, not hits. */
 async function idleCpuPerSecond(seconds = 5) {
   const before = platform.cpuSeconds();
@@ -89,7 +81,7 @@ let seenObjects = new Set((await logObjects(platform.mf)).keys());
 for (const rate of RATES) {
   const seconds = Math.max(5, Math.round((SECONDS[rate] ?? 20) * SCALE));
   const warmup = [];
-  const returning = await makeReturningVisitors(client, returningNeeded({ rate, seconds, mix: MIX }), warmup);
+  const returning = await makeReturningVisitors(client, returningNeeded({ rate, seconds, mix: MIX }), warmup, { ga4: MIX.ga4SessionCookie });
   history.push(...warmup.map((h) => ({ ...h, isolate: 0 })));
   await drained(platform, settings.windowMs);
   const idle = await idleCpuPerSecond();

@@ -63,6 +63,16 @@ export async function startCostPlatform({ vars = {} } = {}) {
   const edge = await mf.getWorker("qaxal-edge");
   const control = await mf.getWorker("qaxal-control");
   const { containers } = await loadDemoContainers(url, origin.url);
+  // Applied means in KV: asked of the control plane, so the edge's caches stay cold until traffic starts.
+  for (const { containerId } of containers) {
+    await waitFor(
+      async () => {
+        const res = await fetch(`${url}/_edge/admin/containers/${containerId}/status`, { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } });
+        return res.ok && (await res.json()).inSync;
+      },
+      { what: `${containerId} to be applied` },
+    );
+  }
 
   /** Both Workers' counts (GET) or reset them (DELETE). */
   async function counts(method = "GET") {

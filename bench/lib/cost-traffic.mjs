@@ -9,6 +9,7 @@ import { hitsPerSession } from "../cost-model.mjs";
 const HOST = "ss.demo-shop.localhost";
 const TOKEN = "lt_demo_shop";
 const GTM_ID = "GTM-DEMO01";
+const GA4_ID = "DEMO01";
 /** The cookies the demo container keeps that a page can read (FPID is HttpOnly). */
 const VISIBLE_KEPT = /^(_ga|_ga_.*|_fbp)$/;
 /** Between a session's page views (compressed from real minutes: the bill depends on the hit rate, not on this). */
@@ -38,9 +39,29 @@ export function createClient(baseUrl, maxSockets = 64) {
   return { send, close: () => agent.destroy() };
 }
 
-/** A visitor: its cookie jar and what the edge has backed up for it. */
-export function newVisitor(id) {
-  return { id, jar: new Map(), backedUp: false, changePending: false };
+/**
+ * A visitor: its cookie jar, the cookies the edge has backed up for it (null before the first backup), and whether
+ * its browser runs GA4's own script, which rewrites the `_ga_<ID>` session cookie on every page view.
+ */
+export function newVisitor(id, { ga4 = true } = {}) {
+  return { id, jar: new Map(), backup: null, ga4 };
+}
+
+/** What gtag writes into `_ga_<ID>`: session start, session number, engaged flag and the last hit time (seconds). */
+function ga4SessionCookie(visitor, sessionStart) {
+  visitor.sessions = (visitor.sessions ?? 0) + (visitor.sessionStart === sessionStart ? 0 : 1);
+  visitor.sessionStart = sessionStart;
+  return `GS1.1.${sessionStart}.${visitor.sessions}.1.${Math.floor(Date.now() / 1000)}.0.0.0`;
+}
+
+/**
+ * What /boot will do, from the jar and the last backup (workers/loader/boot.ts, vault.ts): no FPID, no KV; else a
+ * read, and a write when a cookie the page sends is new or differs from the backup.
+ */
+function bootKind(visitor, cookies) {
+  if (!visitor.jar.has("FPID")) return "boot-new";
+  if (visitor.backup === null) return Object.keys(cookies).length > 0 ? "boot-first-backup" : "boot-unchanged";
+  return Object.entries(cookies).some(([name, value]) => visitor.backup[name] !== value) ? "boot-changed" : "boot-unchanged";
 }
 
 function storeCookies(jar, setCookie = []) {
@@ -58,9 +79,10 @@ const cookieHeader = (jar) => [...jar].map(([name, value]) => `${name}=${value}`
 
 /**
  * Runs one session for `visitor`: `pages` page views, detection unless `adblock` blocks the bait (the beacon still
- * goes), every hit appended to `log` as { kind, t, status }.
+ * goes), every hit appended to `log` as { kind, t, status }. `changedCookie`: a kept cookie (_fbp) got a new value
+ * since the last visit.
  */
-export async function runSession(client, { visitor, pages, adblock, country, sessionId }, log) {
+export async function runSession(client, { visitor, pages, adblock, country, sessionId, changedCookie = false }, log) {
   const hit = async (kind, { method = "GET", path, body }) => {
     const headers = visitor.jar.size > 0 ? { Cookie: cookieHeader(visitor.jar) } : {};
     if (body !== undefined) headers["Content-Type"] = "text/plain;charset=UTF-8";
@@ -70,21 +92,16 @@ export async function runSession(client, { visitor, pages, adblock, country, ses
     log.push({ kind, t: Date.now(), status: res.status });
     return res;
   };
+  const sessionStart = Math.floor(Date.now() / 1000);
+  if (changedCookie) visitor.jar.set("_fbp", `fb.1.${Date.now()}.${sessionId.length}${Math.floor(Math.random() * 1e9)}`);
   for (let page = 1; page <= pages; page++) {
     if (page === 1) await hit("script", { path: `/l/${TOKEN}.js` });
-    const kind = !visitor.jar.has("FPID")
-      ? "boot-new"
-      : !visitor.backedUp
-        ? "boot-first-backup"
-        : visitor.changePending
-          ? "boot-changed"
-          : "boot-unchanged";
     const cookies = Object.fromEntries([...visitor.jar].filter(([name]) => VISIBLE_KEPT.test(name)));
+    const kind = bootKind(visitor, cookies);
     await hit(kind, { method: "POST", path: "/boot", body: JSON.stringify({ cookies }) });
-    if (kind === "boot-first-backup" || kind === "boot-changed") {
-      visitor.backedUp = true;
-      visitor.changePending = false;
-    }
+    if (kind !== "boot-new") visitor.backup = { ...visitor.backup, ...cookies };
+    // GA4's script runs once GTM is loaded and rewrites its session cookie on every page view.
+    if (visitor.ga4) visitor.jar.set(`_ga_${GA4_ID}`, ga4SessionCookie(visitor, sessionStart));
     if (page === 1) await hit("gtm", { path: `/k/?p=${base64url(`/gtm.js?id=${GTM_ID}`)}` });
     for (const event of ["page_view", "scroll", "user_engagement"]) {
       await hit("collect", { method: "POST", path: `/k/?p=${base64url(`/g/collect?v=2&tid=G-DEMO&en=${event}`)}`, body: "" });
@@ -117,11 +134,11 @@ export function planSessions({ rate, seconds, mix, random, returning }) {
     t += (-Math.log(1 - random()) * 1000) / sessionsPerSecond;
     if (t >= seconds * 1000) break;
     const isNew = random() < mix.newVisitorShare || next >= returning.length;
-    const visitor = isNew ? newVisitor(`n${sessions.length}`) : returning[next++];
-    if (!isNew && random() < mix.changedCookieShare) visitor.changePending = true;
+    const visitor = isNew ? newVisitor(`n${sessions.length}`, { ga4: mix.ga4SessionCookie }) : returning[next++];
     sessions.push({
       start: t,
       visitor,
+      changedCookie: !isNew && random() < mix.changedCookieShare,
       pages: pick(random, mix.pagesPerSession),
       adblock: random() < mix.adblockShare,
       country: pick(random, mix.countries),
@@ -156,8 +173,8 @@ export async function runPlan(client, sessions) {
  * Gives each of `count` new visitors a first, two-page session: afterwards they have FPID, _ga and a backup. Their
  * hits go to `log`.
  */
-export async function makeReturningVisitors(client, count, log, concurrency = 16) {
-  const visitors = Array.from({ length: count }, (_, i) => newVisitor(`r${i}`));
+export async function makeReturningVisitors(client, count, log, { concurrency = 16, ga4 = true } = {}) {
+  const visitors = Array.from({ length: count }, (_, i) => newVisitor(`r${i}`, { ga4 }));
   let next = 0;
   const worker = async () => {
     while (next < visitors.length) {
