@@ -1,8 +1,9 @@
 // The traffic mix of the cost model: what one visitor session sends to the edge. These are assumptions (stated, not
 // measured); change them here and `npm run cost` prices the new mix. Every session runs on a container with every
-// module on (Cookie Keeper, cookie restoration, ad-block detection), the costliest case: a container without
-// restoration makes no KV operation on /boot.
+// module on (Cookie Keeper, cookie restoration, ad-block detection), the costliest case: without restoration the
+// loader sends no /boot.
 export const MIX = {
+  cookieRestoration: true,
   // New visitors arrive without cookies; returning ones bring FPID, _ga and a cookie backup from an earlier visit.
   newVisitorShare: 0.6,
   // Page views per session as [pages, weight]: many sessions bounce after one page.

@@ -38,28 +38,31 @@ export const HIT_RULES = {
 const HOST_KEYS = ["ROUTING_MAP", "SITE_REGISTRY", "EDGE_CONFIG"];
 const TOKEN_KEYS = ["LOADER_TOKEN_MAP"];
 
-/** Expected hits of each kind per session of `mix` (bench/cost-mix.mjs). */
+/**
+ * Expected hits of each kind per session of `mix` (bench/cost-mix.mjs). Two switches price changes the edge does not
+ * make today (docs/cost.md): `bootOncePerSession` (the loader posts /boot on a session's first page view, and on the
+ * second only until the first backup exists) and `cookieRestoration: false` (no /boot at all).
+ */
 export function hitsPerSession(mix) {
   const weights = mix.pagesPerSession.reduce((sum, [, w]) => sum + w, 0);
   const expect = (f) => mix.pagesPerSession.reduce((sum, [pages, w]) => sum + (w / weights) * f(pages), 0);
   const pages = expect((p) => p);
   const returning = 1 - mix.newVisitorShare;
+  const common = { script: 1, gtm: 1, collect: pages * mix.collectsPerPage, bait: 1 - mix.adblockShare, detection: 1 };
+  if (mix.cookieRestoration === false) return common;
+  const firstBackup = mix.newVisitorShare * expect((p) => (p >= 2 ? 1 : 0));
+  // /boot calls after the first backup: new visitors' third and later page views, every page view of a returning one.
+  const laterNew = mix.bootOncePerSession ? 0 : mix.newVisitorShare * expect((p) => Math.max(p - 2, 0));
+  const laterReturning = mix.bootOncePerSession ? returning : returning * pages;
+  // With GA4's session cookie every later /boot sees a changed cookie; without it, only a returning session's first
+  // /boot may (changedCookieShare).
+  const changed = mix.ga4SessionCookie ? laterNew + laterReturning : returning * mix.changedCookieShare;
   return {
-    script: 1,
-    gtm: 1,
-    collect: pages * mix.collectsPerPage,
-    bait: 1 - mix.adblockShare,
-    detection: 1,
+    ...common,
     "boot-new": mix.newVisitorShare,
-    "boot-first-backup": mix.newVisitorShare * expect((p) => (p >= 2 ? 1 : 0)),
-    // With GA4's session cookie every later /boot sees a changed cookie; without it, only a returning session's
-    // first /boot may (changedCookieShare).
-    ...(mix.ga4SessionCookie
-      ? { "boot-unchanged": 0, "boot-changed": mix.newVisitorShare * expect((p) => Math.max(p - 2, 0)) + returning * pages }
-      : {
-          "boot-unchanged": mix.newVisitorShare * expect((p) => Math.max(p - 2, 0)) + returning * (pages - mix.changedCookieShare),
-          "boot-changed": returning * mix.changedCookieShare,
-        }),
+    "boot-first-backup": firstBackup,
+    "boot-unchanged": laterNew + laterReturning - changed,
+    "boot-changed": changed,
   };
 }
 

@@ -27,7 +27,7 @@ const prices = JSON.parse(readFileSync(join(ROOT, "bench/prices.json"), "utf8"))
 const SCALE = Number(process.env.COST_SCALE ?? 1);
 const RATES = (process.env.COST_RATES ?? "1,10,100,1000").split(",").map(Number);
 /** Seconds of traffic per rate: enough windows at low rates, bounded by what 2 shared cores serve at high ones. */
-const SECONDS = { 1: 180, 10: 60, 100: 30, 1000: 12 };
+const SECONDS = { 1: 180, 10: 60, 100: 30, 1000: 10 };
 const MILLION = 1_000_000;
 const ISOLATES = [1, 2, 5, 10, 20];
 
@@ -171,6 +171,27 @@ console.log(table(["hits/s", "isolates", "hits/s per isolate", "Queues ops per 1
 const old = operationsFor(syntheticHits({ count: MILLION, rate: 100, isolates: 1, mix: MIX, seed: 7 }), { ...settings, maxRecords: 1, windowMs: 50, consumerBatch: 100 }, nearestRun(100).bytes);
 const oldBill = bill(old, nearestRun(100).cpuMsPerHit, prices);
 console.log(`\nOne record per message (before packing) at 100 hits/s: ${fmt(oldBill.queueOps)} Queues operations, ${usd(oldBill.total)} per 1M hits.\n`);
+
+// ---- what the mix and the proposals change (model only; every hit kind's operations are the ones the spies confirmed) ----
+const base = nearestRun(100);
+const aeRatio = base.aggregatePointsPerAccessRecord;
+const variants = [
+  ["the mix above (every container with cookie restoration; GA4 rewrites _ga_<ID> on every page view)", MIX, 1],
+  ["same, but only _ga and _fbp change (no GA4 session cookie kept)", { ...MIX, ga4SessionCookie: false }, 1],
+  ["containers without cookie restoration (no /boot)", { ...MIX, cookieRestoration: false }, 1],
+  ["A: Analytics Engine points as aggregates per consumer batch", MIX, aeRatio],
+  ["A + B: at most one backup write per visitor and day (new names still written at once)", { ...MIX, ga4SessionCookie: false, changedCookieShare: 1 }, aeRatio],
+  ["A + B + C: /boot once per session (and on page 2 until the first backup)", { ...MIX, ga4SessionCookie: false, changedCookieShare: 1, bootOncePerSession: true }, aeRatio],
+];
+console.log(`## Variants at 100 hits/s, one isolate\n`);
+console.log(table(["variant", "hits per session", "KV reads per 1M", "KV writes per 1M", "AE points per 1M", "$ per 1M hits", "$ per 1,000 sessions"], variants.map(([name, mix, ae]) => {
+  const ops = operationsFor(syntheticHits({ count: MILLION, rate: 100, isolates: 1, mix, seed: 11 }), settings, base.bytes);
+  ops.analyticsPoints = Math.round(ops.analyticsPoints * ae);
+  const b = bill(ops, base.cpuMsPerHit, prices);
+  const perSessionHits = sumOf(hitsPerSession(mix));
+  return [name, fmt(perSessionHits, 2), fmt(sumOf(ops.kvRead)), fmt(sumOf(ops.kvWrite)), fmt(ops.analyticsPoints), usd(b.total), usd((b.total * perSessionHits) / 1000)];
+})));
+console.log("");
 
 // ---- below $0.40: Analytics Engine aggregates per batch ----
 console.log(`## Analytics Engine points as aggregates per consumer batch (measured on the local runs' R2 objects)\n`);
