@@ -235,6 +235,26 @@ export function syntheticHits({ count, rate, isolates, mix, seed = 1 }) {
   return hits;
 }
 
+/**
+ * The same operations with the cookie backups in a Durable Object's SQLite instead of COOKIE_VAULT (a proposal, see
+ * docs/cost.md): each /boot that reads the vault becomes one Durable Object request reading one row, and a backup
+ * write one row written in the same request.
+ */
+export function vaultInDurableObject(ops) {
+  const reads = ops.kvRead.COOKIE_VAULT ?? 0;
+  const writes = ops.kvWrite.COOKIE_VAULT ?? 0;
+  const { COOKIE_VAULT: _read, ...kvRead } = ops.kvRead;
+  const { COOKIE_VAULT: _write, ...kvWrite } = ops.kvWrite;
+  return {
+    ...ops,
+    kvRead,
+    kvWrite,
+    durableObjectRequests: ops.durableObjectRequests + reads,
+    durableObjectRowsRead: reads,
+    durableObjectRowsWritten: writes,
+  };
+}
+
 /** Dollars for `ops` at `prices` (bench/prices.json), without the plan's base fee and included quotas. */
 export function bill(ops, cpuMsPerHit, prices) {
   const sum = (o) => Object.values(o).reduce((a, b) => a + b, 0);
@@ -247,6 +267,8 @@ export function bill(ops, cpuMsPerHit, prices) {
     "KV reads": perMillion(sum(ops.kvRead), prices.kv.readsPerMillion),
     "KV writes": perMillion(sum(ops.kvWrite), prices.kv.writesPerMillion),
     "Durable Object requests": perMillion(ops.durableObjectRequests, prices.durableObjects.requestsPerMillion),
+    "Durable Object SQLite rows": perMillion(ops.durableObjectRowsRead ?? 0, prices.durableObjects.sqliteRowsReadPerMillion)
+      + perMillion(ops.durableObjectRowsWritten ?? 0, prices.durableObjects.sqliteRowsWrittenPerMillion),
     "R2 Class A": perMillion(ops.r2.classA, prices.r2.classAPerMillion),
     "R2 Class B": perMillion(ops.r2.classB, prices.r2.classBPerMillion),
     "Analytics Engine points": perMillion(ops.analyticsPoints, prices.analyticsEngine.pointsPerMillion),

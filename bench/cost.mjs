@@ -16,10 +16,10 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT } from "../scripts/platform.mjs";
 import { MIX } from "./cost-mix.mjs";
-import { bill, hitsPerSession, operationsFor, syntheticHits } from "./cost-model.mjs";
+import { bill, hitsPerSession, operationsFor, syntheticHits, vaultInDurableObject } from "./cost-model.mjs";
 import { modelSettings, productionVars } from "./cost-settings.mjs";
 import { drained, startCostPlatform } from "./lib/cost-platform.mjs";
-import { aggregateKeys, logObjects, measuredOperations, recordBytes } from "./lib/cost-measure.mjs";
+import { aggregateKeys, aggregatePointsPerRecord, logObjects, measuredOperations, recordBytes } from "./lib/cost-measure.mjs";
 import { createClient, makeReturningVisitors, planSessions, returningNeeded, runPlan } from "./lib/cost-traffic.mjs";
 import { seededRandom } from "./lib/seeded-random.mjs";
 
@@ -36,6 +36,8 @@ const settings = modelSettings(vars);
 const fmt = (n, digits = 0) => n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const usd = (n) => `$${n.toFixed(4)}`;
 const sumOf = (o) => Object.values(o).reduce((a, b) => a + b, 0);
+
+const chunk = (items, size) => Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
 
 function table(header, rows) {
   return [`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
@@ -113,6 +115,7 @@ for (const rate of RATES) {
     model,
     aggregatePointsPerAccessRecord: records.reduce((s, r) => s + aggregateKeys(r), 0) / Math.max(1, measured.analyticsPoints),
     recordsPerObject: records.flat().length / Math.max(1, records.length),
+    records: records.flat(),
   };
   runs.set(rate, run);
   console.log(`## Local run at ${rate} hits/s: ${fmt(hits.length)} hits in ${fmt(span, 1)} s (${fmt(run.achieved, 1)} hits/s achieved), `
@@ -167,31 +170,55 @@ for (const rate of [100, 1000]) {
 }
 console.log(table(["hits/s", "isolates", "hits/s per isolate", "Queues ops per 1M", "R2 Class A per 1M", "$ per 1M"], spread));
 
-// ---- the day before: one message per record ----
-const old = operationsFor(syntheticHits({ count: MILLION, rate: 100, isolates: 1, mix: MIX, seed: 7 }), { ...settings, maxRecords: 1, windowMs: 50, consumerBatch: 100 }, nearestRun(100).bytes);
-const oldBill = bill(old, nearestRun(100).cpuMsPerHit, prices);
-console.log(`\nOne record per message (before packing) at 100 hits/s: ${fmt(oldBill.queueOps)} Queues operations, ${usd(oldBill.total)} per 1M hits.\n`);
+// ---- before packing: one message per record (50 ms window, batches of 100 bare records) ----
+const now100 = results.get(100);
+const before = operationsFor(
+  syntheticHits({ count: MILLION, rate: 100, isolates: 1, mix: MIX, seed: 100 * 100 + 1 }),
+  { ...settings, maxRecords: 1, windowMs: 50, consumerBatch: 100 },
+  nearestRun(100).bytes,
+);
+const beforeBill = bill(before, nearestRun(100).cpuMsPerHit, prices);
+console.log(`\n## Before packing (one record per message, batches of 100) vs now, 100 hits/s, one isolate\n`);
+console.log(table(["per 1M hits", "before", "now"], [
+  ["Queues operations", fmt(beforeBill.queueOps), fmt(now100.bill.queueOps)],
+  ["R2 Class A", fmt(before.r2.classA), fmt(now100.ops.r2.classA)],
+  ["Worker requests", fmt(before.workerRequests), fmt(now100.ops.workerRequests)],
+  ...lineNames.map((name) => [`$ ${name}`, usd(beforeBill.lines[name]), usd(now100.bill.lines[name])]),
+  ["**$ total**", `**${usd(beforeBill.total)}**`, `**${usd(now100.bill.total)}**`],
+]));
+console.log("");
 
 // ---- what the mix and the proposals change (model only; every hit kind's operations are the ones the spies confirmed) ----
 const base = nearestRun(100);
-const aeRatio = base.aggregatePointsPerAccessRecord;
-const variants = [
-  ["the mix above (every container with cookie restoration; GA4 rewrites _ga_<ID> on every page view)", MIX, 1],
-  ["same, but only _ga and _fbp change (no GA4 session cookie kept)", { ...MIX, ga4SessionCookie: false }, 1],
-  ["containers without cookie restoration (no /boot)", { ...MIX, cookieRestoration: false }, 1],
-  ["A: Analytics Engine points as aggregates per consumer batch", MIX, aeRatio],
-  ["A + B: at most one backup write per visitor and day (new names still written at once)", { ...MIX, ga4SessionCookie: false, changedCookieShare: 1 }, aeRatio],
-  ["A + B + C: /boot once per session (and on page 2 until the first backup)", { ...MIX, ga4SessionCookie: false, changedCookieShare: 1, bootOncePerSession: true }, aeRatio],
-];
-console.log(`## Variants at 100 hits/s, one isolate\n`);
-console.log(table(["variant", "hits per session", "KV reads per 1M", "KV writes per 1M", "AE points per 1M", "$ per 1M hits", "$ per 1,000 sessions"], variants.map(([name, mix, ae]) => {
-  const ops = operationsFor(syntheticHits({ count: MILLION, rate: 100, isolates: 1, mix, seed: 11 }), settings, base.bytes);
+const bigBatch = 10;
+const aeBig = aggregatePointsPerRecord(base.records, bigBatch * settings.maxRecords);
+function variant(mix, { ae = 1, consumerBatch = settings.consumerBatch, vaultDO = false } = {}) {
+  let ops = operationsFor(syntheticHits({ count: MILLION, rate: 100, isolates: 1, mix, seed: 11 }), { ...settings, consumerBatch }, base.bytes);
   ops.analyticsPoints = Math.round(ops.analyticsPoints * ae);
+  if (vaultDO) ops = vaultInDurableObject(ops);
+  return ops;
+}
+const noGa4 = { ...MIX, ga4SessionCookie: false };
+const noRestoration = { ...MIX, cookieRestoration: false };
+const variants = [
+  ["1. the mix above: cookie restoration on, GA4's _ga_<ID> kept, so every /boot after the first backup writes it", MIX, {}],
+  ["2. as 1, but GA4's session cookie not kept (only _ga, _fbp)", noGa4, {}],
+  ["3. containers without cookie restoration (no /boot)", noRestoration, {}],
+  ["3 + A: Analytics Engine aggregates per consumer batch (2 messages)", noRestoration, { ae: base.aggregatePointsPerAccessRecord }],
+  [`3 + A': aggregates, consumer batches of ${bigBatch} messages`, noRestoration, { ae: aeBig, consumerBatch: bigBatch }],
+  ["2 + A' + C: /boot once per session (page 2 too until the first backup)", { ...noGa4, bootOncePerSession: true }, { ae: aeBig, consumerBatch: bigBatch }],
+  ["2 + A' + C + D: backups in a Durable Object's SQLite instead of KV", { ...noGa4, bootOncePerSession: true }, { ae: aeBig, consumerBatch: bigBatch, vaultDO: true }],
+];
+console.log(`## Variants and proposals at 100 hits/s, one isolate\n`);
+console.log(table(["variant", "hits per session", "KV reads per 1M", "KV writes per 1M", "DO requests per 1M", "AE points per 1M", "R2 Class A per 1M", "$ per 1M hits", "$ per 1,000 sessions"], variants.map(([name, mix, options]) => {
+  const ops = variant(mix, options);
   const b = bill(ops, base.cpuMsPerHit, prices);
   const perSessionHits = sumOf(hitsPerSession(mix));
-  return [name, fmt(perSessionHits, 2), fmt(sumOf(ops.kvRead)), fmt(sumOf(ops.kvWrite)), fmt(ops.analyticsPoints), usd(b.total), usd((b.total * perSessionHits) / 1000)];
+  return [name, fmt(perSessionHits, 2), fmt(sumOf(ops.kvRead)), fmt(sumOf(ops.kvWrite)), fmt(ops.durableObjectRequests), fmt(ops.analyticsPoints), fmt(ops.r2.classA), usd(b.total), usd((b.total * perSessionHits) / 1000)];
 })));
-console.log("");
+console.log(`\nA' measured on the 100 hits/s run's records in groups of ${fmt(bigBatch * settings.maxRecords)}: ${fmt(aeBig, 3)} points per access record, `
+  + `at most ${Math.max(...chunk(base.records.filter((r) => r.kind === "access"), bigBatch * settings.maxRecords).map(aggregateKeys))} points per group `
+  + `(Analytics Engine's limit per invocation: ${prices.analyticsEngine.pointsPerInvocationLimit}).\n`);
 
 // ---- below $0.40: Analytics Engine aggregates per batch ----
 console.log(`## Analytics Engine points as aggregates per consumer batch (measured on the local runs' R2 objects)\n`);

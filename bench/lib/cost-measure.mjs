@@ -66,10 +66,22 @@ export function recordBytes(records) {
  * histogram as doubles.
  */
 export function aggregateKeys(records) {
+  return aggregateKeySet(records).size;
+}
+
+/** Aggregate points per access record if `records` (in time order) were consumed in batches of `size` records. */
+export function aggregatePointsPerRecord(records, size) {
+  const access = records.filter((r) => r.kind === "access").sort((a, b) => a.ts - b.ts);
+  let points = 0;
+  for (let i = 0; i < access.length; i += size) points += aggregateKeySet(access.slice(i, i + size)).size;
+  return points / Math.max(1, access.length);
+}
+
+function aggregateKeySet(records) {
   const keys = new Set();
   for (const r of records) {
     if (r.kind !== "access") continue;
     keys.add(JSON.stringify([r.containerId, r.host, r.method, r.pathClass, r.path, r.country, r.status, r.upstreamStatus]));
   }
-  return keys.size;
+  return keys;
 }
