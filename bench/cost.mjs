@@ -159,6 +159,29 @@ console.log(table(["per 1M hits", ...[...results.keys()].map((r) => `${fmt(r)} h
   ["**$ total**", ...[...results.values()].map((r) => `**${usd(r.bill.total)}**`)],
 ]));
 
+// ---- a month at each rate, with the plan's base fee and included quotas ----
+const DAYS = 30;
+function monthly(rate, ops, cpuMsPerHit) {
+  const scale = (rate * 86_400 * DAYS) / MILLION;
+  const over = (count, included, perMillion) => (Math.max(0, count * scale - included) / 1e6) * perMillion;
+  const p = prices;
+  const lines = {
+    base: p.workers.baseMonthly,
+    workers: over(ops.workerRequests, p.workers.includedRequestsPerMonth, p.workers.requestsPerMillion)
+      + over(ops.hits * cpuMsPerHit, p.workers.includedCpuMsPerMonth, p.workers.cpuMsPerMillion),
+    queues: over(sumOf(ops.queueOperations), p.queues.includedOperationsPerMonth, p.queues.operationsPerMillion),
+    kv: over(sumOf(ops.kvRead), p.kv.includedReadsPerMonth, p.kv.readsPerMillion) + over(sumOf(ops.kvWrite), p.kv.includedWritesPerMonth, p.kv.writesPerMillion),
+    r2: over(ops.r2.classA, p.r2.includedClassAPerMonth, p.r2.classAPerMillion),
+    analytics: over(ops.analyticsPoints, p.analyticsEngine.includedPointsPerMonth, p.analyticsEngine.pointsPerMillion),
+  };
+  return { hits: scale * MILLION, lines, total: sumOf(lines) };
+}
+console.log(`\n## A month (${DAYS} days) at each rate: base fee and included quotas counted\n`);
+console.log(table(["hits/s", "hits per month", "base", "Workers", "Queues", "KV", "R2", "Analytics Engine", "$ per month", "$ per 1M hits"], [...results].map(([rate, r]) => {
+  const m = monthly(rate, r.ops, nearestRun(rate).cpuMsPerHit);
+  return [fmt(rate), fmt(m.hits), ...Object.values(m.lines).map((v) => `$${v.toFixed(2)}`), `**$${m.total.toFixed(2)}**`, usd((m.total / m.hits) * MILLION)];
+})));
+
 console.log(`\n## Spread over isolates (each sees rate / isolates)\n`);
 const spread = [];
 for (const rate of [100, 1000]) {

@@ -65,7 +65,7 @@ const second = await deliverAll("replay");
 await new Promise((r) => setTimeout(r, 500));
 
 // Check the end state independently of the counters: every container at version 100 in KV.
-const kv = await mf.getKVNamespace("EDGE_CONFIG");
+const kv = await mf.getKVNamespace("EDGE_CONFIG", "qaxal-control");
 let atNewest = 0;
 for (let c = 0; c < CONTAINERS; c++) if ((await kv.get(`bench-${c}`, "json"))?.version === VERSIONS) atNewest++;
 await mf.dispose();

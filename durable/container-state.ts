@@ -3,9 +3,18 @@
 // when a desired version has not been applied in time.
 import { DurableObject } from "cloudflare:workers";
 import type { DeleteMessage, RepairMessage, VersionedMessage } from "../schemas/config-message";
-import type { EdgeConfig } from "../schemas/edge-config";
+import * as v from "valibot";
+import { EdgeConfigSchema, type EdgeConfig } from "../schemas/edge-config";
 import { syncKv } from "../workers/sync-consumer/kv-sync";
 import type { ContainerStateReads } from "./container-stub";
+import {
+  createHostnameTable,
+  hostnameSummary,
+  readHostnames,
+  withheldHosts,
+  writeHostname,
+  type HostnameRecord,
+} from "./custom-hostname-table";
 
 export interface ContainerStatus {
   containerId: string;
@@ -14,6 +23,7 @@ export interface ContainerStatus {
   inSync: boolean;
   lastError: string | null;
   updatedAt: string;
+  hostnames: ReturnType<typeof hostnameSummary>[];
 }
 
 export type ApplyResult =
@@ -56,6 +66,7 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
       drift_attempts INTEGER NOT NULL DEFAULT 0,
       last_repair_at INTEGER NOT NULL DEFAULT 0
     )`);
+    createHostnameTable(ctx.storage.sql);
   }
 
   /** Records a version the control plane wants; refuses one that is not newer than the applied version. */
@@ -93,7 +104,7 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
       if (version <= row.applied_version) return { status: "stale", appliedVersion: row.applied_version };
       const previous = row.applied_config ? (JSON.parse(row.applied_config) as EdgeConfig) : null;
       try {
-        const { writes, deletes } = await syncKv(this.env, containerId, previous, config);
+        const { writes, deletes } = await syncKv(this.env, containerId, previous, config, withheldHosts(this.ctx.storage.sql));
         // Re-read: recordDesired may have run while KV I/O had the input gate open.
         const fresh = this.row(containerId);
         const desired = Math.max(fresh.desired_version, version);
@@ -132,7 +143,7 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
       const row = this.row(containerId);
       if (row.applied_version === 0 && row.desired_version === 0) return { writes: 0, deletes: 0, resent: false };
       const applied = row.applied_config ? (JSON.parse(row.applied_config) as EdgeConfig) : null;
-      const { writes, deletes } = await syncKv(this.env, containerId, applied, applied);
+      const { writes, deletes } = await syncKv(this.env, containerId, applied, applied, withheldHosts(this.ctx.storage.sql));
       const resent = row.desired_version > row.applied_version && row.desired_message !== null;
       if (resent) await this.env.CONFIG_QUEUE.send({ ...JSON.parse(row.desired_message!), source: "replay" });
       this.save({ ...this.row(containerId), last_repair_at: Date.now() });
@@ -164,7 +175,38 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
       inSync: row.desired_version <= row.applied_version,
       lastError: row.last_error,
       updatedAt: row.updated_at,
+      hostnames: readHostnames(this.ctx.storage.sql).map(hostnameSummary),
     };
+  }
+
+  /** Custom hostnames (custom-hostname-table.ts), as Cloudflare last reported them. */
+  async hostnames(): Promise<HostnameRecord[]> {
+    return readHostnames(this.ctx.storage.sql);
+  }
+
+  /**
+   * Stores a custom hostname's record and brings SITE_REGISTRY in line with the applied config at once, so a host
+   * goes live when its hostname turns active and is withdrawn when it is removed. The sync writes only what differs.
+   */
+  saveHostname(containerId: string, record: HostnameRecord): Promise<void> {
+    writeHostname(this.ctx.storage.sql, record);
+    return this.serially(async () => {
+      const applied = this.row(containerId).applied_config;
+      if (applied === null) return;
+      const config = JSON.parse(applied) as EdgeConfig;
+      await syncKv(this.env, containerId, config, config, withheldHosts(this.ctx.storage.sql));
+    });
+  }
+
+  /** The public hosts of the newest config this object knows (pending or applied); null when there is none. */
+  async latestPublicHosts(containerId: string): Promise<string[] | null> {
+    const row = this.row(containerId);
+    const desired = row.desired_message ? (JSON.parse(row.desired_message) as VersionedMessage) : null;
+    if (desired?.type === "delete") return null;
+    // A webhook message may carry no config (it is read from Supabase at apply time): then the applied one counts.
+    const pending = desired?.type === "upsert" ? v.safeParse(EdgeConfigSchema, desired.config) : null;
+    if (pending?.success) return pending.output.publicHosts;
+    return row.applied_config ? (JSON.parse(row.applied_config) as EdgeConfig).publicHosts : null;
   }
 
   /** Drift: the desired version is still not applied. Re-send it and look again later, backing off. */

@@ -2,7 +2,7 @@
 // The column map is declared once here: the consumer builds data points from it and SQL queries against the
 // dataset (`qaxal_edge_access`) read it, so a column is never renumbered — new fields go at the end.
 import * as v from "valibot";
-import type { AccessRecord } from "./log-record";
+import type { AccessRecord, VisitMode } from "./log-record";
 
 /** index1: the container, so AE samples per container and `WHERE index1 = 'shop1'` is cheap. */
 export const AE_INDEX = "containerId" as const;
@@ -88,9 +88,14 @@ export interface Report {
     sessions: number;
     adblock: number;
     itp: number;
+    /** Firefox sessions (Enhanced Tracking Protection). */
+    etp: number;
     adblockRate: number | null;
     itpRate: number | null;
-    /** Sessions with ad-block or ITP: measured only because tracking was first-party. */
+    etpRate: number | null;
+    /** Sessions with ad-block, ITP or ETP: measured only because tracking was first-party. */
     recoveredRate: number | null;
+    /** Sessions per deployment mode the edge measured (workers/loader/visit-mode.ts). */
+    modes: Record<VisitMode, number>;
   };
 }

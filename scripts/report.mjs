@@ -43,6 +43,7 @@ export function formatReport(report) {
       ["detected sessions", d.sessions],
       ["ad-block rate", pct(d.adblockRate)],
       ["ITP rate", pct(d.itpRate)],
+      ["ETP rate", pct(d.etpRate)],
       ["sessions recovered", pct(d.recoveredRate)],
     ]),
     "",

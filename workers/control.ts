@@ -1,6 +1,8 @@
 // The control Worker (CONTRACT.md "Shape"): operator endpoints and the Supabase webhook on fetch, the config and log
-// queues and their dead letters on queue, and the ContainerState Durable Object class the edge Worker binds.
+// queues and their dead letters on queue, scheduled checks on the Cron Trigger, and the ContainerState Durable Object
+// class the edge Worker binds.
 import { edgeApi } from "./admin/api";
+import { refreshPendingHostnames } from "./admin/custom-hostnames";
 import { consumeLogBatch } from "./log-consumer/consumer";
 import { persistDeadLetterBatch } from "./shared/dead-letters";
 import { queueKind } from "./shared/queues";
@@ -29,5 +31,10 @@ export default {
         console.error(JSON.stringify({ event: "unknown_queue", queue: batch.queue }));
         batch.retryAll();
     }
+  },
+
+  // Cron Trigger (wrangler.control.jsonc `triggers`): pending custom hostnames go live once Cloudflare verifies them.
+  async scheduled(_controller, env): Promise<void> {
+    await refreshPendingHostnames(env);
   },
 } satisfies ExportedHandler<Env, unknown>;

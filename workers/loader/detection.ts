@@ -7,6 +7,7 @@ import type { DetectionRecord } from "../../schemas/log-record";
 import { readJsonBody } from "../shared/body";
 import { queueLogRecord } from "../shared/log-buffer";
 import type { Site } from "../shared/site";
+import { visitMode } from "./visit-mode";
 
 export async function handleDetection(
   request: Request,
@@ -27,6 +28,8 @@ export async function handleDetection(
       host: site.publicHost,
       adblock: body.adblock,
       itp: body.itp,
+      etp: body.etp,
+      mode: visitMode(request.headers.get("Origin"), site),
       country: typeof request.cf?.country === "string" ? request.cf.country : null,
     };
     // Not awaited, like every log record: 202 means accepted, and the record leaves with the isolate's next send.

@@ -1,7 +1,7 @@
 // Turns log records into the report's aggregates. Pure: the same records always give the same report.
 import type { Report } from "../../schemas/analytics";
 import { statusClass } from "../../schemas/analytics";
-import type { AccessRecord, DetectionRecord } from "../../schemas/log-record";
+import { VISIT_MODES, type AccessRecord, type DetectionRecord, type VisitMode } from "../../schemas/log-record";
 
 const TOP_PATHS = 10;
 /** Bucket sizes the time series may use; the smallest one that keeps the series at most MAX_BUCKETS long wins. */
@@ -77,7 +77,10 @@ export function aggregate(
   const all = [...sessions.values()];
   const adblock = all.filter((s) => s.adblock).length;
   const itp = all.filter((s) => s.itp).length;
-  const recovered = all.filter((s) => s.adblock || s.itp).length;
+  const etp = all.filter((s) => s.etp).length;
+  const recovered = all.filter((s) => s.adblock || s.itp || s.etp).length;
+  const modes = Object.fromEntries(VISIT_MODES.map((mode) => [mode, 0])) as Record<VisitMode, number>;
+  for (const s of all) modes[s.mode] += 1;
 
   return {
     containerId: window.containerId,
@@ -95,9 +98,12 @@ export function aggregate(
       sessions: all.length,
       adblock,
       itp,
+      etp,
       adblockRate: rate(adblock, all.length),
       itpRate: rate(itp, all.length),
+      etpRate: rate(etp, all.length),
       recoveredRate: rate(recovered, all.length),
+      modes,
     },
   };
 }
