@@ -13,7 +13,7 @@
 import { seededRandom } from "./lib/seeded-random.mjs";
 
 /** Operations per hit, beyond the Worker request and the access record every hit on a resolved host makes. */
-export const HIT_RULES = {
+const HIT_RULES = {
   // GET <loaderPath><token>.js: the token lookup is cached in the isolate (see configReadsPerReload).
   script: {},
   // GET/POST <proxyPath>?p=…: gtm.js and GA4 collect hits, proxied to sGTM.
@@ -67,7 +67,7 @@ export function hitsPerSession(mix) {
 }
 
 /** Billed Queues units of a message: per 64 KB (1 KB = 1,000 bytes) including ~100 bytes of metadata. */
-export const queueUnits = (bytes) => Math.ceil((bytes + 100) / 64_000);
+const queueUnits = (bytes) => Math.ceil((bytes + 100) / 64_000);
 
 const ENVELOPE_BYTES = '{"v":1,"records":[]}'.length;
 
@@ -87,7 +87,7 @@ function pack(records, recordBytes, limits) {
  * `windowMs`; reaching `maxRecords` sends at once (the window's timer keeps running, as in log-buffer.ts).
  * Returns the sends as { t, records, first, last } (t = send time, first/last = record times).
  */
-export function simulateWindows(times, { windowMs, maxRecords }) {
+function simulateWindows(times, { windowMs, maxRecords }) {
   const sends = [];
   let pending = [];
   let timerAt = null;
@@ -112,7 +112,7 @@ export function simulateWindows(times, { windowMs, maxRecords }) {
  * Queues' push-consumer batching over message arrival times: a batch is delivered when it holds `maxBatch` messages
  * or `timeoutMs` after its first message. Returns the batches (arrays of messages).
  */
-export function simulateConsumerBatches(messages, { maxBatch, timeoutMs }) {
+function simulateConsumerBatches(messages, { maxBatch, timeoutMs }) {
   const batches = [];
   let current = [];
   for (const message of [...messages].sort((a, b) => a.t - b.t)) {
@@ -156,9 +156,8 @@ export function operationsFor(hits, settings, recordBytes, history = []) {
   let detectionRecords = 0;
   const byIsolate = new Map();
   const isolateOf = (id) => {
-    let isolate = byIsolate.get(id);
-    if (!isolate) byIsolate.set(id, (isolate = { records: [], loaded: {} }));
-    return isolate;
+    if (!byIsolate.has(id)) byIsolate.set(id, { records: [], loaded: {} });
+    return byIsolate.get(id);
   };
   // Config caches: a key is read again on the first hit after its TTL ran out.
   const loadConfig = (isolate, hit, count) => {
@@ -192,7 +191,8 @@ export function operationsFor(hits, settings, recordBytes, history = []) {
     records.sort((a, b) => a - b);
     for (const send of simulateWindows(records, settings)) {
       sends.push(send.records);
-      for (const message of pack(send.records, meanRecordBytes, settings)) messages.push({ ...message, t: send.t, first: send.first, last: send.last });
+      for (const message of pack(send.records, meanRecordBytes, settings))
+        messages.push({ ...message, t: send.t, first: send.first, last: send.last });
     }
   }
   const units = messages.reduce((sum, m) => sum + queueUnits(m.bytes), 0);
@@ -215,6 +215,17 @@ export function operationsFor(hits, settings, recordBytes, history = []) {
   };
 }
 
+/** A value of `weighted` ([value, weight] pairs) drawn with `random`. */
+export function pick(random, weighted) {
+  const total = weighted.reduce((sum, [, w]) => sum + w, 0);
+  let r = random() * total;
+  for (const [value, w] of weighted) {
+    r -= w;
+    if (r < 0) return value;
+  }
+  return weighted.at(-1)[0];
+}
+
 /**
  * A synthetic stream: `count` hits at `rate` hits/s platform-wide, Poisson arrivals, spread evenly over `isolates`
  * isolates (even spread is the worst case for batching at a given isolate count), kinds drawn from the mix.
@@ -223,13 +234,11 @@ export function syntheticHits({ count, rate, isolates, mix, seed = 1 }) {
   const random = seededRandom(seed);
   const perSession = hitsPerSession(mix);
   const kinds = Object.entries(perSession);
-  const total = kinds.reduce((sum, [, n]) => sum + n, 0);
   const hits = [];
   let t = Date.UTC(2026, 0, 5, 0, 0, 0);
   for (let i = 0; i < count; i++) {
     t += (-Math.log(1 - random()) * 1000) / rate;
-    let pick = random() * total;
-    const [kind] = kinds.find(([, n]) => (pick -= n) < 0) ?? kinds.at(-1);
+    const kind = pick(random, kinds);
     hits.push({ kind, t: Math.floor(t), isolate: Math.floor(random() * isolates) });
   }
   return hits;
@@ -267,8 +276,9 @@ export function bill(ops, cpuMsPerHit, prices) {
     "KV reads": perMillion(sum(ops.kvRead), prices.kv.readsPerMillion),
     "KV writes": perMillion(sum(ops.kvWrite), prices.kv.writesPerMillion),
     "Durable Object requests": perMillion(ops.durableObjectRequests, prices.durableObjects.requestsPerMillion),
-    "Durable Object SQLite rows": perMillion(ops.durableObjectRowsRead ?? 0, prices.durableObjects.sqliteRowsReadPerMillion)
-      + perMillion(ops.durableObjectRowsWritten ?? 0, prices.durableObjects.sqliteRowsWrittenPerMillion),
+    "Durable Object SQLite rows":
+      perMillion(ops.durableObjectRowsRead ?? 0, prices.durableObjects.sqliteRowsReadPerMillion) +
+      perMillion(ops.durableObjectRowsWritten ?? 0, prices.durableObjects.sqliteRowsWrittenPerMillion),
     "R2 Class A": perMillion(ops.r2.classA, prices.r2.classAPerMillion),
     "R2 Class B": perMillion(ops.r2.classB, prices.r2.classBPerMillion),
     "Analytics Engine points": perMillion(ops.analyticsPoints, prices.analyticsEngine.pointsPerMillion),

@@ -25,6 +25,14 @@ const R2_CLASS: Record<string, "classA" | "classB" | "free"> = {
   delete: "free",
 };
 
+type AnyFunction = (...args: unknown[]) => unknown;
+
+/** The entry of `record` under `key`, created from `empty` on first use. */
+function entry<T>(record: Record<string, T>, key: string, empty: () => T): T {
+  record[key] ??= empty();
+  return record[key];
+}
+
 export interface Counts {
   fetch: number;
   /** Queue consumer invocations by queue name. */
@@ -41,7 +49,17 @@ export interface Counts {
 }
 
 function emptyCounts(): Counts {
-  return { fetch: 0, queueInvocations: {}, kv: {}, queueSent: {}, queueRead: {}, queueDeleted: {}, r2: {}, analyticsPoints: {}, durableObjectRequests: {} };
+  return {
+    fetch: 0,
+    queueInvocations: {},
+    kv: {},
+    queueSent: {},
+    queueRead: {},
+    queueDeleted: {},
+    r2: {},
+    analyticsPoints: {},
+    durableObjectRequests: {},
+  };
 }
 
 // One set of counters per isolate: the Worker's fetch and queue handlers and its Durable Objects share it.
@@ -50,7 +68,7 @@ let counts = emptyCounts();
 const encoder = new TextEncoder();
 
 function queueUnits(body: unknown): number {
-  const bytes = encoder.encode(typeof body === "string" ? body : JSON.stringify(body) ?? "").byteLength;
+  const bytes = encoder.encode(typeof body === "string" ? body : (JSON.stringify(body) ?? "")).byteLength;
   return Math.ceil((bytes + QUEUE_METADATA_BYTES) / QUEUE_UNIT_BYTES);
 }
 
@@ -64,7 +82,10 @@ function recordsIn(body: unknown): number {
  * `fn` bound to `self`, without touching `fn`'s own properties: on a Durable Object stub every property access
  * (`.apply`, `.bind` included) is itself a remote method.
  */
-const bound = (fn: Function, self: object) => (...args: unknown[]) => Reflect.apply(fn, self, args);
+const bound =
+  (fn: AnyFunction, self: object) =>
+  (...args: unknown[]) =>
+    Reflect.apply(fn, self, args);
 
 /** A proxy that calls `count(method, args)` before each call of a method named in `methods`. */
 function counting<T extends object>(target: T, methods: readonly string[], count: (method: string, args: unknown[]) => void): T {
@@ -75,17 +96,17 @@ function counting<T extends object>(target: T, methods: readonly string[], count
       if (typeof property === "string" && methods.includes(property)) {
         return (...args: unknown[]) => {
           count(property, args);
-          return Reflect.apply(value as Function, object, args);
+          return Reflect.apply(value as AnyFunction, object, args);
         };
       }
-      return bound(value as Function, object);
+      return bound(value as AnyFunction, object);
     },
   });
 }
 
 function spyKv(name: string, kv: object): object {
   return counting(kv, ["get", "getWithMetadata", "put", "delete", "list"], (method, args) => {
-    const c = (counts.kv[name] ??= { read: 0, write: 0, delete: 0, list: 0 });
+    const c = entry(counts.kv, name, () => ({ read: 0, write: 0, delete: 0, list: 0 }));
     // KV bills a multi-key get per key.
     if (method === "get" || method === "getWithMetadata") c.read += Array.isArray(args[0]) ? args[0].length : 1;
     else if (method === "put") c.write += 1;
@@ -96,7 +117,7 @@ function spyKv(name: string, kv: object): object {
 
 function spyQueue(name: string, queue: object): object {
   return counting(queue, ["send", "sendBatch"], (method, args) => {
-    const c = (counts.queueSent[name] ??= { calls: 0, messages: 0, units: 0, recordsPerMessage: [], recordsPerCall: [] });
+    const c = entry(counts.queueSent, name, () => ({ calls: 0, messages: 0, units: 0, recordsPerMessage: [], recordsPerCall: [] }));
     const bodies = method === "send" ? [args[0]] : [...(args[0] as Iterable<{ body: unknown }>)].map((m) => m.body);
     c.calls += 1;
     c.messages += bodies.length;
@@ -108,7 +129,7 @@ function spyQueue(name: string, queue: object): object {
 
 function spyR2(name: string, bucket: object): object {
   return counting(bucket, Object.keys(R2_CLASS), (method) => {
-    const c = (counts.r2[name] ??= { classA: 0, classB: 0, free: 0 });
+    const c = entry(counts.r2, name, () => ({ classA: 0, classB: 0, free: 0 }));
     c[R2_CLASS[method]!] += 1;
   });
 }
@@ -128,16 +149,16 @@ function spyDurableObjects(name: string, namespace: DurableObjectNamespace): obj
     get(object, property) {
       const value: unknown = Reflect.get(object, property, object);
       if (typeof value !== "function") return value;
-      if (property !== "get" && property !== "getByName") return bound(value as Function, object);
+      if (property !== "get" && property !== "getByName") return bound(value as AnyFunction, object);
       return (...args: unknown[]) => {
-        const stub = Reflect.apply(value as Function, object, args) as object;
+        const stub = Reflect.apply(value as AnyFunction, object, args) as object;
         return new Proxy(stub, {
           get(target, key) {
             const member: unknown = Reflect.get(target, key, target);
             if (typeof member !== "function" || key === "then") return member;
             return (...callArgs: unknown[]) => {
               countRequest();
-              return Reflect.apply(member as Function, target, callArgs);
+              return Reflect.apply(member as AnyFunction, target, callArgs);
             };
           },
         });
@@ -151,9 +172,8 @@ function spyDurableObjects(name: string, namespace: DurableObjectNamespace): obj
 const spies = new WeakMap<object, object>();
 
 function spyOnce(binding: object, make: (binding: object) => object): object {
-  let spy = spies.get(binding);
-  if (!spy) spies.set(binding, (spy = make(binding)));
-  return spy;
+  if (!spies.has(binding)) spies.set(binding, make(binding));
+  return spies.get(binding) as object;
 }
 
 /** The Worker's env with every billable binding counted. */
@@ -188,10 +208,10 @@ function trackedBatch(batch: MessageBatch<unknown>, retried: Set<string>): Messa
       if (property === "retryAll") {
         return (...args: unknown[]) => {
           for (const message of batch.messages) retried.add(message.id);
-          return Reflect.apply(value as Function, object, args);
+          return Reflect.apply(value as AnyFunction, object, args);
         };
       }
-      return typeof value === "function" ? bound(value as Function, object) : value;
+      return typeof value === "function" ? bound(value as AnyFunction, object) : value;
     },
   });
 }
@@ -219,7 +239,7 @@ export function spyWorker<E extends object>(handler: ExportedHandler<E>): Export
     spied.queue = async (batch, env, ctx) => {
       counts.queueInvocations[batch.queue] = (counts.queueInvocations[batch.queue] ?? 0) + 1;
       const units = batch.messages.map((message) => queueUnits(message.body));
-      const read = (counts.queueRead[batch.queue] ??= { messages: 0, units: 0 });
+      const read = entry(counts.queueRead, batch.queue, () => ({ messages: 0, units: 0 }));
       read.messages += batch.messages.length;
       read.units += units.reduce((a, b) => a + b, 0);
       const retried = new Set<string>();
@@ -229,7 +249,7 @@ export function spyWorker<E extends object>(handler: ExportedHandler<E>): Export
         for (const message of batch.messages) retried.add(message.id);
         throw error;
       } finally {
-        const deleted = (counts.queueDeleted[batch.queue] ??= { messages: 0, units: 0 });
+        const deleted = entry(counts.queueDeleted, batch.queue, () => ({ messages: 0, units: 0 }));
         batch.messages.forEach((message, i) => {
           if (retried.has(message.id)) return;
           deleted.messages += 1;

@@ -44,7 +44,14 @@ export async function logObjects(mf) {
     const page = await bucket.list({ prefix: "logs/", cursor });
     for (const { key } of page.objects) {
       const body = Buffer.from(await (await bucket.get(key)).arrayBuffer());
-      objects.set(key, gunzipSync(body).toString().trim().split("\n").map((line) => JSON.parse(line)));
+      objects.set(
+        key,
+        gunzipSync(body)
+          .toString()
+          .trim()
+          .split("\n")
+          .map((line) => JSON.parse(line)),
+      );
     }
     cursor = page.truncated ? page.cursor : undefined;
   } while (cursor);

@@ -67,7 +67,9 @@ export async function startCostPlatform({ vars = {} } = {}) {
   for (const { containerId } of containers) {
     await waitFor(
       async () => {
-        const res = await fetch(`${url}/_edge/admin/containers/${containerId}/status`, { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } });
+        const res = await fetch(`${url}/_edge/admin/containers/${containerId}/status`, {
+          headers: { Authorization: `Bearer ${ADMIN_TOKEN}` },
+        });
         return res.ok && (await res.json()).inSync;
       },
       { what: `${containerId} to be applied` },
@@ -99,7 +101,7 @@ export async function startCostPlatform({ vars = {} } = {}) {
 }
 
 /** Waits until `ready()` resolves truthy, polling every `intervalMs`; throws after `timeoutMs`. */
-export async function waitFor(ready, { timeoutMs = 120_000, intervalMs = 250, what = "condition" } = {}) {
+async function waitFor(ready, { timeoutMs = 120_000, intervalMs = 250, what = "condition" } = {}) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await ready();

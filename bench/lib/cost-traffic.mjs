@@ -4,7 +4,7 @@
 // COOKIE_VAULT evolve as they would. Every hit is logged with its kind (bench/cost-model.mjs HIT_RULES) and the time
 // its answer arrived.
 import { Agent, request } from "node:http";
-import { hitsPerSession } from "../cost-model.mjs";
+import { hitsPerSession, pick } from "../cost-model.mjs";
 
 const HOST = "ss.demo-shop.localhost";
 const TOKEN = "lt_demo_shop";
@@ -112,13 +112,6 @@ export async function runSession(client, { visitor, pages, adblock, country, ses
     }
     if (page < pages) await sleep(PAGE_GAP_MS);
   }
-}
-
-function pick(random, weighted) {
-  const total = weighted.reduce((sum, [, w]) => sum + w, 0);
-  let r = random() * total;
-  for (const [value, w] of weighted) if ((r -= w) < 0) return value;
-  return weighted.at(-1)[0];
 }
 
 /**

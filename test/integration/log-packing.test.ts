@@ -1,14 +1,15 @@
 // Packed LOG_QUEUE messages end to end, on the real local queue and the real consumer (configured from
 // wrangler.jsonc): what one isolate's window sends comes out of R2 complete and in order, across both message
 // limits (records and bytes), and a poisoned record is dead-lettered alone while its neighbours are written.
-import { env } from "cloudflare:workers";
+
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import {
+  type LogRecord,
   MAX_MESSAGE_BYTES,
   MAX_RECORDS_PER_MESSAGE,
   PACKED_LOG_VERSION,
-  type LogRecord,
   type PackedLogMessage,
 } from "../../schemas/log-record";
 import type { DeadLetter } from "../../workers/shared/dead-letters";
@@ -81,8 +82,8 @@ describe("packed log messages through the real queue", () => {
     const letters = await vi.waitFor(
       async () => {
         const keys = await listKeys("dead-letters/logs/");
-        const found = (await Promise.all(keys.map(async (key) => ({ key, letter: await deadLetter(key) })))).filter(
-          ({ letter }) => JSON.stringify(letter.body).includes(poisoned.requestId),
+        const found = (await Promise.all(keys.map(async (key) => ({ key, letter: await deadLetter(key) })))).filter(({ letter }) =>
+          JSON.stringify(letter.body).includes(poisoned.requestId),
         );
         const stored = await listKeys("logs/dt=2031-01-02/");
         if (found.length === 0 || stored.length === 0) throw new Error("not consumed yet");

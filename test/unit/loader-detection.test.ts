@@ -49,10 +49,10 @@ describe("POST /mark-session-detection", () => {
   });
 
   it("records Firefox ETP, and false for a cached script that does not send it", async () => {
-    const send = vi.spyOn(env.LOG_QUEUE, "send");
+    const sendBatch = vi.spyOn(env.LOG_QUEUE, "sendBatch");
     await report(JSON.stringify({ sessionId: "sess_firefox1", adblock: false, itp: false, etp: true }));
     await report(VALID);
-    expect(send.mock.calls.map(([record]) => (record as { etp: boolean }).etp)).toEqual([true, false]);
+    expect(sentRecords(sendBatch).map((record) => (record as { etp: boolean }).etp)).toEqual([true, false]);
   });
 
   it.each([
@@ -63,9 +63,9 @@ describe("POST /mark-session-detection", () => {
     ["null", "unknown"],
     [undefined, "unknown"],
   ])("measures the visit mode from the page's Origin %s as %s", async (origin, mode) => {
-    const send = vi.spyOn(env.LOG_QUEUE, "send");
+    const sendBatch = vi.spyOn(env.LOG_QUEUE, "sendBatch");
     await report(VALID, {}, origin === undefined ? {} : { Origin: origin });
-    expect(send.mock.calls[0]![0]).toMatchObject({ mode });
+    expect(sentRecords(sendBatch)).toMatchObject([{ mode }]);
   });
 
   it("accepts but records nothing when detection is not active", async () => {

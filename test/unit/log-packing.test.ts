@@ -1,8 +1,8 @@
 // Packing log records into LOG_QUEUE messages and messages into sendBatch calls: Queues' limits, nothing lost,
 // nothing reordered.
 import { describe, expect, it } from "vitest";
-import { MAX_MESSAGE_BYTES, MAX_RECORDS_PER_MESSAGE, type LogRecord } from "../../schemas/log-record";
-import { jsonBytes, MESSAGE_METADATA_BYTES, packRecords, sendBatches, type PackedMessage } from "../../workers/shared/log-packing";
+import { type LogRecord, MAX_MESSAGE_BYTES, MAX_RECORDS_PER_MESSAGE } from "../../schemas/log-record";
+import { jsonBytes, MESSAGE_METADATA_BYTES, type PackedMessage, packRecords, sendBatches } from "../../workers/shared/log-packing";
 import { accessRecord, detectionRecord } from "../support/log-records";
 
 /** A record of about 1.4 KB: the longest path a record carries (512 characters), each two bytes in UTF-8. */

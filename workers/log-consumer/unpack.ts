@@ -3,9 +3,9 @@
 // kept as a dead letter by itself, and its neighbours in the same message go on as usual.
 import * as v from "valibot";
 import { describeIssues } from "../../schemas/issues";
-import { LogRecordSchema, PACKED_LOG_VERSION, PackedLogMessageSchema, type LogRecord } from "../../schemas/log-record";
+import { type LogRecord, LogRecordSchema, PACKED_LOG_VERSION, PackedLogMessageSchema } from "../../schemas/log-record";
 
-export interface Rejected {
+interface Rejected {
   /** Dead-letter id: the message id, plus the record's index when the message was packed. */
   id: string;
   /** What a replay re-sends: the bad record alone in an envelope, or the unreadable message as it came. */

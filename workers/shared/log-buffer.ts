@@ -5,7 +5,7 @@
 // messages at a given request rate, at the price of records reaching R2 that much later.
 // Logging never delays or fails a response: nothing here is awaited on the response path, and a failed send is
 // only reported.
-import { MAX_RECORDS_PER_MESSAGE, type LogRecord } from "../../schemas/log-record";
+import { type LogRecord, MAX_RECORDS_PER_MESSAGE } from "../../schemas/log-record";
 import { packRecords, sendBatches } from "./log-packing";
 
 export type LogQueueEnv = Pick<Env, "LOG_QUEUE"> & { LOG_WINDOW_MS?: string };
@@ -14,9 +14,9 @@ export type LogQueueEnv = Pick<Env, "LOG_QUEUE"> & { LOG_WINDOW_MS?: string };
  * Production window. It must stay well under the 30 s a waitUntil may outlive its response; it holds the records of
  * one isolate, so with traffic spread over many isolates each window fills more slowly (docs/cost.md).
  */
-export const DEFAULT_LOG_WINDOW_MS = 10_000;
+const DEFAULT_LOG_WINDOW_MS = 10_000;
 
-export function logWindowMs(env: LogQueueEnv): number {
+function logWindowMs(env: LogQueueEnv): number {
   const ms = Number(env.LOG_WINDOW_MS);
   return Number.isFinite(ms) && ms > 0 ? ms : DEFAULT_LOG_WINDOW_MS;
 }
@@ -39,7 +39,10 @@ async function send(queue: Queue, records: LogRecord[]): Promise<void> {
     try {
       await queue.sendBatch(batch.map((message) => ({ body: message.body, contentType: "json" as const })));
     } catch (error) {
-      reportFailure(error, batch.reduce((sum, message) => sum + message.body.records.length, 0));
+      reportFailure(
+        error,
+        batch.reduce((sum, message) => sum + message.body.records.length, 0),
+      );
     }
   }
 }

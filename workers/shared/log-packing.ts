@@ -1,10 +1,10 @@
 // Packs log records into as few LOG_QUEUE messages as Queues' limits allow, and those messages into sendBatch calls.
 // Order is kept throughout: records come out of the consumer in the order this isolate produced them.
 import {
+  type LogRecord,
   MAX_MESSAGE_BYTES,
   MAX_RECORDS_PER_MESSAGE,
   PACKED_LOG_VERSION,
-  type LogRecord,
   type PackedLogMessage,
 } from "../../schemas/log-record";
 
