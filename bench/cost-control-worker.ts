@@ -5,6 +5,10 @@ import { ContainerState as DeployedContainerState } from "../durable/container-s
 import control from "../workers/control";
 import { spyEnv, spyWorker } from "./lib/binding-spies";
 
+// Every other class the control Worker exports (the Durable Objects its config binds) as deployed; ContainerState
+// below takes the place of the deployed one.
+export * from "../workers/control";
+
 export class ContainerState extends DeployedContainerState {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, spyEnv(env));

@@ -22,9 +22,9 @@ export function createClient(baseUrl, maxSockets = 64) {
   const agent = new Agent({ keepAlive: true, maxSockets });
   const send = ({ method = "GET", path, headers = {}, body, country }, retry = true) =>
     new Promise((resolve, reject) => {
-      // MF-CF-Blob is how miniflare's entry accepts request.cf: the country the access record carries.
-      const cf = country ? { "MF-CF-Blob": JSON.stringify({ country }) } : {};
-      const req = request(new URL(path, baseUrl), { agent, method, headers: { ...headers, ...cf, Host: HOST } }, (res) => {
+      // Cloudflare sets CF-IPCountry on every request; the records' country comes from it.
+      const geo = country ? { "CF-IPCountry": country } : {};
+      const req = request(new URL(path, baseUrl), { agent, method, headers: { ...headers, ...geo, Host: HOST } }, (res) => {
         const chunks = [];
         res.on("data", (c) => chunks.push(c));
         res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString() }));

@@ -13,9 +13,12 @@ import { readJsonBody } from "../shared/body";
 import { EdgeError, errorResponse, jsonResponse } from "../shared/errors";
 import { replayDeadLetters } from "../shared/dead-letters";
 import { dashboardHandler, reportHandler } from "../log-consumer/routes";
+import { deleteThresholdsHandler, listAlertsHandler, putThresholdsHandler } from "../alerts/routes";
 import { hostParam, liveNowParam, putHostname, removeHostname, showHostname } from "./custom-hostnames";
 import { enqueueVersioned, replayContainers } from "./enqueue";
-import { messageFromWebhook } from "./webhook";
+import { markOutboxDelivered } from "../shared/outbox";
+import { supabaseConfigured } from "../shared/postgrest";
+import { messageFromWebhook, outboxIdFromWebhook } from "./webhook";
 
 type Args = [Env, ExecutionContext];
 
@@ -38,11 +41,21 @@ export const edgeApi = Router<IRequest, Args>({
 edgeApi
   .get("/_edge/health", () => jsonResponse({ ok: true }))
 
-  .post("/_edge/hooks/supabase", async (request, env) => {
+  .post("/_edge/hooks/supabase", async (request, env, ctx) => {
     await requireSecret(request.headers.get("X-Webhook-Secret"), env.WEBHOOK_SECRET, "X-Webhook-Secret");
     const payload = await readJsonBody(request, WebhookPayloadSchema);
     const message = messageFromWebhook(payload);
     const accepted = await enqueueVersioned(env, message);
+    // The change is on the queue (or was applied before): acknowledge the outbox row so the sweeper skips it.
+    // After the answer: pg_net gives the webhook 5 s, and a failed acknowledgement only costs a redundant sweep.
+    const outboxId = outboxIdFromWebhook(payload);
+    if (outboxId !== null && supabaseConfigured(env)) {
+      ctx.waitUntil(
+        markOutboxDelivered(env, [outboxId]).catch((error) =>
+          console.error(JSON.stringify({ event: "outbox_ack_failed", outboxId, error: String(error) })),
+        ),
+      );
+    }
     return jsonResponse({ containerId: message.containerId, version: message.version, enqueued: accepted }, 202);
   })
 
@@ -117,4 +130,8 @@ edgeApi
     return jsonResponse({ enqueued: count }, 202);
   })
 
-  .get("/_edge/admin/report", reportHandler);
+  .get("/_edge/admin/report", reportHandler)
+
+  .get("/_edge/admin/alerts", listAlertsHandler)
+  .put("/_edge/admin/alerts/thresholds/:id", putThresholdsHandler)
+  .delete("/_edge/admin/alerts/thresholds/:id", deleteThresholdsHandler);

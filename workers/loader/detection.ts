@@ -6,6 +6,8 @@ import { DetectionBodySchema } from "../../schemas/loader";
 import type { DetectionRecord } from "../../schemas/log-record";
 import { readJsonBody } from "../shared/body";
 import { queueLogRecord } from "../shared/log-buffer";
+import { botVerdict } from "../shared/bot-verdict";
+import { requestCountry } from "../shared/country";
 import type { Site } from "../shared/site";
 import { visitMode } from "./visit-mode";
 
@@ -30,7 +32,11 @@ export async function handleDetection(
       itp: body.itp,
       etp: body.etp,
       mode: visitMode(request.headers.get("Origin"), site),
-      country: typeof request.cf?.country === "string" ? request.cf.country : null,
+      country: requestCountry(request),
+      webdriver: body.webdriver,
+      // The edge's verdict on the report itself (it comes from the same browser as the page view), or the page's
+      // own admission that automation drives it.
+      bot: moduleActive(site.config, "botDetection") ? body.webdriver || botVerdict(request).bot : null,
     };
     // Not awaited, like every log record: 202 means accepted, and the record leaves with the isolate's next send.
     queueLogRecord(env, ctx, record);

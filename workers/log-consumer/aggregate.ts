@@ -61,6 +61,8 @@ export function aggregate(
   const latencies: number[] = [];
   let rewrites = 0;
   let requestsWithRewrites = 0;
+  let requestsChecked = 0;
+  let requestsBot = 0;
   for (const r of requests.values()) {
     const bucket = series[Math.floor((r.ts - firstBucket) / bucketMs)]!;
     bucket.count += 1;
@@ -71,6 +73,10 @@ export function aggregate(
     if (PROXIED.has(r.pathClass)) latencies.push(r.durationMs);
     rewrites += r.cookieRewrites;
     if (r.cookieRewrites > 0) requestsWithRewrites += 1;
+    if (r.bot !== null) {
+      requestsChecked += 1;
+      if (r.bot) requestsBot += 1;
+    }
   }
   latencies.sort((a, b) => a - b);
 
@@ -81,6 +87,8 @@ export function aggregate(
   const recovered = all.filter((s) => s.adblock || s.itp || s.etp).length;
   const modes = Object.fromEntries(VISIT_MODES.map((mode) => [mode, 0])) as Record<VisitMode, number>;
   for (const s of all) modes[s.mode] += 1;
+  const sessionsChecked = all.filter((s) => s.bot !== null).length;
+  const sessionsBot = all.filter((s) => s.bot === true).length;
 
   return {
     containerId: window.containerId,
@@ -104,6 +112,14 @@ export function aggregate(
       etpRate: rate(etp, all.length),
       recoveredRate: rate(recovered, all.length),
       modes,
+    },
+    bots: {
+      requestsChecked,
+      requestsBot,
+      requestShare: rate(requestsBot, requestsChecked),
+      sessionsChecked,
+      sessionsBot,
+      sessionShare: rate(sessionsBot, sessionsChecked),
     },
   };
 }

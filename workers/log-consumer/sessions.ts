@@ -16,6 +16,8 @@ export interface LoaderSessionRow {
   etp: boolean;
   mode: string;
   country: string | null;
+  /** The bot verdict; null when the container's botDetection was not active (column added by the bot migration). */
+  bot: boolean | null;
   detected_at: string;
 }
 
@@ -38,6 +40,7 @@ export function sessionRows(records: readonly DetectionRecord[]): LoaderSessionR
     etp: r.etp,
     mode: r.mode,
     country: r.country,
+    bot: r.bot,
     detected_at: new Date(r.ts).toISOString(),
   }));
 }
