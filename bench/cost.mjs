@@ -262,6 +262,7 @@ function variant(mix, { ae = 1, consumerBatch = settings.consumerBatch, vaultDO 
 }
 const noGa4 = { ...MIX, ga4SessionCookie: false };
 const noRestoration = { ...MIX, cookieRestoration: false };
+/** @type {[string, typeof MIX & { bootOncePerSession?: boolean }, { ae?: number, consumerBatch?: number, vaultDO?: boolean }][]} */
 const variants = [
   ["1. the mix above: cookie restoration on, GA4's _ga_<ID> kept, so every /boot after the first backup writes it", MIX, {}],
   ["2. as 1, but GA4's session cookie not kept (only _ga, _fbp)", noGa4, {}],

@@ -12,15 +12,17 @@ import { bundleWorker, workerOptions } from "./miniflare-worker.mjs";
 /** The demo containers' admin token (loadDemoContainers sends it). */
 const ADMIN_TOKEN = "dev-admin-token";
 
+/** The fields of /proc/<pid>/stat after the process name (which may contain spaces). */
+const statFields = (pid) => (readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1] ?? "").split(" ");
+
 /** workerd processes started by this process (miniflare runs one, as a direct child). */
 function workerdPids() {
   const pids = new Set();
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const ppid = Number(stat.split(") ")[1].split(" ")[1]);
-      if (stat.includes("(workerd)") && ppid === process.pid) pids.add(Number(entry));
+      const isWorkerd = readFileSync(`/proc/${entry}/stat`, "utf8").includes("(workerd)");
+      if (isWorkerd && Number(statFields(entry)[1]) === process.pid) pids.add(Number(entry));
     } catch {
       // the process ended while we looked
     }
@@ -32,7 +34,7 @@ function workerdPids() {
 function cpuSeconds(pids) {
   let ticks = 0;
   for (const pid of pids) {
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    const fields = statFields(pid);
     ticks += Number(fields[11]) + Number(fields[12]);
   }
   return ticks / 100;
@@ -46,12 +48,15 @@ export async function startCostPlatform({ vars = {} } = {}) {
   const origin = await startSgtmOrigin(0);
   const bindings = { ADMIN_TOKEN, OPERATOR_HOSTS: "localhost,127.0.0.1", ...vars };
   const before = workerdPids();
+  // workerOptions' result is miniflare's options as wrangler builds them; its JSDoc-inferred type is looser.
+  /** @type {any[]} */
+  const workers = [
+    workerOptions({ worker: "edge", scriptPath: bundleWorker("edge", join(ROOT, "bench/cost-edge-worker.ts")), bindings }),
+    workerOptions({ worker: "control", scriptPath: bundleWorker("control", join(ROOT, "bench/cost-control-worker.ts")), bindings }),
+  ];
   const mf = new Miniflare({
     port: 0,
-    workers: [
-      workerOptions({ worker: "edge", scriptPath: bundleWorker("edge", join(ROOT, "bench/cost-edge-worker.ts")), bindings }),
-      workerOptions({ worker: "control", scriptPath: bundleWorker("control", join(ROOT, "bench/cost-control-worker.ts")), bindings }),
-    ],
+    workers,
     handleRuntimeStdio: (stdout, stderr) => {
       // The Workers' log lines are not the bench's output; errors still are.
       stdout.resume();

@@ -31,7 +31,8 @@ export function createClient(baseUrl, maxSockets = 64) {
       });
       req.on("error", (error) => {
         // A kept-alive socket closed by the server just as it was reused: Node's documented race, safe to resend.
-        if (retry && req.reusedSocket && error.code === "ECONNRESET") resolve(send({ method, path, headers, body, country }, false));
+        const code = /** @type {NodeJS.ErrnoException} */ (error).code;
+        if (retry && req.reusedSocket && code === "ECONNRESET") resolve(send({ method, path, headers, body, country }, false));
         else reject(error);
       });
       req.end(body);
@@ -83,6 +84,7 @@ const cookieHeader = (jar) => [...jar].map(([name, value]) => `${name}=${value}`
  * since the last visit.
  */
 export async function runSession(client, { visitor, pages, adblock, country, sessionId, changedCookie = false }, log) {
+  /** @param {string} kind @param {{ method?: string, path: string, body?: string }} request */
   const hit = async (kind, { method = "GET", path, body }) => {
     const headers = visitor.jar.size > 0 ? { Cookie: cookieHeader(visitor.jar) } : {};
     if (body !== undefined) headers["Content-Type"] = "text/plain;charset=UTF-8";
@@ -126,8 +128,13 @@ export function planSessions({ rate, seconds, mix, random, returning }) {
   for (let t = 0; ; ) {
     t += (-Math.log(1 - random()) * 1000) / sessionsPerSecond;
     if (t >= seconds * 1000) break;
-    const isNew = random() < mix.newVisitorShare || next >= returning.length;
-    const visitor = isNew ? newVisitor(`n${sessions.length}`, { ga4: mix.ga4SessionCookie }) : returning[next++];
+    const candidate = returning[next];
+    const visitor =
+      random() < mix.newVisitorShare || candidate === undefined
+        ? newVisitor(`n${sessions.length}`, { ga4: mix.ga4SessionCookie })
+        : candidate;
+    const isNew = visitor !== candidate;
+    if (!isNew) next += 1;
     sessions.push({
       start: t,
       visitor,
@@ -170,8 +177,7 @@ export async function makeReturningVisitors(client, count, log, { concurrency = 
   const visitors = Array.from({ length: count }, (_, i) => newVisitor(`r${i}`, { ga4 }));
   let next = 0;
   const worker = async () => {
-    while (next < visitors.length) {
-      const visitor = visitors[next++];
+    for (let visitor = visitors[next++]; visitor; visitor = visitors[next++]) {
       await runSession(client, { visitor, pages: 2, adblock: false, country: "DE", sessionId: `warm_${visitor.id}_${Date.now()}` }, log);
     }
   };
