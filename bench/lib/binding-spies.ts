@@ -130,7 +130,8 @@ function spyQueue(name: string, queue: object): object {
 function spyR2(name: string, bucket: object): object {
   return counting(bucket, Object.keys(R2_CLASS), (method) => {
     const c = entry(counts.r2, name, () => ({ classA: 0, classB: 0, free: 0 }));
-    c[R2_CLASS[method]!] += 1;
+    const kind = R2_CLASS[method];
+    if (kind) c[kind] += 1;
   });
 }
 
@@ -253,7 +254,7 @@ export function spyWorker<E extends object>(handler: ExportedHandler<E>): Export
         batch.messages.forEach((message, i) => {
           if (retried.has(message.id)) return;
           deleted.messages += 1;
-          deleted.units += units[i]!;
+          deleted.units += units[i] ?? 0;
         });
       }
     };

@@ -1,8 +1,9 @@
 // Helpers for the router tests: containers seeded straight into the real (miniflare) KV maps, pointed at the real
 // loopback upstream from router-origin.global.mjs, and a way to call the router that also captures the access
 // records it hands to LOG_QUEUE.
-import { env } from "cloudflare:workers";
+
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import * as v from "valibot";
 import { inject } from "vitest";
 import { AcceptedEdgeConfigSchema } from "../../schemas/accepted-edge-config";

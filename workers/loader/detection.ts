@@ -5,19 +5,13 @@ import { moduleActive } from "../../schemas/edge-config";
 import { DetectionBodySchema } from "../../schemas/loader";
 import type { DetectionRecord } from "../../schemas/log-record";
 import { readJsonBody } from "../shared/body";
-import { queueLogRecord } from "../shared/log-buffer";
 import { botVerdict } from "../shared/bot-verdict";
 import { requestCountry } from "../shared/country";
+import { queueLogRecord } from "../shared/log-buffer";
 import type { Site } from "../shared/site";
 import { visitMode } from "./visit-mode";
 
-export async function handleDetection(
-  request: Request,
-  env: Env,
-  ctx: ExecutionContext,
-  site: Site,
-  headers: Headers,
-): Promise<Response> {
+export async function handleDetection(request: Request, env: Env, ctx: ExecutionContext, site: Site, headers: Headers): Promise<Response> {
   const body = await readJsonBody(request, DetectionBodySchema);
   // A script cached before the module was switched off may still report: accepted, but not recorded, since the
   // container is not entitled to (or did not ask for) detection data.

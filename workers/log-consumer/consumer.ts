@@ -6,8 +6,8 @@
 import { accessDataPoint } from "../../schemas/analytics";
 import type { AccessRecord, DetectionRecord } from "../../schemas/log-record";
 import { storeDeadLetter } from "../shared/dead-letters";
-import { backoffSeconds } from "../shared/queues";
 import { supabaseConfigured } from "../shared/postgrest";
+import { backoffSeconds } from "../shared/queues";
 import { gzipNdjson } from "./ndjson-gzip";
 import { batchId, byHour, objectKey } from "./partition";
 import { upsertSessions } from "./sessions";

@@ -2,7 +2,7 @@
 // must never cost the visitor anything: the send is not awaited, and a failing send is only reported.
 import type { AccessRecord } from "../../schemas/log-record";
 import { requestCountry } from "../shared/country";
-import { queueLogRecord, type LogQueueEnv } from "../shared/log-buffer";
+import { type LogQueueEnv, queueLogRecord } from "../shared/log-buffer";
 import type { Site } from "../shared/site";
 
 export type PathClass = AccessRecord["pathClass"];
@@ -46,13 +46,7 @@ export function accessRecord(request: Request, site: Site, outcome: Outcome): Ac
  * Hands the request's access record to the isolate's LOG_QUEUE window (workers/shared/log-buffer.ts). Never throws
  * and never makes the response wait: the caller has its response already; a failed send is only reported.
  */
-export function sendAccessRecord(
-  env: LogQueueEnv,
-  ctx: ExecutionContext,
-  request: Request,
-  site: Site,
-  outcome: Outcome,
-): void {
+export function sendAccessRecord(env: LogQueueEnv, ctx: ExecutionContext, request: Request, site: Site, outcome: Outcome): void {
   let record: AccessRecord;
   try {
     record = accessRecord(request, site, outcome);
