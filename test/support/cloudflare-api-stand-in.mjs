@@ -162,7 +162,10 @@ export async function startCloudflareApiStandIn({ token: apiToken, zoneId, port 
   /** @returns {Tenant} */
   const tenantOf = (name) => {
     let tenant = tenants.get(name);
-    if (!tenant) tenants.set(name, (tenant = { hostnames: new Map(), requests: [], failures: [] }));
+    if (!tenant) {
+      tenant = { hostnames: new Map(), requests: [], failures: [] };
+      tenants.set(name, tenant);
+    }
     return tenant;
   };
 

@@ -266,7 +266,10 @@ export async function startPostgrestStandIn({ serviceKey, port = 0 }) {
   /** @returns {Tenant} */
   const tenantOf = (name) => {
     let tenant = tenants.get(name);
-    if (!tenant) tenants.set(name, (tenant = { tables: new Map(), rpc: new Map(), requests: [], database: null }));
+    if (!tenant) {
+      tenant = { tables: new Map(), rpc: new Map(), requests: [], database: null };
+      tenants.set(name, tenant);
+    }
     return tenant;
   };
   const sql = sqlBackend();
