@@ -2,7 +2,7 @@
 // container's KV keys, so versions are applied one at a time and in order, and it notices on its own (an alarm)
 // when a desired version has not been applied in time.
 import { DurableObject } from "cloudflare:workers";
-import type { DeleteMessage, RepairMessage, VersionedMessage } from "../schemas/config-message";
+import type { DeleteMessage, RepairMessage, UpsertMessage, VersionedMessage } from "../schemas/config-message";
 import type { EdgeConfig } from "../schemas/edge-config";
 import { syncKv } from "../workers/sync-consumer/kv-sync";
 
@@ -19,6 +19,9 @@ export type ApplyResult =
   | { status: "applied"; version: number; writes: number; deletes: number }
   | { status: "stale"; appliedVersion: number }
   | { status: "failed"; error: string };
+
+/** accepted: newer than everything before; duplicate: the same version and content again; stale / conflict: 409. */
+export type ChangeOutcome = "accepted" | "duplicate" | "stale" | "conflict";
 
 interface Row extends Record<string, SqlStorageValue> {
   container_id: string;
@@ -66,6 +69,22 @@ export class ContainerState extends DurableObject<Env> {
       await this.armDriftAlarm(0);
     }
     return { accepted: true, appliedVersion: row.applied_version };
+  }
+
+  /**
+   * The operator's rule for a change (PUT): its version must be newer than the last one accepted (desired or
+   * applied). The same version again is accepted only with identical content (a retried request); with other
+   * content it is a conflict, never a silent overwrite.
+   */
+  async acceptChange(message: UpsertMessage): Promise<{ outcome: ChangeOutcome; lastAccepted: number }> {
+    const row = this.row(message.containerId);
+    const lastAccepted = Math.max(row.desired_version, row.applied_version);
+    if (message.version > lastAccepted) {
+      await this.recordDesired(message);
+      return { outcome: "accepted", lastAccepted: message.version };
+    }
+    if (message.version < lastAccepted) return { outcome: "stale", lastAccepted };
+    return { outcome: acceptedContent(row) === JSON.stringify(message.config) ? "duplicate" : "conflict", lastAccepted };
   }
 
   /**
@@ -220,6 +239,13 @@ export class ContainerState extends DurableObject<Env> {
       row.last_repair_at,
     );
   }
+}
+
+/** The config (JSON) of the last accepted version: the pending message's, else the applied one. */
+function acceptedContent(row: Row): string | undefined {
+  if (row.desired_message !== null) return JSON.stringify((JSON.parse(row.desired_message) as { config?: unknown }).config);
+  if (row.applied_version === row.desired_version && row.applied_config !== null) return row.applied_config;
+  return undefined;
 }
 
 export function containerStub(env: Pick<Env, "CONTAINER_STATE">, containerId: string): DurableObjectStub<ContainerState> {

@@ -12,7 +12,7 @@ import { readJsonBody } from "../shared/body";
 import { EdgeError, errorResponse, jsonResponse } from "../shared/errors";
 import { replayDeadLetters } from "../shared/dead-letters";
 import { dashboardHandler, reportHandler } from "../log-consumer/routes";
-import { enqueueVersioned, replayContainers } from "./enqueue";
+import { enqueueChange, enqueueVersioned, replayContainers } from "./enqueue";
 import { messageFromWebhook } from "./webhook";
 
 type Args = [Env, ExecutionContext];
@@ -68,11 +68,8 @@ edgeApi
       throw new EdgeError(400, "invalid_body", "invalid body: upstream must be https");
     }
     const message: UpsertMessage = { type: "upsert", containerId: id, version: config.version, config, source: "admin" };
-    if (!(await enqueueVersioned(env, message))) {
-      const status = await containerStub(env, id).status(id);
-      throw new EdgeError(409, "stale_version", `version ${config.version} is not newer than applied version ${status?.appliedVersion}`);
-    }
-    return jsonResponse({ containerId: id, version: config.version, enqueued: true }, 202);
+    const enqueued = await enqueueChange(env, message);
+    return jsonResponse({ containerId: id, version: config.version, enqueued }, 202);
   })
 
   .delete("/_edge/admin/containers/:id", async (request, env) => {

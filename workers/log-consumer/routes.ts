@@ -1,17 +1,14 @@
 // Handlers for the operator's observability endpoints (registered in workers/admin/api.ts).
 import type { IRequest } from "itty-router";
-import * as v from "valibot";
 import { ReportQuerySchema } from "../../schemas/analytics";
-import { describeIssues } from "../../schemas/issues";
-import { EdgeError, jsonResponse } from "../shared/errors";
+import { parseQuery } from "../shared/body";
+import { jsonResponse } from "../shared/errors";
 import { dashboardHeaders, dashboardPage } from "./dashboard-page";
 import { buildReport } from "./report";
 
 /** GET /_edge/admin/report?since=24h&container=<id> (bearer auth: behind the /_edge/admin/* guard). */
 export async function reportHandler(request: IRequest, env: Env): Promise<Response> {
-  const parsed = v.safeParse(ReportQuerySchema, Object.fromEntries(new URL(request.url).searchParams));
-  if (!parsed.success) throw new EdgeError(400, "invalid_query", `invalid query: ${describeIssues(parsed.issues)}`);
-  const query = parsed.output;
+  const query = parseQuery(ReportQuerySchema, request.url);
   const to = Date.now();
   const report = await buildReport(env.LOG_BUCKET, { from: to - query.since, to, containerId: query.container ?? null });
   return jsonResponse(report);
