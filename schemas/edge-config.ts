@@ -31,8 +31,8 @@ const UpstreamSchema = v.pipe(
       return false;
     }
   }, "upstream must be an origin like https://sgtm.example (no path, query or credentials)"),
-  v.transform((value) => value.replace(/\/$/, "")),
   v.description("the sGTM container's origin, https without a path, e.g. https://sgtm.shop1.example (http only when ALLOW_INSECURE_UPSTREAM is true)"),
+  v.transform((value) => value.replace(/\/$/, "")),
 );
 
 const CookieKeeperSchema = v.strictObject({
@@ -46,8 +46,8 @@ const CookieKeeperSchema = v.strictObject({
       v.number("maxAgeDays must be a number"),
       v.integer("maxAgeDays must be an integer"),
       v.minValue(1, "maxAgeDays must be >= 1"),
-      v.transform((days) => Math.min(days, MAX_COOKIE_DAYS)),
       v.description("lifetime given to kept cookies, in days; values above 400 (the browsers' cap) become 400"),
+      v.transform((days) => Math.min(days, MAX_COOKIE_DAYS)),
     ),
     395,
   ),

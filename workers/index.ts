@@ -8,6 +8,7 @@ import { QUEUES } from "./shared/queues";
 import { consumeConfigBatch } from "./sync-consumer/consumer";
 
 export { ContainerState } from "../durable/container-state";
+export { OperatorAccess } from "../durable/operator-access";
 
 export default {
   async fetch(request, env, ctx): Promise<Response> {

@@ -31,9 +31,15 @@ export function workerOptions({ scriptPath, bindings = {}, overrides = {} }) {
     stripCfConnectingIp: false,
     kvNamespaces: ["ROUTING_MAP", "EDGE_CONFIG", "LOADER_TOKEN_MAP", "SITE_REGISTRY", "COOKIE_VAULT"],
     r2Buckets: ["LOG_BUCKET"],
-    durableObjects: { CONTAINER_STATE: { className: "ContainerState", useSQLite: true } },
+    durableObjects: {
+      CONTAINER_STATE: { className: "ContainerState", useSQLite: true },
+      OPERATOR_ACCESS: { className: "OperatorAccess", useSQLite: true },
+    },
     queueProducers: { CONFIG_QUEUE: "qaxal-config", LOG_QUEUE: "qaxal-logs" },
-    analyticsEngineDatasets: { ACCESS_ANALYTICS: { dataset: "qaxal_edge_access" } },
+    analyticsEngineDatasets: {
+      ACCESS_ANALYTICS: { dataset: "qaxal_edge_access" },
+      SESSION_ANALYTICS: { dataset: "qaxal_edge_sessions" },
+    },
     bindings: {
       ADMIN_TOKEN: "bench-admin",
       WEBHOOK_SECRET: "bench-webhook",

@@ -1,18 +1,23 @@
-// Operator endpoints under the reserved /_edge/ prefix (CONTRACT.md "Control plane and repair").
+// Operator endpoints under the reserved /_edge/ prefix (CONTRACT.md "Control plane and repair"; docs/operate.md).
+// Every route here is described in workers/admin/openapi.ts; a test compares the two.
 import { Router, type IRequest } from "itty-router";
 import * as v from "valibot";
-import { ReplayBodySchema } from "../../schemas/admin";
+import { ApiKeyCreateSchema, AuditQuerySchema, ReplayBodySchema } from "../../schemas/admin";
 import type { UpsertMessage } from "../../schemas/config-message";
 import { EdgeConfigSchema, upstreamAllowed } from "../../schemas/edge-config";
 import { ContainerIdSchema } from "../../schemas/fields";
 import { WebhookPayloadSchema } from "../../schemas/supabase-webhook";
 import { containerStub } from "../../durable/container-state";
-import { requireBearer, requireSecret } from "../shared/auth";
-import { readJsonBody } from "../shared/body";
+import { operatorAccess } from "../../durable/operator-access";
+import { requireSecret } from "../shared/auth";
+import { parseQuery, readJsonBody } from "../shared/body";
 import { EdgeError, errorResponse, jsonResponse } from "../shared/errors";
 import { replayDeadLetters } from "../shared/dead-letters";
-import { dashboardHandler, reportHandler } from "../log-consumer/routes";
+import { dashboardHandler, logsHandler, reportHandler } from "../log-consumer/routes";
+import { authenticate, authorize, createApiKey, type OperatorRequest } from "./access";
+import { auditWrites } from "./audit";
 import { enqueueChange, enqueueVersioned, replayContainers } from "./enqueue";
+import { openApiDocument } from "./openapi";
 import { messageFromWebhook } from "./webhook";
 
 type Args = [Env, ExecutionContext];
@@ -20,26 +25,49 @@ type Args = [Env, ExecutionContext];
 /** EdgeConfig bodies may list many hosts; everything else is small. */
 const CONFIG_BODY_LIMIT = 64 * 1024;
 
+function decodedParam(request: IRequest, name: string): string {
+  try {
+    return decodeURIComponent(request.params[name] ?? "");
+  } catch {
+    throw new EdgeError(400, "invalid_path", `the ${name} in the path is not valid percent-encoding`);
+  }
+}
+
 function containerIdParam(request: IRequest): string {
-  const id = decodeURIComponent(request.params.id ?? "");
+  const id = decodedParam(request, "id");
   if (!v.is(ContainerIdSchema, id)) {
     throw new EdgeError(400, "invalid_container_id", "container id must match ^[a-z0-9][a-z0-9_-]{2,63}$");
   }
   return id;
 }
 
-export const edgeApi = Router<IRequest, Args>({
+/** The container of a container route, checked against the caller's scope and noted for the audit log. */
+function containerFor(request: OperatorRequest, access: "read" | "write"): string {
+  const id = containerIdParam(request);
+  request.audit = { ...request.audit, containerId: id };
+  authorize(request, access, [id]);
+  return id;
+}
+
+export const edgeApi = Router<OperatorRequest, Args>({
   catch: (error) => errorResponse(error),
-  finally: [(response) => response ?? jsonResponse({ error: "not_found", message: "no such endpoint" }, 404)],
+  finally: [
+    (response) => response ?? jsonResponse({ error: "not_found", message: "no such endpoint" }, 404),
+    auditWrites,
+  ],
 });
 
 edgeApi
   .get("/_edge/health", () => jsonResponse({ ok: true }))
 
+  .get("/_edge/openapi.json", (request) => jsonResponse(openApiDocument(new URL(request.url).origin)))
+
   .post("/_edge/hooks/supabase", async (request, env) => {
     await requireSecret(request.headers.get("X-Webhook-Secret"), env.WEBHOOK_SECRET, "X-Webhook-Secret");
+    request.principal = { kind: "webhook" };
     const payload = await readJsonBody(request, WebhookPayloadSchema);
     const message = messageFromWebhook(payload);
+    request.audit = { containerId: message.containerId, detail: `${message.type} v${message.version}` };
     const accepted = await enqueueVersioned(env, message);
     return jsonResponse({ containerId: message.containerId, version: message.version, enqueued: accepted }, 202);
   })
@@ -52,15 +80,16 @@ edgeApi
     return jsonResponse(config);
   })
 
-  // The dashboard page carries no data and no secret; it asks for the token and sends it to /report itself.
+  // The dashboard page carries no data and no secret; it asks for the token and sends it to the API itself.
   .get("/_edge/admin/dashboard", dashboardHandler)
 
-  // Everything below needs the operator's bearer token.
-  .all("/_edge/admin/*", (request, env) => requireBearer(request, env.ADMIN_TOKEN).then(() => undefined))
+  // Everything below needs the admin token or an API key (Authorization: Bearer …).
+  .all("/_edge/admin/*", (request, env) => authenticate(request, env).then(() => undefined))
 
   .put("/_edge/admin/containers/:id", async (request, env) => {
-    const id = containerIdParam(request);
+    const id = containerFor(request, "write");
     const config = await readJsonBody(request, EdgeConfigSchema, CONFIG_BODY_LIMIT);
+    request.audit = { containerId: id, detail: `version ${config.version}` };
     if (config.containerId !== id) {
       throw new EdgeError(400, "invalid_body", `invalid body: containerId "${config.containerId}" does not match the path "${id}"`);
     }
@@ -73,15 +102,16 @@ edgeApi
   })
 
   .delete("/_edge/admin/containers/:id", async (request, env) => {
-    const id = containerIdParam(request);
+    const id = containerFor(request, "write");
     const message = await containerStub(env, id).requestDelete(id);
     if (!message) throw new EdgeError(404, "not_found", `container ${id} has never been configured`);
+    request.audit = { containerId: id, detail: `delete as version ${message.version}` };
     await env.CONFIG_QUEUE.send(message);
     return jsonResponse({ containerId: id, version: message.version, enqueued: true }, 202);
   })
 
   .get("/_edge/admin/containers/:id/status", async (request, env) => {
-    const id = containerIdParam(request);
+    const id = containerFor(request, "read");
     const status = await containerStub(env, id).status(id);
     if (!status) throw new EdgeError(404, "not_found", `container ${id} has never been configured`);
     return jsonResponse(status);
@@ -89,9 +119,45 @@ edgeApi
 
   .post("/_edge/admin/replay", async (request, env) => {
     const body = await readJsonBody(request, ReplayBodySchema);
-    const count =
-      "deadLetters" in body ? await replayDeadLetters(env) : await replayContainers(env, "all" in body ? "all" : body.containerIds);
+    if ("containerIds" in body) {
+      authorize(request, "write", body.containerIds);
+      request.audit = { containerId: body.containerIds.length === 1 ? body.containerIds[0]! : null, detail: `containers ${body.containerIds.join(", ")}` };
+      return jsonResponse({ enqueued: await replayContainers(env, body.containerIds) }, 202);
+    }
+    authorize(request, "write", "admin");
+    request.audit = { detail: "deadLetters" in body ? "dead letters" : "all containers" };
+    const count = "deadLetters" in body ? await replayDeadLetters(env) : await replayContainers(env, "all");
     return jsonResponse({ enqueued: count }, 202);
   })
 
-  .get("/_edge/admin/report", reportHandler);
+  .get("/_edge/admin/report", reportHandler)
+
+  .get("/_edge/admin/logs", logsHandler)
+
+  .post("/_edge/admin/keys", async (request, env) => {
+    authorize(request, "write", "admin");
+    const body = await readJsonBody(request, ApiKeyCreateSchema);
+    const created = await createApiKey(env, body);
+    request.audit = { detail: `created key ${created.id} "${created.name}" (${created.access} on ${created.containers === "*" ? "all containers" : created.containers.join(", ")})` };
+    return jsonResponse(created, 201);
+  })
+
+  .get("/_edge/admin/keys", async (request, env) => {
+    authorize(request, "read", "admin");
+    return jsonResponse({ keys: await operatorAccess(env).listKeys() });
+  })
+
+  .delete("/_edge/admin/keys/:keyId", async (request, env) => {
+    authorize(request, "write", "admin");
+    const keyId = decodedParam(request, "keyId");
+    request.audit = { detail: `revoked key ${keyId}` };
+    const key = /^[0-9a-f]{16}$/.test(keyId) ? await operatorAccess(env).revokeKey(keyId) : null;
+    if (!key) throw new EdgeError(404, "not_found", `no API key ${keyId}`);
+    return jsonResponse(key);
+  })
+
+  .get("/_edge/admin/audit", async (request, env) => {
+    authorize(request, "read", "admin");
+    const query = parseQuery(AuditQuerySchema, request.url);
+    return jsonResponse(await operatorAccess(env).listAudit({ limit: query.limit, before: query.cursor, containerId: query.container }));
+  });

@@ -3,7 +3,7 @@
 // point per access record. The batch lands whole or not at all: on an R2 or Supabase failure the objects this
 // attempt wrote are removed and the whole batch is retried; the DLQ consumer keeps what keeps failing.
 import * as v from "valibot";
-import { accessDataPoint } from "../../schemas/analytics";
+import { accessDataPoint, detectionDataPoint } from "../../schemas/analytics";
 import { LogRecordSchema, type AccessRecord, type DetectionRecord, type LogRecord } from "../../schemas/log-record";
 import { backoffSeconds } from "../shared/queues";
 import { supabaseConfigured } from "../sync-consumer/supabase-source";
@@ -21,7 +21,7 @@ export interface LogBatchSummary {
   sessionsUpserted: number;
 }
 
-type LogEnv = Pick<Env, "LOG_BUCKET" | "ACCESS_ANALYTICS" | "SUPABASE_URL" | "SUPABASE_SERVICE_ROLE_KEY">;
+type LogEnv = Pick<Env, "LOG_BUCKET" | "ACCESS_ANALYTICS" | "SESSION_ANALYTICS" | "SUPABASE_URL" | "SUPABASE_SERVICE_ROLE_KEY">;
 
 export async function consumeLogBatch(batch: MessageBatch<unknown>, env: LogEnv): Promise<LogBatchSummary> {
   const records: LogRecord[] = [];
@@ -73,6 +73,7 @@ export async function consumeLogBatch(batch: MessageBatch<unknown>, env: LogEnv)
   // Analytics Engine last: its writes cannot be undone, so they happen only once the batch is durable.
   // A batch holds at most 100 records, under AE's limit of 250 data points per invocation.
   for (const record of access) env.ACCESS_ANALYTICS.writeDataPoint(accessDataPoint(record));
+  for (const record of detection) env.SESSION_ANALYTICS.writeDataPoint(detectionDataPoint(record));
   batch.ackAll();
   summary.objects = written.sort();
   console.log(JSON.stringify({ event: "log_batch", ...summary, objects: written.length }));

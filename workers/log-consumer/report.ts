@@ -1,21 +1,25 @@
-// GET /_edge/admin/report: reads the R2 batches of the requested window (one listing per hour partition) and
-// aggregates them. Bounded: at most MAX_OBJECTS objects are read per report; beyond that the answer says
-// `truncated` (at that volume, Analytics Engine's SQL API is the tool — see schemas/analytics.ts).
+// The report from R2 (local runs, and production without Analytics Engine credentials): reads the batches of the
+// window and of the period before it (one listing per hour partition, newest first) and aggregates them.
+// Bounded: at most MAX_OBJECTS objects per report; beyond that the answer says `truncated`, the comparison with
+// the previous period is left out, and at that volume the Analytics Engine source (analytics-sql.ts) is the tool.
 import * as v from "valibot";
 import type { Report } from "../../schemas/analytics";
 import { LogRecordSchema, type AccessRecord, type DetectionRecord } from "../../schemas/log-record";
-import { aggregate, type Window } from "./aggregate";
+import { aggregate, previousWindow, summarize, withPrevious, type Window } from "./aggregate";
 import { gunzipNdjson } from "./ndjson-gzip";
 import { hourPrefix } from "./partition";
 
-/** With at most 168 listings (7 days of hours) a report stays under the 1,000 operations on Cloudflare services
- * (KV, R2, …) a Worker invocation may make, and holds at most 80,000 records in memory. */
-export const MAX_OBJECTS = 800;
+/** With at most 336 listings (twice 7 days of hours) a report stays under the 1,000 operations on Cloudflare
+ * services (KV, R2, …) a Worker invocation may make, and holds at most 60,000 records in memory. */
+export const MAX_OBJECTS = 600;
 const READ_CONCURRENCY = 16;
 const HOUR_MS = 3600_000;
 
 export async function buildReport(bucket: R2Bucket, window: Window, maxObjects = MAX_OBJECTS): Promise<Report> {
-  const { keys, truncated } = await listWindow(bucket, window, maxObjects);
+  const before = previousWindow(window);
+  const { keys, cutAtHour } = await listWindow(bucket, { ...window, from: before.from }, maxObjects);
+  // The hour holding window.from also holds the previous period's newest records.
+  const truncated = cutAtHour !== null && cutAtHour >= Math.floor(window.from / HOUR_MS) * HOUR_MS;
   const access: AccessRecord[] = [];
   const detections: DetectionRecord[] = [];
   let skipped = 0;
@@ -34,11 +38,14 @@ export async function buildReport(bucket: R2Bucket, window: Window, maxObjects =
     }
   }
   if (skipped > 0) console.warn(JSON.stringify({ event: "report_lines_skipped", skipped }));
-  return { ...aggregate(window, access, detections), objectsRead: keys.length, truncated };
+  // Newest first: a cut-off always loses the previous period first, so it is compared only when read whole.
+  const previous = cutAtHour === null ? aggregate(before, access, detections) : null;
+  const current = withPrevious(aggregate(window, access, detections), previous);
+  return { ...current, source: "r2", previous: previous && summarize(previous), objectsRead: keys.length, truncated };
 }
 
 /** Object keys of every hour partition that overlaps the window, newest hour first (what a cut-off keeps). */
-async function listWindow(bucket: R2Bucket, window: Window, maxObjects: number): Promise<{ keys: string[]; truncated: boolean }> {
+async function listWindow(bucket: R2Bucket, window: Window, maxObjects: number): Promise<{ keys: string[]; cutAtHour: number | null }> {
   const keys: string[] = [];
   const firstHour = Math.floor(window.from / HOUR_MS) * HOUR_MS;
   for (let hour = Math.floor(window.to / HOUR_MS) * HOUR_MS; hour >= firstHour; hour -= HOUR_MS) {
@@ -46,11 +53,11 @@ async function listWindow(bucket: R2Bucket, window: Window, maxObjects: number):
     do {
       const page = await bucket.list({ prefix: hourPrefix(hour), cursor, limit: 1000 });
       for (const object of page.objects) {
-        if (keys.length === maxObjects) return { keys, truncated: true };
+        if (keys.length === maxObjects) return { keys, cutAtHour: hour };
         keys.push(object.key);
       }
       cursor = page.truncated ? page.cursor : undefined;
     } while (cursor);
   }
-  return { keys, truncated: false };
+  return { keys, cutAtHour: null };
 }
