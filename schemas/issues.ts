@@ -50,6 +50,15 @@ function expectedWords(expected: string | null): string {
   return options.length > 1 ? `one of ${options.join(", ")}` : expected;
 }
 
+/** valibot's size checks, in words (their default texts are "Invalid length: Expected >=1 …"). */
+const LIMITS: Record<string, string> = {
+  min_length: "have at least",
+  max_length: "have at most",
+  length: "have exactly",
+  min_value: "be at least",
+  max_value: "be at most",
+};
+
 /** What the client sent, in words: `"x"` → a string, `5` → a number. */
 function receivedWords(received: string): string {
   if (received === "undefined") return "nothing";
@@ -73,6 +82,12 @@ function describeIssue(issue: v.BaseIssue<unknown>, root: AnySchema | undefined)
   }
   // A wrong type: say what was sent. valibot's own texts ("Invalid type: …") are replaced entirely.
   const got = issue.kind === "schema" ? `, got ${receivedWords(issue.received)}` : "";
+  const limit = LIMITS[issue.type];
+  if (limit && /^Invalid /.test(issue.message)) {
+    const unit = typeof issue.input === "string" ? "characters" : Array.isArray(issue.input) ? "items" : "";
+    const size = typeof issue.input === "string" || Array.isArray(issue.input) ? `, got ${issue.input.length}` : `, got ${String(issue.input)}`;
+    return `${field ?? "the body"} must ${limit} ${String((issue as { requirement?: unknown }).requirement)}${unit ? ` ${unit}` : ""}${size}`;
+  }
   if (/^Invalid (type|key|length|value|format):/.test(issue.message)) {
     return `${field ?? "the body"} must be ${expectedWords(issue.expected)}${got}`;
   }
