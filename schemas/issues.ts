@@ -94,8 +94,8 @@ function describeIssue(issue: v.BaseIssue<unknown>, root: AnySchema | undefined)
   if (!field) return issue.message;
   // Custom messages name their own field ("maxAgeDays must be >= 1"): put the full path in its place.
   const last = keys.at(-1);
-  if (typeof last === "string" && issue.message.startsWith(`${last} `)) return `${field}${issue.message.slice(last.length)}${got}`;
-  const value = typeof issue.input === "string" && issue.input.length <= 80 ? ` (got ${JSON.stringify(issue.input)})` : "";
+  const value = issue.kind !== "schema" && typeof issue.input === "string" && issue.input.length <= 80 ? ` (got ${JSON.stringify(issue.input)})` : "";
+  if (typeof last === "string" && issue.message.startsWith(`${last} `)) return `${field}${issue.message.slice(last.length)}${got}${value}`;
   return `${field}${value}: ${issue.message}${got}`;
 }
 

@@ -46,7 +46,7 @@ describe("EdgeConfigSchema", () => {
 
   it("rejects an upstream with a path", () => {
     expect(errorOf(edgeConfig({ upstream: "https://sgtm.example/x" }))).toBe(
-      "upstream must be an origin like https://sgtm.example (no path, query or credentials)",
+      'upstream must be an origin like https://sgtm.example (no path, query or credentials) (got "https://sgtm.example/x")',
     );
   });
 
