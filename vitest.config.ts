@@ -25,9 +25,11 @@ export default defineConfig({
     exclude: ["test/**/*.node.test.ts"],
     // The router's real loopback upstream (test/support/router-origin.global.mjs); its URLs are inject()ed.
     // A PostgREST stand-in for the control plane's supabase-js call sites (test/support/postgrest-stand-in.mjs).
+    // An Analytics Engine SQL API stand-in for the report's production source (analytics-sql-stand-in.mjs).
     globalSetup: [
       "./test/support/router-origin.global.mjs",
       "./test/support/postgrest-stand-in.global.mjs",
+      "./test/support/analytics-sql-stand-in.global.mjs",
     ],
     testTimeout: 30_000,
     hookTimeout: 30_000,

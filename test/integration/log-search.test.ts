@@ -9,7 +9,6 @@ import { admin } from "../support/pipeline";
 import { accessRecord, deliverLogs, detectionRecord } from "../support/log-records";
 
 const MIN = 60_000;
-const HOUR = 60 * MIN;
 
 interface Page {
   records: LogRecord[];

@@ -80,7 +80,7 @@ export async function buildAnalyticsReport(env: SqlEnv, window: Window): Promise
 
   const byPeriod = (rows: Row[], name: "current" | "previous") => rows.find((row) => row.period === name) ?? {};
   const counts = new Map(series.map((row) => [num(row.t) * 1000, row]));
-  const span = window.to - window.from + 1;
+  const span = window.to - window.from;
   const buckets = bucketStarts(window, seconds).map((t) => ({
     t: new Date(t).toISOString(),
     count: num(counts.get(t)?.count),
