@@ -5,6 +5,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { DeleteMessage, RepairMessage, UpsertMessage, VersionedMessage } from "../schemas/config-message";
 import type { EdgeConfig } from "../schemas/edge-config";
 import { syncKv } from "../workers/sync-consumer/kv-sync";
+import type { ContainerStateReads } from "./container-stub";
 
 export interface ContainerStatus {
   containerId: string;
@@ -40,7 +41,7 @@ const REPAIR_INTERVAL_MS = 30_000;
 /** Drift re-sends back off exponentially up to this many doublings of DRIFT_AFTER_MS. */
 const MAX_DRIFT_BACKOFF_STEPS = 6;
 
-export class ContainerState extends DurableObject<Env> {
+export class ContainerState extends DurableObject<Env> implements ContainerStateReads {
   /** KV I/O opens the input gate, so applies are chained explicitly to keep them strictly one at a time. */
   private chain: Promise<unknown> = Promise.resolve();
 

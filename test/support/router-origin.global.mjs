@@ -5,12 +5,20 @@
 //   /redirect              302 to https://elsewhere.example/landing (must be handed back, not followed)
 //   /slow?ms=N             waits N ms before the headers
 //   /cors                  reflects any Origin with credentials, the way sGTM's clients do
+//   /__seen                JSON array of every path this origin was asked for (to prove a request never came)
 //   anything else          404 text
 import { createHash } from "node:crypto";
 import { createServer } from "node:http";
 
+const seen = [];
+
 async function handle(req, res) {
   const url = new URL(req.url, "http://origin.local");
+  if (url.pathname === "/__seen") {
+    res.writeHead(200, { "Content-Type": "application/json" });
+    return res.end(JSON.stringify(seen));
+  }
+  seen.push(url.pathname);
   const hash = createHash("sha256");
   let bodyBytes = 0;
   for await (const chunk of req) {

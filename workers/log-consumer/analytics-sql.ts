@@ -8,11 +8,10 @@ import { aeColumn, sessionColumn } from "../../schemas/analytics";
 import { EdgeError } from "../shared/errors";
 import { bucketSeconds, bucketStarts, previousWindow, rate, type Window } from "./aggregate";
 
-export const ACCESS_DATASET = "qaxal_edge_access";
-export const SESSION_DATASET = "qaxal_edge_sessions";
 const TOP = 10;
 
-type SqlEnv = Pick<Env, "CF_ACCOUNT_ID" | "ANALYTICS_API_TOKEN" | "CLOUDFLARE_API_BASE">;
+/** The datasets are the ACCESS_ANALYTICS and SESSION_ANALYTICS bindings' (named per environment in the config). */
+type SqlEnv = Pick<Env, "CF_ACCOUNT_ID" | "ANALYTICS_API_TOKEN" | "CLOUDFLARE_API_BASE" | "AE_ACCESS_DATASET" | "AE_SESSION_DATASET">;
 type Row = Record<string, string | number | null>;
 
 /** Reports come from Analytics Engine when both the account id and the token are configured. */
@@ -23,6 +22,12 @@ export function analyticsConfigured(env: Partial<SqlEnv>): boolean {
 /** A string literal for SQL. Values here are already validated (container ids), but quoting never hurts. */
 function literal(value: string): string {
   return `'${value.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
+}
+
+/** A dataset name as a table name: a plain identifier, or a refusal (it comes from config, not from a request). */
+function identifier(name: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new EdgeError(500, "misconfigured", "an Analytics Engine dataset name is not a plain identifier", name);
+  return name;
 }
 
 /** AE returns 64-bit integers as strings (ClickHouse's JSON format), doubles as numbers, NaN/no rows as null. */
@@ -53,6 +58,8 @@ async function query(env: SqlEnv, sql: string): Promise<Row[]> {
 }
 
 export async function buildAnalyticsReport(env: SqlEnv, window: Window): Promise<Report> {
+  const ACCESS_DATASET = identifier(env.AE_ACCESS_DATASET);
+  const SESSION_DATASET = identifier(env.AE_SESSION_DATASET);
   const before = previousWindow(window);
   const seconds = bucketSeconds(window.to - window.from);
   const sec = (ms: number) => Math.floor(ms / 1000);
