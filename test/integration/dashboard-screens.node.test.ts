@@ -43,11 +43,11 @@ function expectedCounts(r: Report) {
   };
 }
 
-async function shoot(page: Page, name: string) {
+async function shoot(page: Page, name: string, toDocs = true) {
   const file = join(ROOT, `test/artifacts/dashboard-${name}.png`);
   mkdirSync(join(ROOT, "test/artifacts"), { recursive: true });
   await page.screenshot({ path: file, fullPage: true });
-  if (process.env.UPDATE_SCREENSHOTS === "1") copyFileSync(file, join(ROOT, `docs/dashboard-${name}.png`));
+  if (toDocs && process.env.UPDATE_SCREENSHOTS === "1") copyFileSync(file, join(ROOT, `docs/dashboard-${name}.png`));
 }
 
 async function open(size: { width: number; height: number }, fragment: string) {
@@ -197,7 +197,8 @@ describe("dashboard containers", () => {
       expect(await page.textContent("#container-list")).toContain("demo-shop");
     }
     expect(errors.filter((e) => !e.includes("404"))).toEqual([]);
-    await shoot(page, "containers-desktop");
+    // Not copied to docs/ while this build lists no containers.
+    await shoot(page, "containers-desktop", false);
     await close();
   });
 });
