@@ -23,7 +23,8 @@ const SERVICE_KEY = "replay-test-service-role-key";
 const SECRETS = { ADMIN_TOKEN: "replay-admin-token", WEBHOOK_SECRET: "replay-webhook-secret", EDGE_AUTH_SECRET: "replay-edge-auth" };
 const TENANT = "replay";
 const CONTAINERS = ["replay-a", "replay-b", "replay-c"];
-const CONFIG_NAMESPACES = ["edge-config", "routing-map", "site-registry", "loader-token-map"];
+// Local KV namespaces are named by binding (the configs give no ids: `npm run deploy` fills them in).
+const CONFIG_NAMESPACES = ["EDGE_CONFIG", "ROUTING_MAP", "SITE_REGISTRY", "LOADER_TOKEN_MAP"];
 
 let pg: Awaited<ReturnType<typeof startPostgres>>;
 let standIn: Awaited<ReturnType<typeof startPostgrestStandIn>>;
@@ -196,7 +197,7 @@ describe("npm run replay", () => {
     await waitConverged(await versionsInPostgres());
     expect(await appliedConfig("replay-a")).toMatchObject({ gtmId: "GTM-LOST99" });
     // The measure used above does see writes: the new version put exactly one new EDGE_CONFIG value.
-    expect(kvBlobs().filter((blob) => !blobsBefore.includes(blob))).toEqual([expect.stringMatching(/^edge-config\//)]);
+    expect(kvBlobs().filter((blob) => !blobsBefore.includes(blob))).toEqual([expect.stringMatching(/^EDGE_CONFIG\//)]);
 
     expect(standIn.rows(TENANT, "edge_outbox").every((row) => typeof row.delivered_at === "string")).toBe(true);
     const patches = standIn.requests(TENANT).slice(firstPatch).filter((r) => r.method === "PATCH");
