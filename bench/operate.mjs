@@ -2,8 +2,9 @@
 // report, the logs search and key-authenticated requests take over two weeks of history, and what 50 racing PUTs
 // of mixed versions end in. The history is the dashboard test's (test/support/traffic-history.mjs), sent through
 // the real LOG_QUEUE and log consumer. Prints a Markdown table.
-import { startWorkers } from "./lib/miniflare-worker.mjs";
+
 import { trafficHistory } from "../test/support/traffic-history.mjs";
+import { startWorkers } from "./lib/miniflare-worker.mjs";
 
 const ADMIN = { Authorization: "Bearer bench-admin" };
 const RUNS = 7;
@@ -42,7 +43,11 @@ for (const deadline = Date.now() + 120_000; ; ) {
 const rows = [];
 for (const since of ["24h", "7d"]) {
   const { ms, body } = await timed(`/_edge/admin/report?since=${since}&container=demo-shop`);
-  rows.push([`report, R2, \`since=${since}\` (with the previous period)`, `${ms.toFixed(0)} ms`, `${body.objectsRead} objects read, ${body.requests.total} requests`]);
+  rows.push([
+    `report, R2, \`since=${since}\` (with the previous period)`,
+    `${ms.toFixed(0)} ms`,
+    `${body.objectsRead} objects read, ${body.requests.total} requests`,
+  ]);
 }
 {
   const { ms, body } = await timed("/_edge/admin/logs?container=demo-shop&since=24h&limit=100");
@@ -60,26 +65,62 @@ for (const since of ["24h", "7d"]) {
     found += body.records.length;
     path = body.next;
   }
-  rows.push(["logs search, every 5xx of 7 days (cursor walk)", `${(performance.now() - started).toFixed(0)} ms`, `${pages} pages, ${found} records`]);
+  rows.push([
+    "logs search, every 5xx of 7 days (cursor walk)",
+    `${(performance.now() - started).toFixed(0)} ms`,
+    `${pages} pages, ${found} records`,
+  ]);
 }
 {
-  const created = await (await fetch(`${base}/_edge/admin/keys`, { method: "POST", headers: { ...ADMIN, "Content-Type": "application/json" }, body: JSON.stringify({ name: "bench", containers: ["demo-shop"], access: "read" }) })).json();
+  const created = await (
+    await fetch(`${base}/_edge/admin/keys`, {
+      method: "POST",
+      headers: { ...ADMIN, "Content-Type": "application/json" },
+      body: JSON.stringify({ name: "bench", containers: ["demo-shop"], access: "read" }),
+    })
+  ).json();
   const admin = await timed("/_edge/admin/report?since=15m&container=demo-shop");
   const key = await timed("/_edge/admin/report?since=15m&container=demo-shop", { Authorization: `Bearer ${created.key}` });
-  rows.push(["a request with an API key instead of the admin token (report, 15m)", `${key.ms - admin.ms >= 0 ? "+" : ""}${(key.ms - admin.ms).toFixed(1)} ms`, `${admin.ms.toFixed(1)} → ${key.ms.toFixed(1)} ms (one Durable Object call)`]);
+  rows.push([
+    "a request with an API key instead of the admin token (report, 15m)",
+    `${key.ms - admin.ms >= 0 ? "+" : ""}${(key.ms - admin.ms).toFixed(1)} ms`,
+    `${admin.ms.toFixed(1)} → ${key.ms.toFixed(1)} ms (one Durable Object call)`,
+  ]);
 }
 {
-  const config = (version, gtmId) => ({ containerId: "race", version, upstream: "https://sgtm.race.example", publicHosts: ["ss.race.example"], loaderToken: "lt_race_1", gtmId });
+  const config = (version, gtmId) => ({
+    containerId: "race",
+    version,
+    upstream: "https://sgtm.race.example",
+    publicHosts: ["ss.race.example"],
+    loaderToken: "lt_race_1",
+    gtmId,
+  });
   const bodies = Array.from({ length: 50 }, (_, i) => config(1 + ((i * 7) % 20), i % 3 === 0 ? "GTM-VARIANT" : "GTM-ABC123"));
   const started = performance.now();
-  const answers = await Promise.all(bodies.map(async (body) => (await fetch(`${base}/_edge/admin/containers/race`, { method: "PUT", headers: { ...ADMIN, "Content-Type": "application/json" }, body: JSON.stringify(body) })).status));
+  const answers = await Promise.all(
+    bodies.map(
+      async (body) =>
+        (
+          await fetch(`${base}/_edge/admin/containers/race`, {
+            method: "PUT",
+            headers: { ...ADMIN, "Content-Type": "application/json" },
+            body: JSON.stringify(body),
+          })
+        ).status,
+    ),
+  );
   const answered = performance.now() - started;
   let status;
   do {
     status = await (await get("/_edge/admin/containers/race/status")).json();
   } while (status.appliedVersion !== 20 && performance.now() - started < 30_000);
   const count = (code) => answers.filter((s) => s === code).length;
-  rows.push(["50 racing PUTs, versions 1–20 mixed", `${answered.toFixed(0)} ms to answer all`, `${count(202)}×202, ${count(409)}×409, other ${50 - count(202) - count(409)}; applied v${status.appliedVersion} after ${(performance.now() - started).toFixed(0)} ms`]);
+  rows.push([
+    "50 racing PUTs, versions 1–20 mixed",
+    `${answered.toFixed(0)} ms to answer all`,
+    `${count(202)}×202, ${count(409)}×409, other ${50 - count(202) - count(409)}; applied v${status.appliedVersion} after ${(performance.now() - started).toFixed(0)} ms`,
+  ]);
 }
 
 console.log(`| operation | time | detail |\n|---|---|---|\n${rows.map((r) => `| ${r.join(" | ")} |`).join("\n")}`);

@@ -93,7 +93,12 @@ export class OperatorAccess extends DurableObject<Env> {
     const createdAt = new Date().toISOString();
     this.ctx.storage.sql.exec(
       "INSERT INTO api_keys (id, name, hash, containers, access, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-      id, name, hash, JSON.stringify(containers), access, createdAt,
+      id,
+      name,
+      hash,
+      JSON.stringify(containers),
+      access,
+      createdAt,
     );
     return { id, name, containers, access, createdAt, revokedAt: null, lastUsedAt: null };
   }
@@ -128,14 +133,26 @@ export class OperatorAccess extends DurableObject<Env> {
     const at = new Date();
     this.ctx.storage.sql.exec(
       `INSERT INTO audit (at, actor, key_name, method, path, container_id, status, result, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      at.toISOString(), entry.actor, entry.keyName, entry.method, entry.path, entry.containerId, entry.status, entry.result, entry.detail,
+      at.toISOString(),
+      entry.actor,
+      entry.keyName,
+      entry.method,
+      entry.path,
+      entry.containerId,
+      entry.status,
+      entry.result,
+      entry.detail,
     );
     const cutoff = new Date(at.getTime() - AUDIT_RETENTION_DAYS * 86_400_000).toISOString();
     this.ctx.storage.sql.exec("DELETE FROM audit WHERE at < ?", cutoff);
   }
 
   /** Newest first; `before` is the cursor (an entry id) from the previous page. */
-  async listAudit(options: { limit: number; before?: number; containerId?: string }): Promise<{ entries: AuditEntry[]; cursor: string | null }> {
+  async listAudit(options: {
+    limit: number;
+    before?: number;
+    containerId?: string;
+  }): Promise<{ entries: AuditEntry[]; cursor: string | null }> {
     const conditions = ["id < ?"];
     const params: SqlStorageValue[] = [options.before ?? Number.MAX_SAFE_INTEGER];
     if (options.containerId) {

@@ -113,7 +113,7 @@ const ranked = <K extends string>(key: K, value: v.GenericSchema<unknown, string
   v.array(v.object({ [key]: value, count: Count } as Record<K, typeof value> & { count: typeof Count }));
 
 /** The figures of one period, for the comparison with the period before the window. */
-export const PeriodSummarySchema = v.object({
+const PeriodSummarySchema = v.object({
   from: v.string(),
   to: v.string(),
   requests: Count,

@@ -1,6 +1,6 @@
 // Turns valibot issues into one plain-words message that names the failing field and says what is expected.
 // Every boundary goes through this, so no raw library text ("Invalid key: Expected …") ever reaches a client.
-import * as v from "valibot";
+import type * as v from "valibot";
 
 type AnySchema = v.GenericSchema & {
   entries?: Record<string, AnySchema>;
@@ -85,7 +85,8 @@ function describeIssue(issue: v.BaseIssue<unknown>, root: AnySchema | undefined)
   const limit = LIMITS[issue.type];
   if (limit && /^Invalid /.test(issue.message)) {
     const unit = typeof issue.input === "string" ? "characters" : Array.isArray(issue.input) ? "items" : "";
-    const size = typeof issue.input === "string" || Array.isArray(issue.input) ? `, got ${issue.input.length}` : `, got ${String(issue.input)}`;
+    const size =
+      typeof issue.input === "string" || Array.isArray(issue.input) ? `, got ${issue.input.length}` : `, got ${String(issue.input)}`;
     return `${field ?? "the body"} must ${limit} ${String((issue as { requirement?: unknown }).requirement)}${unit ? ` ${unit}` : ""}${size}`;
   }
   if (/^Invalid (type|key|length|value|format):/.test(issue.message)) {
@@ -94,7 +95,8 @@ function describeIssue(issue: v.BaseIssue<unknown>, root: AnySchema | undefined)
   if (!field) return issue.message;
   // Custom messages name their own field ("maxAgeDays must be >= 1"): put the full path in its place.
   const last = keys.at(-1);
-  const value = issue.kind !== "schema" && typeof issue.input === "string" && issue.input.length <= 80 ? ` (got ${JSON.stringify(issue.input)})` : "";
+  const value =
+    issue.kind !== "schema" && typeof issue.input === "string" && issue.input.length <= 80 ? ` (got ${JSON.stringify(issue.input)})` : "";
   if (typeof last === "string" && issue.message.startsWith(`${last} `)) return `${field}${issue.message.slice(last.length)}${got}${value}`;
   return `${field}${value}: ${issue.message}${got}`;
 }

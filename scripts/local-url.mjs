@@ -1,12 +1,12 @@
 // Where the command-line tools (`npm run report`, `npm run replay`) find the platform: --url / EDGE_URL, else
 // PORT, else the port a running `npm start` recorded in .data/platform.json, else the default 8787. A request that
 // cannot connect names the URL it tried and how to point the tool elsewhere.
-import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
-export const RUNNING_FILE = join(ROOT, ".data/platform.json");
+const RUNNING_FILE = join(ROOT, ".data/platform.json");
 
 /** `npm start` records where it runs, so a tool started from another terminal without PORT still finds it. */
 export function recordRunning(url, port) {
@@ -42,6 +42,8 @@ export async function fetchOrExplain(url, init, source) {
     return await fetch(url, init);
   } catch (error) {
     const cause = error.cause?.code ?? error.cause?.message ?? error.message;
-    throw new Error(`could not reach ${url} (${cause}); the URL came from ${source}. Is \`npm start\` running there? Point the tool at it with --url <base URL> or PORT=<port>.`);
+    throw new Error(
+      `could not reach ${url} (${cause}); the URL came from ${source}. Is \`npm start\` running there? Point the tool at it with --url <base URL> or PORT=<port>.`,
+    );
   }
 }

@@ -46,7 +46,7 @@ async function waitForHealth(url, child, timeoutMs = 90_000) {
 }
 
 /** A demo container as this run needs it: upstream at the running stand-in, local page origins on this port. */
-export function demoConfig(container, originUrl, port) {
+function demoConfig(container, originUrl, port) {
   const allowedOrigins = (container.allowedOrigins ?? []).map((origin) => origin.replace(/^(http:\/\/[a-z0-9.-]*localhost)(:\d+)?$/, `$1:${port}`));
   return { ...container, upstream: originUrl, allowedOrigins };
 }

@@ -41,8 +41,9 @@ describe("API keys", () => {
     // What the object stores: the hash, never the key.
     const { runInDurableObject } = await import("cloudflare:test");
     const stub = env.OPERATOR_ACCESS.get(env.OPERATOR_ACCESS.idFromName("operator-access"));
-    const stored = await runInDurableObject(stub, (_, state) =>
-      state.storage.sql.exec<{ hash: string }>("SELECT hash FROM api_keys WHERE id = ?", created.id).toArray()[0]!.hash,
+    const stored = await runInDurableObject(
+      stub,
+      (_, state) => state.storage.sql.exec<{ hash: string }>("SELECT hash FROM api_keys WHERE id = ?", created.id).toArray()[0]!.hash,
     );
     const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(created.key));
     expect(stored).toBe([...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join(""));
@@ -50,9 +51,15 @@ describe("API keys", () => {
 
   it("a write key may change its own containers and nothing else", async () => {
     const { key } = await createKey({ name: "shop-a-writer", containers: ["key-own"], access: "write" });
-    const own = await withKey(key, "/_edge/admin/containers/key-own", { method: "PUT", body: JSON.stringify(edgeConfig({ containerId: "key-own" })) });
+    const own = await withKey(key, "/_edge/admin/containers/key-own", {
+      method: "PUT",
+      body: JSON.stringify(edgeConfig({ containerId: "key-own" })),
+    });
     expect(own.status).toBe(202);
-    const other = await withKey(key, "/_edge/admin/containers/key-other", { method: "PUT", body: JSON.stringify(edgeConfig({ containerId: "key-other" })) });
+    const other = await withKey(key, "/_edge/admin/containers/key-other", {
+      method: "PUT",
+      body: JSON.stringify(edgeConfig({ containerId: "key-other" })),
+    });
     expect(other.status).toBe(403);
     expect(await other.json()).toEqual({ error: "forbidden", message: 'API key "shop-a-writer" may not change key-other' });
     await waitApplied("key-own", 1);
@@ -64,7 +71,10 @@ describe("API keys", () => {
     const { key } = await createKey({ name: "dashboard", containers: ["key-read"], access: "read" });
     expect((await withKey(key, "/_edge/admin/containers/key-read/status")).status).toBe(200);
     expect((await withKey(key, "/_edge/admin/report?container=key-read&since=1h")).status).toBe(200);
-    const put = await withKey(key, "/_edge/admin/containers/key-read", { method: "PUT", body: JSON.stringify(edgeConfig({ containerId: "key-read", version: 2 })) });
+    const put = await withKey(key, "/_edge/admin/containers/key-read", {
+      method: "PUT",
+      body: JSON.stringify(edgeConfig({ containerId: "key-read", version: 2 })),
+    });
     expect(put.status).toBe(403);
     expect(((await put.json()) as { message: string }).message).toBe('API key "dashboard" is read-only');
     // Without a container filter the report covers every container, which this key may not read.
@@ -75,7 +85,10 @@ describe("API keys", () => {
   it("keys and the audit log need the admin token, even for a key on every container", async () => {
     const { key } = await createKey({ name: "wide", containers: "*", access: "write" });
     expect((await withKey(key, "/_edge/admin/keys")).status).toBe(403);
-    expect((await withKey(key, "/_edge/admin/keys", { method: "POST", body: JSON.stringify({ name: "x", containers: "*", access: "write" }) })).status).toBe(403);
+    expect(
+      (await withKey(key, "/_edge/admin/keys", { method: "POST", body: JSON.stringify({ name: "x", containers: "*", access: "write" }) }))
+        .status,
+    ).toBe(403);
     expect((await withKey(key, "/_edge/admin/audit")).status).toBe(403);
     expect((await withKey(key, "/_edge/admin/replay", { method: "POST", body: JSON.stringify({ all: true }) })).status).toBe(403);
   });
@@ -112,17 +125,40 @@ describe("audit log", () => {
   it("records every write with who, what, when and the result, newest first, and reads are not recorded", async () => {
     const { key, id } = await createKey({ name: "auditor-test", containers: ["aud-shop"], access: "write" });
     const started = new Date().toISOString();
-    expect((await withKey(key, "/_edge/admin/containers/aud-shop", { method: "PUT", body: JSON.stringify(edgeConfig({ containerId: "aud-shop", version: 4 })) })).status).toBe(202);
-    expect((await withKey(key, "/_edge/admin/containers/aud-shop", { method: "PUT", body: JSON.stringify(edgeConfig({ containerId: "aud-shop", version: 3 })) })).status).toBe(409);
+    expect(
+      (
+        await withKey(key, "/_edge/admin/containers/aud-shop", {
+          method: "PUT",
+          body: JSON.stringify(edgeConfig({ containerId: "aud-shop", version: 4 })),
+        })
+      ).status,
+    ).toBe(202);
+    expect(
+      (
+        await withKey(key, "/_edge/admin/containers/aud-shop", {
+          method: "PUT",
+          body: JSON.stringify(edgeConfig({ containerId: "aud-shop", version: 3 })),
+        })
+      ).status,
+    ).toBe(409);
     expect((await withKey(key, "/_edge/admin/containers/aud-elsewhere", { method: "DELETE" })).status).toBe(403);
     expect((await withKey(key, "/_edge/admin/containers/aud-shop/status")).status).toBe(200);
 
-    const page = await (await admin("/_edge/admin/audit?container=aud-shop")).json<{ entries: Record<string, unknown>[]; cursor: string | null }>();
+    const page = await (await admin("/_edge/admin/audit?container=aud-shop")).json<{
+      entries: Record<string, unknown>[];
+      cursor: string | null;
+    }>();
     expect(page.entries.map((e) => [e.method, e.status, e.result])).toEqual([
       ["PUT", 409, "stale_version"],
       ["PUT", 202, "ok"],
     ]);
-    expect(page.entries[1]).toMatchObject({ actor: `key:${id}`, keyName: "auditor-test", path: "/_edge/admin/containers/aud-shop", containerId: "aud-shop", detail: "version 4" });
+    expect(page.entries[1]).toMatchObject({
+      actor: `key:${id}`,
+      keyName: "auditor-test",
+      path: "/_edge/admin/containers/aud-shop",
+      containerId: "aud-shop",
+      detail: "version 4",
+    });
     expect(page.entries[0]!.detail).toContain("not newer than version 4");
     expect(String(page.entries[1]!.at) >= started).toBe(true);
 
@@ -132,9 +168,15 @@ describe("audit log", () => {
 
   it("pages with a cursor", async () => {
     for (const version of [1, 2, 3]) await putConfig(edgeConfig({ containerId: "aud-pages", version }));
-    const first = await (await admin("/_edge/admin/audit?container=aud-pages&limit=2")).json<{ entries: { detail: string }[]; cursor: string }>();
+    const first = await (await admin("/_edge/admin/audit?container=aud-pages&limit=2")).json<{
+      entries: { detail: string }[];
+      cursor: string;
+    }>();
     expect(first.entries.map((e) => e.detail)).toEqual(["version 3", "version 2"]);
-    const second = await (await admin(`/_edge/admin/audit?container=aud-pages&limit=2&cursor=${first.cursor}`)).json<{ entries: { detail: string; actor: string }[]; cursor: string | null }>();
+    const second = await (await admin(`/_edge/admin/audit?container=aud-pages&limit=2&cursor=${first.cursor}`)).json<{
+      entries: { detail: string; actor: string }[];
+      cursor: string | null;
+    }>();
     expect(second.entries.map((e) => [e.detail, e.actor])).toEqual([["version 1", "admin"]]);
     expect(second.cursor).toBeNull();
   });
@@ -144,6 +186,10 @@ describe("audit log", () => {
     await admin(`/_edge/admin/keys/${created.id}`, { method: "DELETE" });
     const page = await (await admin("/_edge/admin/audit?limit=5")).json<{ entries: { actor: string; path: string; detail: string }[] }>();
     expect(page.entries[0]).toMatchObject({ actor: "admin", path: `/_edge/admin/keys/${created.id}`, detail: `revoked key ${created.id}` });
-    expect(page.entries[1]).toMatchObject({ actor: "admin", path: "/_edge/admin/keys", detail: `created key ${created.id} "short-lived" (read on all containers)` });
+    expect(page.entries[1]).toMatchObject({
+      actor: "admin",
+      path: "/_edge/admin/keys",
+      detail: `created key ${created.id} "short-lived" (read on all containers)`,
+    });
   });
 });

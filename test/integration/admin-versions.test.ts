@@ -95,7 +95,7 @@ describe("validation messages", () => {
   it("a wrong type names the field, what is expected and what was sent", async () => {
     const res = await putConfig({ ...edgeConfig({ containerId: "ver-type" }), version: "7" } as never);
     expect(res.status).toBe(400);
-    expect((await res.json<Answer>()).message).toBe("invalid body: version must be a number, got the string \"7\"");
+    expect((await res.json<Answer>()).message).toBe('invalid body: version must be a number, got the string "7"');
   });
 
   it("a bad list item names its position and value", async () => {
@@ -110,6 +110,6 @@ describe("validation messages", () => {
     const config = edgeConfig({ containerId: "ver-nested" });
     const res = await putConfig({ ...config, modules: { cookieKeeper: { enabled: true, maxAgeDays: 0 } } });
     expect(res.status).toBe(400);
-    expect((await res.json<Answer>()).message).toBe('invalid body: modules.cookieKeeper.maxAgeDays must be >= 1');
+    expect((await res.json<Answer>()).message).toBe("invalid body: modules.cookieKeeper.maxAgeDays must be >= 1");
   });
 });

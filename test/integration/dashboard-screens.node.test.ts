@@ -8,8 +8,8 @@ import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWorkers } from "../../bench/lib/miniflare-worker.mjs";
-import { ROOT } from "../../scripts/platform.mjs";
 import type { Report } from "../../schemas/analytics";
+import { ROOT } from "../../scripts/platform.mjs";
 import { launchChromium } from "../support/browser";
 import { trafficHistory } from "../support/traffic-history.mjs";
 
@@ -51,7 +51,12 @@ async function shoot(page: Page, name: string, toDocs = true) {
 }
 
 async function open(size: { width: number; height: number }, fragment: string) {
-  const context = await browser.newContext({ viewport: size, deviceScaleFactor: size.width < 500 ? 2 : 1, timezoneId: "Europe/Berlin", locale: "en-GB" });
+  const context = await browser.newContext({
+    viewport: size,
+    deviceScaleFactor: size.width < 500 ? 2 : 1,
+    timezoneId: "Europe/Berlin",
+    locale: "en-GB",
+  });
   const page = await context.newPage();
   const errors: string[] = [];
   page.on("console", (message) => {
@@ -76,7 +81,8 @@ beforeAll(async () => {
     const r = await report();
     const want = expectedCounts(r);
     if (r.requests.total === want.now && r.previous?.requests === want.before) break;
-    if (Date.now() > deadline) throw new Error(`history not consumed: ${r.requests.total}/${want.now}, previous ${r.previous?.requests}/${want.before}`);
+    if (Date.now() > deadline)
+      throw new Error(`history not consumed: ${r.requests.total}/${want.now}, previous ${r.previous?.requests}/${want.before}`);
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
   browser = await launchChromium();
@@ -100,7 +106,12 @@ describe("dashboard overview", () => {
     // The y axis has several ticks, the x axis several time labels.
     expect(await page.locator("#chart-requests line.grid").count()).toBeGreaterThanOrEqual(3);
     expect(await page.locator("#chart-requests text").count()).toBeGreaterThanOrEqual(8);
-    for (const [id, rows] of [["chart-hosts", expected.hosts], ["chart-countries", expected.countries], ["chart-paths", expected.topPaths], ["chart-codes", expected.statuses]] as const) {
+    for (const [id, rows] of [
+      ["chart-hosts", expected.hosts],
+      ["chart-countries", expected.countries],
+      ["chart-paths", expected.topPaths],
+      ["chart-codes", expected.statuses],
+    ] as const) {
       expect(await page.locator(`#${id} li`).count(), id).toBe(rows.length);
     }
     expect(await page.locator("#chart-detection li").count()).toBe(3);
@@ -119,7 +130,9 @@ describe("dashboard overview", () => {
       axis: parseFloat(getComputedStyle(document.querySelector("#chart-requests text")!).fontSize),
       title: parseFloat(getComputedStyle(document.querySelector(".card h2")!).fontSize),
       // The chart is drawn at the box's own width, so SVG text is not scaled down.
-      scale: document.querySelector("#chart-requests svg")!.getBoundingClientRect().width / Number(document.querySelector("#chart-requests svg")!.getAttribute("viewBox")!.split(" ")[2]),
+      scale:
+        document.querySelector("#chart-requests svg")!.getBoundingClientRect().width /
+        Number(document.querySelector("#chart-requests svg")!.getAttribute("viewBox")!.split(" ")[2]),
     }));
     expect(sizes.axis).toBeLessThan(sizes.title);
     expect(sizes.scale).toBeCloseTo(1, 1);
@@ -161,8 +174,13 @@ describe("dashboard logs", () => {
     await shoot(page, "logs-desktop");
 
     const [download] = await Promise.all([page.waitForEvent("download"), page.click("#log-download")]);
-    const lines = readFileSync((await download.path())!, "utf8").trim().split("\n").map((line) => JSON.parse(line) as HistoryRecord);
-    const serverErrors = history.records.filter((r) => r.kind === "access" && r.status! >= 500 && r.ts >= Date.now() - 7 * 86_400_000 - 60_000);
+    const lines = readFileSync((await download.path())!, "utf8")
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as HistoryRecord);
+    const serverErrors = history.records.filter(
+      (r) => r.kind === "access" && r.status! >= 500 && r.ts >= Date.now() - 7 * 86_400_000 - 60_000,
+    );
     expect(lines.length).toBeGreaterThanOrEqual(serverErrors.length - 5);
     expect(lines.every((r) => r.status! >= 500)).toBe(true);
     expect(errors).toEqual([]);
@@ -184,7 +202,14 @@ describe("dashboard containers", () => {
     const put = await fetch(`${base}/_edge/admin/containers/demo-shop`, {
       method: "PUT",
       headers: { ...auth, "Content-Type": "application/json" },
-      body: JSON.stringify({ containerId: "demo-shop", version: 1, upstream: "https://sgtm.demo-shop.example", publicHosts: ["ss.demo-shop.example"], loaderToken: "lt_demo_shop", gtmId: "GTM-DEMO01" }),
+      body: JSON.stringify({
+        containerId: "demo-shop",
+        version: 1,
+        upstream: "https://sgtm.demo-shop.example",
+        publicHosts: ["ss.demo-shop.example"],
+        loaderToken: "lt_demo_shop",
+        gtmId: "GTM-DEMO01",
+      }),
     });
     expect(put.status).toBe(202);
     const listed = await fetch(`${base}/_edge/admin/containers`, { headers: auth });

@@ -2,19 +2,15 @@
 // HTTP boundary (test/support/analytics-sql-stand-in.mjs: the documented request and response shapes, and a small
 // interpreter of the SQL subset the edge sends). The data points are the ones the real log consumer wrote through
 // the Analytics Engine bindings for the same records that went to R2, so both sources must give the same report.
-import { env } from "cloudflare:workers";
+
 import { createExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, inject, it, vi } from "vitest";
+import "../support/analytics-sql-stand-in.client";
 import type { Report } from "../../schemas/analytics";
 import { edgeApi } from "../../workers/admin/api";
 import { ADMIN } from "../support/fixtures";
 import { accessRecord, deliverLogs, detectionRecord } from "../support/log-records";
-
-declare module "vitest" {
-  export interface ProvidedContext {
-    analyticsSqlStandInUrl: string;
-  }
-}
 
 const TOKEN = "stand-in-analytics-token";
 const ACCOUNT = "0123456789abcdef0123456789abcdef";
@@ -42,8 +38,14 @@ async function deliverToBoth(base: string, records: Parameters<typeof deliverLog
     const body = { dataset, points: points.map((p) => ({ ...p, timestamp: p.doubles!.at(-1) })) };
     await fetch(`${base}/__points`, { method: "POST", body: JSON.stringify(body) });
   };
-  await load("qaxal_edge_access", access.mock.calls.map(([p]) => p!));
-  await load("qaxal_edge_sessions", sessions.mock.calls.map(([p]) => p!));
+  await load(
+    "qaxal_edge_access",
+    access.mock.calls.map(([p]) => p!),
+  );
+  await load(
+    "qaxal_edge_sessions",
+    sessions.mock.calls.map(([p]) => p!),
+  );
   access.mockRestore();
   sessions.mockRestore();
 }
@@ -60,9 +62,26 @@ describe("report from Analytics Engine's SQL API", () => {
     const id = `ae-${crypto.randomUUID().slice(0, 8)}`;
     const now = Date.now();
     await deliverToBoth(base, [
-      accessRecord({ containerId: id, ts: now - 10 * MIN, status: 200, durationMs: 12, cookieRewrites: 2, host: "ss.a.example", country: "DE" }),
+      accessRecord({
+        containerId: id,
+        ts: now - 10 * MIN,
+        status: 200,
+        durationMs: 12,
+        cookieRewrites: 2,
+        host: "ss.a.example",
+        country: "DE",
+      }),
       accessRecord({ containerId: id, ts: now - 20 * MIN, status: 503, durationMs: 80, host: "ss.a.example", country: "FR" }),
-      accessRecord({ containerId: id, ts: now - 3 * HOUR, status: 404, durationMs: 20, path: "/missing", pathClass: "passthrough", host: "ss.b.example", country: null }),
+      accessRecord({
+        containerId: id,
+        ts: now - 3 * HOUR,
+        status: 404,
+        durationMs: 20,
+        path: "/missing",
+        pathClass: "passthrough",
+        host: "ss.b.example",
+        country: null,
+      }),
       accessRecord({ containerId: id, ts: now - 4 * HOUR, status: 200, path: "/l/x.js", pathClass: "loader", durationMs: 2 }),
       accessRecord({ containerId: id, ts: now - 30 * HOUR, status: 200 }), // the previous 24 hours
       accessRecord({ containerId: "ae-other", ts: now - 10 * MIN, status: 500 }),
@@ -83,7 +102,8 @@ describe("report from Analytics Engine's SQL API", () => {
     expect(ae.previous).toMatchObject({ requests: 1, sessions: 1, adblockRate: 1 });
     // Every figure the two sources share agrees (AE orders ties differently, so lists are compared as sets).
     for (const key of ["statusClasses", "latencyMs", "cookieKeeper", "detection"] as const) expect(ae[key], key).toEqual(r2[key]);
-    for (const key of ["statuses", "topPaths", "hosts", "countries"] as const) expect(new Set(ae[key].map((x) => JSON.stringify(x))), key).toEqual(new Set(r2[key].map((x) => JSON.stringify(x))));
+    for (const key of ["statuses", "topPaths", "hosts", "countries"] as const)
+      expect(new Set(ae[key].map((x) => JSON.stringify(x))), key).toEqual(new Set(r2[key].map((x) => JSON.stringify(x))));
     expect(ae.requests.series).toEqual(r2.requests.series);
     expect(ae.requests.errors).toBe(1);
     expect(ae.previous).toMatchObject({ requests: r2.previous!.requests, errors: r2.previous!.errors, sessions: r2.previous!.sessions });
@@ -98,14 +118,20 @@ describe("report from Analytics Engine's SQL API", () => {
     expect(requests).toHaveLength(9);
     for (const r of requests) {
       expect(r).toMatchObject({ method: "POST", account: ACCOUNT, authorization: `Bearer ${TOKEN}` });
-      expect(r.body).toMatch(/^SELECT .* FROM qaxal_edge_(access|sessions) WHERE timestamp >= toDateTime\(\d+\) AND timestamp <= toDateTime\(\d+\) AND index1 = 'ae-shape'/);
+      expect(r.body).toMatch(
+        /^SELECT .* FROM qaxal_edge_(access|sessions) WHERE timestamp >= toDateTime\(\d+\) AND timestamp <= toDateTime\(\d+\) AND index1 = 'ae-shape'/,
+      );
     }
   });
 
   it("answers 502 without the query or the API's answer when the API fails", async () => {
     const base = tenantBase();
     await fetch(`${base}/__fail`, { method: "POST", body: JSON.stringify({ status: 500, body: "internal detail" }) });
-    const res = await report("since=1h", { CF_ACCOUNT_ID: ACCOUNT, ANALYTICS_API_TOKEN: TOKEN, CLOUDFLARE_API_BASE: `${base}/client/v4` } as Partial<Env>);
+    const res = await report("since=1h", {
+      CF_ACCOUNT_ID: ACCOUNT,
+      ANALYTICS_API_TOKEN: TOKEN,
+      CLOUDFLARE_API_BASE: `${base}/client/v4`,
+    } as Partial<Env>);
     expect(res.status).toBe(502);
     expect(await res.json()).toEqual({ error: "analytics_unavailable", message: "Analytics Engine's SQL API answered 500" });
   });

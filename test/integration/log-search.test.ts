@@ -1,12 +1,12 @@
 // GET /_edge/admin/logs over real R2 batches written by the real log consumer.
 import { env } from "cloudflare:workers";
+import * as v from "valibot";
 import { describe, expect, it } from "vitest";
 import type { LogRecord } from "../../schemas/log-record";
 import { LogSearchQuerySchema } from "../../schemas/log-search";
 import { searchLogs } from "../../workers/log-consumer/log-search";
-import * as v from "valibot";
-import { admin } from "../support/pipeline";
 import { accessRecord, deliverLogs, detectionRecord } from "../support/log-records";
+import { admin } from "../support/pipeline";
 
 const MIN = 60_000;
 
@@ -113,7 +113,10 @@ describe("GET /_edge/admin/logs", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("Content-Type")).toBe("application/x-ndjson; charset=utf-8");
     expect(res.headers.get("Content-Disposition")).toMatch(/^attachment; filename="qaxal-logs-.*\.ndjson"$/);
-    const lines = (await res.text()).trim().split("\n").map((line) => JSON.parse(line) as LogRecord);
+    const lines = (await res.text())
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as LogRecord);
     expect(lines).toHaveLength(3);
     expect(lines.every((r) => r.containerId === id)).toBe(true);
     const link = res.headers.get("Link")!;
@@ -125,7 +128,10 @@ describe("GET /_edge/admin/logs", () => {
   it("refuses a bad filter naming it, and a cursor from another search", async () => {
     const bad = await admin("/_edge/admin/logs?status=9xx");
     expect(bad.status).toBe(400);
-    expect(await bad.json()).toEqual({ error: "invalid_query", message: 'invalid query: status must be a class like 5xx or a code like 404 (got "9xx")' });
+    expect(await bad.json()).toEqual({
+      error: "invalid_query",
+      message: 'invalid query: status must be a class like 5xx or a code like 404 (got "9xx")',
+    });
     const foreign = await admin("/_edge/admin/logs?since=1h&cursor=eyJoIjoxfQ");
     expect(foreign.status).toBe(400);
     expect((await admin("/_edge/admin/logs?since=8d")).status).toBe(400);

@@ -12,7 +12,9 @@ describe("GET /_edge/openapi.json", () => {
   });
 
   it("describes exactly the routes the router has, method by method", async () => {
-    const doc = await (await exports.default.fetch("https://edge.example/_edge/openapi.json")).json<{ paths: Record<string, Record<string, unknown>> }>();
+    const doc = await (await exports.default.fetch("https://edge.example/_edge/openapi.json")).json<{
+      paths: Record<string, Record<string, unknown>>;
+    }>();
     const described = Object.entries(doc.paths)
       .flatMap(([path, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`))
       .sort();

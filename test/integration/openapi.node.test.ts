@@ -39,7 +39,19 @@ describe("GET /_edge/openapi.json document", () => {
 
   it("query parameters come from the query schemas, and admin routes need the bearer token", () => {
     const logs = doc.paths["/_edge/admin/logs"]!.get!;
-    expect(logs.parameters!.map((p) => p.name)).toEqual(["container", "since", "from", "to", "status", "path", "host", "kind", "limit", "cursor", "format"]);
+    expect(logs.parameters!.map((p) => p.name)).toEqual([
+      "container",
+      "since",
+      "from",
+      "to",
+      "status",
+      "path",
+      "host",
+      "kind",
+      "limit",
+      "cursor",
+      "format",
+    ]);
     expect(logs.security).toEqual([{ bearer: [] }]);
     expect(doc.paths["/_edge/health"]!.get!.security).toEqual([]);
   });

@@ -10,15 +10,16 @@
 // Each test uses its own tenant: base = <url>/t/<tenant>.
 import { createServer } from "node:http";
 
-export const STAND_IN_ANALYTICS_TOKEN = "stand-in-analytics-token";
+const STAND_IN_ANALYTICS_TOKEN = "stand-in-analytics-token";
 
 // ---- a tiny SQL expression parser ----
 
 function tokenize(sql) {
   const tokens = [];
   const re = /\s*(?:(\d+(?:\.\d+)?)|'((?:[^'\\]|\\.)*)'|([A-Za-z_][A-Za-z0-9_]*)|(>=|<=|!=|[(),*+\-=<>/]))/y;
-  let m;
-  while (/\S/.test(sql.slice(re.lastIndex)) && (m = re.exec(sql))) {
+  while (/\S/.test(sql.slice(re.lastIndex))) {
+    const m = re.exec(sql);
+    if (!m) break;
     if (m[1] !== undefined) tokens.push({ t: "num", v: Number(m[1]) });
     else if (m[2] !== undefined) tokens.push({ t: "str", v: m[2].replace(/\\(.)/g, "$1") });
     else if (m[3] !== undefined) tokens.push({ t: "id", v: m[3] });
@@ -28,37 +29,74 @@ function tokenize(sql) {
 }
 
 class Parser {
-  constructor(tokens) { this.tokens = tokens; this.i = 0; }
-  peek(v) { const t = this.tokens[this.i]; return t && (v === undefined || (t.t !== "str" && String(t.v).toUpperCase() === v.toUpperCase())) ? t : undefined; }
-  take(v) { const t = this.peek(v); if (!t) throw new Error(`expected ${v ?? "token"} at ${this.i}: ${JSON.stringify(this.tokens.slice(this.i, this.i + 4))}`); this.i += 1; return t; }
+  constructor(tokens) {
+    this.tokens = tokens;
+    this.i = 0;
+  }
+  peek(v) {
+    const t = this.tokens[this.i];
+    return t && (v === undefined || (t.t !== "str" && String(t.v).toUpperCase() === v.toUpperCase())) ? t : undefined;
+  }
+  take(v) {
+    const t = this.peek(v);
+    if (!t) throw new Error(`expected ${v ?? "token"} at ${this.i}: ${JSON.stringify(this.tokens.slice(this.i, this.i + 4))}`);
+    this.i += 1;
+    return t;
+  }
   expr() {
     let e = this.and();
-    while (this.peek("OR")) { this.take(); e = { op: "OR", left: e, right: this.and() }; }
+    while (this.peek("OR")) {
+      this.take();
+      e = { op: "OR", left: e, right: this.and() };
+    }
     return e;
   }
   and() {
     let e = this.cmp();
-    while (this.peek("AND")) { this.take(); e = { op: "AND", left: e, right: this.cmp() }; }
+    while (this.peek("AND")) {
+      this.take();
+      e = { op: "AND", left: e, right: this.cmp() };
+    }
     return e;
   }
   cmp() {
     const left = this.add();
-    for (const op of [">=", "<=", "!=", "=", ">", "<"]) if (this.peek(op)) { this.take(); return { op, left, right: this.add() }; }
+    for (const op of [">=", "<=", "!=", "=", ">", "<"])
+      if (this.peek(op)) {
+        this.take();
+        return { op, left, right: this.add() };
+      }
     if (this.peek("IN")) {
-      this.take(); this.take("(");
+      this.take();
+      this.take("(");
       const list = [this.expr()];
-      while (this.peek(",")) { this.take(); list.push(this.expr()); }
+      while (this.peek(",")) {
+        this.take();
+        list.push(this.expr());
+      }
       this.take(")");
       return { op: "IN", left, list };
     }
     return left;
   }
-  add() { let e = this.mul(); while (this.peek("+") || this.peek("-")) e = { op: this.take().v, left: e, right: this.mul() }; return e; }
-  mul() { let e = this.primary(); while (this.peek("*") || this.peek("/")) e = { op: this.take().v, left: e, right: this.primary() }; return e; }
+  add() {
+    let e = this.mul();
+    while (this.peek("+") || this.peek("-")) e = { op: this.take().v, left: e, right: this.mul() };
+    return e;
+  }
+  mul() {
+    let e = this.primary();
+    while (this.peek("*") || this.peek("/")) e = { op: this.take().v, left: e, right: this.primary() };
+    return e;
+  }
   primary() {
     const t = this.take();
     if (t.t === "num" || t.t === "str") return { lit: t.v };
-    if (t.v === "(") { const e = this.expr(); this.take(")"); return e; }
+    if (t.v === "(") {
+      const e = this.expr();
+      this.take(")");
+      return e;
+    }
     if (t.t === "id" && t.v.toUpperCase() === "INTERVAL") {
       const n = Number(this.take().v);
       const unit = this.take().v.toUpperCase();
@@ -74,7 +112,13 @@ class Parser {
   args() {
     this.take("(");
     const args = [];
-    if (!this.peek(")")) { args.push(this.expr()); while (this.peek(",")) { this.take(); args.push(this.expr()); } }
+    if (!this.peek(")")) {
+      args.push(this.expr());
+      while (this.peek(",")) {
+        this.take();
+        args.push(this.expr());
+      }
+    }
     this.take(")");
     return args;
   }
@@ -109,16 +153,26 @@ function evalRow(e, row) {
   if (e.op === "OR") return Boolean(l) || Boolean(evalRow(e.right, row));
   const r = evalRow(e.right, row);
   switch (e.op) {
-    case ">=": return l >= r;
-    case "<=": return l <= r;
-    case ">": return l > r;
-    case "<": return l < r;
-    case "=": return l === r;
-    case "!=": return l !== r;
-    case "+": return l + r;
-    case "-": return l - r;
-    case "*": return l * r;
-    case "/": return l / r;
+    case ">=":
+      return l >= r;
+    case "<=":
+      return l <= r;
+    case ">":
+      return l > r;
+    case "<":
+      return l < r;
+    case "=":
+      return l === r;
+    case "!=":
+      return l !== r;
+    case "+":
+      return l + r;
+    case "-":
+      return l - r;
+    case "*":
+      return l * r;
+    case "/":
+      return l / r;
   }
   throw new Error(`unsupported operator ${e.op}`);
 }
@@ -130,7 +184,10 @@ function evalGroup(e, rows) {
     const pairs = rows.map((row) => [evalRow(e.args[0], row), evalRow(e.args[1], row)]).sort((a, b) => a[0] - b[0]);
     const total = pairs.reduce((s, p) => s + p[1], 0);
     let seen = 0;
-    for (const [value, weight] of pairs) if ((seen += weight) >= q * total) return value;
+    for (const [value, weight] of pairs) {
+      seen += weight;
+      if (seen >= q * total) return value;
+    }
     return null;
   }
   if (!isAggregate(e)) return evalRow(e, rows[0]);
@@ -151,14 +208,20 @@ function splitTop(text) {
     if (quoted) continue;
     if (c === "(") depth += 1;
     if (c === ")") depth -= 1;
-    if (c === "," && depth === 0) { parts.push(text.slice(start, i)); start = i + 1; }
+    if (c === "," && depth === 0) {
+      parts.push(text.slice(start, i));
+      start = i + 1;
+    }
   }
   parts.push(text.slice(start));
   return parts.map((p) => p.trim());
 }
 
-export function runQuery(sql, datasets) {
-  const m = /^\s*SELECT\s+(.+?)\s+FROM\s+(\w+)(?:\s+WHERE\s+(.+?))?(?:\s+GROUP BY\s+(\w+))?(?:\s+ORDER BY\s+(\w+)(\s+DESC)?)?(?:\s+LIMIT\s+(\d+))?\s*$/is.exec(sql);
+function runQuery(sql, datasets) {
+  const m =
+    /^\s*SELECT\s+(.+?)\s+FROM\s+(\w+)(?:\s+WHERE\s+(.+?))?(?:\s+GROUP BY\s+(\w+))?(?:\s+ORDER BY\s+(\w+)(\s+DESC)?)?(?:\s+LIMIT\s+(\d+))?\s*$/is.exec(
+      sql,
+    );
   if (!m) throw new Error("unsupported query");
   const [, selectList, dataset, where, groupBy, orderBy, desc, limit] = m;
   const columns = splitTop(selectList).map((item) => {
@@ -180,13 +243,16 @@ export function runQuery(sql, datasets) {
   } else {
     groups = columns.some((c) => isAggregate(c.expr)) ? [rows] : rows.map((row) => [row]);
   }
-  let data = groups
-    .filter((g) => g.length > 0)
-    .map((g) => Object.fromEntries(columns.map((c) => [c.name, evalGroup(c.expr, g)])));
+  let data = groups.filter((g) => g.length > 0).map((g) => Object.fromEntries(columns.map((c) => [c.name, evalGroup(c.expr, g)])));
   if (orderBy) data.sort((a, b) => (a[orderBy] < b[orderBy] ? -1 : a[orderBy] > b[orderBy] ? 1 : 0) * (desc ? -1 : 1));
   if (limit) data = data.slice(0, Number(limit));
   // ClickHouse's JSON format quotes 64-bit integers: a SUM over integers (_sample_interval) is a UInt64.
-  const type = (c) => (c.expr.fn?.toLowerCase() === "sum" && data.every((row) => Number.isInteger(row[c.name])) ? "UInt64" : typeof data[0]?.[c.name] === "string" ? "String" : "Float64");
+  const type = (c) =>
+    c.expr.fn?.toLowerCase() === "sum" && data.every((row) => Number.isInteger(row[c.name]))
+      ? "UInt64"
+      : typeof data[0]?.[c.name] === "string"
+        ? "String"
+        : "Float64";
   const types = Object.fromEntries(columns.map((c) => [c.name, type(c)]));
   const encoded = data.map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, types[k] === "UInt64" ? String(v) : v])));
   return {
@@ -244,7 +310,13 @@ export async function startAnalyticsSqlStandIn() {
     }
     const sql = /^\/client\/v4\/accounts\/([^/]+)\/analytics_engine\/sql$/.exec(path);
     if (!sql) return send(404, { error: "not an endpoint of the stand-in" });
-    t.requests.push({ method: req.method, account: sql[1], authorization: req.headers.authorization ?? null, contentType: req.headers["content-type"] ?? null, body: text });
+    t.requests.push({
+      method: req.method,
+      account: sql[1],
+      authorization: req.headers.authorization ?? null,
+      contentType: req.headers["content-type"] ?? null,
+      body: text,
+    });
     if (req.method !== "POST") return send(405, "method not allowed", "text/plain");
     if (req.headers.authorization !== `Bearer ${STAND_IN_ANALYTICS_TOKEN}`) return send(401, "Authentication error", "text/plain");
     if (t.failWith) return send(t.failWith.status, t.failWith.body, "text/plain");

@@ -7,12 +7,28 @@ const HOUR = 3600_000;
 const pick = (random, weighted) => {
   const total = weighted.reduce((sum, [, w]) => sum + w, 0);
   let r = random() * total;
-  for (const [value, w] of weighted) if ((r -= w) < 0) return value;
+  for (const [value, w] of weighted) {
+    r -= w;
+    if (r < 0) return value;
+  }
   return weighted.at(-1)[0];
 };
 
-const HOSTS = [["ss.demo-shop.example", 6], ["ss.demo-shop.example.de", 3], ["www.demo-shop.example", 1]];
-const COUNTRIES = [["DE", 40], ["AT", 12], ["CH", 9], ["NL", 7], ["FR", 6], ["US", 5], ["GB", 4], [null, 2]];
+const HOSTS = [
+  ["ss.demo-shop.example", 6],
+  ["ss.demo-shop.example.de", 3],
+  ["www.demo-shop.example", 1],
+];
+const COUNTRIES = [
+  ["DE", 40],
+  ["AT", 12],
+  ["CH", 9],
+  ["NL", 7],
+  ["FR", 6],
+  ["US", 5],
+  ["GB", 4],
+  [null, 2],
+];
 const PATHS = [
   [{ path: "/g/collect", pathClass: "proxy", method: "POST" }, 55],
   [{ path: "/gtm.js", pathClass: "proxy", method: "GET" }, 18],
@@ -41,7 +57,16 @@ export function trafficHistory({ containerId = "demo-shop", now = Date.now(), da
       const ts = Math.min(now - 1000, Math.floor(hour + random() * HOUR));
       const target = pick(random, PATHS);
       const inIncident = ts >= incident && ts < incident + 2 * HOUR;
-      let status = target.path === "/g/collect" ? 204 : target.path === "/boot" ? 200 : target.path === "/wp-login.php" ? 404 : random() < 0.2 ? 304 : 200;
+      let status =
+        target.path === "/g/collect"
+          ? 204
+          : target.path === "/boot"
+            ? 200
+            : target.path === "/wp-login.php"
+              ? 404
+              : random() < 0.2
+                ? 304
+                : 200;
       if (target.path === "/favicon.ico") status = 404;
       if (target.pathClass === "proxy" && (inIncident ? random() < 0.45 : random() < 0.004)) status = random() < 0.7 ? 502 : 504;
       n += 1;

@@ -2,8 +2,8 @@
 // by the admin token) may read, or read and write, the containers it was created for. Keys are shown once and
 // stored only as SHA-256: they are 256-bit random secrets, so a fast hash is enough (no password stretching).
 import type { IRequest } from "itty-router";
+import { type ApiKeyInfo, operatorAccess } from "../../durable/operator-access";
 import type { ApiKeyCreate } from "../../schemas/admin";
-import { operatorAccess, type ApiKeyInfo } from "../../durable/operator-access";
 import { secretsEqual } from "../shared/auth";
 import { EdgeError } from "../shared/errors";
 
@@ -24,7 +24,10 @@ async function sha256Hex(text: string): Promise<string> {
 }
 
 function base64url(bytes: Uint8Array): string {
-  return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  return btoa(String.fromCharCode(...bytes))
+    .replaceAll("+", "-")
+    .replaceAll("/", "_")
+    .replace(/=+$/, "");
 }
 
 /** `Authorization: Bearer <ADMIN_TOKEN | API key>` → request.principal; 401 when neither matches. */
@@ -60,10 +63,15 @@ export function authorize(request: OperatorRequest, access: "read" | "write", co
   }
   if (key.containers === "*") return;
   if (containers === "*") {
-    throw new EdgeError(403, "forbidden", `API key "${key.name}" is limited to ${key.containers.join(", ")}: name one of them (e.g. ?container=${key.containers[0]})`);
+    throw new EdgeError(
+      403,
+      "forbidden",
+      `API key "${key.name}" is limited to ${key.containers.join(", ")}: name one of them (e.g. ?container=${key.containers[0]})`,
+    );
   }
   const outside = containers.filter((id) => !key.containers.includes(id));
-  if (outside.length > 0) throw new EdgeError(403, "forbidden", `API key "${key.name}" may not ${access === "write" ? "change" : "read"} ${outside.join(", ")}`);
+  if (outside.length > 0)
+    throw new EdgeError(403, "forbidden", `API key "${key.name}" may not ${access === "write" ? "change" : "read"} ${outside.join(", ")}`);
 }
 
 /** Makes a key (`qxk_<id>_<secret>`), stores its hash, and returns it with its scope: the only time it is shown. */

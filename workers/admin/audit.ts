@@ -12,7 +12,10 @@ export async function auditWrites(response: Response, request: OperatorRequest, 
   let result = "ok";
   let detail = request.audit?.detail ?? null;
   if (response.status >= 300) {
-    const body = (await response.clone().json().catch(() => null)) as { error?: string; message?: string } | null;
+    const body = (await response
+      .clone()
+      .json()
+      .catch(() => null)) as { error?: string; message?: string } | null;
     result = body?.error ?? String(response.status);
     detail = body?.message ?? detail;
   }

@@ -60,60 +60,163 @@ const SCHEMAS: Record<string, v.GenericSchema> = {
 const ID = { name: "id", in: "path", required: true, description: "container id, ^[a-z0-9][a-z0-9_-]{2,63}$", schema: { type: "string" } };
 const KEY_ID = { name: "keyId", in: "path", required: true, description: "the key's id (16 hex characters)", schema: { type: "string" } };
 
-export const OPERATIONS: readonly Operation[] = [
+const OPERATIONS: readonly Operation[] = [
   { method: "get", path: "/_edge/health", summary: "Liveness", auth: "none", responses: { 200: ["up", "Health"] } },
   { method: "get", path: "/_edge/openapi.json", summary: "This description", auth: "none", responses: { 200: ["OpenAPI 3.1 document"] } },
   {
-    method: "post", path: "/_edge/hooks/supabase", summary: "Supabase Database Webhook (edge_outbox inserts)", auth: "webhook", body: "WebhookPayload",
-    responses: { 202: ["queued (enqueued false: already applied)", "AcceptedChange"], 400: ["bad payload", "Error"], 401: ["wrong secret", "Error"] },
-  },
-  {
-    method: "get", path: "/_edge/config/{id}", summary: "The applied EdgeConfig (fallback origin)", auth: "edge",
-    responses: { 200: ["the config", "EdgeConfig"], 401: ["wrong secret", "Error"], 404: ["none applied", "Error"] },
-  },
-  { method: "get", path: "/_edge/admin/dashboard", summary: "The dashboard page (HTML; asks for the token itself)", auth: "none", responses: { 200: ["HTML page"] } },
-  {
-    method: "put", path: "/_edge/admin/containers/{id}", summary: "Create or change a container (the whole EdgeConfig)", auth: "bearer", scope: "write on the container", body: "EdgeConfig",
+    method: "post",
+    path: "/_edge/hooks/supabase",
+    summary: "Supabase Database Webhook (edge_outbox inserts)",
+    auth: "webhook",
+    body: "WebhookPayload",
     responses: {
-      202: ["queued; live within seconds", "AcceptedChange"], 400: ["invalid config, naming the field", "Error"], 401: ["no or wrong credentials", "Error"],
-      403: ["the API key may not change this container", "Error"], 409: ["stale_version or version_conflict", "Error"], 413: ["body over 64 KiB", "Error"],
+      202: ["queued (enqueued false: already applied)", "AcceptedChange"],
+      400: ["bad payload", "Error"],
+      401: ["wrong secret", "Error"],
     },
   },
   {
-    method: "delete", path: "/_edge/admin/containers/{id}", summary: "Remove a container (every key it owns)", auth: "bearer", scope: "write on the container",
-    responses: { 202: ["queued", "AcceptedChange"], 401: ["no or wrong credentials", "Error"], 403: ["not allowed", "Error"], 404: ["never configured", "Error"] },
+    method: "get",
+    path: "/_edge/config/{id}",
+    summary: "The applied EdgeConfig (fallback origin)",
+    auth: "edge",
+    responses: { 200: ["the config", "EdgeConfig"], 401: ["wrong secret", "Error"], 404: ["none applied", "Error"] },
   },
   {
-    method: "get", path: "/_edge/admin/containers/{id}/status", summary: "Desired and applied version, last error", auth: "bearer", scope: "read on the container",
-    responses: { 200: ["status", "ContainerStatus"], 401: ["no or wrong credentials", "Error"], 403: ["not allowed", "Error"], 404: ["never configured", "Error"] },
+    method: "get",
+    path: "/_edge/admin/dashboard",
+    summary: "The dashboard page (HTML; asks for the token itself)",
+    auth: "none",
+    responses: { 200: ["HTML page"] },
   },
   {
-    method: "post", path: "/_edge/admin/replay", summary: "Re-send containers, all containers or the dead letters", auth: "bearer", scope: "write on every named container; all and deadLetters need the admin token", body: "ReplayBody",
-    responses: { 202: ["queued", "ReplayAccepted"], 400: ["bad body", "Error"], 401: ["no or wrong credentials", "Error"], 403: ["not allowed", "Error"] },
+    method: "put",
+    path: "/_edge/admin/containers/{id}",
+    summary: "Create or change a container (the whole EdgeConfig)",
+    auth: "bearer",
+    scope: "write on the container",
+    body: "EdgeConfig",
+    responses: {
+      202: ["queued; live within seconds", "AcceptedChange"],
+      400: ["invalid config, naming the field", "Error"],
+      401: ["no or wrong credentials", "Error"],
+      403: ["the API key may not change this container", "Error"],
+      409: ["stale_version or version_conflict", "Error"],
+      413: ["body over 64 KiB", "Error"],
+    },
   },
   {
-    method: "get", path: "/_edge/admin/report", summary: "Traffic, errors, latency and detection figures for a window", auth: "bearer", scope: "read on the container (without ?container=: every container)", query: ReportQuerySchema,
-    responses: { 200: ["the report", "Report"], 400: ["bad query", "Error"], 401: ["no or wrong credentials", "Error"], 403: ["not allowed", "Error"], 502: ["Analytics Engine unreachable", "Error"] },
+    method: "delete",
+    path: "/_edge/admin/containers/{id}",
+    summary: "Remove a container (every key it owns)",
+    auth: "bearer",
+    scope: "write on the container",
+    responses: {
+      202: ["queued", "AcceptedChange"],
+      401: ["no or wrong credentials", "Error"],
+      403: ["not allowed", "Error"],
+      404: ["never configured", "Error"],
+    },
   },
   {
-    method: "get", path: "/_edge/admin/logs", summary: "Search the raw access and detection records (JSON pages or NDJSON download)", auth: "bearer", scope: "read on the container (without ?container=: every container)", query: LogSearchQuerySchema,
-    responses: { 200: ["a page of records (format=ndjson: one per line, next page in the Link header)", "LogPage"], 400: ["bad query", "Error"], 401: ["no or wrong credentials", "Error"], 403: ["not allowed", "Error"] },
+    method: "get",
+    path: "/_edge/admin/containers/{id}/status",
+    summary: "Desired and applied version, last error",
+    auth: "bearer",
+    scope: "read on the container",
+    responses: {
+      200: ["status", "ContainerStatus"],
+      401: ["no or wrong credentials", "Error"],
+      403: ["not allowed", "Error"],
+      404: ["never configured", "Error"],
+    },
   },
   {
-    method: "post", path: "/_edge/admin/keys", summary: "Create an API key (shown once)", auth: "admin", body: "ApiKeyCreate",
-    responses: { 201: ["the key, with the secret", "ApiKeyCreated"], 400: ["bad body", "Error"], 401: ["no or wrong credentials", "Error"], 403: ["needs the admin token", "Error"] },
+    method: "post",
+    path: "/_edge/admin/replay",
+    summary: "Re-send containers, all containers or the dead letters",
+    auth: "bearer",
+    scope: "write on every named container; all and deadLetters need the admin token",
+    body: "ReplayBody",
+    responses: {
+      202: ["queued", "ReplayAccepted"],
+      400: ["bad body", "Error"],
+      401: ["no or wrong credentials", "Error"],
+      403: ["not allowed", "Error"],
+    },
   },
   {
-    method: "get", path: "/_edge/admin/keys", summary: "List API keys (never their secrets)", auth: "admin",
+    method: "get",
+    path: "/_edge/admin/report",
+    summary: "Traffic, errors, latency and detection figures for a window",
+    auth: "bearer",
+    scope: "read on the container (without ?container=: every container)",
+    query: ReportQuerySchema,
+    responses: {
+      200: ["the report", "Report"],
+      400: ["bad query", "Error"],
+      401: ["no or wrong credentials", "Error"],
+      403: ["not allowed", "Error"],
+      502: ["Analytics Engine unreachable", "Error"],
+    },
+  },
+  {
+    method: "get",
+    path: "/_edge/admin/logs",
+    summary: "Search the raw access and detection records (JSON pages or NDJSON download)",
+    auth: "bearer",
+    scope: "read on the container (without ?container=: every container)",
+    query: LogSearchQuerySchema,
+    responses: {
+      200: ["a page of records (format=ndjson: one per line, next page in the Link header)", "LogPage"],
+      400: ["bad query", "Error"],
+      401: ["no or wrong credentials", "Error"],
+      403: ["not allowed", "Error"],
+    },
+  },
+  {
+    method: "post",
+    path: "/_edge/admin/keys",
+    summary: "Create an API key (shown once)",
+    auth: "admin",
+    body: "ApiKeyCreate",
+    responses: {
+      201: ["the key, with the secret", "ApiKeyCreated"],
+      400: ["bad body", "Error"],
+      401: ["no or wrong credentials", "Error"],
+      403: ["needs the admin token", "Error"],
+    },
+  },
+  {
+    method: "get",
+    path: "/_edge/admin/keys",
+    summary: "List API keys (never their secrets)",
+    auth: "admin",
     responses: { 200: ["the keys", "ApiKeyList"], 401: ["no or wrong credentials", "Error"], 403: ["needs the admin token", "Error"] },
   },
   {
-    method: "delete", path: "/_edge/admin/keys/{keyId}", summary: "Revoke an API key (at once)", auth: "admin",
-    responses: { 200: ["the revoked key", "ApiKey"], 401: ["no or wrong credentials", "Error"], 403: ["needs the admin token", "Error"], 404: ["no such key", "Error"] },
+    method: "delete",
+    path: "/_edge/admin/keys/{keyId}",
+    summary: "Revoke an API key (at once)",
+    auth: "admin",
+    responses: {
+      200: ["the revoked key", "ApiKey"],
+      401: ["no or wrong credentials", "Error"],
+      403: ["needs the admin token", "Error"],
+      404: ["no such key", "Error"],
+    },
   },
   {
-    method: "get", path: "/_edge/admin/audit", summary: "The audit log: every write, newest first", auth: "admin", query: AuditQuerySchema,
-    responses: { 200: ["a page of entries", "AuditPage"], 401: ["no or wrong credentials", "Error"], 403: ["needs the admin token", "Error"] },
+    method: "get",
+    path: "/_edge/admin/audit",
+    summary: "The audit log: every write, newest first",
+    auth: "admin",
+    query: AuditQuerySchema,
+    responses: {
+      200: ["a page of entries", "AuditPage"],
+      401: ["no or wrong credentials", "Error"],
+      403: ["needs the admin token", "Error"],
+    },
   },
 ];
 
@@ -141,7 +244,11 @@ const SECURITY: Record<Auth, JsonObject[]> = {
 };
 
 function operationObject(op: Operation): JsonObject {
-  const parameters = [...(op.path.includes("{id}") ? [ID] : []), ...(op.path.includes("{keyId}") ? [KEY_ID] : []), ...(op.query ? queryParameters(op.query) : [])];
+  const parameters = [
+    ...(op.path.includes("{id}") ? [ID] : []),
+    ...(op.path.includes("{keyId}") ? [KEY_ID] : []),
+    ...(op.query ? queryParameters(op.query) : []),
+  ];
   const access = op.auth === "admin" ? "Needs the admin token." : op.scope ? `Admin token, or an API key with ${op.scope}.` : undefined;
   return {
     summary: op.summary,
@@ -149,7 +256,9 @@ function operationObject(op: Operation): JsonObject {
     operationId: `${op.method}${op.path.replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ? c.toUpperCase() : ""))}`,
     security: SECURITY[op.auth],
     ...(parameters.length ? { parameters } : {}),
-    ...(op.body ? { requestBody: { required: true, content: { "application/json": { schema: { $ref: `#/components/schemas/${op.body}` } } } } } : {}),
+    ...(op.body
+      ? { requestBody: { required: true, content: { "application/json": { schema: { $ref: `#/components/schemas/${op.body}` } } } } }
+      : {}),
     responses: Object.fromEntries(
       Object.entries(op.responses).map(([code, [description, name]]) => [
         code,

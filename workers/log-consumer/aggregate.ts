@@ -8,7 +8,7 @@ const TOP = 10;
 const BUCKET_SECONDS = [10, 30, 60, 300, 600, 900, 1800, 3600, 10_800, 21_600, 43_200, 86_400];
 /** About an hour of minutes, a day of half hours, a week of 3-hour blocks: enough bars to see a shape. */
 const MAX_BUCKETS = 72;
-export const PROXIED = new Set<AccessRecord["pathClass"]>(["proxy", "passthrough"]);
+const PROXIED = new Set<AccessRecord["pathClass"]>(["proxy", "passthrough"]);
 
 export interface Window {
   from: number;
@@ -47,7 +47,7 @@ export function rate(part: number, whole: number): number | null {
   return whole === 0 ? null : part / whole;
 }
 
-export function top<K extends string>(counts: Map<string, number>, key: K): ({ [P in K]: string } & { count: number })[] {
+function top<K extends string>(counts: Map<string, number>, key: K): ({ [P in K]: string } & { count: number })[] {
   return [...counts.entries()]
     .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
     .slice(0, TOP)

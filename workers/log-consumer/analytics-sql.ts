@@ -26,7 +26,8 @@ function literal(value: string): string {
 
 /** A dataset name as a table name: a plain identifier, or a refusal (it comes from config, not from a request). */
 function identifier(name: string): string {
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new EdgeError(500, "misconfigured", "an Analytics Engine dataset name is not a plain identifier", name);
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+    throw new EdgeError(500, "misconfigured", "an Analytics Engine dataset name is not a plain identifier", name);
   return name;
 }
 
@@ -74,15 +75,27 @@ export async function buildAnalyticsReport(env: SqlEnv, window: Window): Promise
     `SELECT ${column} AS key, SUM(_sample_interval) AS count FROM ${ACCESS_DATASET} WHERE ${current} GROUP BY key ORDER BY count DESC LIMIT ${TOP}`;
 
   const [series, totals, latency, classes, statuses, paths, hosts, countries, sessions] = await Promise.all([
-    query(env, `SELECT toUnixTimestamp(toStartOfInterval(timestamp, INTERVAL '${seconds}' SECOND)) AS t, SUM(_sample_interval) AS count, ${errors} AS errors FROM ${ACCESS_DATASET} WHERE ${both} GROUP BY t ORDER BY t`),
-    query(env, `SELECT ${period} AS period, SUM(_sample_interval) AS requests, ${errors} AS errors, SUM(_sample_interval * ${aeColumn("cookieRewrites")}) AS rewrites, SUM(IF(${aeColumn("cookieRewrites")} > 0, _sample_interval, 0)) AS with_rewrites FROM ${ACCESS_DATASET} WHERE ${both} GROUP BY period`),
-    query(env, `SELECT ${period} AS period, quantileExactWeighted(0.5)(${aeColumn("durationMs")}, _sample_interval) AS p50, quantileExactWeighted(0.95)(${aeColumn("durationMs")}, _sample_interval) AS p95, SUM(_sample_interval) AS samples FROM ${ACCESS_DATASET} WHERE ${both} AND ${proxied} GROUP BY period`),
+    query(
+      env,
+      `SELECT toUnixTimestamp(toStartOfInterval(timestamp, INTERVAL '${seconds}' SECOND)) AS t, SUM(_sample_interval) AS count, ${errors} AS errors FROM ${ACCESS_DATASET} WHERE ${both} GROUP BY t ORDER BY t`,
+    ),
+    query(
+      env,
+      `SELECT ${period} AS period, SUM(_sample_interval) AS requests, ${errors} AS errors, SUM(_sample_interval * ${aeColumn("cookieRewrites")}) AS rewrites, SUM(IF(${aeColumn("cookieRewrites")} > 0, _sample_interval, 0)) AS with_rewrites FROM ${ACCESS_DATASET} WHERE ${both} GROUP BY period`,
+    ),
+    query(
+      env,
+      `SELECT ${period} AS period, quantileExactWeighted(0.5)(${aeColumn("durationMs")}, _sample_interval) AS p50, quantileExactWeighted(0.95)(${aeColumn("durationMs")}, _sample_interval) AS p95, SUM(_sample_interval) AS samples FROM ${ACCESS_DATASET} WHERE ${both} AND ${proxied} GROUP BY period`,
+    ),
     query(env, ranked(aeColumn("statusClass"))),
     query(env, ranked(status)),
     query(env, ranked(aeColumn("path"))),
     query(env, ranked(aeColumn("host"))),
     query(env, ranked(aeColumn("country"))),
-    query(env, `SELECT ${period} AS period, SUM(_sample_interval) AS sessions, SUM(_sample_interval * ${sessionColumn("adblock")}) AS adblock, SUM(_sample_interval * ${sessionColumn("itp")}) AS itp, SUM(IF(${sessionColumn("adblock")} + ${sessionColumn("itp")} > 0, _sample_interval, 0)) AS recovered FROM ${SESSION_DATASET} WHERE ${both} GROUP BY period`),
+    query(
+      env,
+      `SELECT ${period} AS period, SUM(_sample_interval) AS sessions, SUM(_sample_interval * ${sessionColumn("adblock")}) AS adblock, SUM(_sample_interval * ${sessionColumn("itp")}) AS itp, SUM(IF(${sessionColumn("adblock")} + ${sessionColumn("itp")} > 0, _sample_interval, 0)) AS recovered FROM ${SESSION_DATASET} WHERE ${both} GROUP BY period`,
+    ),
   ]);
 
   const byPeriod = (rows: Row[], name: "current" | "previous") => rows.find((row) => row.period === name) ?? {};

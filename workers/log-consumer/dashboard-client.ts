@@ -1,7 +1,7 @@
 // The dashboard's browser script (served inline with the page's CSP nonce; no libraries, no CDN). Three views:
 // overview (GET /_edge/admin/report), logs (GET /_edge/admin/logs) and containers (GET /_edge/admin/containers).
 // The token lives in sessionStorage and is sent only as an Authorization header to the same origin.
-export const DASHBOARD_CLIENT = String.raw`
+export const DASHBOARD_CLIENT = `
 "use strict";
 var SVG = "http://www.w3.org/2000/svg";
 var STATUS = {

@@ -4,14 +4,14 @@
 // empty) page with a cursor: follow cursors until it is null.
 import * as v from "valibot";
 import { statusClass } from "../../schemas/analytics";
-import { LogRecordSchema, type LogRecord } from "../../schemas/log-record";
+import { type LogRecord, LogRecordSchema } from "../../schemas/log-record";
 import type { LogSearchQuery } from "../../schemas/log-search";
 import { EdgeError } from "../shared/errors";
 import { gunzipNdjson } from "./ndjson-gzip";
 import { hourPrefix } from "./partition";
 
 /** With at most 168 hour listings this stays well under the 1,000 subrequests a Worker invocation may make. */
-export const MAX_OBJECTS_PER_PAGE = 100;
+const MAX_OBJECTS_PER_PAGE = 100;
 const HOUR_MS = 3600_000;
 
 /** Where the next page starts: an hour, and either a key to list after or a line inside an object. */
@@ -40,14 +40,15 @@ function encodeCursor(position: Position): string {
 function decodeCursor(cursor: string, query: LogSearchQuery): Position {
   try {
     const position = JSON.parse(atob(cursor.replaceAll("-", "+").replaceAll("_", "/"))) as Position;
-    if (typeof position.h === "number" && position.h >= Math.floor(query.from / HOUR_MS) * HOUR_MS && position.h <= query.to) return position;
+    if (typeof position.h === "number" && position.h >= Math.floor(query.from / HOUR_MS) * HOUR_MS && position.h <= query.to)
+      return position;
   } catch {
     // fall through
   }
   throw new EdgeError(400, "invalid_query", "invalid query: cursor does not belong to this search (repeat the same filters and window)");
 }
 
-export function matches(record: LogRecord, query: LogSearchQuery): boolean {
+function matches(record: LogRecord, query: LogSearchQuery): boolean {
   if (record.ts < query.from || record.ts > query.to) return false;
   if (query.container && record.containerId !== query.container) return false;
   if (query.kind && record.kind !== query.kind) return false;
@@ -55,7 +56,11 @@ export function matches(record: LogRecord, query: LogSearchQuery): boolean {
   if (query.path || query.status) {
     if (record.kind !== "access") return false;
     if (query.path && !record.path.startsWith(query.path)) return false;
-    if (query.status && (query.status.endsWith("xx") ? statusClass(record.status) !== query.status : String(record.status) !== query.status)) return false;
+    if (
+      query.status &&
+      (query.status.endsWith("xx") ? statusClass(record.status) !== query.status : String(record.status) !== query.status)
+    )
+      return false;
   }
   return true;
 }
