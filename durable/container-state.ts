@@ -119,7 +119,8 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
         this.save({
           ...fresh,
           desired_version: desired,
-          desired_message: desired > version ? fresh.desired_message : null,
+          // Kept after it is applied: a repeated PUT of this version is compared with what was submitted.
+          desired_message: fresh.desired_message,
           applied_version: version,
           applied_config: config ? JSON.stringify(config) : null,
           last_error: null,
@@ -242,10 +243,16 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
   }
 }
 
-/** The config (JSON) of the last accepted version: the pending message's, else the applied one. */
+/**
+ * The config (JSON) of the last accepted version as it was submitted: the stored message's, else the applied config
+ * without the fields the consumer derives (cookieDomains, always the last key).
+ */
 function acceptedContent(row: Row): string | undefined {
   if (row.desired_message !== null) return JSON.stringify((JSON.parse(row.desired_message) as { config?: unknown }).config);
-  if (row.applied_version === row.desired_version && row.applied_config !== null) return row.applied_config;
+  if (row.applied_version === row.desired_version && row.applied_config !== null) {
+    const { cookieDomains: _derived, ...submitted } = JSON.parse(row.applied_config) as Record<string, unknown>;
+    return JSON.stringify(submitted);
+  }
   return undefined;
 }
 

@@ -2,7 +2,7 @@
 // The column map is declared once here: the consumer builds data points from it and SQL queries against the
 // dataset (`qaxal_edge_access`) read it, so a column is never renumbered — new fields go at the end.
 import * as v from "valibot";
-import type { AccessRecord, DetectionRecord } from "./log-record";
+import { type AccessRecord, type DetectionRecord, VISIT_MODES } from "./log-record";
 
 /** index1: the container, so AE samples per container and `WHERE index1 = 'shop1'` is cheap. */
 export const AE_INDEX = "containerId" as const;
@@ -53,8 +53,8 @@ export function aeColumn(field: AeBlob | AeDouble): string {
 // Detection records (one per browser session) go to a second dataset, `qaxal_edge_sessions`, so that counting
 // requests never has to exclude them. index1 is the container; flags are 0/1 so SUM(_sample_interval * flag)
 // counts them.
-export const AE_SESSION_BLOBS = ["host", "country"] as const;
-export const AE_SESSION_DOUBLES = ["adblock", "itp", "ts"] as const;
+export const AE_SESSION_BLOBS = ["host", "country", "mode"] as const;
+export const AE_SESSION_DOUBLES = ["adblock", "itp", "ts", "etp"] as const;
 
 export function sessionColumn(field: (typeof AE_SESSION_BLOBS)[number] | (typeof AE_SESSION_DOUBLES)[number]): string {
   const blob = (AE_SESSION_BLOBS as readonly string[]).indexOf(field);
@@ -62,8 +62,8 @@ export function sessionColumn(field: (typeof AE_SESSION_BLOBS)[number] | (typeof
 }
 
 export function detectionDataPoint(record: DetectionRecord): AnalyticsEngineDataPoint {
-  const blobs = { host: record.host, country: record.country ?? "" };
-  const doubles = { adblock: record.adblock ? 1 : 0, itp: record.itp ? 1 : 0, ts: record.ts };
+  const blobs = { host: record.host, country: record.country ?? "", mode: record.mode };
+  const doubles = { adblock: record.adblock ? 1 : 0, itp: record.itp ? 1 : 0, ts: record.ts, etp: record.etp ? 1 : 0 };
   return {
     indexes: [record.containerId],
     blobs: AE_SESSION_BLOBS.map((name) => blobs[name]),
@@ -161,9 +161,13 @@ export const ReportSchema = v.object({
     itp: Count,
     adblockRate: Rate,
     itpRate: Rate,
-    recoveredRate: v.pipe(Rate, v.description("sessions with ad-block or ITP: measured only because tracking was first-party")),
-    etp: v.nullable(Count),
+    etp: v.pipe(Count, v.description("Firefox sessions (Enhanced Tracking Protection is on by default there)")),
     etpRate: Rate,
+    recoveredRate: v.pipe(Rate, v.description("sessions with ad-block, ITP or ETP: measured only because tracking was first-party")),
+    modes: v.pipe(
+      v.record(v.picklist(VISIT_MODES), Count),
+      v.description("sessions per deployment mode the edge measured (same-origin, subdomain, cross-site, unknown)"),
+    ),
   }),
 });
 

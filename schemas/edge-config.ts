@@ -62,63 +62,117 @@ export const ModulesSchema = v.strictObject({
   adblockDetection: v.optional(ToggleSchema, { enabled: false }),
 });
 
-export const EdgeConfigSchema = v.pipe(
-  v.strictObject({
-    containerId: v.pipe(ContainerIdSchema, v.description("the container's id; must equal the id in the URL")),
-    version: v.pipe(VersionSchema, v.description("integer >= 1; each change needs a higher version than the last one accepted")),
-    upstream: UpstreamSchema,
-    infraHosts: v.optional(
-      v.pipe(v.array(HostSchema), v.description("edge host names of this container (e.g. shop1.edge.example); cookies stay host-only there")),
-      [],
-    ),
-    publicHosts: v.optional(
-      v.pipe(
-        v.array(PublicHostSchema),
-        v.description("the customer's tracking hosts (ss.shop1.example) or host/prefix mounts (www.shop1.example/metrics)"),
-      ),
-      [],
-    ),
-    loaderToken: v.pipe(
-      v.string("loaderToken must be a string"),
-      v.regex(/^[A-Za-z0-9_-]{6,64}$/, "loaderToken must be 6-64 characters of A-Z a-z 0-9 _ -"),
-      v.description("the token in the loader's URL, <loaderPath><token>.js"),
-    ),
-    gtmId: v.pipe(
-      v.string("gtmId must be a string"),
-      v.regex(/^(GTM|G)-[A-Z0-9]{4,16}$/, "gtmId must look like GTM-ABC123"),
-      v.description("the web container the loader injects, e.g. GTM-ABC123"),
-    ),
-    allowedOrigins: v.optional(
-      v.pipe(v.array(OriginSchema), v.description("page origins allowed to make credentialed requests, besides https:// + each public host")),
-      [],
-    ),
-    entitlements: v.optional(
-      v.pipe(
-        v.array(v.picklist(ENTITLEMENTS, `entitlement must be one of ${ENTITLEMENTS.join(", ")}`)),
-        v.description("paid features this container may use; a module runs only when enabled and entitled"),
-      ),
-      [],
-    ),
-    modules: v.optional(v.pipe(ModulesSchema, v.description("feature switches; every module is off unless enabled")), {}),
-    proxyPath: v.optional(v.pipe(RoutePathSchema, v.description("the obfuscated proxy endpoint")), "/k/"),
-    proxyParam: v.optional(
-      v.pipe(
-        v.string("proxyParam must be a string"),
-        v.regex(/^[A-Za-z0-9_]{1,32}$/, "proxyParam must be 1-32 word characters"),
-        v.description("the query parameter carrying the base64url upstream path on proxyPath"),
-      ),
-      "p",
-    ),
-    loaderPath: v.optional(v.pipe(RoutePathSchema, v.description("where the loader script is served")), "/l/"),
-  }),
-  v.check(
-    (config) => config.infraHosts.length + config.publicHosts.length > 0,
-    "a config needs at least one host in infraHosts or publicHosts",
-  ),
-  v.check((config) => config.proxyPath !== config.loaderPath, "proxyPath and loaderPath must differ"),
-);
+/** GTM's own id format; `G-` is a Google tag (GA4) id, loaded as gtag.js instead of gtm.js. */
+const GTM_ID = /^(GTM|G)-[A-Z0-9]{4,16}$/;
 
-export type EdgeConfig = v.InferOutput<typeof EdgeConfigSchema>;
+// A GTM environment (Admin > Environments > snippet): both parameters together select the environment's version.
+const GtmEnvironmentSchema = v.strictObject({
+  auth: v.pipe(
+    v.string("gtmEnvironment.auth must be a string"),
+    v.regex(/^[A-Za-z0-9_-]{8,64}$/, "gtmEnvironment.auth must be the gtm_auth value: 8-64 characters of A-Z a-z 0-9 _ -"),
+  ),
+  preview: v.pipe(
+    v.string("gtmEnvironment.preview must be a string"),
+    v.regex(/^env-[0-9]{1,9}$/, "gtmEnvironment.preview must be the gtm_preview value, like env-5"),
+  ),
+});
+
+// The fields an operator or the control plane submits (CONTRACT.md "EdgeConfig").
+const submittedEntries = {
+  containerId: v.pipe(ContainerIdSchema, v.description("the container's id; must equal the id in the URL")),
+  version: v.pipe(VersionSchema, v.description("integer >= 1; each change needs a higher version than the last one accepted")),
+  upstream: UpstreamSchema,
+  infraHosts: v.optional(
+    v.pipe(v.array(HostSchema), v.description("edge host names of this container (e.g. shop1.edge.example); cookies stay host-only there")),
+    [],
+  ),
+  publicHosts: v.optional(
+    v.pipe(
+      v.array(PublicHostSchema),
+      v.description("the customer's tracking hosts (ss.shop1.example) or host/prefix mounts (www.shop1.example/metrics)"),
+    ),
+    [],
+  ),
+  loaderToken: v.pipe(
+    v.string("loaderToken must be a string"),
+    v.regex(/^[A-Za-z0-9_-]{6,64}$/, "loaderToken must be 6-64 characters of A-Z a-z 0-9 _ -"),
+    v.description("the token in the loader's URL, <loaderPath><token>.js"),
+  ),
+  gtmId: v.pipe(
+    v.string("gtmId must be a string"),
+    v.regex(GTM_ID, "gtmId must look like GTM-ABC123 or G-ABC123"),
+    v.description("the web container (GTM-…) or Google tag (G-…) the loader injects"),
+  ),
+  gtmEnvironment: v.optional(v.pipe(GtmEnvironmentSchema, v.description("a GTM environment: gtm_auth and gtm_preview from its snippet"))),
+  // The global array GTM or gtag reads (the snippet's `l` parameter); a property name on window.
+  dataLayer: v.optional(
+    v.pipe(
+      v.string("dataLayer must be a string"),
+      v.regex(/^[A-Za-z_$][A-Za-z0-9_$]{0,63}$/, "dataLayer must be a JavaScript identifier of at most 64 characters"),
+      v.description("the global array GTM or gtag reads (the snippet's l parameter)"),
+    ),
+    "dataLayer",
+  ),
+  // The first-party cookie that keys COOKIE_VAULT backups (FPID: the edge issues it; another name: the site does).
+  identityCookie: v.optional(v.pipe(CookieNameSchema, v.description("the first-party cookie that keys cookie backups (FPID: the edge issues it)")), "FPID"),
+  allowedOrigins: v.optional(
+    v.pipe(v.array(OriginSchema), v.description("page origins allowed to make credentialed requests, besides https:// + each public host")),
+    [],
+  ),
+  entitlements: v.optional(
+    v.pipe(
+      v.array(v.picklist(ENTITLEMENTS, `entitlement must be one of ${ENTITLEMENTS.join(", ")}`)),
+      v.description("paid features this container may use; a module runs only when enabled and entitled"),
+    ),
+    [],
+  ),
+  modules: v.optional(v.pipe(ModulesSchema, v.description("feature switches; every module is off unless enabled")), {}),
+  proxyPath: v.optional(v.pipe(RoutePathSchema, v.description("the obfuscated proxy endpoint")), "/k/"),
+  proxyParam: v.optional(
+    v.pipe(
+      v.string("proxyParam must be a string"),
+      v.regex(/^[A-Za-z0-9_]{1,32}$/, "proxyParam must be 1-32 word characters"),
+      v.description("the query parameter carrying the base64url upstream path on proxyPath"),
+    ),
+    "p",
+  ),
+  loaderPath: v.optional(v.pipe(RoutePathSchema, v.description("where the loader script is served")), "/l/"),
+};
+
+type Submitted = v.InferOutput<v.StrictObjectSchema<typeof submittedEntries, undefined>>;
+
+/** Checks across fields, for the submitted and the stored form alike. */
+function crossFieldChecks<T extends Submitted>() {
+  return [
+    v.check<T, string>(
+      (config) => config.infraHosts.length + config.publicHosts.length > 0,
+      "a config needs at least one host in infraHosts or publicHosts",
+    ),
+    v.check<T, string>((config) => config.proxyPath !== config.loaderPath, "proxyPath and loaderPath must differ"),
+    v.check<T, string>(
+      (config) => config.gtmEnvironment === undefined || config.gtmId.startsWith("GTM-"),
+      "gtmEnvironment needs a GTM- container id (a G- id has no environments)",
+    ),
+  ] as const;
+}
+
+/** What an operator PUTs and the control plane's get_edge_config returns. */
+export const EdgeConfigSchema = v.pipe(v.strictObject(submittedEntries), ...crossFieldChecks<Submitted>());
+
+// public host (without mount prefix) -> the Domain attribute for its cookies (its registrable domain). Derived on
+// the control side when a config is accepted (accepted-edge-config.ts), so the edge never consults the Public
+// Suffix List. A host without an entry (IP, single label, infra host) gets host-only cookies.
+const storedEntries = {
+  ...submittedEntries,
+  cookieDomains: v.optional(v.record(HostSchema, HostSchema, "cookieDomains must map hosts to domains")),
+};
+type Stored = v.InferOutput<v.StrictObjectSchema<typeof storedEntries, undefined>>;
+
+/** What EDGE_CONFIG and ContainerState hold: the submitted fields plus what was derived from them on acceptance. */
+export const StoredEdgeConfigSchema = v.pipe(v.strictObject(storedEntries), ...crossFieldChecks<Stored>());
+
+export type EdgeConfig = v.InferOutput<typeof StoredEdgeConfigSchema>;
+export type SubmittedEdgeConfig = v.InferOutput<typeof EdgeConfigSchema>;
 export type EdgeConfigInput = v.InferInput<typeof EdgeConfigSchema>;
 
 /** `upstream` may be plain http only in local development (var ALLOW_INSECURE_UPSTREAM="true"). */

@@ -26,6 +26,11 @@ export const AccessRecordSchema = v.strictObject({
   cookieRewrites: v.pipe(v.number(), v.integer(), v.minValue(0)),
 });
 
+/** How the page reached the edge (workers/loader/visit-mode.ts). */
+export const VISIT_MODES = ["same-origin", "subdomain", "cross-site", "unknown"] as const;
+export type VisitMode = (typeof VISIT_MODES)[number];
+
+// `etp` and `mode` are optional so that records queued or stored before they existed still parse.
 export const DetectionRecordSchema = v.strictObject({
   kind: v.literal("detection"),
   ts: v.pipe(v.number(), v.safeInteger()),
@@ -34,6 +39,9 @@ export const DetectionRecordSchema = v.strictObject({
   host: v.pipe(v.string(), v.maxLength(253)),
   adblock: v.boolean(),
   itp: v.boolean(),
+  /** Firefox (Gecko): Enhanced Tracking Protection is on by default there. */
+  etp: v.optional(v.boolean(), false),
+  mode: v.optional(v.picklist(VISIT_MODES), "unknown"),
   country: v.nullable(v.pipe(v.string(), v.maxLength(8))),
 });
 

@@ -45,9 +45,9 @@ async function waitForHealth(url, child, timeoutMs = 90_000) {
   throw new Error(`wrangler dev did not become healthy at ${url} within ${timeoutMs} ms`);
 }
 
-/** A demo container as this run needs it: upstream at the running stand-in, local page origins on this port. */
-function demoConfig(container, originUrl, port) {
-  const allowedOrigins = (container.allowedOrigins ?? []).map((origin) => origin.replace(/^(http:\/\/[a-z0-9.-]*localhost)(:\d+)?$/, `$1:${port}`));
+/** A demo container as this run needs it: upstream at the running stand-in, local page origins on this run's scheme and port. */
+function demoConfig(container, originUrl, port, scheme) {
+  const allowedOrigins = (container.allowedOrigins ?? []).map((origin) => origin.replace(/^https?:\/\/([a-z0-9.-]*localhost)(:\d+)?$/, `${scheme}://$1:${port}`));
   return { ...container, upstream: originUrl, allowedOrigins };
 }
 
@@ -66,10 +66,11 @@ async function putDemo(workerUrl, body) {
  * earlier run on other ports) is a 409 for that version, so it is re-PUT as the next version, unchanged otherwise.
  */
 export async function loadDemoContainers(workerUrl, originUrl, port, file = join(ROOT, "demo/containers.example.json")) {
+  const scheme = new URL(workerUrl).protocol.slice(0, -1);
   const containers = JSON.parse(readFileSync(file, "utf8"));
   const lines = [];
   for (const container of containers) {
-    let body = demoConfig(container, originUrl, port);
+    let body = demoConfig(container, originUrl, port, scheme);
     let { status, answer } = await putDemo(workerUrl, body);
     if (status === 409) {
       const res = await fetch(`${workerUrl}/_edge/admin/containers/${container.containerId}/status`, { headers: { Authorization: `Bearer ${DEV_ADMIN_TOKEN}` } });
@@ -106,8 +107,10 @@ function controlConfig(dir, vars) {
 }
 
 /**
- * @param {{ port?: number, originPort?: number, persistTo?: string, quiet?: boolean, vars?: Record<string,string>, loadDemo?: boolean }} options
+ * @param {{ port?: number, originPort?: number, persistTo?: string, quiet?: boolean, vars?: Record<string,string>, loadDemo?: boolean, https?: boolean }} options
  *   vars: extra vars for both Workers
+ *   https: serve over https with wrangler's own self-signed certificate (browsers such as WebKit refuse `Secure`
+ *     cookies on http://*.localhost); this process then accepts that certificate for its own calls to loopback
  */
 export async function startPlatform(options = {}) {
   ensureDevVars();
@@ -119,12 +122,14 @@ export async function startPlatform(options = {}) {
   const child = spawn(
     process.execPath,
     [join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "dev", "-c", "wrangler.jsonc", "-c", control, "--port", String(port), "--ip", "127.0.0.1",
-      "--persist-to", persistTo, "--inspector-port", "0", "--show-interactive-dev-session=false", ...varArgs],
+      "--persist-to", persistTo, "--inspector-port", "0", "--show-interactive-dev-session=false",
+      ...(options.https ? ["--local-protocol", "https"] : []), ...varArgs],
     { cwd: ROOT, stdio: options.quiet ? ["ignore", "pipe", "pipe"] : ["ignore", "inherit", "inherit"], env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
   );
   const output = [];
   if (options.quiet) for (const stream of [child.stdout, child.stderr]) stream.on("data", (d) => output.push(String(d)));
-  const workerUrl = `http://127.0.0.1:${port}`;
+  if (options.https) process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0";
+  const workerUrl = `${options.https ? "https" : "http"}://127.0.0.1:${port}`;
   const stop = async () => {
     if (child.exitCode === null) {
       child.kill("SIGTERM");

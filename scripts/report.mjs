@@ -60,6 +60,7 @@ export function formatReport(report) {
       ["detected sessions", d.sessions, change(d.sessions, p?.sessions)],
       ["ad-block rate", pct(d.adblockRate), ""],
       ["ITP rate", pct(d.itpRate), ""],
+      ["ETP rate", pct(d.etpRate), ""],
       ["sessions recovered", pct(d.recoveredRate), ""],
       ...(report.bots ? [["bot share", pct(report.bots.share), ""]] : []),
     ]),

@@ -251,6 +251,8 @@ describe("get_edge_config", () => {
       publicHosts: ["ss.cfg-full.example", "www.cfg-full.example/metrics"],
       loaderToken: "lt_9fQk2x",
       gtmId: "GTM-ABC123",
+      dataLayer: "dataLayer",
+      identityCookie: "FPID",
       allowedOrigins: ["https://www.cfg-full.example"],
       entitlements: ["adblock_detection", "cookie_restoration"],
       modules: {
@@ -276,6 +278,22 @@ describe("get_edge_config", () => {
       gtmId: "GTM-ABC123",
     };
     expect(config).toEqual(v.parse(EdgeConfigSchema, minimal));
+  });
+
+  it("carries identityCookie, dataLayer and a GTM environment, and a change to one is a new version", async () => {
+    await createContainer("cfg-gtm-env");
+    await pg.exec(`update containers set identity_cookie = 'shop_uid', data_layer = 'shopLayer',
+      gtm_auth = 'aBcD1234efGH', gtm_preview = 'env-7' where id = 'cfg-gtm-env'`);
+    const config = await edgeConfigOf("cfg-gtm-env");
+    expect(config).toMatchObject({ version: 2, identityCookie: "shop_uid", dataLayer: "shopLayer", gtmEnvironment: { auth: "aBcD1234efGH", preview: "env-7" } });
+    expect(v.parse(EdgeConfigSchema, config)).toEqual(config);
+  });
+
+  it("refuses half a GTM environment, or one on a G- id", async () => {
+    await createContainer("cfg-gtm-half");
+    await expect(pg.exec(`update containers set gtm_auth = 'aBcD1234efGH' where id = 'cfg-gtm-half'`)).rejects.toThrow(/containers_gtm_environment/);
+    await expect(pg.exec(`update containers set gtm_id = 'G-ABC1234', gtm_auth = 'aBcD1234efGH', gtm_preview = 'env-7' where id = 'cfg-gtm-half'`))
+      .rejects.toThrow(/containers_gtm_environment/);
   });
 
   it("carries the current config_version", async () => {
@@ -324,14 +342,14 @@ describe("access control", () => {
     expect(row.config).toMatchObject({ containerId: "rls-shop" });
 
     // The rows exactly as the log consumer sends them (PostgREST turns them into this INSERT ... ON CONFLICT).
-    const record = { kind: "detection" as const, containerId: "rls-shop", sessionId: "sess-svc-1", host: "ss.rls-shop.example", adblock: true, itp: false, country: "DE" };
+    const record = { kind: "detection" as const, containerId: "rls-shop", sessionId: "sess-svc-1", host: "ss.rls-shop.example", adblock: true, itp: false, etp: true, mode: "subdomain" as const, country: "DE" };
     const upsert = (rows: unknown[]) => pg.exec(`
       insert into loader_sessions select * from json_populate_recordset(null::loader_sessions, ${sqlText(JSON.stringify(rows))})
       on conflict (session_id) do update set adblock = excluded.adblock, itp = excluded.itp, detected_at = excluded.detected_at`,
       { role: "service_role" });
     await upsert(sessionRows([{ ...record, ts: Date.UTC(2026, 10, 23, 12) }]));
     await upsert(sessionRows([{ ...record, ts: Date.UTC(2026, 10, 23, 13), itp: true }]));
-    expect(await pg.query(`select session_id, container_id, adblock, itp, country, detected_at from loader_sessions where session_id = 'sess-svc-1'`))
-      .toEqual([{ session_id: "sess-svc-1", container_id: "rls-shop", adblock: true, itp: true, country: "DE", detected_at: "2026-11-23T13:00:00+00:00" }]);
+    expect(await pg.query(`select session_id, container_id, adblock, itp, etp, mode, country, detected_at from loader_sessions where session_id = 'sess-svc-1'`))
+      .toEqual([{ session_id: "sess-svc-1", container_id: "rls-shop", adblock: true, itp: true, etp: true, mode: "subdomain", country: "DE", detected_at: "2026-11-23T13:00:00+00:00" }]);
   });
 });

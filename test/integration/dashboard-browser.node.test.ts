@@ -93,7 +93,7 @@ describe("dashboard in a real browser", () => {
     expect(heights.some((h) => h > 0)).toBe(true);
     // One bar per status class, and the three detection rates.
     expect(await page.locator("#chart-status li").count()).toBe(Object.keys(expected.statusClasses).length);
-    expect(await page.locator("#chart-detection li").count()).toBe(3);
+    expect(await page.locator("#chart-detection li").count()).toBe(4);
     expect(await page.textContent("#kpi-requests")).toBe(expected.requests.total.toLocaleString("en-US"));
     expect(await page.textContent("#kpi-sessions")).toBe("4");
     expect(await page.textContent("#kpi-recovered")).toBe("75.0 %");

@@ -114,10 +114,11 @@ describe("dashboard overview", () => {
     ] as const) {
       expect(await page.locator(`#${id} li`).count(), id).toBe(rows.length);
     }
-    expect(await page.locator("#chart-detection li").count()).toBe(3);
+    expect(await page.locator("#chart-detection li").count()).toBe(4);
+    expect(await page.locator("#chart-modes li").count()).toBe(Object.values(expected.detection.modes).filter((n) => n > 0).length);
     // Every key figure and every card says what it means.
     expect(await page.locator(".kpi:not([hidden]) .explain").count()).toBe(6);
-    expect(await page.locator(".card > .explain").count()).toBe(7);
+    expect(await page.locator(".card > .explain").count()).toBe(8);
     expect(errors).toEqual([]);
     await shoot(page, "overview-desktop");
     await close();

@@ -28,6 +28,7 @@ const admin = { Authorization: `Bearer ${DEV_ADMIN_TOKEN}`, "Content-Type": "app
 
 interface BootAnswer {
   restoreCookies: { name: string; value: string; maxAge: number }[];
+  sessionId: string;
 }
 interface SessionRow {
   session_id: string;
@@ -145,7 +146,7 @@ describe("same-origin mode: shop.localhost/metrics", () => {
     const page = await context.newPage();
     const { answer, bootUrl } = await visit(page, pageUrl());
     expect(bootUrl).toBe(`${base()}/boot`);
-    expect(answer).toEqual({ restoreCookies: [] });
+    expect(answer).toEqual({ restoreCookies: [], sessionId: expect.stringMatching(/^[A-Za-z0-9_-]{24}$/) });
     const fpid = (await context.cookies()).find((c) => c.name === "FPID");
     expect(fpid).toMatchObject({ httpOnly: true, sameSite: "Lax", path: "/" });
     expect(fpid!.value).toMatch(/^FPID2\.2\./);

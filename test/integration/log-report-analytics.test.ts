@@ -87,7 +87,8 @@ describe("report from Analytics Engine's SQL API", () => {
       accessRecord({ containerId: "ae-other", ts: now - 10 * MIN, status: 500 }),
       detectionRecord({ containerId: id, ts: now - 15 * MIN, adblock: true }),
       detectionRecord({ containerId: id, ts: now - 16 * MIN, itp: true, adblock: true }),
-      detectionRecord({ containerId: id, ts: now - 17 * MIN }),
+      detectionRecord({ containerId: id, ts: now - 17 * MIN, etp: true, mode: "same-origin" }),
+      detectionRecord({ containerId: id, ts: now - 18 * MIN, mode: "subdomain" }),
       detectionRecord({ containerId: id, ts: now - 26 * HOUR, adblock: true }),
     ]);
 
@@ -100,6 +101,7 @@ describe("report from Analytics Engine's SQL API", () => {
     expect(r2.source).toBe("r2");
     expect(ae.requests.total).toBe(4);
     expect(ae.previous).toMatchObject({ requests: 1, sessions: 1, adblockRate: 1 });
+    expect(ae.detection).toMatchObject({ sessions: 4, etp: 1, modes: { "same-origin": 1, subdomain: 1 } });
     // Every figure the two sources share agrees (AE orders ties differently, so lists are compared as sets).
     for (const key of ["statusClasses", "latencyMs", "cookieKeeper", "detection"] as const) expect(ae[key], key).toEqual(r2[key]);
     for (const key of ["statuses", "topPaths", "hosts", "countries"] as const)
@@ -115,7 +117,7 @@ describe("report from Analytics Engine's SQL API", () => {
     expect((await report("container=ae-shape&since=1h", sql)).status).toBe(200);
     const requests = await (await fetch(`${base}/__requests`)).json<StandInRequest[]>();
     // One round of aggregate queries, however much traffic there is.
-    expect(requests).toHaveLength(9);
+    expect(requests).toHaveLength(10);
     for (const r of requests) {
       expect(r).toMatchObject({ method: "POST", account: ACCOUNT, authorization: `Bearer ${TOKEN}` });
       expect(r.body).toMatch(

@@ -13,7 +13,9 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import * as v from "valibot";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AcceptedEdgeConfigSchema } from "../../schemas/accepted-edge-config";
 import { ROOT, startPlatform } from "../../scripts/platform.mjs";
 import { applyMigrations, startPostgres } from "../support/postgres.mjs";
 import { startPostgrestStandIn } from "../support/postgrest-stand-in.mjs";
@@ -141,7 +143,8 @@ describe("npm run replay", () => {
 
     await waitConverged(await versionsInPostgres());
     for (const { id, config } of await pg.query(`select id, public.get_edge_config(id) as config from containers`)) {
-      expect(await appliedConfig(id)).toEqual(config);
+      // The control plane's config as the edge stores it: plus the cookie domains derived on acceptance.
+      expect(await appliedConfig(id)).toEqual(v.parse(AcceptedEdgeConfigSchema, config));
     }
     // The Worker read each config through supabase-js with the service-role key.
     const rpcCalls = standIn.requests(TENANT).filter((r) => r.path === "/rest/v1/rpc/get_edge_config");

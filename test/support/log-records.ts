@@ -38,6 +38,8 @@ export function detectionRecord(overrides: Partial<DetectionRecord> = {}): Detec
     host: "ss.shop1.example",
     adblock: false,
     itp: false,
+    etp: false,
+    mode: "subdomain",
     country: "DE",
     ...overrides,
   };

@@ -82,4 +82,24 @@ describe("upstreamAllowed", () => {
     expect(upstreamAllowed({ upstream: "http://127.0.0.1:8790" }, "true")).toBe(true);
     expect(upstreamAllowed({ upstream: "https://sgtm.example" }, undefined)).toBe(true);
   });
+
+  it("defaults identityCookie to FPID and dataLayer to dataLayer", () => {
+    expect(v.parse(EdgeConfigSchema, edgeConfig())).toMatchObject({ identityCookie: "FPID", dataLayer: "dataLayer" });
+  });
+
+  it("rejects a GTM environment on a G- id", () => {
+    const input = edgeConfig({ gtmId: "G-ABC1234", gtmEnvironment: { auth: "aBcD1234efGH", preview: "env-7" } });
+    expect(errorOf(input)).toContain("gtmEnvironment needs a GTM- container id");
+  });
+
+  it.each([
+    [{ gtmEnvironment: { auth: "short", preview: "env-7" } }, "gtmEnvironment.auth: "],
+    [{ gtmEnvironment: { auth: "aBcD1234efGH", preview: "7" } }, "gtmEnvironment.preview: "],
+    [{ gtmEnvironment: { auth: "aBcD1234efGH" } as never }, "gtmEnvironment.preview"],
+    [{ dataLayer: "data-layer" }, "dataLayer: dataLayer must be a JavaScript identifier"],
+    [{ dataLayer: "1layer" }, "dataLayer: "],
+    [{ identityCookie: "shop uid" }, "identityCookie: "],
+  ])("rejects %j naming the field", (overrides, message) => {
+    expect(errorOf(edgeConfig(overrides))).toContain(message);
+  });
 });

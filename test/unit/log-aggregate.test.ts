@@ -22,7 +22,7 @@ describe("report aggregates", () => {
     detectionRecord({ ts: from + HOUR, adblock: true, itp: false }),
     detectionRecord({ ts: from + HOUR, adblock: false, itp: true }),
     detectionRecord({ ts: from + HOUR, adblock: true, itp: true }),
-    detectionRecord({ ts: from + HOUR, adblock: false, itp: false }),
+    detectionRecord({ ts: from + HOUR, adblock: false, itp: false, etp: true, mode: "same-origin" }),
   ];
   const report = aggregate(window, access, detections);
 
@@ -82,8 +82,18 @@ describe("report aggregates", () => {
     expect(report.cookieKeeper).toEqual({ rewrites: 3, requestsWithRewrites: 2 });
   });
 
-  it("gives ad-block, ITP and recovered rates as shares of sessions", () => {
-    expect(report.detection).toEqual({ sessions: 4, adblock: 2, itp: 2, adblockRate: 0.5, itpRate: 0.5, recoveredRate: 0.75, etp: null, etpRate: null });
+  it("gives ad-block, ITP, ETP and recovered rates as shares of sessions, and sessions per measured mode", () => {
+    expect(report.detection).toEqual({
+      sessions: 4,
+      adblock: 2,
+      itp: 2,
+      etp: 1,
+      adblockRate: 0.5,
+      itpRate: 0.5,
+      etpRate: 0.25,
+      recoveredRate: 1,
+      modes: { "same-origin": 1, subdomain: 3, "cross-site": 0, unknown: 0 },
+    });
   });
 
   it("ignores records of other containers and outside the window", () => {

@@ -4,7 +4,6 @@ import fc from "fast-check";
 import * as v from "valibot";
 import { describe, expect, it } from "vitest";
 import { EdgeConfigSchema, type EdgeConfigInput } from "../../schemas/edge-config";
-import { cookieDomain } from "../../workers/shared/cookie-domain";
 import { keeperRule, rewriteSetCookie, rewriteSetCookies, type KeeperRule } from "../../workers/router/cookie-keeper";
 import { edgeConfig } from "../support/fixtures";
 
@@ -111,20 +110,6 @@ describe("rewriteSetCookies", () => {
 
   it("returns null when nothing matched", () => {
     expect(rewriteSetCookies(["a=1", "b=2"], rule, "shop1.example")).toBeNull();
-  });
-});
-
-describe("cookieDomain", () => {
-  it.each([
-    ["ss.shop1.example", "shop1.example"],
-    ["ss.shop1.co.uk", "shop1.co.uk"],
-    ["www.shop1.com.au", "shop1.com.au"],
-    ["ss.demo-shop.localhost", "demo-shop.localhost"],
-    ["localhost", null],
-    ["127.0.0.1", null],
-    ["[::1]", null],
-  ])("%s -> %s", (host, domain) => {
-    expect(cookieDomain(host)).toBe(domain);
   });
 });
 

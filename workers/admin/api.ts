@@ -4,7 +4,8 @@ import { Router, type IRequest } from "itty-router";
 import * as v from "valibot";
 import { ApiKeyCreateSchema, AuditQuerySchema, ReplayBodySchema } from "../../schemas/admin";
 import type { UpsertMessage } from "../../schemas/config-message";
-import { EdgeConfigSchema, upstreamAllowed } from "../../schemas/edge-config";
+import { AcceptedEdgeConfigSchema } from "../../schemas/accepted-edge-config";
+import { upstreamAllowed } from "../../schemas/edge-config";
 import { ContainerIdSchema } from "../../schemas/fields";
 import { WebhookPayloadSchema } from "../../schemas/supabase-webhook";
 import { containerStub } from "../../durable/container-state";
@@ -88,7 +89,8 @@ edgeApi
 
   .put("/_edge/admin/containers/:id", async (request, env) => {
     const id = containerFor(request, "write");
-    const config = await readJsonBody(request, EdgeConfigSchema, CONFIG_BODY_LIMIT);
+    // Accepted in full here (public-suffix hosts refused with 400), though the consumer derives the stored form again.
+    const config = await readJsonBody(request, AcceptedEdgeConfigSchema, CONFIG_BODY_LIMIT);
     request.audit = { containerId: id, detail: `version ${config.version}` };
     if (config.containerId !== id) {
       throw new EdgeError(400, "invalid_body", `invalid body: containerId "${config.containerId}" does not match the path "${id}"`);
@@ -96,7 +98,9 @@ edgeApi
     if (!upstreamAllowed(config, env.ALLOW_INSECURE_UPSTREAM)) {
       throw new EdgeError(400, "invalid_body", "invalid body: upstream must be https");
     }
-    const message: UpsertMessage = { type: "upsert", containerId: id, version: config.version, config, source: "admin" };
+    // The message carries what was submitted; derived fields are the consumer's to add.
+    const { cookieDomains: _derived, ...submitted } = config;
+    const message: UpsertMessage = { type: "upsert", containerId: id, version: config.version, config: submitted, source: "admin" };
     const enqueued = await enqueueChange(env, message);
     return jsonResponse({ containerId: id, version: config.version, enqueued }, 202);
   })

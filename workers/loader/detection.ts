@@ -6,6 +6,7 @@ import { DetectionBodySchema } from "../../schemas/loader";
 import type { DetectionRecord } from "../../schemas/log-record";
 import { readJsonBody } from "../shared/body";
 import type { Site } from "../shared/site";
+import { visitMode } from "./visit-mode";
 
 export async function handleDetection(request: Request, env: Env, site: Site, headers: Headers): Promise<Response> {
   const body = await readJsonBody(request, DetectionBodySchema);
@@ -20,6 +21,8 @@ export async function handleDetection(request: Request, env: Env, site: Site, he
       host: site.publicHost,
       adblock: body.adblock,
       itp: body.itp,
+      etp: body.etp,
+      mode: visitMode(request.headers.get("Origin"), site),
       country: typeof request.cf?.country === "string" ? request.cf.country : null,
     };
     // Awaited: 202 means the record is on the queue. The beacon does not wait for the answer anyway.

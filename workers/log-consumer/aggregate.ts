@@ -1,7 +1,7 @@
 // Turns log records into the report's aggregates. Pure: the same records always give the same report.
 import type { PeriodSummary, Report } from "../../schemas/analytics";
 import { statusClass } from "../../schemas/analytics";
-import type { AccessRecord, DetectionRecord } from "../../schemas/log-record";
+import { VISIT_MODES, type AccessRecord, type DetectionRecord, type VisitMode } from "../../schemas/log-record";
 
 const TOP = 10;
 /** Bucket sizes (seconds) the series may use; the smallest that keeps it at most MAX_BUCKETS long wins. */
@@ -58,8 +58,8 @@ function bump(map: Map<string, number>, key: string): void {
   map.set(key, (map.get(key) ?? 0) + 1);
 }
 
-/** Records from other helpers' modules may carry a bot verdict or an ETP flag; read them only when present. */
-function flag(record: object, name: "bot" | "etp"): boolean | undefined {
+/** Access records carry a bot verdict only once bot detection records one; read it only when present. */
+function flag(record: object, name: "bot"): boolean | undefined {
   const value = (record as Record<string, unknown>)[name];
   return typeof value === "boolean" ? value : undefined;
 }
@@ -123,9 +123,10 @@ export function aggregate(window: Window, access: Iterable<AccessRecord>, detect
   const all = [...sessions.values()];
   const adblock = all.filter((s) => s.adblock).length;
   const itp = all.filter((s) => s.itp).length;
-  const recovered = all.filter((s) => s.adblock || s.itp).length;
-  const etpKnown = all.filter((s) => flag(s, "etp") !== undefined);
-  const etp = etpKnown.length > 0 ? etpKnown.filter((s) => flag(s, "etp")).length : null;
+  const etp = all.filter((s) => s.etp).length;
+  const recovered = all.filter((s) => s.adblock || s.itp || s.etp).length;
+  const modes = Object.fromEntries(VISIT_MODES.map((mode) => [mode, 0])) as Record<VisitMode, number>;
+  for (const s of all) modes[s.mode] += 1;
 
   return {
     containerId: window.containerId,
@@ -144,11 +145,12 @@ export function aggregate(window: Window, access: Iterable<AccessRecord>, detect
       sessions: all.length,
       adblock,
       itp,
+      etp,
       adblockRate: rate(adblock, all.length),
       itpRate: rate(itp, all.length),
+      etpRate: rate(etp, all.length),
       recoveredRate: rate(recovered, all.length),
-      etp,
-      etpRate: etp === null ? null : rate(etp, etpKnown.length),
+      modes,
     },
   };
 }

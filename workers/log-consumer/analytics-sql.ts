@@ -1,10 +1,11 @@
-// The report from Analytics Engine's SQL API (production): a fixed set of aggregate queries over the whole
+// The report from Analytics Engine's SQL API (production): ten aggregate queries over the whole
 // window, sent at once, whose cost does not grow with traffic (AE samples per index, i.e. per container, and
 // every count is weighted by _sample_interval). Same answer shape as the R2 report.
 // API: POST <CLOUDFLARE_API_BASE>/accounts/<CF_ACCOUNT_ID>/analytics_engine/sql, `Authorization: Bearer
 // <ANALYTICS_API_TOKEN>`, the SQL as the body; the answer (FORMAT JSON, the default) is { meta, data, rows }.
 import type { Report } from "../../schemas/analytics";
 import { aeColumn, sessionColumn } from "../../schemas/analytics";
+import { VISIT_MODES, type VisitMode } from "../../schemas/log-record";
 import { EdgeError } from "../shared/errors";
 import { bucketSeconds, bucketStarts, previousWindow, rate, type Window } from "./aggregate";
 
@@ -74,7 +75,7 @@ export async function buildAnalyticsReport(env: SqlEnv, window: Window): Promise
   const ranked = (column: string) =>
     `SELECT ${column} AS key, SUM(_sample_interval) AS count FROM ${ACCESS_DATASET} WHERE ${current} GROUP BY key ORDER BY count DESC LIMIT ${TOP}`;
 
-  const [series, totals, latency, classes, statuses, paths, hosts, countries, sessions] = await Promise.all([
+  const [series, totals, latency, classes, statuses, paths, hosts, countries, sessions, modes] = await Promise.all([
     query(
       env,
       `SELECT toUnixTimestamp(toStartOfInterval(timestamp, INTERVAL '${seconds}' SECOND)) AS t, SUM(_sample_interval) AS count, ${errors} AS errors FROM ${ACCESS_DATASET} WHERE ${both} GROUP BY t ORDER BY t`,
@@ -94,7 +95,11 @@ export async function buildAnalyticsReport(env: SqlEnv, window: Window): Promise
     query(env, ranked(aeColumn("country"))),
     query(
       env,
-      `SELECT ${period} AS period, SUM(_sample_interval) AS sessions, SUM(_sample_interval * ${sessionColumn("adblock")}) AS adblock, SUM(_sample_interval * ${sessionColumn("itp")}) AS itp, SUM(IF(${sessionColumn("adblock")} + ${sessionColumn("itp")} > 0, _sample_interval, 0)) AS recovered FROM ${SESSION_DATASET} WHERE ${both} GROUP BY period`,
+      `SELECT ${period} AS period, SUM(_sample_interval) AS sessions, SUM(_sample_interval * ${sessionColumn("adblock")}) AS adblock, SUM(_sample_interval * ${sessionColumn("itp")}) AS itp, SUM(_sample_interval * ${sessionColumn("etp")}) AS etp, SUM(IF(${sessionColumn("adblock")} + ${sessionColumn("itp")} + ${sessionColumn("etp")} > 0, _sample_interval, 0)) AS recovered FROM ${SESSION_DATASET} WHERE ${both} GROUP BY period`,
+    ),
+    query(
+      env,
+      `SELECT ${sessionColumn("mode")} AS key, SUM(_sample_interval) AS count FROM ${SESSION_DATASET} WHERE ${current} GROUP BY key ORDER BY count DESC LIMIT ${TOP}`,
     ),
   ]);
 
@@ -123,6 +128,7 @@ export async function buildAnalyticsReport(env: SqlEnv, window: Window): Promise
       sessions: n,
       adblock: num(s.adblock),
       itp: num(s.itp),
+      etp: num(s.etp),
       recoveredRate: rate(num(s.recovered), n),
     };
   };
@@ -166,9 +172,11 @@ export async function buildAnalyticsReport(env: SqlEnv, window: Window): Promise
       itp: now.itp,
       adblockRate: rate(now.adblock, now.sessions),
       itpRate: rate(now.itp, now.sessions),
+      etp: now.etp,
+      etpRate: rate(now.etp, now.sessions),
       recoveredRate: now.recoveredRate,
-      etp: null,
-      etpRate: null,
+      // Every mode is listed, zero when no session had it, as in the R2 report.
+      modes: Object.fromEntries(VISIT_MODES.map((mode) => [mode, num(modes.find((row) => row.key === mode)?.count)])) as Record<VisitMode, number>,
     },
   };
 }

@@ -198,9 +198,12 @@ function renderOverview(report) {
     { label: "ad blocker", value: d.adblockRate || 0, text: pct(d.adblockRate), color: "#f08c00", title: d.adblock + " of " + d.sessions + " sessions" },
     { label: "Safari / iOS ITP", value: d.itpRate || 0, text: pct(d.itpRate), color: "#7048e8", title: d.itp + " of " + d.sessions + " sessions" }
   ];
-  if (d.etpRate !== null) detection.push({ label: "Firefox ETP", value: d.etpRate, text: pct(d.etpRate), color: "#e8590c" });
+  detection.push({ label: "Firefox ETP", value: d.etpRate || 0, text: pct(d.etpRate), color: "#e8590c", title: d.etp + " of " + d.sessions + " sessions" });
   detection.push({ label: "saved by first-party", value: d.recoveredRate || 0, text: pct(d.recoveredRate), color: "#2f9e44" });
   barList("chart-detection", d.sessions ? detection : [], 0);
+  var modeWords = { "same-origin": "same domain as the shop", subdomain: "tracking subdomain", "cross-site": "another site", unknown: "not measured" };
+  var modes = Object.keys(modeWords).filter(function (k) { return d.modes && d.modes[k] > 0; });
+  barList("chart-modes", modes.map(function (k) { return { label: modeWords[k], value: d.modes[k], color: k === "cross-site" ? "#e03131" : k === "subdomain" ? "#f08c00" : k === "same-origin" ? "#2f9e44" : "#adb5bd" }; }), d.sessions);
   barList("chart-hosts", report.hosts.map(function (x) { return { label: x.host, value: x.count }; }), total, "#4dabf7");
   barList("chart-countries", report.countries.map(function (x) { return { label: x.country === "unknown" ? "unknown" : x.country, value: x.count }; }), total, "#20c997");
   barList("chart-paths", report.topPaths.map(function (x) { return { label: x.path, value: x.count }; }), total, "#748ffc");

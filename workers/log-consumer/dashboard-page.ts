@@ -32,7 +32,8 @@ ${kpi("kpi-bots", "Bot traffic", "Share of requests that looked automated (crawl
 <section class="card wide"><h2>Requests over time</h2><p class="explain" id="bucket-note"></p><div class="chart" id="chart-requests"></div>
 <div class="legend"><span><i style-fill="requests"></i>requests</span><span><i style-fill="errors"></i>server errors</span><span><i class="prev"></i>previous period</span></div></section>
 ${card("chart-status", "How requests were answered", "OK answers should dominate. Many 4xx usually mean a wrong path or a blocked request; 5xx mean your tagging server had trouble.")}
-${card("chart-detection", "Blockers among visitors", "Share of checked sessions with an ad blocker, with Safari's or iOS's tracking prevention (ITP), and the share whose data first-party tracking saved.")}
+${card("chart-detection", "Blockers among visitors", "Share of checked sessions with an ad blocker, with Safari's or iOS's tracking prevention (ITP), with Firefox's tracking protection (ETP), and the share whose data first-party tracking saved.")}
+${card("chart-modes", "How pages reach the edge", "Measured per session. Same domain as the shop: cookies last longest. Tracking subdomain: Safari may cut cookies to 7 days. Another site: the loader's cookies are blocked as third-party, so fix the setup.")}
 ${card("chart-hosts", "By tracking domain", "Which of your tracking domains the requests came in on.")}
 ${card("chart-countries", "By country", "Where visitors were, from the edge's location data (no IP addresses are kept).")}
 ${card("chart-paths", "Most requested paths", "The tracking endpoints and scripts used most. Query strings are never stored.")}

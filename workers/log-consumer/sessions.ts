@@ -13,6 +13,8 @@ export interface LoaderSessionRow {
   host: string;
   adblock: boolean;
   itp: boolean;
+  etp: boolean;
+  mode: string;
   country: string | null;
   detected_at: string;
 }
@@ -33,6 +35,8 @@ export function sessionRows(records: readonly DetectionRecord[]): LoaderSessionR
     host: r.host,
     adblock: r.adblock,
     itp: r.itp,
+    etp: r.etp,
+    mode: r.mode,
     country: r.country,
     detected_at: new Date(r.ts).toISOString(),
   }));
