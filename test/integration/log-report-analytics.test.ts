@@ -7,7 +7,7 @@ import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, inject, it, vi } from "vitest";
 import "../support/analytics-sql-stand-in.client";
-import type { Report } from "../../schemas/analytics";
+import { AE_DOUBLES, AE_SESSION_DOUBLES, type Report } from "../../schemas/analytics";
 import { edgeApi } from "../../workers/admin/api";
 import { ADMIN } from "../support/fixtures";
 import { accessRecord, deliverLogs, detectionRecord } from "../support/log-records";
@@ -33,19 +33,13 @@ async function deliverToBoth(base: string, records: Parameters<typeof deliverLog
   const access = vi.spyOn(env.ACCESS_ANALYTICS, "writeDataPoint");
   const sessions = vi.spyOn(env.SESSION_ANALYTICS, "writeDataPoint");
   await deliverLogs(records);
-  // AE stamps a point with its write time; the record's own time (the last double) stands in for it.
-  const load = async (dataset: string, points: AnalyticsEngineDataPoint[]) => {
-    const body = { dataset, points: points.map((p) => ({ ...p, timestamp: p.doubles!.at(-1) })) };
+  // AE stamps a point with its write time; the record's own time (its `ts` column) stands in for it.
+  const load = async (dataset: string, points: AnalyticsEngineDataPoint[], tsIndex: number) => {
+    const body = { dataset, points: points.map((p) => ({ ...p, timestamp: p.doubles?.[tsIndex] })) };
     await fetch(`${base}/__points`, { method: "POST", body: JSON.stringify(body) });
   };
-  await load(
-    "qaxal_edge_access",
-    access.mock.calls.map(([p]) => p!),
-  );
-  await load(
-    "qaxal_edge_sessions",
-    sessions.mock.calls.map(([p]) => p!),
-  );
+  await load("qaxal_edge_access", access.mock.calls.map(([p]) => p!), AE_DOUBLES.indexOf("ts"));
+  await load("qaxal_edge_sessions", sessions.mock.calls.map(([p]) => p!), AE_SESSION_DOUBLES.indexOf("ts"));
   access.mockRestore();
   sessions.mockRestore();
 }
@@ -88,7 +82,7 @@ describe("report from Analytics Engine's SQL API", () => {
       detectionRecord({ containerId: id, ts: now - 15 * MIN, adblock: true }),
       detectionRecord({ containerId: id, ts: now - 16 * MIN, itp: true, adblock: true }),
       detectionRecord({ containerId: id, ts: now - 17 * MIN, etp: true, mode: "same-origin" }),
-      detectionRecord({ containerId: id, ts: now - 18 * MIN, mode: "subdomain" }),
+      detectionRecord({ containerId: id, ts: now - 18 * MIN }),
       detectionRecord({ containerId: id, ts: now - 26 * HOUR, adblock: true }),
     ]);
 
@@ -101,7 +95,7 @@ describe("report from Analytics Engine's SQL API", () => {
     expect(r2.source).toBe("r2");
     expect(ae.requests.total).toBe(4);
     expect(ae.previous).toMatchObject({ requests: 1, sessions: 1, adblockRate: 1 });
-    expect(ae.detection).toMatchObject({ sessions: 4, etp: 1, modes: { "same-origin": 1, subdomain: 1 } });
+    expect(ae.detection).toMatchObject({ sessions: 4, etp: 1, modes: { "same-origin": 1, subdomain: 3, "cross-site": 0, unknown: 0 } });
     // Every figure the two sources share agrees (AE orders ties differently, so lists are compared as sets).
     for (const key of ["statusClasses", "latencyMs", "cookieKeeper", "detection"] as const) expect(ae[key], key).toEqual(r2[key]);
     for (const key of ["statuses", "topPaths", "hosts", "countries"] as const)
