@@ -97,6 +97,7 @@ function describeIssue(issue: v.BaseIssue<unknown>, root: AnySchema | undefined)
   const last = keys.at(-1);
   const value =
     issue.kind !== "schema" && typeof issue.input === "string" && issue.input.length <= 80 ? ` (got ${JSON.stringify(issue.input)})` : "";
+  if (issue.message.startsWith(`${field} `)) return `${issue.message}${got}${value}`;
   if (typeof last === "string" && issue.message.startsWith(`${last} `)) return `${field}${issue.message.slice(last.length)}${got}${value}`;
   return `${field}${value}: ${issue.message}${got}`;
 }

@@ -93,12 +93,12 @@ describe("upstreamAllowed", () => {
   });
 
   it.each([
-    [{ gtmEnvironment: { auth: "short", preview: "env-7" } }, "gtmEnvironment.auth: "],
-    [{ gtmEnvironment: { auth: "aBcD1234efGH", preview: "7" } }, "gtmEnvironment.preview: "],
+    [{ gtmEnvironment: { auth: "short", preview: "env-7" } }, "gtmEnvironment.auth must be the gtm_auth value"],
+    [{ gtmEnvironment: { auth: "aBcD1234efGH", preview: "7" } }, "gtmEnvironment.preview must be the gtm_preview value"],
     [{ gtmEnvironment: { auth: "aBcD1234efGH" } as never }, "gtmEnvironment.preview"],
-    [{ dataLayer: "data-layer" }, "dataLayer: dataLayer must be a JavaScript identifier"],
-    [{ dataLayer: "1layer" }, "dataLayer: "],
-    [{ identityCookie: "shop uid" }, "identityCookie: "],
+    [{ dataLayer: "data-layer" }, "dataLayer must be a JavaScript identifier"],
+    [{ dataLayer: "1layer" }, 'dataLayer must be a JavaScript identifier of at most 64 characters (got "1layer")'],
+    [{ identityCookie: "shop uid" }, 'identityCookie (got "shop uid"): cookie name must be'],
   ])("rejects %j naming the field", (overrides, message) => {
     expect(errorOf(edgeConfig(overrides))).toContain(message);
   });

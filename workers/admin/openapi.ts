@@ -6,7 +6,7 @@ import { toJsonSchema } from "@valibot/to-json-schema";
 import type * as v from "valibot";
 import { ApiKeyCreateSchema, AuditQuerySchema, ReplayBodySchema } from "../../schemas/admin";
 import { ReportQuerySchema, ReportSchema } from "../../schemas/analytics";
-import { EdgeConfigSchema } from "../../schemas/edge-config";
+import { EdgeConfigSchema, StoredEdgeConfigSchema } from "../../schemas/edge-config";
 import { LogSearchQuerySchema } from "../../schemas/log-search";
 import {
   AcceptedChangeSchema,
@@ -41,6 +41,7 @@ interface Operation {
 /** Named schemas, referenced as #/components/schemas/<name>. */
 const SCHEMAS: Record<string, v.GenericSchema> = {
   EdgeConfig: EdgeConfigSchema,
+  StoredEdgeConfig: StoredEdgeConfigSchema,
   ReplayBody: ReplayBodySchema,
   ApiKeyCreate: ApiKeyCreateSchema,
   WebhookPayload: WebhookPayloadSchema,
@@ -80,7 +81,7 @@ const OPERATIONS: readonly Operation[] = [
     path: "/_edge/config/{id}",
     summary: "The applied EdgeConfig (fallback origin)",
     auth: "edge",
-    responses: { 200: ["the config", "EdgeConfig"], 401: ["wrong secret", "Error"], 404: ["none applied", "Error"] },
+    responses: { 200: ["the config with its derived cookieDomains", "StoredEdgeConfig"], 401: ["wrong secret", "Error"], 404: ["none applied", "Error"] },
   },
   {
     method: "get",
