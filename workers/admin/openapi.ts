@@ -81,7 +81,11 @@ const OPERATIONS: readonly Operation[] = [
     path: "/_edge/config/{id}",
     summary: "The applied EdgeConfig (fallback origin)",
     auth: "edge",
-    responses: { 200: ["the config with its derived cookieDomains", "StoredEdgeConfig"], 401: ["wrong secret", "Error"], 404: ["none applied", "Error"] },
+    responses: {
+      200: ["the config with its derived cookieDomains", "StoredEdgeConfig"],
+      401: ["wrong secret", "Error"],
+      404: ["none applied", "Error"],
+    },
   },
   {
     method: "get",
