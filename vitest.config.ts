@@ -33,6 +33,10 @@ const globalSetup = [
   "./test/support/postgrest-stand-in.global.mjs",
   // An Analytics Engine SQL API stand-in for the report's production source (analytics-sql-stand-in.mjs).
   "./test/support/analytics-sql-stand-in.global.mjs",
+  // A loopback receiver for alert webhooks (test/support/alert-receiver.global.mjs).
+  "./test/support/alert-receiver.global.mjs",
+  // A stand-in for Cloudflare's custom hostname API (test/support/cloudflare-api-stand-in.mjs): no internet here.
+  "./test/support/cloudflare-api-stand-in.global.mjs",
 ];
 
 /** The control Worker as wrangler bundles it for deployment, with the options its config declares. */

@@ -7,8 +7,11 @@ import { type AccessRecord, type DetectionRecord, VISIT_MODES } from "./log-reco
 /** index1: the container, so AE samples per container and `WHERE index1 = 'shop1'` is cheap. */
 export const AE_INDEX = "containerId" as const;
 
-/** blob1..blob6, in this order. `country` is "" when unknown. No identifier of a visitor is ever a column. */
-export const AE_BLOBS = ["host", "method", "pathClass", "path", "statusClass", "country"] as const;
+/**
+ * blob1..blob7, in this order. `country` is "" when unknown; `bot` is "true", "false" or "" (no verdict made).
+ * No identifier of a visitor is ever a column.
+ */
+export const AE_BLOBS = ["host", "method", "pathClass", "path", "statusClass", "country", "bot"] as const;
 
 /** double1..double5, in this order. `upstreamStatus` is 0 when nothing was fetched; `ts` is epoch ms. */
 export const AE_DOUBLES = ["status", "upstreamStatus", "durationMs", "cookieRewrites", "ts"] as const;
@@ -29,6 +32,7 @@ export function accessDataPoint(record: AccessRecord): AnalyticsEngineDataPoint 
     path: record.path,
     statusClass: statusClass(record.status),
     country: record.country ?? "",
+    bot: record.bot === null ? "" : String(record.bot),
   };
   const doubles: Record<AeDouble, number> = {
     status: record.status,
@@ -53,7 +57,7 @@ export function aeColumn(field: AeBlob | AeDouble): string {
 // Detection records (one per browser session) go to a second dataset, `qaxal_edge_sessions`, so that counting
 // requests never has to exclude them. index1 is the container; flags are 0/1 so SUM(_sample_interval * flag)
 // counts them.
-export const AE_SESSION_BLOBS = ["host", "country", "mode"] as const;
+export const AE_SESSION_BLOBS = ["host", "country", "mode", "bot"] as const;
 export const AE_SESSION_DOUBLES = ["adblock", "itp", "ts", "etp"] as const;
 
 export function sessionColumn(field: (typeof AE_SESSION_BLOBS)[number] | (typeof AE_SESSION_DOUBLES)[number]): string {
@@ -62,7 +66,7 @@ export function sessionColumn(field: (typeof AE_SESSION_BLOBS)[number] | (typeof
 }
 
 export function detectionDataPoint(record: DetectionRecord): AnalyticsEngineDataPoint {
-  const blobs = { host: record.host, country: record.country ?? "", mode: record.mode };
+  const blobs = { host: record.host, country: record.country ?? "", mode: record.mode, bot: record.bot === null ? "" : String(record.bot) };
   const doubles = { adblock: record.adblock ? 1 : 0, itp: record.itp ? 1 : 0, ts: record.ts, etp: record.etp ? 1 : 0 };
   return {
     indexes: [record.containerId],
@@ -154,7 +158,17 @@ export const ReportSchema = v.object({
     v.description("time to the upstream's answer headers, proxied requests only"),
   ),
   cookieKeeper: v.object({ rewrites: Count, requestsWithRewrites: Count }),
-  bots: v.pipe(v.nullable(v.object({ requests: Count, share: Rate })), v.description("requests flagged as bots; null when the records carry no bot verdict")),
+  bots: v.pipe(
+    v.object({
+      requestsChecked: Count,
+      requestsBot: Count,
+      requestShare: Rate,
+      sessionsChecked: Count,
+      sessionsBot: Count,
+      sessionShare: Rate,
+    }),
+    v.description("botDetection verdicts: only records that carry one count, so shares are of checked traffic (null: nothing checked)"),
+  ),
   detection: v.object({
     sessions: Count,
     adblock: Count,

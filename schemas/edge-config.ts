@@ -13,7 +13,7 @@ import {
 /** Browsers cap cookie lifetimes at 400 days; anything longer would be silently shortened by them anyway. */
 export const MAX_COOKIE_DAYS = 400;
 
-export const ENTITLEMENTS = ["cookie_restoration", "adblock_detection"] as const;
+export const ENTITLEMENTS = ["cookie_restoration", "adblock_detection", "bot_detection"] as const;
 export type Entitlement = (typeof ENTITLEMENTS)[number];
 
 const UpstreamSchema = v.pipe(
@@ -56,10 +56,27 @@ const CookieKeeperSchema = v.strictObject({
 
 const ToggleSchema = v.strictObject({ enabled: v.boolean("enabled must be a boolean") });
 
+/** `truncate`: the upstream sees IPv4 cut to /24 and IPv6 to /48; `drop`: no client IP at all. */
+const IP_ANONYMIZATION_MODES = ["truncate", "drop"] as const;
+const IpAnonymizationSchema = v.strictObject({
+  enabled: v.boolean("enabled must be a boolean"),
+  mode: v.optional(v.picklist(IP_ANONYMIZATION_MODES, "mode must be truncate or drop"), "truncate"),
+});
+
+/** `tag`: the upstream gets the verdict as headers; `block`: known bots are answered at the edge. */
+const BOT_ACTIONS = ["tag", "block"] as const;
+const BotDetectionSchema = v.strictObject({
+  enabled: v.boolean("enabled must be a boolean"),
+  action: v.optional(v.picklist(BOT_ACTIONS, "action must be tag or block"), "tag"),
+});
+
 export const ModulesSchema = v.strictObject({
   cookieKeeper: v.optional(CookieKeeperSchema, { enabled: false }),
   cookieRestoration: v.optional(ToggleSchema, { enabled: false }),
   adblockDetection: v.optional(ToggleSchema, { enabled: false }),
+  geoHeaders: v.optional(ToggleSchema, { enabled: false }),
+  ipAnonymization: v.optional(IpAnonymizationSchema, { enabled: false }),
+  botDetection: v.optional(BotDetectionSchema, { enabled: false }),
 });
 
 /** GTM's own id format; `G-` is a Google tag (GA4) id, loaded as gtag.js instead of gtm.js. */
@@ -180,8 +197,18 @@ export function upstreamAllowed(config: Pick<EdgeConfig, "upstream">, allowInsec
   return config.upstream.startsWith("https://") || allowInsecure === "true";
 }
 
-/** A module runs only when it is enabled and its entitlement is present. */
+/** The entitlement each module needs; null for the privacy and geo modules, which are never a paid extra. */
+const MODULE_ENTITLEMENTS: Record<keyof EdgeConfig["modules"], Entitlement | null> = {
+  cookieKeeper: "cookie_restoration",
+  cookieRestoration: "cookie_restoration",
+  adblockDetection: "adblock_detection",
+  geoHeaders: null,
+  ipAnonymization: null,
+  botDetection: "bot_detection",
+};
+
+/** A module runs only when it is enabled and its entitlement (if it needs one) is present. */
 export function moduleActive(config: EdgeConfig, module: keyof EdgeConfig["modules"]): boolean {
-  const entitlement: Entitlement = module === "adblockDetection" ? "adblock_detection" : "cookie_restoration";
-  return config.modules[module].enabled && config.entitlements.includes(entitlement);
+  const entitlement = MODULE_ENTITLEMENTS[module];
+  return config.modules[module].enabled && (entitlement === null || config.entitlements.includes(entitlement));
 }

@@ -35,6 +35,9 @@ export const DetectionBodySchema = v.strictObject({
   itp: v.boolean("itp must be a boolean"),
   // Optional: a script cached from before ETP detection existed does not send it.
   etp: v.optional(v.boolean("etp must be a boolean"), false),
+  /** navigator.webdriver: true in a browser driven by automation (WebDriver, Puppeteer, Playwright). Optional, so
+   * a script cached from before it was sent still reports. */
+  webdriver: v.optional(v.boolean("webdriver must be a boolean"), false),
 });
 
 /** COOKIE_VAULT[`<containerId>:<fpid>`]: the last backed-up values and when they were written (epoch seconds). */

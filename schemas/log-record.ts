@@ -24,6 +24,8 @@ export const AccessRecordSchema = v.strictObject({
   country: v.nullable(v.pipe(v.string(), v.maxLength(8))),
   /** Number of Set-Cookie headers Cookie Keeper rewrote. */
   cookieRewrites: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  /** The bot verdict; null when botDetection was not active (and in records written before it existed). */
+  bot: v.optional(v.nullable(v.boolean()), null),
 });
 
 /** How the page reached the edge (workers/loader/visit-mode.ts). */
@@ -43,6 +45,10 @@ export const DetectionRecordSchema = v.strictObject({
   etp: v.optional(v.boolean(), false),
   mode: v.optional(v.picklist(VISIT_MODES), "unknown"),
   country: v.nullable(v.pipe(v.string(), v.maxLength(8))),
+  /** navigator.webdriver as the loader saw it (a browser under automation); false in records from older scripts. */
+  webdriver: v.optional(v.boolean(), false),
+  /** The bot verdict (the edge's on the report request, or webdriver); null when botDetection was not active. */
+  bot: v.optional(v.nullable(v.boolean()), null),
 });
 
 export const LogRecordSchema = v.variant("kind", [AccessRecordSchema, DetectionRecordSchema]);

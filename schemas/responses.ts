@@ -24,6 +24,19 @@ export const ContainerStatusSchema = v.object({
   inSync: v.pipe(v.boolean(), v.description("desiredVersion has been applied")),
   lastError: v.pipe(v.nullable(v.string()), v.description("why the last apply failed (it is retried)")),
   updatedAt: v.string(),
+  hostnames: v.pipe(
+    v.array(
+      v.object({
+        host: v.string(),
+        state: v.string(),
+        live: v.boolean(),
+        liveNow: v.boolean(),
+        errors: v.array(v.string()),
+        checkedAt: v.nullable(v.string()),
+      }),
+    ),
+    v.description("the container's custom hostnames (docs/custom-domains.md)"),
+  ),
 });
 
 export const ReplayAcceptedSchema = v.object({ enqueued: v.pipe(v.number(), v.description("messages queued")) });

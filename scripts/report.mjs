@@ -62,7 +62,9 @@ export function formatReport(report) {
       ["ITP rate", pct(d.itpRate), ""],
       ["ETP rate", pct(d.etpRate), ""],
       ["sessions recovered", pct(d.recoveredRate), ""],
-      ...(report.bots ? [["bot share", pct(report.bots.share), ""]] : []),
+      // Shares of the traffic a verdict was made for (containers with botDetection on).
+      ["bot share of checked requests", pct(report.bots.requestShare), change(report.bots.requestShare, p?.botShare)],
+      ["bot share of checked sessions", pct(report.bots.sessionShare), ""],
     ]),
     "",
     table(["status", "requests", "share"], Object.entries(report.statusClasses).sort().map(([cls, n]) => [cls, n, pct(total ? n / total : null)])),

@@ -1,11 +1,16 @@
 // The control Worker (CONTRACT.md "Shape"): operator endpoints and the Supabase webhook on fetch, the config and log
-// queues and their dead letters on queue, and the ContainerState Durable Object class the edge Worker binds.
+// queues and their dead letters on queue, the Cron Triggers on scheduled (workers/scheduled), the ContainerState
+// Durable Object class the edge Worker binds, the AlertState class, and EdgeCalls, the RPC entrypoint the edge
+// Worker binds as CONTROL_CALLS.
 import { edgeApi } from "./admin/api";
 import { consumeLogBatch } from "./log-consumer/consumer";
 import { persistDeadLetterBatch } from "./shared/dead-letters";
 import { queueKind } from "./shared/queues";
+import { runScheduled } from "./scheduled";
 import { consumeConfigBatch } from "./sync-consumer/consumer";
 
+export { AlertState } from "../durable/alert-state";
+export { EdgeCalls } from "./self-heal/edge-calls";
 export { ContainerState } from "../durable/container-state";
 export { OperatorAccess } from "../durable/operator-access";
 
@@ -31,4 +36,6 @@ export default {
         batch.retryAll();
     }
   },
+
+  scheduled: runScheduled,
 } satisfies ExportedHandler<Env, unknown>;

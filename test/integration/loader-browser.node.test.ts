@@ -189,6 +189,18 @@ describe("same-origin mode: shop.localhost/metrics", () => {
     await context.close();
   });
 
+  it("sends the browser's navigator.webdriver with the detection (the loader's cheap bot signal)", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const report = page.waitForRequest((r) => new URL(r.url()).pathname.endsWith("/mark-session-detection"));
+    await visit(page, pageUrl());
+    const body = JSON.parse((await report).postData() ?? "{}") as { webdriver?: unknown };
+    // Chromium driven over the DevTools protocol says so itself; the loader must pass on what the page sees.
+    expect(body.webdriver).toBe(await page.evaluate(() => navigator.webdriver));
+    expect(typeof body.webdriver).toBe("boolean");
+    await context.close();
+  });
+
   it("detects a blocked bait as ad-block and a WebKit vendor as ITP", async () => {
     const context = await browser.newContext();
     // What an ad blocker does to the bait request, and what Safari reports as its vendor.

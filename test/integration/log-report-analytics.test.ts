@@ -38,8 +38,16 @@ async function deliverToBoth(base: string, records: Parameters<typeof deliverLog
     const body = { dataset, points: points.map((p) => ({ ...p, timestamp: p.doubles?.[tsIndex] })) };
     await fetch(`${base}/__points`, { method: "POST", body: JSON.stringify(body) });
   };
-  await load("qaxal_edge_access", access.mock.calls.map(([p]) => p!), AE_DOUBLES.indexOf("ts"));
-  await load("qaxal_edge_sessions", sessions.mock.calls.map(([p]) => p!), AE_SESSION_DOUBLES.indexOf("ts"));
+  await load(
+    "qaxal_edge_access",
+    access.mock.calls.map(([p]) => p!),
+    AE_DOUBLES.indexOf("ts"),
+  );
+  await load(
+    "qaxal_edge_sessions",
+    sessions.mock.calls.map(([p]) => p!),
+    AE_SESSION_DOUBLES.indexOf("ts"),
+  );
   access.mockRestore();
   sessions.mockRestore();
 }
@@ -52,7 +60,7 @@ async function report(query: string, overrides: Partial<Env>): Promise<Response>
 describe("report from Analytics Engine's SQL API", () => {
   it("gives the same figures as the R2 batches for the same records, with the previous period", async () => {
     const base = tenantBase();
-    const sql = { CF_ACCOUNT_ID: ACCOUNT, ANALYTICS_API_TOKEN: TOKEN, CLOUDFLARE_API_BASE: `${base}/client/v4` } as Partial<Env>;
+    const sql = { CF_ACCOUNT_ID: ACCOUNT, ANALYTICS_API_TOKEN: TOKEN, CF_API_BASE: `${base}/client/v4` } as Partial<Env>;
     const id = `ae-${crypto.randomUUID().slice(0, 8)}`;
     const now = Date.now();
     await deliverToBoth(base, [
@@ -64,7 +72,9 @@ describe("report from Analytics Engine's SQL API", () => {
         cookieRewrites: 2,
         host: "ss.a.example",
         country: "DE",
+        bot: false,
       }),
+      accessRecord({ containerId: id, ts: now - 11 * MIN, status: 204, durationMs: 9, host: "ss.a.example", country: "US", bot: true }),
       accessRecord({ containerId: id, ts: now - 20 * MIN, status: 503, durationMs: 80, host: "ss.a.example", country: "FR" }),
       accessRecord({
         containerId: id,
@@ -79,7 +89,7 @@ describe("report from Analytics Engine's SQL API", () => {
       accessRecord({ containerId: id, ts: now - 4 * HOUR, status: 200, path: "/l/x.js", pathClass: "loader", durationMs: 2 }),
       accessRecord({ containerId: id, ts: now - 30 * HOUR, status: 200 }), // the previous 24 hours
       accessRecord({ containerId: "ae-other", ts: now - 10 * MIN, status: 500 }),
-      detectionRecord({ containerId: id, ts: now - 15 * MIN, adblock: true }),
+      detectionRecord({ containerId: id, ts: now - 15 * MIN, adblock: true, bot: false }),
       detectionRecord({ containerId: id, ts: now - 16 * MIN, itp: true, adblock: true }),
       detectionRecord({ containerId: id, ts: now - 17 * MIN, etp: true, mode: "same-origin" }),
       detectionRecord({ containerId: id, ts: now - 18 * MIN }),
@@ -93,11 +103,12 @@ describe("report from Analytics Engine's SQL API", () => {
 
     expect(ae.source).toBe("analytics-engine");
     expect(r2.source).toBe("r2");
-    expect(ae.requests.total).toBe(4);
+    expect(ae.requests.total).toBe(5);
+    expect(ae.bots).toMatchObject({ requestsChecked: 2, requestsBot: 1, requestShare: 0.5, sessionsChecked: 1, sessionsBot: 0 });
     expect(ae.previous).toMatchObject({ requests: 1, sessions: 1, adblockRate: 1 });
     expect(ae.detection).toMatchObject({ sessions: 4, etp: 1, modes: { "same-origin": 1, subdomain: 3, "cross-site": 0, unknown: 0 } });
     // Every figure the two sources share agrees (AE orders ties differently, so lists are compared as sets).
-    for (const key of ["statusClasses", "latencyMs", "cookieKeeper", "detection"] as const) expect(ae[key], key).toEqual(r2[key]);
+    for (const key of ["statusClasses", "latencyMs", "cookieKeeper", "detection", "bots"] as const) expect(ae[key], key).toEqual(r2[key]);
     for (const key of ["statuses", "topPaths", "hosts", "countries"] as const)
       expect(new Set(ae[key].map((x) => JSON.stringify(x))), key).toEqual(new Set(r2[key].map((x) => JSON.stringify(x))));
     expect(ae.requests.series).toEqual(r2.requests.series);
@@ -107,7 +118,7 @@ describe("report from Analytics Engine's SQL API", () => {
 
   it("sends each query as the documented request: POST, bearer token, SQL body, a fixed number of queries", async () => {
     const base = tenantBase();
-    const sql = { CF_ACCOUNT_ID: ACCOUNT, ANALYTICS_API_TOKEN: TOKEN, CLOUDFLARE_API_BASE: `${base}/client/v4` } as Partial<Env>;
+    const sql = { CF_ACCOUNT_ID: ACCOUNT, ANALYTICS_API_TOKEN: TOKEN, CF_API_BASE: `${base}/client/v4` } as Partial<Env>;
     expect((await report("container=ae-shape&since=1h", sql)).status).toBe(200);
     const requests = await (await fetch(`${base}/__requests`)).json<StandInRequest[]>();
     // One round of aggregate queries, however much traffic there is.
@@ -126,7 +137,7 @@ describe("report from Analytics Engine's SQL API", () => {
     const res = await report("since=1h", {
       CF_ACCOUNT_ID: ACCOUNT,
       ANALYTICS_API_TOKEN: TOKEN,
-      CLOUDFLARE_API_BASE: `${base}/client/v4`,
+      CF_API_BASE: `${base}/client/v4`,
     } as Partial<Env>);
     expect(res.status).toBe(502);
     expect(await res.json()).toEqual({ error: "analytics_unavailable", message: "Analytics Engine's SQL API answered 500" });

@@ -24,6 +24,7 @@ export function accessRecord(overrides: Partial<AccessRecord> = {}): AccessRecor
     durationMs: 12,
     country: "DE",
     cookieRewrites: 0,
+    bot: null,
     ...overrides,
   };
 }
@@ -41,6 +42,8 @@ export function detectionRecord(overrides: Partial<DetectionRecord> = {}): Detec
     etp: false,
     mode: "subdomain",
     country: "DE",
+    webdriver: false,
+    bot: null,
     ...overrides,
   };
 }

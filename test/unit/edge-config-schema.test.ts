@@ -66,6 +66,45 @@ describe("EdgeConfigSchema", () => {
   });
 });
 
+describe("EdgeConfigSchema optional modules", () => {
+  it("leaves geoHeaders, ipAnonymization and botDetection off by default, with their default mode and action", () => {
+    const { modules } = v.parse(EdgeConfigSchema, edgeConfig());
+    expect(modules.geoHeaders).toEqual({ enabled: false });
+    expect(modules.ipAnonymization).toEqual({ enabled: false, mode: "truncate" });
+    expect(modules.botDetection).toEqual({ enabled: false, action: "tag" });
+  });
+
+  it("accepts every mode and action", () => {
+    for (const mode of ["truncate", "drop"] as const) {
+      for (const action of ["tag", "block"] as const) {
+        const input = edgeConfig({ modules: { ipAnonymization: { enabled: true, mode }, botDetection: { enabled: true, action } } });
+        expect(v.parse(EdgeConfigSchema, input).modules).toMatchObject({ ipAnonymization: { mode }, botDetection: { action } });
+      }
+    }
+  });
+
+  it("rejects an unknown mode or action naming the field", () => {
+    expect(errorOf(edgeConfig({ modules: { ipAnonymization: { enabled: true, mode: "hash" as never } } }))).toContain(
+      "modules.ipAnonymization.mode: mode must be truncate or drop",
+    );
+    expect(errorOf(edgeConfig({ modules: { botDetection: { enabled: true, action: "challenge" as never } } }))).toContain(
+      "modules.botDetection.action: action must be tag or block",
+    );
+  });
+
+  it("still rejects unknown fields inside the new modules and unknown modules", () => {
+    expect(errorOf(edgeConfig({ modules: { geoHeaders: { enabled: true, precision: "city" } as never } }))).toContain(
+      'unknown field "modules.geoHeaders.precision"',
+    );
+    expect(errorOf(edgeConfig({ modules: { geo: { enabled: true } } as never }))).toContain('unknown field "modules.geo"');
+  });
+
+  it("accepts the bot_detection entitlement and rejects an unknown one", () => {
+    expect(v.parse(EdgeConfigSchema, edgeConfig({ entitlements: ["bot_detection"] })).entitlements).toEqual(["bot_detection"]);
+    expect(errorOf(edgeConfig({ entitlements: ["geo_headers" as never] }))).toContain("entitlements.0");
+  });
+});
+
 describe("moduleActive", () => {
   it("needs both the module enabled and its entitlement", () => {
     const entitled = v.parse(EdgeConfigSchema, edgeConfig());
@@ -73,6 +112,16 @@ describe("moduleActive", () => {
     expect(moduleActive(entitled, "cookieKeeper")).toBe(true);
     expect(moduleActive(notEntitled, "cookieKeeper")).toBe(false);
     expect(moduleActive(notEntitled, "adblockDetection")).toBe(true);
+  });
+
+  it("needs bot_detection for botDetection, and no entitlement for geoHeaders and ipAnonymization", () => {
+    const on = { geoHeaders: { enabled: true }, ipAnonymization: { enabled: true }, botDetection: { enabled: true } };
+    const none = v.parse(EdgeConfigSchema, edgeConfig({ entitlements: [], modules: on }));
+    const bots = v.parse(EdgeConfigSchema, edgeConfig({ entitlements: ["bot_detection"], modules: on }));
+    expect(moduleActive(none, "geoHeaders")).toBe(true);
+    expect(moduleActive(none, "ipAnonymization")).toBe(true);
+    expect(moduleActive(none, "botDetection")).toBe(false);
+    expect(moduleActive(bots, "botDetection")).toBe(true);
   });
 });
 

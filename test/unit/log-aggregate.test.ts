@@ -96,6 +96,19 @@ describe("report aggregates", () => {
     });
   });
 
+  it("gives the bot share of the requests and sessions a verdict was made for", () => {
+    const bots = aggregate(
+      window,
+      [accessRecord({ ts: from, bot: true }), accessRecord({ ts: from, bot: false }), accessRecord({ ts: from, bot: false }), accessRecord({ ts: from })],
+      [detectionRecord({ ts: from, bot: true }), detectionRecord({ ts: from })],
+    ).bots;
+    expect(bots).toEqual({ requestsChecked: 3, requestsBot: 1, requestShare: 1 / 3, sessionsChecked: 1, sessionsBot: 1, sessionShare: 1 });
+  });
+
+  it("has no bot share when no verdict was made", () => {
+    expect(report.bots).toMatchObject({ requestsChecked: 0, requestShare: null, sessionsChecked: 0, sessionShare: null });
+  });
+
   it("ignores records of other containers and outside the window", () => {
     const other = aggregate(window, [accessRecord({ ts: from, containerId: "shop2" }), accessRecord({ ts: to + 1 })], [
       detectionRecord({ ts: from - 1 }),

@@ -15,11 +15,15 @@ import { parseQuery, readJsonBody } from "../shared/body";
 import { EdgeError, errorResponse, jsonResponse } from "../shared/errors";
 import { replayDeadLetters } from "../shared/dead-letters";
 import { dashboardHandler, logsHandler, reportHandler } from "../log-consumer/routes";
+import { deleteThresholdsHandler, listAlertsHandler, putThresholdsHandler } from "../alerts/routes";
+import { markOutboxDelivered } from "../shared/outbox";
+import { supabaseConfigured } from "../shared/postgrest";
 import { authenticate, authorize, createApiKey, type OperatorRequest } from "./access";
 import { auditWrites } from "./audit";
+import { hostParam, liveNowParam, putHostname, removeHostname, showHostname } from "./custom-hostnames";
 import { enqueueChange, enqueueVersioned, replayContainers } from "./enqueue";
 import { openApiDocument } from "./openapi";
-import { messageFromWebhook } from "./webhook";
+import { messageFromWebhook, outboxIdFromWebhook } from "./webhook";
 
 type Args = [Env, ExecutionContext];
 
@@ -52,10 +56,7 @@ function containerFor(request: OperatorRequest, access: "read" | "write"): strin
 
 export const edgeApi = Router<OperatorRequest, Args>({
   catch: (error) => errorResponse(error),
-  finally: [
-    (response) => response ?? jsonResponse({ error: "not_found", message: "no such endpoint" }, 404),
-    auditWrites,
-  ],
+  finally: [(response) => response ?? jsonResponse({ error: "not_found", message: "no such endpoint" }, 404), auditWrites],
 });
 
 edgeApi
@@ -63,13 +64,23 @@ edgeApi
 
   .get("/_edge/openapi.json", (request) => jsonResponse(openApiDocument(new URL(request.url).origin)))
 
-  .post("/_edge/hooks/supabase", async (request, env) => {
+  .post("/_edge/hooks/supabase", async (request, env, ctx) => {
     await requireSecret(request.headers.get("X-Webhook-Secret"), env.WEBHOOK_SECRET, "X-Webhook-Secret");
     request.principal = { kind: "webhook" };
     const payload = await readJsonBody(request, WebhookPayloadSchema);
     const message = messageFromWebhook(payload);
     request.audit = { containerId: message.containerId, detail: `${message.type} v${message.version}` };
     const accepted = await enqueueVersioned(env, message);
+    // The change is on the queue (or was applied before): acknowledge the outbox row so the sweeper skips it.
+    // After the answer: pg_net gives the webhook 5 s, and a failed acknowledgement only costs a redundant sweep.
+    const outboxId = outboxIdFromWebhook(payload);
+    if (outboxId !== null && supabaseConfigured(env)) {
+      ctx.waitUntil(
+        markOutboxDelivered(env, [outboxId]).catch((error) =>
+          console.error(JSON.stringify({ event: "outbox_ack_failed", outboxId, error: String(error) })),
+        ),
+      );
+    }
     return jsonResponse({ containerId: message.containerId, version: message.version, enqueued: accepted }, 202);
   })
 
@@ -121,11 +132,29 @@ edgeApi
     return jsonResponse(status);
   })
 
+  // Customer domains (custom-hostnames.ts, docs/custom-domains.md).
+  .put("/_edge/admin/containers/:id/hostnames/:host", async (request, env) => {
+    const id = containerFor(request, "write");
+    const { view, created } = await putHostname(env, id, hostParam(request.params.host), liveNowParam(request.query.live));
+    return jsonResponse(view, created ? 201 : 200);
+  })
+
+  .get("/_edge/admin/containers/:id/hostnames/:host", async (request, env) =>
+    jsonResponse(await showHostname(env, containerFor(request, "read"), hostParam(request.params.host))),
+  )
+
+  .delete("/_edge/admin/containers/:id/hostnames/:host", async (request, env) =>
+    jsonResponse(await removeHostname(env, containerFor(request, "write"), hostParam(request.params.host))),
+  )
+
   .post("/_edge/admin/replay", async (request, env) => {
     const body = await readJsonBody(request, ReplayBodySchema);
     if ("containerIds" in body) {
       authorize(request, "write", body.containerIds);
-      request.audit = { containerId: body.containerIds.length === 1 ? body.containerIds[0]! : null, detail: `containers ${body.containerIds.join(", ")}` };
+      request.audit = {
+        containerId: body.containerIds.length === 1 ? body.containerIds[0]! : null,
+        detail: `containers ${body.containerIds.join(", ")}`,
+      };
       return jsonResponse({ enqueued: await replayContainers(env, body.containerIds) }, 202);
     }
     authorize(request, "write", "admin");
@@ -142,7 +171,9 @@ edgeApi
     authorize(request, "write", "admin");
     const body = await readJsonBody(request, ApiKeyCreateSchema);
     const created = await createApiKey(env, body);
-    request.audit = { detail: `created key ${created.id} "${created.name}" (${created.access} on ${created.containers === "*" ? "all containers" : created.containers.join(", ")})` };
+    request.audit = {
+      detail: `created key ${created.id} "${created.name}" (${created.access} on ${created.containers === "*" ? "all containers" : created.containers.join(", ")})`,
+    };
     return jsonResponse(created, 201);
   })
 
@@ -164,4 +195,18 @@ edgeApi
     authorize(request, "read", "admin");
     const query = parseQuery(AuditQuerySchema, request.url);
     return jsonResponse(await operatorAccess(env).listAudit({ limit: query.limit, before: query.cursor, containerId: query.container }));
+  })
+
+  // Alerts (workers/alerts/routes.ts, docs/alerts.md): thresholds per container; the list covers every container.
+  .get("/_edge/admin/alerts", (request, env) => {
+    authorize(request, "read", "*");
+    return listAlertsHandler(request, env);
+  })
+  .put("/_edge/admin/alerts/thresholds/:id", (request, env) => {
+    containerFor(request, "write");
+    return putThresholdsHandler(request, env);
+  })
+  .delete("/_edge/admin/alerts/thresholds/:id", (request, env) => {
+    containerFor(request, "write");
+    return deleteThresholdsHandler(request, env);
   });

@@ -20,6 +20,7 @@ import {
   LogPageSchema,
   ReplayAcceptedSchema,
 } from "../../schemas/responses";
+import { ThresholdsOverrideSchema } from "../../schemas/alerts";
 import { WebhookPayloadSchema } from "../../schemas/supabase-webhook";
 
 type JsonObject = Record<string, unknown>;
@@ -44,6 +45,7 @@ const SCHEMAS: Record<string, v.GenericSchema> = {
   StoredEdgeConfig: StoredEdgeConfigSchema,
   ReplayBody: ReplayBodySchema,
   ApiKeyCreate: ApiKeyCreateSchema,
+  ThresholdsOverride: ThresholdsOverrideSchema,
   WebhookPayload: WebhookPayloadSchema,
   Error: ErrorSchema,
   Health: HealthSchema,
@@ -59,6 +61,20 @@ const SCHEMAS: Record<string, v.GenericSchema> = {
 };
 
 const ID = { name: "id", in: "path", required: true, description: "container id, ^[a-z0-9][a-z0-9_-]{2,63}$", schema: { type: "string" } };
+const HOST = {
+  name: "host",
+  in: "path",
+  required: true,
+  description: "the customer's host, e.g. ss.shop1.example",
+  schema: { type: "string" },
+};
+const LIVE = {
+  name: "live",
+  in: "query",
+  required: false,
+  description: '"now": route the host before Cloudflare reports it active',
+  schema: { type: "string", enum: ["now"] },
+};
 const KEY_ID = { name: "keyId", in: "path", required: true, description: "the key's id (16 hex characters)", schema: { type: "string" } };
 
 const OPERATIONS: readonly Operation[] = [
@@ -134,6 +150,81 @@ const OPERATIONS: readonly Operation[] = [
       401: ["no or wrong credentials", "Error"],
       403: ["not allowed", "Error"],
       404: ["never configured", "Error"],
+    },
+  },
+  {
+    method: "put",
+    path: "/_edge/admin/containers/{id}/hostnames/{host}",
+    summary: "Add a customer's own tracking domain (a Cloudflare for SaaS custom hostname)",
+    auth: "bearer",
+    scope: "write on the container",
+    responses: {
+      200: ["already there: its state and the DNS records to create"],
+      201: ["created: its state and the DNS records to create"],
+      400: ["bad host", "Error"],
+      401: ["no or wrong credentials", "Error"],
+      403: ["not allowed", "Error"],
+    },
+  },
+  {
+    method: "get",
+    path: "/_edge/admin/containers/{id}/hostnames/{host}",
+    summary: "A custom hostname's verification and certificate state",
+    auth: "bearer",
+    scope: "read on the container",
+    responses: {
+      200: ["its state and the DNS records to create"],
+      401: ["no or wrong credentials", "Error"],
+      403: ["not allowed", "Error"],
+      404: ["no such hostname", "Error"],
+    },
+  },
+  {
+    method: "delete",
+    path: "/_edge/admin/containers/{id}/hostnames/{host}",
+    summary: "Remove a custom hostname",
+    auth: "bearer",
+    scope: "write on the container",
+    responses: {
+      200: ["removed"],
+      401: ["no or wrong credentials", "Error"],
+      403: ["not allowed", "Error"],
+      404: ["no such hostname", "Error"],
+    },
+  },
+  {
+    method: "get",
+    path: "/_edge/admin/alerts",
+    summary: "Open and recently resolved alerts, and the thresholds in force (docs/alerts.md)",
+    auth: "bearer",
+    scope: 'read on every container (a "*" key)',
+    responses: { 200: ["the alerts"], 401: ["no or wrong credentials", "Error"], 403: ["not allowed", "Error"] },
+  },
+  {
+    method: "put",
+    path: "/_edge/admin/alerts/thresholds/{id}",
+    summary: "Override alert thresholds for one container",
+    auth: "bearer",
+    scope: "write on the container",
+    body: "ThresholdsOverride",
+    responses: {
+      200: ["the thresholds now in force"],
+      400: ["bad body", "Error"],
+      401: ["no or wrong credentials", "Error"],
+      403: ["not allowed", "Error"],
+    },
+  },
+  {
+    method: "delete",
+    path: "/_edge/admin/alerts/thresholds/{id}",
+    summary: "Back to the default thresholds",
+    auth: "bearer",
+    scope: "write on the container",
+    responses: {
+      200: ["the default thresholds"],
+      401: ["no or wrong credentials", "Error"],
+      403: ["not allowed", "Error"],
+      404: ["no overrides", "Error"],
     },
   },
   {
@@ -251,7 +342,9 @@ const SECURITY: Record<Auth, JsonObject[]> = {
 function operationObject(op: Operation): JsonObject {
   const parameters = [
     ...(op.path.includes("{id}") ? [ID] : []),
+    ...(op.path.includes("{host}") ? [HOST] : []),
     ...(op.path.includes("{keyId}") ? [KEY_ID] : []),
+    ...(op.path.includes("/hostnames/") && op.method === "put" ? [LIVE] : []),
     ...(op.query ? queryParameters(op.query) : []),
   ];
   const access = op.auth === "admin" ? "Needs the admin token." : op.scope ? `Admin token, or an API key with ${op.scope}.` : undefined;

@@ -56,7 +56,7 @@ el.innerHTML="&nbsp;";d.body.appendChild(el);
 fetch(b+c.l+"${BAIT_FILE}",{mode:"no-cors",credentials:"omit"}).then(function(){return 0},function(){return 1})
 .then(function(blocked){setTimeout(function(){
 var u=b+"/mark-session-detection",
-body=JSON.stringify({sessionId:id,adblock:!!(blocked||!el.offsetParent||!el.offsetHeight),itp:/^Apple/.test(nv.vendor),etp:/Firefox\//.test(nv.userAgent)});
+body=JSON.stringify({sessionId:id,adblock:!!(blocked||!el.offsetParent||!el.offsetHeight),itp:/^Apple/.test(nv.vendor),etp:/Firefox\//.test(nv.userAgent),webdriver:!!nv.webdriver});
 el.remove();
 if(!(nv.sendBeacon&&nv.sendBeacon(u,body)))fetch(u,{method:"POST",body:body,keepalive:true,credentials:"include"}).catch(function(){});
 try{st.setItem("${SESSION_KEY}",id)}catch(e){}

@@ -5,6 +5,8 @@ import { moduleActive } from "../../schemas/edge-config";
 import { DetectionBodySchema } from "../../schemas/loader";
 import type { DetectionRecord } from "../../schemas/log-record";
 import { readJsonBody } from "../shared/body";
+import { botVerdict } from "../shared/bot-verdict";
+import { requestCountry } from "../shared/country";
 import type { Site } from "../shared/site";
 import { visitMode } from "./visit-mode";
 
@@ -23,7 +25,11 @@ export async function handleDetection(request: Request, env: Env, site: Site, he
       itp: body.itp,
       etp: body.etp,
       mode: visitMode(request.headers.get("Origin"), site),
-      country: typeof request.cf?.country === "string" ? request.cf.country : null,
+      country: requestCountry(request),
+      webdriver: body.webdriver,
+      // The edge's verdict on the report itself (it comes from the same browser as the page view), or the page's
+      // own admission that automation drives it.
+      bot: moduleActive(site.config, "botDetection") ? body.webdriver || botVerdict(request).bot : null,
     };
     // Awaited: 202 means the record is on the queue. The beacon does not wait for the answer anyway.
     await env.LOG_QUEUE.send(record);

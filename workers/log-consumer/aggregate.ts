@@ -58,12 +58,6 @@ function bump(map: Map<string, number>, key: string): void {
   map.set(key, (map.get(key) ?? 0) + 1);
 }
 
-/** Access records carry a bot verdict only once bot detection records one; read it only when present. */
-function flag(record: object, name: "bot"): boolean | undefined {
-  const value = (record as Record<string, unknown>)[name];
-  return typeof value === "boolean" ? value : undefined;
-}
-
 /**
  * Records outside the window or for another container are ignored. A record delivered twice (a retried batch
  * that was re-batched under another id) counts once: access records by requestId, detections by sessionId.
@@ -94,8 +88,8 @@ export function aggregate(window: Window, access: Iterable<AccessRecord>, detect
   let errors = 0;
   let rewrites = 0;
   let requestsWithRewrites = 0;
-  let botVerdicts = 0;
-  let bots = 0;
+  let requestsChecked = 0;
+  let requestsBot = 0;
   for (const r of requests.values()) {
     const bucket = series[Math.floor((r.ts - starts[0]!) / (seconds * 1000))]!;
     bucket.count += 1;
@@ -112,10 +106,9 @@ export function aggregate(window: Window, access: Iterable<AccessRecord>, detect
     if (PROXIED.has(r.pathClass)) latencies.push(r.durationMs);
     rewrites += r.cookieRewrites;
     if (r.cookieRewrites > 0) requestsWithRewrites += 1;
-    const bot = flag(r, "bot");
-    if (bot !== undefined) {
-      botVerdicts += 1;
-      if (bot) bots += 1;
+    if (r.bot !== null) {
+      requestsChecked += 1;
+      if (r.bot) requestsBot += 1;
     }
   }
   latencies.sort((a, b) => a - b);
@@ -127,6 +120,8 @@ export function aggregate(window: Window, access: Iterable<AccessRecord>, detect
   const recovered = all.filter((s) => s.adblock || s.itp || s.etp).length;
   const modes = Object.fromEntries(VISIT_MODES.map((mode) => [mode, 0])) as Record<VisitMode, number>;
   for (const s of all) modes[s.mode] += 1;
+  const sessionsChecked = all.filter((s) => s.bot !== null).length;
+  const sessionsBot = all.filter((s) => s.bot === true).length;
 
   return {
     containerId: window.containerId,
@@ -140,7 +135,6 @@ export function aggregate(window: Window, access: Iterable<AccessRecord>, detect
     countries: top(countries, "country"),
     latencyMs: { p50: percentile(latencies, 50), p95: percentile(latencies, 95), samples: latencies.length },
     cookieKeeper: { rewrites, requestsWithRewrites },
-    bots: botVerdicts > 0 ? { requests: bots, share: rate(bots, requests.size) } : null,
     detection: {
       sessions: all.length,
       adblock,
@@ -151,6 +145,14 @@ export function aggregate(window: Window, access: Iterable<AccessRecord>, detect
       etpRate: rate(etp, all.length),
       recoveredRate: rate(recovered, all.length),
       modes,
+    },
+    bots: {
+      requestsChecked,
+      requestsBot,
+      requestShare: rate(requestsBot, requestsChecked),
+      sessionsChecked,
+      sessionsBot,
+      sessionShare: rate(sessionsBot, sessionsChecked),
     },
   };
 }
@@ -167,7 +169,7 @@ export function summarize(figures: PeriodFigures): PeriodSummary {
     adblockRate: figures.detection.adblockRate,
     itpRate: figures.detection.itpRate,
     recoveredRate: figures.detection.recoveredRate,
-    botShare: figures.bots?.share ?? null,
+    botShare: figures.bots.requestShare,
   };
 }
 

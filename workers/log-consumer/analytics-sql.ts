@@ -1,7 +1,7 @@
 // The report from Analytics Engine's SQL API (production): ten aggregate queries over the whole
 // window, sent at once, whose cost does not grow with traffic (AE samples per index, i.e. per container, and
 // every count is weighted by _sample_interval). Same answer shape as the R2 report.
-// API: POST <CLOUDFLARE_API_BASE>/accounts/<CF_ACCOUNT_ID>/analytics_engine/sql, `Authorization: Bearer
+// API: POST <CF_API_BASE>/accounts/<CF_ACCOUNT_ID>/analytics_engine/sql, `Authorization: Bearer
 // <ANALYTICS_API_TOKEN>`, the SQL as the body; the answer (FORMAT JSON, the default) is { meta, data, rows }.
 import type { Report } from "../../schemas/analytics";
 import { aeColumn, sessionColumn } from "../../schemas/analytics";
@@ -12,7 +12,7 @@ import { bucketSeconds, bucketStarts, previousWindow, rate, type Window } from "
 const TOP = 10;
 
 /** The datasets are the ACCESS_ANALYTICS and SESSION_ANALYTICS bindings' (named per environment in the config). */
-type SqlEnv = Pick<Env, "CF_ACCOUNT_ID" | "ANALYTICS_API_TOKEN" | "CLOUDFLARE_API_BASE" | "AE_ACCESS_DATASET" | "AE_SESSION_DATASET">;
+type SqlEnv = Pick<Env, "CF_ACCOUNT_ID" | "ANALYTICS_API_TOKEN" | "CF_API_BASE" | "AE_ACCESS_DATASET" | "AE_SESSION_DATASET">;
 type Row = Record<string, string | number | null>;
 
 /** Reports come from Analytics Engine when both the account id and the token are configured. */
@@ -45,7 +45,7 @@ function maybe(value: string | number | null | undefined): number | null {
 }
 
 async function query(env: SqlEnv, sql: string): Promise<Row[]> {
-  const url = `${env.CLOUDFLARE_API_BASE}/accounts/${env.CF_ACCOUNT_ID}/analytics_engine/sql`;
+  const url = `${env.CF_API_BASE}/accounts/${env.CF_ACCOUNT_ID}/analytics_engine/sql`;
   let res: Response;
   try {
     res = await fetch(url, { method: "POST", headers: { Authorization: `Bearer ${env.ANALYTICS_API_TOKEN}` }, body: sql });
@@ -82,7 +82,7 @@ export async function buildAnalyticsReport(env: SqlEnv, window: Window): Promise
     ),
     query(
       env,
-      `SELECT ${period} AS period, SUM(_sample_interval) AS requests, ${errors} AS errors, SUM(_sample_interval * ${aeColumn("cookieRewrites")}) AS rewrites, SUM(IF(${aeColumn("cookieRewrites")} > 0, _sample_interval, 0)) AS with_rewrites FROM ${ACCESS_DATASET} WHERE ${both} GROUP BY period`,
+      `SELECT ${period} AS period, SUM(_sample_interval) AS requests, ${errors} AS errors, SUM(_sample_interval * ${aeColumn("cookieRewrites")}) AS rewrites, SUM(IF(${aeColumn("cookieRewrites")} > 0, _sample_interval, 0)) AS with_rewrites, SUM(IF(${aeColumn("bot")} != '', _sample_interval, 0)) AS bot_checked, SUM(IF(${aeColumn("bot")} = 'true', _sample_interval, 0)) AS bot_flagged FROM ${ACCESS_DATASET} WHERE ${both} GROUP BY period`,
     ),
     query(
       env,
@@ -95,7 +95,7 @@ export async function buildAnalyticsReport(env: SqlEnv, window: Window): Promise
     query(env, ranked(aeColumn("country"))),
     query(
       env,
-      `SELECT ${period} AS period, SUM(_sample_interval) AS sessions, SUM(_sample_interval * ${sessionColumn("adblock")}) AS adblock, SUM(_sample_interval * ${sessionColumn("itp")}) AS itp, SUM(_sample_interval * ${sessionColumn("etp")}) AS etp, SUM(IF(${sessionColumn("adblock")} + ${sessionColumn("itp")} + ${sessionColumn("etp")} > 0, _sample_interval, 0)) AS recovered FROM ${SESSION_DATASET} WHERE ${both} GROUP BY period`,
+      `SELECT ${period} AS period, SUM(_sample_interval) AS sessions, SUM(_sample_interval * ${sessionColumn("adblock")}) AS adblock, SUM(_sample_interval * ${sessionColumn("itp")}) AS itp, SUM(_sample_interval * ${sessionColumn("etp")}) AS etp, SUM(IF(${sessionColumn("adblock")} + ${sessionColumn("itp")} + ${sessionColumn("etp")} > 0, _sample_interval, 0)) AS recovered, SUM(IF(${sessionColumn("bot")} != '', _sample_interval, 0)) AS bot_checked, SUM(IF(${sessionColumn("bot")} = 'true', _sample_interval, 0)) AS bot_flagged FROM ${SESSION_DATASET} WHERE ${both} GROUP BY period`,
     ),
     query(
       env,
@@ -122,6 +122,10 @@ export async function buildAnalyticsReport(env: SqlEnv, window: Window): Promise
       errors: num(t.errors),
       rewrites: num(t.rewrites),
       withRewrites: num(t.with_rewrites),
+      requestsChecked: num(t.bot_checked),
+      requestsBot: num(t.bot_flagged),
+      sessionsChecked: num(s.bot_checked),
+      sessionsBot: num(s.bot_flagged),
       p50: maybe(l.p50),
       p95: maybe(l.p95),
       samples: num(l.samples),
@@ -155,7 +159,7 @@ export async function buildAnalyticsReport(env: SqlEnv, window: Window): Promise
       adblockRate: rate(then.adblock, then.sessions),
       itpRate: rate(then.itp, then.sessions),
       recoveredRate: then.recoveredRate,
-      botShare: null,
+      botShare: rate(then.requestsBot, then.requestsChecked),
     },
     statusClasses: Object.fromEntries(classes.map((row) => [String(row.key), num(row.count)])),
     statuses: statuses.map((row) => ({ status: num(row.key), count: num(row.count) })),
@@ -164,8 +168,14 @@ export async function buildAnalyticsReport(env: SqlEnv, window: Window): Promise
     countries: list(countries, "country", "unknown"),
     latencyMs: { p50: now.samples ? now.p50 : null, p95: now.samples ? now.p95 : null, samples: now.samples },
     cookieKeeper: { rewrites: now.rewrites, requestsWithRewrites: now.withRewrites },
-    // No AE column carries a bot verdict yet; the R2 source reports it when records have one.
-    bots: null,
+    bots: {
+      requestsChecked: now.requestsChecked,
+      requestsBot: now.requestsBot,
+      requestShare: rate(now.requestsBot, now.requestsChecked),
+      sessionsChecked: now.sessionsChecked,
+      sessionsBot: now.sessionsBot,
+      sessionShare: rate(now.sessionsBot, now.sessionsChecked),
+    },
     detection: {
       sessions: now.sessions,
       adblock: now.adblock,
@@ -176,7 +186,10 @@ export async function buildAnalyticsReport(env: SqlEnv, window: Window): Promise
       etpRate: rate(now.etp, now.sessions),
       recoveredRate: now.recoveredRate,
       // Every mode is listed, zero when no session had it, as in the R2 report.
-      modes: Object.fromEntries(VISIT_MODES.map((mode) => [mode, num(modes.find((row) => row.key === mode)?.count)])) as Record<VisitMode, number>,
+      modes: Object.fromEntries(VISIT_MODES.map((mode) => [mode, num(modes.find((row) => row.key === mode)?.count)])) as Record<
+        VisitMode,
+        number
+      >,
     },
   };
 }

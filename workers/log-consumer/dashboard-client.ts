@@ -176,8 +176,10 @@ function renderOverview(report) {
   delta("delta-sessions", d.sessions, p && p.sessions);
   $("kpi-recovered").textContent = pct(d.recoveredRate);
   delta("delta-recovered", d.recoveredRate, p && p.recoveredRate);
-  $("kpi-bots-card").hidden = !report.bots;
-  if (report.bots) { $("kpi-bots").textContent = pct(report.bots.share); delta("delta-bots", report.bots.share, p && p.botShare, true); }
+  // Shown only where bot detection checked some traffic (containers with the module on).
+  $("kpi-bots-card").hidden = report.bots.requestsChecked === 0;
+  $("kpi-bots").textContent = pct(report.bots.requestShare);
+  delta("delta-bots", report.bots.requestShare, p && p.botShare, true);
 
   var spanMs = new Date(report.to) - new Date(report.from);
   var where = report.source === "r2"
@@ -214,8 +216,41 @@ function renderOverview(report) {
 }
 async function loadOverview() {
   var params = new URLSearchParams({ since: $("since").value });
-  if ($("container").value.trim()) params.set("container", $("container").value.trim());
+  var container = $("container").value.trim();
+  if (container) params.set("container", container);
   renderOverview(await apiJson("/_edge/admin/report?" + params));
+  await Promise.all([loadAlerts(container), loadHostnames(container)]);
+}
+// Open alerts (GET /_edge/admin/alerts) for the chosen container or all; a failure here leaves the report shown.
+async function loadAlerts(container) {
+  var list = $("alerts");
+  try {
+    var json = await apiJson("/_edge/admin/alerts");
+    var open = json.open.filter(function (a) { return !container || a.containerId === null || a.containerId === container; });
+    list.replaceChildren.apply(list, open.map(function (a) {
+      return h("li", { class: "alert", text: a.message + " (since " + new Date(a.raisedAt).toLocaleString("en-GB") + ")" });
+    }));
+    if (!open.length) list.textContent = "No open alerts.";
+  } catch (error) {
+    list.textContent = "Could not load the alerts: " + error.message;
+  }
+}
+// Customer domains of the chosen container (its status' hostnames, docs/custom-domains.md).
+async function loadHostnames(container) {
+  var list = $("hostnames");
+  list.replaceChildren();
+  if (!container) { list.textContent = "Choose a container to see its own domains."; return; }
+  try {
+    var status = await apiJson("/_edge/admin/containers/" + encodeURIComponent(container) + "/status");
+    (status.hostnames || []).forEach(function (x) {
+      var li = h("li", { text: x.host + " · " + x.state + " · " + (x.live ? "live" : "not live yet") + (x.errors.length ? " · " + x.errors.join("; ") : "") });
+      li.dataset.state = x.state;
+      list.appendChild(li);
+    });
+    if (!list.children.length) list.textContent = "None set up: traffic uses the hosts in the container's settings.";
+  } catch (error) {
+    list.textContent = "No status for " + container + ": " + error.message;
+  }
 }
 
 // ---------- logs ----------

@@ -26,9 +26,10 @@ ${kpi("kpi-latency", "Response time", "How long your tagging server took to answ
 ${kpi("kpi-rewrites", "Cookies kept alive", "Cookies such as _ga whose lifetime the edge extended, so returning visitors are still recognised.")}
 ${kpi("kpi-sessions", "Sessions checked", "Browser sessions in which the loader checked for ad blockers and browser tracking protection.")}
 ${kpi("kpi-recovered", "Sessions saved", "Share of those sessions with an ad blocker or tracking protection: a third-party setup would likely have lost their data.")}
-${kpi("kpi-bots", "Bot traffic", "Share of requests that looked automated (crawlers, scripts), flagged so they do not inflate your numbers.", " hidden")}
+${kpi("kpi-bots", "Bot traffic", "Share of checked requests that looked automated (crawlers, scripts), flagged so they do not inflate your numbers.", " hidden")}
 </div>
 <div class="cards">
+<section class="card wide"><h2>Alerts</h2><p class="explain">Problems the edge noticed on its own checks (every 5 minutes): errors, missing traffic, settings not going live.</p><ul id="alerts" class="alerts"></ul></section>
 <section class="card wide"><h2>Requests over time</h2><p class="explain" id="bucket-note"></p><div class="chart" id="chart-requests"></div>
 <div class="legend"><span><i style-fill="requests"></i>requests</span><span><i style-fill="errors"></i>server errors</span><span><i class="prev"></i>previous period</span></div></section>
 ${card("chart-status", "How requests were answered", "OK answers should dominate. Many 4xx usually mean a wrong path or a blocked request; 5xx mean your tagging server had trouble.")}
@@ -37,6 +38,7 @@ ${card("chart-modes", "How pages reach the edge", "Measured per session. Same do
 ${card("chart-hosts", "By tracking domain", "Which of your tracking domains the requests came in on.")}
 ${card("chart-countries", "By country", "Where visitors were, from the edge's location data (no IP addresses are kept).")}
 ${card("chart-paths", "Most requested paths", "The tracking endpoints and scripts used most. Query strings are never stored.")}
+<section class="card wide"><h2>Your own tracking domains</h2><p class="explain">Customer domains set up for this container, and whether each is live (its certificate and DNS checked by Cloudflare).</p><ul id="hostnames" class="alerts"></ul></section>
 ${card("chart-codes", "Most frequent answer codes", "The exact status codes behind the groups above, e.g. 204 for a recorded event or 404 for a wrong path.")}
 </div>
 </div>`;

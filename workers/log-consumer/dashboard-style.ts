@@ -45,6 +45,9 @@ button.link { border: 0; background: none; color: #1c7ed6; cursor: pointer; padd
 .bars .fill { height: 10px; border-radius: 3px; min-width: 2px; }
 .bars .num { grid-area: num; text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; color: #343a40; }
 .empty { color: #868e96; font-size: 0.88rem; }
+ul.alerts { margin: 0; padding-left: 18px; font-size: 0.9rem; word-break: break-word; }
+ul.alerts li.alert { color: #c92a2a; margin-bottom: 4px; }
+#hostnames li[data-state="active"] { color: #2f9e44; } #hostnames li[data-state="failed"] { color: #e03131; }
 .scroll { overflow-x: auto; }
 table { width: 100%; border-collapse: collapse; font-size: 0.85rem; }
 th { text-align: left; font-weight: 600; color: #495057; border-bottom: 1px solid #dee2e6; padding: 6px 4px; white-space: nowrap; }

@@ -11,15 +11,41 @@ import { hourPrefix } from "./partition";
 
 /** With at most 336 listings (twice 7 days of hours) a report stays under the 1,000 operations on Cloudflare
  * services (KV, R2, …) a Worker invocation may make, and holds at most 60,000 records in memory. */
-export const MAX_OBJECTS = 600;
+const MAX_OBJECTS = 600;
 const READ_CONCURRENCY = 16;
 const HOUR_MS = 3600_000;
 
+interface Records {
+  access: AccessRecord[];
+  detections: DetectionRecord[];
+  objectsRead: number;
+  /** The hour partition being listed when the object budget ran out; null when everything was read. */
+  cutAtHour: number | null;
+}
+
 export async function buildReport(bucket: R2Bucket, window: Window, maxObjects = MAX_OBJECTS): Promise<Report> {
   const before = previousWindow(window);
-  const { keys, cutAtHour } = await listWindow(bucket, { ...window, from: before.from }, maxObjects);
-  // The hour holding window.from also holds the previous period's newest records.
+  const { access, detections, objectsRead, cutAtHour } = await readRecords(bucket, { ...window, from: before.from }, maxObjects);
+  // Newest first: a cut-off always loses the previous period first, so it is compared only when read whole. The
+  // hour holding window.from also holds the previous period's newest records.
   const truncated = cutAtHour !== null && cutAtHour >= Math.floor(window.from / HOUR_MS) * HOUR_MS;
+  const previous = cutAtHour === null ? aggregate(before, access, detections) : null;
+  const current = withPrevious(aggregate(window, access, detections), previous);
+  return { ...current, source: "r2", previous: previous && summarize(previous), objectsRead, truncated };
+}
+
+/** The valid records of every batch object in the window's hour partitions (at most `maxObjects` objects). */
+export async function readWindow(
+  bucket: R2Bucket,
+  window: Window,
+  maxObjects = MAX_OBJECTS,
+): Promise<{ access: AccessRecord[]; detections: DetectionRecord[]; objectsRead: number; truncated: boolean }> {
+  const { access, detections, objectsRead, cutAtHour } = await readRecords(bucket, window, maxObjects);
+  return { access, detections, objectsRead, truncated: cutAtHour !== null };
+}
+
+async function readRecords(bucket: R2Bucket, window: Window, maxObjects: number): Promise<Records> {
+  const { keys, cutAtHour } = await listWindow(bucket, window, maxObjects);
   const access: AccessRecord[] = [];
   const detections: DetectionRecord[] = [];
   let skipped = 0;
@@ -38,10 +64,7 @@ export async function buildReport(bucket: R2Bucket, window: Window, maxObjects =
     }
   }
   if (skipped > 0) console.warn(JSON.stringify({ event: "report_lines_skipped", skipped }));
-  // Newest first: a cut-off always loses the previous period first, so it is compared only when read whole.
-  const previous = cutAtHour === null ? aggregate(before, access, detections) : null;
-  const current = withPrevious(aggregate(window, access, detections), previous);
-  return { ...current, source: "r2", previous: previous && summarize(previous), objectsRead: keys.length, truncated };
+  return { access, detections, objectsRead: keys.length, cutAtHour };
 }
 
 /** Object keys of every hour partition that overlaps the window, newest hour first (what a cut-off keeps). */

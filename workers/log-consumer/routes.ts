@@ -17,7 +17,11 @@ export async function reportHandler(request: OperatorRequest, env: Env): Promise
   const window = { from: to - query.since, to, containerId: query.container ?? null };
   const source = query.source ?? (analyticsConfigured(env) ? "analytics-engine" : "r2");
   if (source === "analytics-engine" && !analyticsConfigured(env)) {
-    throw new EdgeError(400, "invalid_query", "invalid query: source analytics-engine needs CF_ACCOUNT_ID and the ANALYTICS_API_TOKEN secret");
+    throw new EdgeError(
+      400,
+      "invalid_query",
+      "invalid query: source analytics-engine needs CF_ACCOUNT_ID and the ANALYTICS_API_TOKEN secret",
+    );
   }
   return jsonResponse(source === "r2" ? await buildReport(env.LOG_BUCKET, window) : await buildAnalyticsReport(env, window));
 }
@@ -30,7 +34,8 @@ export async function logsHandler(request: OperatorRequest, env: Env): Promise<R
   if (page.skipped > 0) console.warn(JSON.stringify({ event: "log_search_lines_skipped", skipped: page.skipped }));
   const window = { from: new Date(query.from).toISOString(), to: new Date(query.to).toISOString() };
   const next = page.cursor ? nextPageUrl(request.url, page.cursor, query.from, query.to) : null;
-  if (query.format === "json") return jsonResponse({ window, records: page.records, cursor: page.cursor, next, objectsRead: page.objectsRead });
+  if (query.format === "json")
+    return jsonResponse({ window, records: page.records, cursor: page.cursor, next, objectsRead: page.objectsRead });
 
   const headers = new Headers({
     "Content-Type": "application/x-ndjson; charset=utf-8",

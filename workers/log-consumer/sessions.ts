@@ -16,6 +16,8 @@ export interface LoaderSessionRow {
   etp: boolean;
   mode: string;
   country: string | null;
+  /** The bot verdict; null when the container's botDetection was not active (column added by the bot migration). */
+  bot: boolean | null;
   detected_at: string;
 }
 
@@ -38,15 +40,13 @@ export function sessionRows(records: readonly DetectionRecord[]): LoaderSessionR
     etp: r.etp,
     mode: r.mode,
     country: r.country,
+    bot: r.bot,
     detected_at: new Date(r.ts).toISOString(),
   }));
 }
 
 /** Throws when Supabase refuses or is unreachable, so the caller retries the batch. */
-export async function upsertSessions(
-  env: SupabaseEnv,
-  records: readonly DetectionRecord[],
-): Promise<number> {
+export async function upsertSessions(env: SupabaseEnv, records: readonly DetectionRecord[]): Promise<number> {
   const rows = sessionRows(records);
   if (rows.length === 0) return 0;
   await upsert(env, "writing loader_sessions", SESSIONS_TABLE, rows, SESSIONS_CONFLICT_KEY);
