@@ -32,7 +32,7 @@ export const ContainerStatusSchema = v.object({
         live: v.boolean(),
         liveNow: v.boolean(),
         errors: v.array(v.string()),
-        checkedAt: v.nullable(v.string()),
+        checkedAt: v.string(),
       }),
     ),
     v.description("the container's custom hostnames (docs/custom-domains.md)"),
