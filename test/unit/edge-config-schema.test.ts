@@ -85,10 +85,10 @@ describe("EdgeConfigSchema optional modules", () => {
 
   it("rejects an unknown mode or action naming the field", () => {
     expect(errorOf(edgeConfig({ modules: { ipAnonymization: { enabled: true, mode: "hash" as never } } }))).toContain(
-      "modules.ipAnonymization.mode: mode must be truncate or drop",
+      'modules.ipAnonymization.mode must be truncate or drop, got the string "hash"',
     );
     expect(errorOf(edgeConfig({ modules: { botDetection: { enabled: true, action: "challenge" as never } } }))).toContain(
-      "modules.botDetection.action: action must be tag or block",
+      'modules.botDetection.action must be tag or block, got the string "challenge"',
     );
   });
 
@@ -101,7 +101,7 @@ describe("EdgeConfigSchema optional modules", () => {
 
   it("accepts the bot_detection entitlement and rejects an unknown one", () => {
     expect(v.parse(EdgeConfigSchema, edgeConfig({ entitlements: ["bot_detection"] })).entitlements).toEqual(["bot_detection"]);
-    expect(errorOf(edgeConfig({ entitlements: ["geo_headers" as never] }))).toContain("entitlements.0");
+    expect(errorOf(edgeConfig({ entitlements: ["geo_headers" as never] }))).toContain("entitlements[0]: entitlement must be one of");
   });
 });
 

@@ -57,12 +57,6 @@ describe("report aggregates", () => {
     expect(compared.requests.series[1]).toMatchObject({ count: 0, previous: 0 });
   });
 
-  it("reports the bot share only when records carry a verdict", () => {
-    expect(report.bots).toBeNull();
-    const flagged = [accessRecord({ ts: from }), accessRecord({ ts: from }), accessRecord({ ts: from })].map((r, i) => ({ ...r, bot: i === 0 }));
-    expect(aggregate(window, flagged, []).bots).toEqual({ requests: 1, share: 1 / 3 });
-  });
-
   it("counts status classes and ranks paths", () => {
     expect(report.statusClasses).toEqual({ "2xx": 4, "3xx": 1, "4xx": 1, "5xx": 1 });
     expect(report.topPaths).toEqual([
