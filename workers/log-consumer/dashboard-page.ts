@@ -38,8 +38,8 @@ ${card("chart-modes", "How pages reach the edge", "Measured per session. Same do
 ${card("chart-hosts", "By tracking domain", "Which of your tracking domains the requests came in on.")}
 ${card("chart-countries", "By country", "Where visitors were, from the edge's location data (no IP addresses are kept).")}
 ${card("chart-paths", "Most requested paths", "The tracking endpoints and scripts used most. Query strings are never stored.")}
-<section class="card wide"><h2>Your own tracking domains</h2><p class="explain">Customer domains set up for this container, and whether each is live (its certificate and DNS checked by Cloudflare).</p><ul id="hostnames" class="alerts"></ul></section>
 ${card("chart-codes", "Most frequent answer codes", "The exact status codes behind the groups above, e.g. 204 for a recorded event or 404 for a wrong path.")}
+<section class="card wide"><h2>Your own tracking domains</h2><p class="explain">Customer domains set up for this container, and whether each is live (its certificate and DNS checked by Cloudflare).</p><ul id="hostnames" class="alerts"></ul></section>
 </div>
 </div>`;
 
