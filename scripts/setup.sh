@@ -7,7 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ ! -x node_modules/.bin/wrangler ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
+  # `npm install`, not `npm ci`: npm 11 records only this platform's binary of the supabase CLI's optional
+  # per-platform packages, and `npm ci` then refuses the lock as out of sync. The lock still pins every version.
+  npm install --no-audit --no-fund
 fi
 
 missing=()

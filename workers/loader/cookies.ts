@@ -1,6 +1,8 @@
 // Cookie helpers for /boot: reading the Cookie header, the container's cookie list, the identity cookie that keys
 // the vault, and the server-side FPID.
 import type { EdgeConfig } from "../../schemas/edge-config";
+import { randomBase64url } from "../shared/base64url";
+import { cookieNameTest } from "../shared/cookie-names";
 import { siteCookieDomain } from "../shared/cookie-domain";
 import type { Site } from "../shared/site";
 
@@ -20,10 +22,6 @@ export function parseCookieHeader(header: string | null): Map<string, string> {
   return cookies;
 }
 
-/** True when `name` is on the list (`_ga_*` matches every name starting with `_ga_`). */
-export function cookieListed(name: string, list: readonly string[]): boolean {
-  return list.some((entry) => (entry.endsWith("*") ? name.startsWith(entry.slice(0, -1)) : name === entry));
-}
 
 /**
  * Names the vault keeps for this container: listed, and writable again by the script. The identity cookie is the
@@ -32,7 +30,7 @@ export function cookieListed(name: string, list: readonly string[]): boolean {
  */
 export function backupEligible(name: string, config: EdgeConfig): boolean {
   const keeper = config.modules.cookieKeeper;
-  return name !== config.identityCookie && !keeper.httpOnly.includes(name) && cookieListed(name, keeper.cookies);
+  return name !== config.identityCookie && !keeper.httpOnly.includes(name) && cookieNameTest(keeper.cookies)(name);
 }
 
 /**
@@ -56,9 +54,7 @@ export function usableIdentity(value: string | undefined): value is string {
 
 /** Same shape as sGTM's own FPID (`FPID2.2.<random>.<seconds>`), so the container reads it like one it set itself. */
 export function newFpid(now = Date.now()): string {
-  const random = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(18))))
-    .replace(/\+/g, "-")
-    .replace(/\//g, "_");
+  const random = randomBase64url(18);
   return `FPID2.2.${random}.${Math.floor(now / 1000)}`;
 }
 

@@ -3,6 +3,7 @@
 import { moduleActive, type EdgeConfig } from "../../schemas/edge-config";
 import { siteCookieDomain } from "../shared/cookie-domain";
 import type { Site } from "../shared/site";
+import { textToBase64url } from "../shared/base64url";
 import { CLIENT_TEMPLATE, CONFIG_PLACEHOLDER } from "./client";
 
 /** What the client reads from `c` (short keys keep the script small; see client.ts). */
@@ -29,13 +30,6 @@ export function scriptSafeJson(value: unknown): string {
   return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
-/** base64url without padding, as the router's proxy parameter expects. */
-export function base64url(text: string): string {
-  const bytes = new TextEncoder().encode(text);
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
 
 /**
  * What the page would load from Google, as a path on the container's upstream (sGTM serves both): gtm.js for a
@@ -63,7 +57,7 @@ export function clientSettings(site: Site): ClientSettings {
     k: config.proxyPath,
     q: config.proxyParam,
     // Encoded here, not in the browser: the script text then holds no GTM URL for a filter list to match either.
-    g: base64url(tagPath(config)),
+    g: textToBase64url(tagPath(config)),
     l: config.loaderPath,
     r: restoration,
     // Without restoration no cookie value is sent to /boot at all.

@@ -6,6 +6,7 @@
 import * as v from "valibot";
 import { SessionIdSchema } from "../../schemas/loader";
 import { siteCookieDomain } from "../shared/cookie-domain";
+import { randomBase64url } from "../shared/base64url";
 import type { Site } from "../shared/site";
 
 export const SESSION_COOKIE = "_sid";
@@ -14,9 +15,7 @@ const SESSION_SECONDS = 30 * 60;
 
 /** 18 random bytes as base64url: 24 characters, a valid detection `sessionId`. */
 function newSessionId(): string {
-  return btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(18))))
-    .replace(/\+/g, "-")
-    .replace(/\//g, "_");
+  return randomBase64url(18);
 }
 
 /** The session this page view belongs to: the browser's own while it is live, else a new one. */

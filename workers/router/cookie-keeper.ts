@@ -2,36 +2,18 @@
 // them the lifetime the browser allows for server-set first-party cookies instead of the short one JavaScript or a
 // third party gets. Only configured names are touched; every other Set-Cookie passes byte for byte.
 import { moduleActive, type EdgeConfig } from "../../schemas/edge-config";
+import { cookieNameTest, type CookieNameTest } from "../shared/cookie-names";
 
 export interface KeeperRule {
-  names: NameMatcher;
-  httpOnly: NameMatcher;
+  names: CookieNameTest;
+  httpOnly: CookieNameTest;
   maxAgeSeconds: number;
 }
 
-interface NameMatcher {
-  exact: Set<string>;
-  prefixes: string[];
-}
 
 /** Attributes the keeper decides; anything else the upstream sent (Partitioned, Priority, ...) is kept. */
 const OWNED_ATTRIBUTES = new Set(["max-age", "expires", "domain", "path", "secure", "httponly", "samesite"]);
 
-function matcher(patterns: readonly string[]): NameMatcher {
-  const exact = new Set<string>();
-  const prefixes: string[] = [];
-  for (const pattern of patterns) {
-    if (pattern.endsWith("*")) prefixes.push(pattern.slice(0, -1));
-    else exact.add(pattern);
-  }
-  return { exact, prefixes };
-}
-
-function matches(m: NameMatcher, name: string): boolean {
-  if (m.exact.has(name)) return true;
-  for (const prefix of m.prefixes) if (name.startsWith(prefix)) return true;
-  return false;
-}
 
 // Built once per config object: cached configs are replaced, never mutated, when a new version arrives.
 const rules = new WeakMap<EdgeConfig, KeeperRule | null>();
@@ -43,8 +25,8 @@ export function keeperRule(config: EdgeConfig): KeeperRule | null {
     const keeper = config.modules.cookieKeeper;
     rule = moduleActive(config, "cookieKeeper")
       ? {
-          names: matcher(keeper.cookies),
-          httpOnly: matcher(keeper.httpOnly),
+          names: cookieNameTest(keeper.cookies),
+          httpOnly: cookieNameTest(keeper.httpOnly),
           // The schema clamps to 400 days already; clamping again keeps a hand-written KV value honest too.
           maxAgeSeconds: Math.min(keeper.maxAgeDays, 400) * 86_400,
         }
@@ -74,7 +56,7 @@ export function rewriteSetCookie(header: string, rule: KeeperRule, domain: strin
   const equals = pair.indexOf("=");
   if (equals <= 0) return null;
   const name = pair.slice(0, equals).trim();
-  if (!matches(rule.names, name)) return null;
+  if (!rule.names(name)) return null;
 
   let maxAge: string | null = null;
   let expires: string | null = null;
@@ -95,7 +77,7 @@ export function rewriteSetCookie(header: string, rule: KeeperRule, domain: strin
   const lifetime = isDeletion(maxAge, expires, now) ? 0 : rule.maxAgeSeconds;
   // __Host- cookies must be host-only by definition; a Domain would make the browser reject them.
   const domainAttribute = domain !== null && !name.startsWith("__Host-") ? `; Domain=${domain}` : "";
-  const httpOnly = matches(rule.httpOnly, name) ? "; HttpOnly" : "";
+  const httpOnly = rule.httpOnly(name) ? "; HttpOnly" : "";
   const extra = kept.length > 0 ? `; ${kept.join("; ")}` : "";
   return `${pair}; Max-Age=${lifetime}${domainAttribute}; Path=/; Secure; SameSite=Lax${httpOnly}${extra}`;
 }

@@ -1,6 +1,7 @@
 // The obfuscated proxy path's parameter: `p` = base64url(path + query) of the upstream request. Whatever it
 // decodes to is appended to the container's upstream origin, so only a plain absolute path may come out; anything
 // that could move the request to another host or directory is refused (the caller answers 400 and fetches nothing).
+import { base64urlToBytes } from "../shared/base64url";
 
 /** Longer than any real tracking URL, short enough that decoding stays cheap. */
 const MAX_ENCODED_LENGTH = 8192;
@@ -18,14 +19,8 @@ const MAX_DECODE_ROUNDS = 4;
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 function base64UrlToText(encoded: string): string | null {
-  let binary: string;
-  try {
-    binary = atob(encoded.replace(/-/g, "+").replace(/_/g, "/"));
-  } catch {
-    return null;
-  }
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  const bytes = base64urlToBytes(encoded);
+  if (bytes === null) return null;
   try {
     return utf8.decode(bytes);
   } catch {
