@@ -19,6 +19,8 @@ const bindings = {
   CONFIG_CACHE_TTL_MS: "200",
   DRIFT_AFTER_MS: "10000",
   UPSTREAM_TIMEOUT_MS: "1500",
+  // A short log window: router tests wait for their records (the production window is 10 s).
+  LOG_WINDOW_MS: "50",
   SUPABASE_URL: "",
   SUPABASE_SERVICE_ROLE_KEY: "",
 };

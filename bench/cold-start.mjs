@@ -57,14 +57,14 @@ async function start(target) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const checkouts = process.argv.slice(2).map((p) => resolve(p));
 const targets = (checkouts.length ? checkouts : [ROOT]).map(bundle);
-const runs = targets.map(() => []);
-for (let i = 0; i < STARTS; i++) for (const [k, target] of targets.entries()) runs[k].push(await start(target));
-const result = targets.map((t, k) => ({
+const runs = targets.map((target) => ({ target, starts: /** @type {{ ready: number, first: number }[]} */ ([]) }));
+for (let i = 0; i < STARTS; i++) for (const { target, starts } of runs) starts.push(await start(target));
+const result = runs.map(({ target: t, starts }) => ({
   checkout: t.checkout,
   layout: t.split ? "edge Worker (split)" : "single Worker",
   bundle: t.size,
-  readyMsMedian: Number(median(runs[k].map((r) => r.ready)).toFixed(1)),
-  firstRequestMsMedian: Number(median(runs[k].map((r) => r.first)).toFixed(2)),
+  readyMsMedian: Number(median(starts.map((r) => r.ready)).toFixed(1)),
+  firstRequestMsMedian: Number(median(starts.map((r) => r.first)).toFixed(2)),
   starts: STARTS,
 }));
 mkdirSync(join(ROOT, "bench/results"), { recursive: true });

@@ -40,7 +40,7 @@ const base = await mf.ready;
 // Seeded as the sync consumer leaves KV (the bench has no queue consumer).
 for (const config of [shop, basic]) {
   await (await mf.getKVNamespace("EDGE_CONFIG")).put(config.containerId, JSON.stringify(config));
-  await (await mf.getKVNamespace("SITE_REGISTRY")).put(config.publicHosts[0], config.containerId);
+  for (const host of config.publicHosts) await (await mf.getKVNamespace("SITE_REGISTRY")).put(host, config.containerId);
   await (await mf.getKVNamespace("LOADER_TOKEN_MAP")).put(config.loaderToken, config.containerId);
 }
 
@@ -56,7 +56,7 @@ function send(options, retry = true) {
     });
     req.on("error", (error) => {
       // A kept-alive socket the server closed just as it was reused: Node's documented race, safe to send again.
-      if (retry && req.reusedSocket && error.code === "ECONNRESET") resolve(send(options, false));
+      if (retry && req.reusedSocket && "code" in error && error.code === "ECONNRESET") resolve(send(options, false));
       else reject(error);
     });
     req.end(body);
@@ -105,7 +105,7 @@ const RETURNING = 500;
 const returningCookie = (i) => `FPID=FPID2.2.bench${String(((i % RETURNING) + RETURNING) % RETURNING).padStart(6, "0")}.1700000000`;
 for (let i = 0; i < RETURNING; i++) await send(boot("ss.bench-shop.example", { _ga: `GA1.1.${i}.1700000000` }, returningCookie(i)));
 
-const cases = [
+const cases = /** @type {const} */ ([
   await measure("GET /_edge/health on a customer host (baseline: the edge's cheapest answer, a 404)", 404, () => ({ host: "ss.bench-shop.example", path: "/_edge/health" })),
   await measure("GET script (200)", 200, () => ({ host: "ss.bench-shop.example", path: "/l/lt_bench_shop.js" })),
   await measure("/boot, restoration not entitled (no KV)", 200, () => boot("ss.bench-basic.example", { _ga: "GA1.1.1.1700000000" })),
@@ -114,7 +114,7 @@ const cases = [
     boot("ss.bench-shop.example", { _ga: `GA1.1.${((i % RETURNING) + RETURNING) % RETURNING}.1700000000` }, returningCookie(i))),
   await measure("/boot, first backup (1 KV read, 1 write)", 200, (i) =>
     boot("ss.bench-shop.example", { _ga: "GA1.1.9.1700000000" }, `FPID=FPID2.2.first${i < 0 ? `w${-i}` : i}.1700000000`)),
-];
+]);
 
 agent.destroy();
 await mf.dispose();

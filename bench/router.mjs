@@ -38,7 +38,7 @@ const ORIGIN = "https://www.bench.example";
 const upstream = createServer((req, res) => {
   req.resume();
   req.on("end", () => {
-    if (req.url.startsWith("/cookie")) {
+    if (req.url?.startsWith("/cookie")) {
       res.writeHead(204, {
         "Set-Cookie": ["_ga=GA1.1.123456.1700000000; Path=/; Max-Age=604800", "FPID=FPID2.2.abc; Path=/; Max-Age=604800", "other=1; Path=/"],
         "Cache-Control": "no-store",
@@ -50,8 +50,8 @@ const upstream = createServer((req, res) => {
   });
 });
 upstream.keepAliveTimeout = 60_000;
-await new Promise((resolve) => upstream.listen(0, "127.0.0.1", resolve));
-const upstreamUrl = `http://127.0.0.1:${upstream.address().port}`;
+await new Promise((resolve) => upstream.listen(0, "127.0.0.1", () => resolve(undefined)));
+const upstreamUrl = `http://127.0.0.1:${/** @type {import("node:net").AddressInfo} */ (upstream.address()).port}`;
 
 // ---- the two Workers ----
 // The baseline gets the same miniflare options as the router (every binding of wrangler.jsonc, so the same
@@ -74,7 +74,7 @@ function workerdPids() {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const ppid = Number(stat.split(") ")[1].split(" ")[1]);
+      const ppid = Number(stat.split(") ")[1]?.split(" ")[1]);
       if (stat.includes("(workerd)") && ppid === process.pid) pids.add(Number(entry));
     } catch {
       // the process ended while we looked
@@ -105,7 +105,7 @@ function cpuSeconds(pids) {
   const ticks = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim());
   let total = 0;
   for (const pid of pids) {
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    const fields = /** @type {string} */ (readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]).split(" ");
     total += Number(fields[11]) + Number(fields[12]); // utime + stime (fields 14 and 15 of stat)
   }
   return total / ticks;
@@ -168,9 +168,9 @@ for (const { mf } of [router, routerSink, cold]) {
   await seed(mf, allModulesConfig);
 }
 // Rung n's container has the modules of every rung up to n.
-for (let step = 0; step < rungs.length; step++) {
+for (const [step, { mf }] of rungs.entries()) {
   const modules = Object.assign({}, config.modules, ...LADDER.slice(0, step + 1).map((r) => r.modules ?? {}));
-  await seed(rungs[step].mf, { ...config, modules });
+  await seed(mf, { ...config, modules });
 }
 
 const COLLECT = "/g/collect?v=2&tid=G-BENCH&cid=123456.1700000000&en=page_view&dl=https%3A%2F%2Fwww.bench.example%2F";
@@ -190,8 +190,11 @@ const CLIENT_HEADERS = {
   "CF-Ray": "8f1e2d3c4b5a6978-FRA",
 };
 
+/** @typedef {{ target: Awaited<ReturnType<typeof started>>, path: string, headers: Record<string, string>, host?: string }} Side */
+/** @type {Side} */
 const bareCollect = { target: bare, path: COLLECT, headers: {} };
 const bareCookies = { target: bare, path: COOKIE_COLLECT, headers: WITH_ORIGIN };
+/** @type {[string, Side, Side][]} */
 const comparisons = [
   ["router pass-through", { target: router, path: COLLECT, headers: {} }, bareCollect],
   ["router /k/?p=", { target: router, path: OBFUSCATED, headers: {} }, bareCollect],
@@ -204,8 +207,9 @@ const comparisons = [
 ];
 // Every rung against the bare Worker: a rung's ratio is the cost of all rules up to it, and the difference to the rung
 // below is its own rule's share (comparing neighbours instead would compound each comparison's error over the rungs).
-const rung = (step) => ({ target: rungs[step], path: OBFUSCATED, headers: {} });
-const ladder = LADDER.map(({ name }, step) => [`${step}: ${name}`, rung(step), bareCollect]);
+const rung = (target) => ({ target, path: OBFUSCATED, headers: {} });
+/** @type {[string, Side, Side][]} */
+const ladder = rungs.map((target, step) => [`${step}: ${LADDER[step]?.name}`, rung(target), bareCollect]);
 
 // ---- load: wrk for throughput, one sequential keep-alive connection for latency ----
 const run = promisify(execFile);
@@ -218,7 +222,9 @@ async function wrk(side, seconds = SECONDS) {
   const { stdout: out } = await run("taskset", ["-c", LOAD_CORE, "wrk", ...args, new URL(side.path, side.target.url).href], { encoding: "utf8" });
   const cpu = cpuSeconds(side.target.pids) - cpuBefore;
   if (/Non-2xx or 3xx responses/.test(out) || /Socket errors/.test(out)) throw new Error(`errors under load:\n${out}`);
-  return { requests: Number(/(\d+) requests in/.exec(out)[1]), cpu };
+  const requests = /(\d+) requests in/.exec(out)?.[1];
+  if (requests === undefined) throw new Error(`no request count in wrk's output:\n${out}`);
+  return { requests: Number(requests), cpu };
 }
 
 const agent = new Agent({ keepAlive: true, maxSockets: 1 });
@@ -227,7 +233,7 @@ function once(side) {
     const started = performance.now();
     const req = httpRequest(new URL(side.path, side.target.url), { agent, headers: { Host: side.host ?? HOST, ...CLIENT_HEADERS, ...side.headers } }, (res) => {
       res.resume();
-      res.on("end", () => (res.statusCode < 300 ? resolve(performance.now() - started) : reject(new Error(`status ${res.statusCode} for ${side.path}`))));
+      res.on("end", () => (Number(res.statusCode) < 300 ? resolve(performance.now() - started) : reject(new Error(`status ${res.statusCode} for ${side.path}`))));
     });
     req.on("error", reject);
     req.end();
@@ -265,8 +271,9 @@ for (const [, candidate, baseline] of [...comparisons, ...ladder]) {
 // The raw request counts of the shared run are reported beside it.
 async function concurrentRound(candidate, baseline, round) {
   // Which wrk starts first alternates, so a side is not always the one that runs alone for the first milliseconds.
-  const [cand, base] =
-    round % 2 === 0 ? await Promise.all([wrk(candidate), wrk(baseline)]) : (await Promise.all([wrk(baseline), wrk(candidate)])).reverse();
+  let cand, base;
+  if (round % 2 === 0) [cand, base] = await Promise.all([wrk(candidate), wrk(baseline)]);
+  else [base, cand] = await Promise.all([wrk(baseline), wrk(candidate)]);
   return {
     perCpuRatio: cand.requests / cand.cpu / (base.requests / base.cpu),
     countRatio: cand.requests / base.requests,

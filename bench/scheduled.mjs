@@ -70,12 +70,12 @@ async function cpuPerRun(job) {
 // ---- 1. idle cost ----
 const idle = await platform("idle");
 const hour = Math.floor(Date.now() / 3600_000) * 3600_000;
-const sweep = await cpuPerRun(() => idle.control.scheduled({ cron: "* * * * *", scheduledTime: Date.now() }));
+const sweep = await cpuPerRun(() => idle.control.scheduled({ cron: "* * * * *", scheduledTime: new Date() }));
 // Same clock hour every time: after the first, each run is the 5-minute check without the hourly comparison.
-const alertCheck = await cpuPerRun(() => idle.control.scheduled({ cron: "*/5 * * * *", scheduledTime: hour + 30 * 60_000 }));
+const alertCheck = await cpuPerRun(() => idle.control.scheduled({ cron: "*/5 * * * *", scheduledTime: new Date(hour + 30 * 60_000) }));
 // A new hour every time: each run also compares the last hour with the same hour of the previous 7 days.
 const alertCheckHourly = await cpuPerRun((i) =>
-  idle.control.scheduled({ cron: "*/5 * * * *", scheduledTime: hour + (i + 100) * 3600_000 }),
+  idle.control.scheduled({ cron: "*/5 * * * *", scheduledTime: new Date(hour + (i + 100) * 3600_000) }),
 );
 await idle.mf.dispose();
 
@@ -106,7 +106,7 @@ for (let i = 0; i < 3 * SAMPLES; i += 1) {
     update edge_outbox set created_at = created_at - interval '1 minute' where container_id = '${id}';`,
   );
   const started = performance.now();
-  await live.control.scheduled({ cron: "* * * * *", scheduledTime: Date.now() });
+  await live.control.scheduled({ cron: "* * * * *", scheduledTime: new Date() });
   await until(
     () => statusOf(id),
     (s) => s.inSync === true && s.appliedVersion === 1,

@@ -29,7 +29,8 @@ for (let c = 0; c < CONTAINERS; c++) {
 }
 for (let i = messages.length - 1; i > 0; i--) {
   const j = Math.floor(random() * (i + 1));
-  [messages[i], messages[j]] = [messages[j], messages[i]];
+  const [a, b] = [messages[i], messages[j]];
+  if (a && b) [messages[i], messages[j]] = [b, a];
 }
 
 let writes = 0;
@@ -67,7 +68,7 @@ await new Promise((r) => setTimeout(r, 500));
 // Check the end state independently of the counters: every container at version 100 in KV.
 const kv = await mf.getKVNamespace("EDGE_CONFIG", "qaxal-control");
 let atNewest = 0;
-for (let c = 0; c < CONTAINERS; c++) if ((await kv.get(`bench-${c}`, "json"))?.version === VERSIONS) atNewest++;
+for (let c = 0; c < CONTAINERS; c++) if ((/** @type {{ version?: number } | null} */ (await kv.get(`bench-${c}`, "json")))?.version === VERSIONS) atNewest++;
 await mf.dispose();
 
 const kvOps = firstRun.writes + firstRun.deletes;

@@ -24,7 +24,8 @@ export function statusClass(status: number): string {
   return status >= 100 && status <= 599 ? `${Math.floor(status / 100)}xx` : "other";
 }
 
-export function accessDataPoint(record: AccessRecord): AnalyticsEngineDataPoint {
+/** Shaped for `AnalyticsEngineDataset.writeDataPoint`; the type is spelled out because Node-side tests import this file. */
+export function accessDataPoint(record: AccessRecord): { indexes: string[]; blobs: string[]; doubles: number[] } {
   const blobs: Record<AeBlob, string> = {
     host: record.host,
     method: record.method,
@@ -65,7 +66,8 @@ export function sessionColumn(field: (typeof AE_SESSION_BLOBS)[number] | (typeof
   return blob >= 0 ? `blob${blob + 1}` : `double${(AE_SESSION_DOUBLES as readonly string[]).indexOf(field) + 1}`;
 }
 
-export function detectionDataPoint(record: DetectionRecord): AnalyticsEngineDataPoint {
+/** Shaped for `AnalyticsEngineDataset.writeDataPoint`, spelled out like accessDataPoint. */
+export function detectionDataPoint(record: DetectionRecord): { indexes: string[]; blobs: string[]; doubles: number[] } {
   const blobs = { host: record.host, country: record.country ?? "", mode: record.mode, bot: record.bot === null ? "" : String(record.bot) };
   const doubles = { adblock: record.adblock ? 1 : 0, itp: record.itp ? 1 : 0, ts: record.ts, etp: record.etp ? 1 : 0 };
   return {

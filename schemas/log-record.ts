@@ -56,3 +56,37 @@ export const LogRecordSchema = v.variant("kind", [AccessRecordSchema, DetectionR
 export type AccessRecord = v.InferOutput<typeof AccessRecordSchema>;
 export type DetectionRecord = v.InferOutput<typeof DetectionRecordSchema>;
 export type LogRecord = v.InferOutput<typeof LogRecordSchema>;
+
+// ---- Packed LOG_QUEUE messages ----
+// Queues bills every message three times (write, read, delete) per 64 KB, so an isolate's records travel together:
+// one message carries up to MAX_RECORDS_PER_MESSAGE records, versioned so the format can change without guessing.
+
+export const PACKED_LOG_VERSION = 1;
+
+/**
+ * Records per message. The consumer writes one Analytics Engine point per access record, and Analytics Engine takes
+ * at most 250 points per Worker invocation; the log consumer's max_batch_size (2) times this must stay within it.
+ */
+export const MAX_RECORDS_PER_MESSAGE = 125;
+export const LOG_CONSUMER_BATCH_SIZE = 2;
+export const AE_POINTS_PER_INVOCATION = 250;
+
+/**
+ * JSON bytes per message body. Queues allows 128 KB (1 KB = 1,000 bytes) including about 100 bytes of its own
+ * metadata; the rest is margin. A record is at most about 1.5 KB, so this binds only for unusually long paths.
+ */
+export const MAX_MESSAGE_BYTES = 127_000;
+
+/**
+ * The envelope. Records are checked one by one by the consumer (LogRecordSchema), not here, so a single bad record
+ * is dead-lettered alone instead of taking its message's neighbours with it.
+ */
+export const PackedLogMessageSchema = v.strictObject({
+  v: v.literal(PACKED_LOG_VERSION),
+  records: v.pipe(v.array(v.unknown()), v.minLength(1), v.maxLength(MAX_RECORDS_PER_MESSAGE)),
+});
+
+export interface PackedLogMessage {
+  v: typeof PACKED_LOG_VERSION;
+  records: LogRecord[];
+}

@@ -40,7 +40,8 @@ export function localEdgeUrl(explicit, env = process.env) {
 export async function fetchOrExplain(url, init, source) {
   try {
     return await fetch(url, init);
-  } catch (error) {
+  } catch (caught) {
+    const error = /** @type {Error & { cause?: { code?: string, message?: string } }} */ (caught);
     const cause = error.cause?.code ?? error.cause?.message ?? error.message;
     throw new Error(
       `could not reach ${url} (${cause}); the URL came from ${source}. Is \`npm start\` running there? Point the tool at it with --url <base URL> or PORT=<port>.`,

@@ -14,12 +14,13 @@ import { startSgtmOrigin } from "./sgtm-origin.mjs";
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 export const DEV_ADMIN_TOKEN = "dev-admin-token";
 
+/** @returns {Promise<number>} */
 export function freePort() {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
+      const { port } = /** @type {import("node:net").AddressInfo} */ (server.address());
       server.close(() => resolve(port));
     });
   });
@@ -127,7 +128,7 @@ export async function startPlatform(options = {}) {
     { cwd: ROOT, stdio: options.quiet ? ["ignore", "pipe", "pipe"] : ["ignore", "inherit", "inherit"], env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
   );
   const output = [];
-  if (options.quiet) for (const stream of [child.stdout, child.stderr]) stream.on("data", (d) => output.push(String(d)));
+  if (options.quiet) for (const stream of [child.stdout, child.stderr]) stream?.on("data", (d) => output.push(String(d)));
   if (options.https) process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0";
   const workerUrl = `${options.https ? "https" : "http"}://127.0.0.1:${port}`;
   const stop = async () => {
@@ -143,6 +144,6 @@ export async function startPlatform(options = {}) {
     return { workerUrl, port, originUrl: origin.url, demo, stop, output };
   } catch (error) {
     await stop();
-    throw new Error(`${error.message}\n${output.join("")}`);
+    throw new Error(`${error instanceof Error ? error.message : String(error)}\n${output.join("")}`);
   }
 }

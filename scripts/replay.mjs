@@ -25,11 +25,16 @@ const REPLAY_CHUNK = 1000;
 
 class UsageError extends Error {}
 
+/**
+ * @template {import("node:util").ParseArgsConfig} T
+ * @param {T} config
+ * @returns {ReturnType<typeof parseArgs<T>>}
+ */
 function parseArgsOrExplain(config) {
   try {
     return parseArgs(config);
   } catch (error) {
-    throw new UsageError(error.message);
+    throw new UsageError(error instanceof Error ? error.message : String(error));
   }
 }
 
@@ -69,11 +74,12 @@ function supabaseFor(opts) {
     // Node 20 has no global WebSocket and supabase-js refuses to start without one, although replay never uses
     // Realtime; this transport only says so if something ever tries.
     realtime: {
-      transport: class {
+      // Typed as the constructor it stands for: it never builds anything, so it has none of a WebSocket's members.
+      transport: /** @type {import("@supabase/realtime-js").WebSocketLikeConstructor} */ (/** @type {unknown} */ (class {
         constructor() {
           throw new Error("replay does not use Supabase Realtime");
         }
-      },
+      })),
     },
   });
 }
@@ -145,7 +151,7 @@ async function replayContainers(opts, supabase, log) {
       sent.push(row.id);
     } catch (error) {
       summary.failed += 1;
-      log(`${label}: FAILED ${error.message}`);
+      log(`${label}: FAILED ${error instanceof Error ? error.message : String(error)}`);
     }
   }
   if (sent.length > 0) summary.repairsQueued = await queueRepairs(opts, sent, log);
@@ -178,7 +184,7 @@ async function replayOutbox(opts, supabase, log) {
         log(`${label}: ${answer.enqueued ? "enqueued" : "already applied at the edge"}, marked delivered`);
       } catch (error) {
         summary.failed += 1;
-        log(`${label}: FAILED ${error.message}`);
+        log(`${label}: FAILED ${error instanceof Error ? error.message : String(error)}`);
       }
     }
     if (rows.length < PAGE) return summary;

@@ -67,7 +67,7 @@ export function startSgtmOrigin(port = 0, host = "127.0.0.1") {
   });
   return new Promise((resolve) => {
     server.listen(port, host, () => {
-      const { port: actual } = server.address();
+      const { port: actual } = /** @type {import("node:net").AddressInfo} */ (server.address());
       resolve({ url: `http://${host}:${actual}`, port: actual, close: () => new Promise((r) => server.close(r)) });
     });
   });

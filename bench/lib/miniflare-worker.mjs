@@ -37,6 +37,8 @@ export function bundleWorker(worker = "edge", entry) {
 /**
  * A Worker's miniflare options: the bindings of its wrangler config, the bench vars, and `overrides` replacing
  * whole options (the router bench swaps LOG_QUEUE for a sink service).
+ * @param {{ worker?: keyof typeof CONFIGS, scriptPath: string, bindings?: Record<string, unknown>, overrides?: object }} options
+ * @returns {import("miniflare").WorkerOptions}
  */
 export function workerOptions({ worker = "edge", scriptPath, bindings = {}, overrides = {} }) {
   const { workerOptions: fromConfig } = unstable_getMiniflareWorkerOptions(join(ROOT, CONFIGS[worker]), "");
@@ -64,6 +66,7 @@ export function controlOptions(bindings = {}) {
 /**
  * Both Workers on one miniflare: `edge` (the Worker on `port`; a bench Worker may stand in its place, with the
  * edge's bindings) and the control Worker. `onStdout` sees both Workers' console lines.
+ * @param {{ scriptPath?: string, bindings?: Record<string, unknown>, onStdout?: (line: string) => void, port?: number, edgeOverrides?: object }} [options]
  */
 export function startWorkers({ scriptPath, bindings = {}, onStdout, port, edgeOverrides = {} } = {}) {
   return new Miniflare({
@@ -77,7 +80,7 @@ export function startWorkers({ scriptPath, bindings = {}, onStdout, port, edgeOv
       stdout.on("data", (chunk) => {
         buffered += chunk;
         const lines = buffered.split("\n");
-        buffered = lines.pop();
+        buffered = lines.pop() ?? "";
         for (const line of lines) onStdout?.(line);
       });
       stderr.pipe(process.stderr);

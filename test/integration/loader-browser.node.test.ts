@@ -30,13 +30,13 @@ interface BootAnswer {
   restoreCookies: { name: string; value: string; maxAge: number }[];
   sessionId: string;
 }
-interface SessionRow {
+type SessionRow = {
   session_id: string;
   container_id: string;
   host: string;
   adblock: boolean;
   itp: boolean;
-}
+};
 
 let persistTo: string;
 let supabase: Awaited<ReturnType<typeof startPostgrestStandIn>>;

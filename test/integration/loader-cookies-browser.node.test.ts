@@ -27,14 +27,14 @@ const TENANT = "loader-cookies";
 const GA = "GA1.1.515151.1700000000";
 const FIREFOX_UA = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
 
-interface SessionRow {
+type SessionRow = {
   session_id: string;
   container_id: string;
   adblock: boolean;
   itp: boolean;
   etp: boolean;
   mode: string;
-}
+};
 
 let persistTo: string;
 let supabase: Awaited<ReturnType<typeof startPostgrestStandIn>>;

@@ -1,8 +1,10 @@
 // The LOG_QUEUE consumer against real R2 (miniflare): hour partitions, gzip NDJSON, Analytics Engine points,
-// idempotent redelivery, malformed records, and whole-batch retry when R2 fails.
+// idempotent redelivery, malformed records, and whole-batch retry when R2 fails. Bare one-record messages (what
+// Workers before packing sent); packed messages are in log-packing.test.ts.
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { accessDataPoint } from "../../schemas/analytics";
+import type { DeadLetter } from "../../workers/shared/dead-letters";
 import { QUEUES } from "../../workers/shared/queues";
 import { deliver } from "../support/control-pipeline";
 import { accessRecord, deliverLogs, detectionRecord, listKeys, readObject } from "../support/log-records";
@@ -48,22 +50,27 @@ describe("log consumer: R2 batches", () => {
     expect(await listKeys("logs/dt=2026-02-04/")).toHaveLength(2);
   });
 
-  it("drops and counts malformed records without blocking the rest of the batch", async () => {
+  it("keeps each malformed bare message as a dead letter without blocking the rest of the batch", async () => {
     const good = accessRecord({ ts: at(5, 12) });
     const withIp = { ...accessRecord({ ts: at(5, 12) }), clientIp: "203.0.113.9" };
-    const { summary, result } = await deliverLogs([good, "not a record", withIp, { kind: "access" }]);
+    const ids = ["bad-5-1", "bad-5-2", "bad-5-3", "bad-5-4"];
+    const { summary, result } = await deliverLogs([good, "not a record", withIp, { kind: "access" }], { ids });
 
     expect(summary).toMatchObject({ status: "written", access: 1, detection: 0, malformed: 3 });
     expect(result.ackAll).toBe(true);
     expect(result.retryBatch.retry).toBe(false);
     expect(await readObject((await listKeys("logs/dt=2026-02-05/"))[0]!)).toEqual([good]);
+    expect(await listKeys("dead-letters/logs/bad-5-")).toEqual(ids.slice(1).map((id) => `dead-letters/logs/${id}.json`));
+    const letter = (await (await env.LOG_BUCKET.get("dead-letters/logs/bad-5-3.json"))!.json()) as DeadLetter;
+    expect(letter).toMatchObject({ queue: "logs", body: withIp });
+    expect(letter.reason).toContain('unknown field "clientIp"');
   });
 
-  it("acknowledges a batch of only malformed records and writes nothing", async () => {
+  it("acknowledges a batch of only malformed records and writes no log object", async () => {
     const put = vi.spyOn(env.LOG_BUCKET, "put");
     const { summary, result } = await deliverLogs([{ kind: "detection" }, null]);
     expect(summary.malformed).toBe(2);
-    expect(put).not.toHaveBeenCalled();
+    expect(put.mock.calls.map(([key]) => key).filter((key) => key.startsWith("logs/"))).toEqual([]);
     expect(result.ackAll).toBe(true);
   });
 

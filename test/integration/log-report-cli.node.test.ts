@@ -20,7 +20,7 @@ const access: AccessRecord[] = [
   { ...base, ts: from + 7_200_000, requestId: "r3", path: "/gtm.js", status: 200, durationMs: 20, cookieRewrites: 0 },
 ];
 const detections: DetectionRecord[] = [
-  { kind: "detection", ts: from, containerId: "shop1", sessionId: "session-a1", host: "ss.shop1.example", adblock: true, itp: false, country: null, webdriver: true, bot: true },
+  { kind: "detection", ts: from, containerId: "shop1", sessionId: "session-a1", host: "ss.shop1.example", adblock: true, itp: false, etp: false, mode: "unknown", country: null, webdriver: true, bot: true },
 ];
 const previous = { from: "", to: "", requests: 2, errors: 0, latencyP95: 40, sessions: 2, adblockRate: 0.5, itpRate: 0, recoveredRate: 0.5, botShare: null };
 const report = { ...aggregate({ from, to: from + 6 * 3_600_000, containerId: "shop1" }, access, detections), source: "r2", previous, objectsRead: 2, truncated: false };

@@ -2,7 +2,7 @@
 // record, and handing loader paths to the loader.
 import * as v from "valibot";
 import { describe, expect, it } from "vitest";
-import { AccessRecordSchema } from "../../schemas/log-record";
+import { AccessRecordSchema, MAX_RECORDS_PER_MESSAGE, PACKED_LOG_VERSION } from "../../schemas/log-record";
 import { callRouter, callRouterWith, encodeTarget, recordingQueue, routerRequest, seedContainer, uniqueId } from "../support/router-harness";
 
 const setCookiesPath = (cookies: string[]) => `/set-cookies?c=${encodeTarget(JSON.stringify(cookies))}`;
@@ -168,23 +168,27 @@ describe("access record", () => {
     expect(records[0]).toMatchObject({ status: 504, upstreamStatus: null, pathClass: "passthrough" });
   });
 
-  it("sends one record per request, grouped into few sends when requests arrive together", async () => {
+  it("sends one record per request, packed into one message when requests arrive together", async () => {
     const config = await seedContainer();
     const log = recordingQueue();
     const responses = await callRouterWith(log, Array.from({ length: 30 }, () => routerRequest(config.publicHosts[0]!, "/echo")));
     await Promise.all(responses.map((response) => response.body?.cancel()));
     expect(log.records).toHaveLength(30);
     expect(new Set(log.records.map((r) => r.requestId)).size).toBe(30);
-    expect(log.calls).toBeLessThan(30);
+    expect(log.messages).toHaveLength(1);
+    expect(log.messages[0]).toMatchObject({ v: PACKED_LOG_VERSION });
   });
 
-  it("never puts more than 100 records (Queues' sendBatch limit) into one send", async () => {
+  it("sends a full message at once and never packs more than MAX_RECORDS_PER_MESSAGE records into one", async () => {
     const config = await seedContainer();
     const log = recordingQueue();
-    const responses = await callRouterWith(log, Array.from({ length: 150 }, () => routerRequest(config.publicHosts[0]!, "/echo")));
+    const count = MAX_RECORDS_PER_MESSAGE + 25;
+    // A window long enough for every request to land in it, so the split can only come from the full message.
+    const requests = Array.from({ length: count }, () => routerRequest(config.publicHosts[0]!, "/echo"));
+    const responses = await callRouterWith(log, requests, 5_000);
     await Promise.all(responses.map((response) => response.body?.cancel()));
-    expect(log.records).toHaveLength(150);
-    expect(log.largestBatch).toBeLessThanOrEqual(100);
+    expect(log.records).toHaveLength(count);
+    expect(log.messages.map((m) => m.records.length)).toEqual([MAX_RECORDS_PER_MESSAGE, 25]);
   });
 
   it("never fails the response when the queue refuses the record", async () => {

@@ -43,8 +43,8 @@ export default async function setup(project) {
     }
     return reply(404, { error: "no such path" });
   });
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  project.provide("alertReceiverUrl", `http://127.0.0.1:${server.address().port}`);
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(undefined)));
+  project.provide("alertReceiverUrl", `http://127.0.0.1:${/** @type {import("node:net").AddressInfo} */ (server.address()).port}`);
   return () =>
     new Promise((resolve) => {
       server.closeAllConnections();

@@ -233,6 +233,7 @@ function runQuery(sql, datasets) {
   let groups;
   if (groupBy) {
     const key = columns.find((c) => c.name === groupBy);
+    if (!key) throw new Error(`GROUP BY ${groupBy} is not a selected column`);
     const map = new Map();
     for (const row of rows) {
       const k = evalRow(key.expr, row);
@@ -285,8 +286,8 @@ export async function startAnalyticsSqlStandIn() {
       res.end(typeof value === "string" ? value : JSON.stringify(value));
     };
     if (!m) return send(404, { error: "no tenant" });
-    const t = tenant(m[1]);
-    const path = m[2];
+    const t = tenant(m[1] ?? "");
+    const path = m[2] ?? "";
     const text = await body(req);
     if (path === "/__points" && req.method === "POST") {
       // { dataset, points: [{ timestamp (epoch ms), indexes: [..], blobs: [..], doubles: [..], sampleInterval? }] }
@@ -312,7 +313,7 @@ export async function startAnalyticsSqlStandIn() {
     if (!sql) return send(404, { error: "not an endpoint of the stand-in" });
     t.requests.push({
       method: req.method,
-      account: sql[1],
+      account: sql[1] ?? "",
       authorization: req.headers.authorization ?? null,
       contentType: req.headers["content-type"] ?? null,
       body: text,
@@ -323,10 +324,10 @@ export async function startAnalyticsSqlStandIn() {
     try {
       return send(200, runQuery(text, t.datasets));
     } catch (error) {
-      return send(422, `Query error: ${error.message}`, "text/plain");
+      return send(422, `Query error: ${error instanceof Error ? error.message : String(error)}`, "text/plain");
     }
   });
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const url = `http://127.0.0.1:${server.address().port}`;
-  return { url, close: () => new Promise((resolve) => server.close(resolve)) };
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(undefined)));
+  const { port } = /** @type {import("node:net").AddressInfo} */ (server.address());
+  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((resolve) => server.close(() => resolve(undefined))) };
 }

@@ -11,6 +11,15 @@ import { randomUUID } from "node:crypto";
 import { createServer } from "node:http";
 
 export async function startCloudflareAccountStandIn({ account = "acc123", token = "stand-in-token" } = {}) {
+  /**
+   * @type {{
+   *   namespaces: { id: string, title: string, supports_url_encoding: boolean }[],
+   *   queues: { queue_id: string, queue_name: string, created_on: string }[],
+   *   buckets: { name: string, creation_date: string }[],
+   *   secrets: Map<string, string[]>,
+   *   requests: { method: string | undefined, path: string, body: any }[],
+   * }}
+   */
   const state = { namespaces: [], queues: [], buckets: [], secrets: new Map(), requests: [] };
   const ok = (result, extra = {}) => ({ status: 200, body: { success: true, errors: [], messages: [], result, ...extra } });
   const fail = (status, code, message) => ({ status, body: { success: false, errors: [{ code, message }], messages: [], result: null } });
@@ -48,7 +57,7 @@ export async function startCloudflareAccountStandIn({ account = "acc123", token 
     }
     const secrets = /^\/workers\/scripts\/([\w-]+)\/secrets$/.exec(rest);
     if (secrets && method === "GET") {
-      const names = state.secrets.get(secrets[1]);
+      const names = state.secrets.get(/** @type {string} */ (secrets[1]));
       if (!names) return fail(404, 10007, "This Worker does not exist on your account.");
       return ok(names.map((name) => ({ name, type: "secret_text" })));
     }
@@ -70,9 +79,9 @@ export async function startCloudflareAccountStandIn({ account = "acc123", token 
     res.writeHead(reply.status, { "Content-Type": "application/json", Connection: "close" });
     res.end(JSON.stringify(reply.body));
   });
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(undefined)));
   return {
-    baseUrl: `http://127.0.0.1:${server.address().port}/client/v4`,
+    baseUrl: `http://127.0.0.1:${/** @type {import("node:net").AddressInfo} */ (server.address()).port}/client/v4`,
     account,
     token,
     state,

@@ -89,7 +89,9 @@ function newHostname(hostname, ssl) {
 
 /** @param {Tenant} tenant @param {RecordedRequest} request @param {string} zoneId */
 function answerApi(tenant, request, zoneId) {
-  const { method, path, query, headers, body } = request;
+  const { method, path, query, headers } = request;
+  /** @type {any} JSON from the client, checked field by field below */
+  const body = request.body;
   const route = /^\/client\/v4\/zones\/([^/]+)\/custom_hostnames(?:\/([^/]+))?$/.exec(path);
   if (!route) throw new ApiError(404, 7000, "No route for that URI");
   if (route[1] !== zoneId) {
@@ -157,9 +159,14 @@ function answerApi(tenant, request, zoneId) {
 export async function startCloudflareApiStandIn({ token: apiToken, zoneId, port = 0 }) {
   /** @type {Map<string, Tenant>} */
   const tenants = new Map();
+  /** @returns {Tenant} */
   const tenantOf = (name) => {
-    if (!tenants.has(name)) tenants.set(name, { hostnames: new Map(), requests: [], failures: [] });
-    return tenants.get(name);
+    let tenant = tenants.get(name);
+    if (!tenant) {
+      tenant = { hostnames: new Map(), requests: [], failures: [] };
+      tenants.set(name, tenant);
+    }
+    return tenant;
   };
 
   /** Moves a hostname along: top-level fields and `ssl` fields merged; an active certificate drops its records. */
@@ -212,7 +219,7 @@ export async function startCloudflareApiStandIn({ token: apiToken, zoneId, port 
       /** @type {RecordedRequest} */
       const request = {
         method: req.method ?? "GET",
-        path: scoped[2],
+        path: /** @type {string} */ (scoped[2]),
         query: Object.fromEntries(url.searchParams),
         headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)])),
         body: invalidJson ? text : body,
@@ -231,8 +238,8 @@ export async function startCloudflareApiStandIn({ token: apiToken, zoneId, port 
       return send(500, { success: false, errors: [{ code: 10001, message: String(error) }], messages: [], result: null });
     }
   });
-  await new Promise((resolve) => server.listen(port, "127.0.0.1", resolve));
-  const url = `http://127.0.0.1:${server.address().port}`;
+  await new Promise((resolve) => server.listen(port, "127.0.0.1", () => resolve(undefined)));
+  const url = `http://127.0.0.1:${/** @type {import("node:net").AddressInfo} */ (server.address()).port}`;
   return {
     url,
     close: () => new Promise((resolve) => server.close(() => resolve(undefined))),

@@ -1,7 +1,12 @@
 // Plain HTTP requests with an arbitrary Host header (fetch forbids setting Host), for Node-side tests.
 import { request } from "node:http";
 
-/** @returns {Promise<{ status: number, headers: import("node:http").IncomingHttpHeaders, body: string }>} */
+/**
+ * @param {string | URL} url
+ * @param {string} host
+ * @param {{ method?: string, headers?: import("node:http").OutgoingHttpHeaders, body?: string | Buffer }} [options]
+ * @returns {Promise<{ status: number, headers: import("node:http").IncomingHttpHeaders, body: string }>}
+ */
 export function hostRequest(url, host, { method = "GET", headers = {}, body } = {}) {
   return new Promise((resolve, reject) => {
     const req = request(url, { method, headers: { ...headers, Host: host } }, (res) => {

@@ -15,10 +15,15 @@ function binDir() {
   const versions = existsSync(base) ? readdirSync(base).filter((v) => existsSync(join(base, v, "bin/initdb"))) : [];
   if (versions.length === 0) throw new Error("PostgreSQL is not installed (run: bash scripts/setup.sh --with-test-deps)");
   versions.sort((a, b) => Number(b) - Number(a));
-  return join(base, versions[0], "bin");
+  return join(base, /** @type {string} */ (versions[0]), "bin");
 }
 
-/** @returns {Promise<{ stdout: string, stderr: string }>} */
+/**
+ * @param {string} file
+ * @param {string[]} args
+ * @param {{ input?: string, asPostgres?: boolean }} [options]
+ * @returns {Promise<{ stdout: string, stderr: string }>}
+ */
 function run(file, args, { input, asPostgres = false } = {}) {
   const root = process.getuid?.() === 0;
   const [cmd, argv] = asPostgres && root ? ["runuser", ["-u", "postgres", "--", file, ...args]] : [file, args];
@@ -27,7 +32,7 @@ function run(file, args, { input, asPostgres = false } = {}) {
       if (error) reject(Object.assign(new Error(`${file} failed: ${stderr || error.message}`), { stderr, stdout }));
       else resolve({ stdout, stderr });
     });
-    if (input !== undefined) child.stdin.end(input);
+    if (input !== undefined) child.stdin?.end(input);
   });
 }
 
@@ -86,10 +91,13 @@ export async function startPostgres() {
   } catch (error) {
     const log = existsSync(join(dir, "server.log")) ? readFileSync(join(dir, "server.log"), "utf8") : "";
     await stop();
-    throw new Error(`${error.message}\n${log}`);
+    throw new Error(`${error instanceof Error ? error.message : String(error)}\n${log}`);
   }
 
-  /** Runs SQL (any number of statements, stopping at the first error) and returns psql's unaligned output. */
+  /**
+   * Runs SQL (any number of statements, stopping at the first error) and returns psql's unaligned output.
+   * @type {(sql: string, options?: SqlOptions) => Promise<string>}
+   */
   const exec = async (sql, { role, database = "postgres" } = {}) => {
     const script = role ? `set role ${role};\n${sql}` : sql;
     const { stdout } = await run(

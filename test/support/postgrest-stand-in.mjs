@@ -118,9 +118,10 @@ function sqlBackend() {
         const text = out.trim();
         return { status: 200, body: text === "" ? null : JSON.parse(text) };
       } catch (error) {
-        const match = /ERROR:\s+([0-9A-Z]{5}): ([^\n]*)/.exec(error.stderr ?? "");
+        const stderr = error instanceof Error && "stderr" in error ? String(error.stderr) : "";
+        const match = /ERROR:\s+([0-9A-Z]{5}): ([^\n]*)/.exec(stderr);
         const code = match?.[1] ?? "XX000";
-        return { status: statusForSqlState(code), body: { code, message: match?.[2] ?? String(error.message), details: null, hint: null } };
+        return { status: statusForSqlState(code), body: { code, message: match?.[2] ?? (error instanceof Error ? error.message : String(error)), details: null, hint: null } };
       }
     },
     async stop() {
@@ -262,9 +263,14 @@ function requireDatabase(tenant) {
 export async function startPostgrestStandIn({ serviceKey, port = 0 }) {
   /** @type {Map<string, Tenant>} */
   const tenants = new Map();
+  /** @returns {Tenant} */
   const tenantOf = (name) => {
-    if (!tenants.has(name)) tenants.set(name, { tables: new Map(), rpc: new Map(), requests: [], database: null });
-    return tenants.get(name);
+    let tenant = tenants.get(name);
+    if (!tenant) {
+      tenant = { tables: new Map(), rpc: new Map(), requests: [], database: null };
+      tenants.set(name, tenant);
+    }
+    return tenant;
   };
   const sql = sqlBackend();
 
@@ -337,7 +343,7 @@ export async function startPostgrestStandIn({ serviceKey, port = 0 }) {
       /** @type {RecordedRequest} */
       const request = {
         method: req.method ?? "GET",
-        path: scoped[2],
+        path: /** @type {string} */ (scoped[2]),
         query: Object.fromEntries(url.searchParams),
         search: url.search,
         headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)])),
@@ -354,8 +360,8 @@ export async function startPostgrestStandIn({ serviceKey, port = 0 }) {
       return send(500, { code: "XX000", message: String(error), details: null, hint: null });
     }
   });
-  await new Promise((resolve) => server.listen(port, "127.0.0.1", resolve));
-  const url = `http://127.0.0.1:${server.address().port}`;
+  await new Promise((resolve) => server.listen(port, "127.0.0.1", () => resolve(undefined)));
+  const url = `http://127.0.0.1:${/** @type {import("node:net").AddressInfo} */ (server.address()).port}`;
   return {
     url,
     /** The Supabase URL for one tenant. */

@@ -1,13 +1,14 @@
 // Helpers for the router tests: containers seeded straight into the real (miniflare) KV maps, pointed at the real
 // loopback upstream from router-origin.global.mjs, and a way to call the router that also captures the access
 // records it hands to LOG_QUEUE.
-import { env } from "cloudflare:workers";
+
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import * as v from "valibot";
 import { inject } from "vitest";
 import { AcceptedEdgeConfigSchema } from "../../schemas/accepted-edge-config";
 import type { EdgeConfig, EdgeConfigInput } from "../../schemas/edge-config";
-import type { AccessRecord } from "../../schemas/log-record";
+import type { AccessRecord, PackedLogMessage } from "../../schemas/log-record";
 import { handleTraffic } from "../../workers/router/traffic";
 import { entriesFor } from "../../workers/sync-consumer/kv-sync";
 import { edgeConfig } from "./fixtures";
@@ -46,28 +47,29 @@ export function encodeTarget(target: string): string {
 
 export interface RecordingQueue {
   queue: Queue;
-  /** Records the router sent, in order. */
+  /** Records the router sent, in order, unpacked from their messages. */
   records: AccessRecord[];
+  /** The packed message bodies, in order. */
+  messages: PackedLogMessage[];
   /** How many send/sendBatch calls delivered them. */
   calls: number;
-  /** The most records one call carried. */
-  largestBatch: number;
 }
 
 /** A LOG_QUEUE stand-in that keeps what it is sent (or refuses everything, to test that logging cannot fail). */
 export function recordingQueue(fail = false): RecordingQueue {
-  const recording: RecordingQueue = { queue: undefined as unknown as Queue, records: [], calls: 0, largestBatch: 0 };
-  const accept = (bodies: AccessRecord[]) => {
+  const recording: RecordingQueue = { queue: undefined as unknown as Queue, records: [], messages: [], calls: 0 };
+  const accept = (bodies: PackedLogMessage[]) => {
     if (fail) throw new Error("queue unavailable");
     recording.calls += 1;
-    recording.largestBatch = Math.max(recording.largestBatch, bodies.length);
-    recording.records.push(...bodies);
+    recording.messages.push(...bodies);
+    // The recorder is typed for the router's access records; the loader's detection records travel the same way.
+    recording.records.push(...bodies.flatMap((body) => body.records as AccessRecord[]));
   };
   recording.queue = {
-    async send(body: AccessRecord) {
+    async send(body: PackedLogMessage) {
       accept([body]);
     },
-    async sendBatch(messages: Iterable<{ body: AccessRecord }>) {
+    async sendBatch(messages: Iterable<{ body: PackedLogMessage }>) {
       accept([...messages].map((m) => m.body));
     },
   } as unknown as Queue;
@@ -90,9 +92,12 @@ export async function callRouter(request: Request, options: { failLogQueue?: boo
   return { response: response!, records: log.records };
 }
 
-/** Several requests at once against one recording queue; resolves after every waitUntil settled. */
-export async function callRouterWith(log: RecordingQueue, requests: Request[]): Promise<Response[]> {
-  const testEnv = { ...env, LOG_QUEUE: log.queue };
+/**
+ * Several requests at once against one recording queue; resolves after every waitUntil settled. `logWindowMs`
+ * replaces the test window (vitest.config.ts) where a test needs every record inside one window.
+ */
+export async function callRouterWith(log: RecordingQueue, requests: Request[], logWindowMs?: number): Promise<Response[]> {
+  const testEnv = { ...env, LOG_QUEUE: log.queue, ...(logWindowMs === undefined ? {} : { LOG_WINDOW_MS: String(logWindowMs) }) };
   const contexts = requests.map(() => createExecutionContext());
   const responses = await Promise.all(requests.map((request, i) => handleTraffic(request, testEnv, contexts[i]!, new URL(request.url))));
   await Promise.all(contexts.map((ctx) => waitOnExecutionContext(ctx)));

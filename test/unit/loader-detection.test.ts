@@ -1,9 +1,10 @@
-// POST /mark-session-detection: one DetectionRecord onto LOG_QUEUE, 202; gated by the module; bad bodies refused.
+// POST /mark-session-detection: one DetectionRecord onto LOG_QUEUE (packed, like every log record), 202; gated by
+// the module; bad bodies refused.
 import { env } from "cloudflare:workers";
 import * as v from "valibot";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { EdgeConfigInput } from "../../schemas/edge-config";
-import { DetectionRecordSchema } from "../../schemas/log-record";
+import { DetectionRecordSchema, type PackedLogMessage } from "../../schemas/log-record";
 import { loaderConfig, loaderResponse, siteFor } from "./loader-support";
 
 afterEach(() => {
@@ -20,16 +21,22 @@ function report(body: string, overrides: Partial<EdgeConfigInput> = {}, headers:
   });
 }
 
+/** The records a spied sendBatch carried, unpacked from their messages. */
+function sentRecords(sendBatch: { mock: { calls: unknown[][] } }): unknown[] {
+  return sendBatch.mock.calls.flatMap(([messages]) => (messages as { body: PackedLogMessage }[]).flatMap((m) => m.body.records));
+}
+
 const VALID = JSON.stringify({ sessionId: "sess_12345678", adblock: true, itp: false });
 
 describe("POST /mark-session-detection", () => {
   it("queues one detection record and answers 202", async () => {
-    const send = vi.spyOn(env.LOG_QUEUE, "send");
+    const sendBatch = vi.spyOn(env.LOG_QUEUE, "sendBatch");
     const before = Date.now();
     const response = await report(VALID);
     expect(response.status).toBe(202);
-    expect(send).toHaveBeenCalledTimes(1);
-    const record = v.parse(DetectionRecordSchema, send.mock.calls[0]![0]);
+    const records = sentRecords(sendBatch);
+    expect(records).toHaveLength(1);
+    const record = v.parse(DetectionRecordSchema, records[0]);
     expect(record).toMatchObject({
       kind: "detection",
       containerId: "detect-shop",
@@ -42,10 +49,10 @@ describe("POST /mark-session-detection", () => {
   });
 
   it("records Firefox ETP, and false for a cached script that does not send it", async () => {
-    const send = vi.spyOn(env.LOG_QUEUE, "send");
+    const sendBatch = vi.spyOn(env.LOG_QUEUE, "sendBatch");
     await report(JSON.stringify({ sessionId: "sess_firefox1", adblock: false, itp: false, etp: true }));
     await report(VALID);
-    expect(send.mock.calls.map(([record]) => (record as { etp: boolean }).etp)).toEqual([true, false]);
+    expect(sentRecords(sendBatch).map((record) => (record as { etp: boolean }).etp)).toEqual([true, false]);
   });
 
   it.each([
@@ -56,21 +63,21 @@ describe("POST /mark-session-detection", () => {
     ["null", "unknown"],
     [undefined, "unknown"],
   ])("measures the visit mode from the page's Origin %s as %s", async (origin, mode) => {
-    const send = vi.spyOn(env.LOG_QUEUE, "send");
+    const sendBatch = vi.spyOn(env.LOG_QUEUE, "sendBatch");
     await report(VALID, {}, origin === undefined ? {} : { Origin: origin });
-    expect(send.mock.calls[0]![0]).toMatchObject({ mode });
+    expect(sentRecords(sendBatch)).toMatchObject([{ mode }]);
   });
 
   it("accepts but records nothing when detection is not active", async () => {
-    const send = vi.spyOn(env.LOG_QUEUE, "send");
+    const sendBatch = vi.spyOn(env.LOG_QUEUE, "sendBatch");
     const off = await report(VALID, { modules: { adblockDetection: { enabled: false } } });
     const unentitled = await report(VALID, { entitlements: ["cookie_restoration"] });
     expect([off.status, unentitled.status]).toEqual([202, 202]);
-    expect(send).not.toHaveBeenCalled();
+    expect(sendBatch).not.toHaveBeenCalled();
   });
 
   it("rejects invalid fields with 400 and queues nothing", async () => {
-    const send = vi.spyOn(env.LOG_QUEUE, "send");
+    const sendBatch = vi.spyOn(env.LOG_QUEUE, "sendBatch");
     const bad = [
       { sessionId: "short", adblock: true, itp: false },
       { sessionId: "sess_12345678", adblock: "yes", itp: false },
@@ -82,7 +89,7 @@ describe("POST /mark-session-detection", () => {
       expect(response.status, JSON.stringify(body)).toBe(400);
       expect(await response.json()).toMatchObject({ error: "invalid_body" });
     }
-    expect(send).not.toHaveBeenCalled();
+    expect(sendBatch).not.toHaveBeenCalled();
   });
 
   it("rejects invalid JSON with 400", async () => {

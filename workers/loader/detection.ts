@@ -1,5 +1,5 @@
 // POST /mark-session-detection: one DetectionRecord per reported session onto LOG_QUEUE (the log consumer writes it
-// to R2 and Supabase `loader_sessions`). The body comes from navigator.sendBeacon, so it is read whatever its
+// to R2 and Supabase `loader_sessions`), packed with the isolate's access records (workers/shared/log-buffer.ts). The body comes from navigator.sendBeacon, so it is read whatever its
 // Content-Type says (a beacon with a JSON type would need a preflight the beacon API cannot make).
 import { moduleActive } from "../../schemas/edge-config";
 import { DetectionBodySchema } from "../../schemas/loader";
@@ -7,10 +7,11 @@ import type { DetectionRecord } from "../../schemas/log-record";
 import { readJsonBody } from "../shared/body";
 import { botVerdict } from "../shared/bot-verdict";
 import { requestCountry } from "../shared/country";
+import { queueLogRecord } from "../shared/log-buffer";
 import type { Site } from "../shared/site";
 import { visitMode } from "./visit-mode";
 
-export async function handleDetection(request: Request, env: Env, site: Site, headers: Headers): Promise<Response> {
+export async function handleDetection(request: Request, env: Env, ctx: ExecutionContext, site: Site, headers: Headers): Promise<Response> {
   const body = await readJsonBody(request, DetectionBodySchema);
   // A script cached before the module was switched off may still report: accepted, but not recorded, since the
   // container is not entitled to (or did not ask for) detection data.
@@ -31,8 +32,8 @@ export async function handleDetection(request: Request, env: Env, site: Site, he
       // own admission that automation drives it.
       bot: moduleActive(site.config, "botDetection") ? body.webdriver || botVerdict(request).bot : null,
     };
-    // Awaited: 202 means the record is on the queue. The beacon does not wait for the answer anyway.
-    await env.LOG_QUEUE.send(record);
+    // Not awaited, like every log record: 202 means accepted, and the record leaves with the isolate's next send.
+    queueLogRecord(env, ctx, record);
   }
   headers.set("Cache-Control", "no-store");
   return new Response(null, { status: 202, headers });

@@ -34,7 +34,7 @@ export async function handleLoader(request: Request, env: Env, ctx: ExecutionCon
   const cors = corsHeaders(request, site) ?? new Headers();
   if (request.method !== "POST") return methodNotAllowed("POST", cors);
   try {
-    if (route.kind === "detection") return await handleDetection(request, env, site, cors);
+    if (route.kind === "detection") return await handleDetection(request, env, ctx, site, cors);
     const response = await handleBoot(request, env, ctx, site);
     for (const [name, value] of cors) response.headers.set(name, value);
     return response;

@@ -1,21 +1,24 @@
-// LOG_QUEUE consumer. Per batch: validate every record (malformed ones are counted and dropped), write one gzip
-// NDJSON object per hour partition to R2, upsert detection records into Supabase, then one Analytics Engine data
-// point per access record. The batch lands whole or not at all: on an R2 or Supabase failure the objects this
-// attempt wrote are removed and the whole batch is retried; the DLQ consumer keeps what keeps failing.
-import * as v from "valibot";
+// LOG_QUEUE consumer. Per batch: unpack the messages and validate every record (a malformed one is kept alone as a
+// dead letter in R2), write one gzip NDJSON object per hour partition to R2, upsert detection records into
+// Supabase, then one Analytics Engine data point per access record. The batch lands whole or not at all: on an R2
+// or Supabase failure the objects this attempt wrote are removed and the whole batch is retried; the DLQ consumer
+// keeps what keeps failing.
 import { accessDataPoint, detectionDataPoint } from "../../schemas/analytics";
-import { LogRecordSchema, type AccessRecord, type DetectionRecord, type LogRecord } from "../../schemas/log-record";
-import { backoffSeconds } from "../shared/queues";
+import type { AccessRecord, DetectionRecord } from "../../schemas/log-record";
+import { storeDeadLetter } from "../shared/dead-letters";
 import { supabaseConfigured } from "../shared/postgrest";
+import { backoffSeconds } from "../shared/queues";
 import { gzipNdjson } from "./ndjson-gzip";
 import { batchId, byHour, objectKey } from "./partition";
 import { upsertSessions } from "./sessions";
+import { unpackMessages } from "./unpack";
 
 export interface LogBatchSummary {
   status: "written" | "retried";
   batchId: string;
   access: number;
   detection: number;
+  /** Records (or unreadable messages) kept as dead letters under dead-letters/logs/. */
   malformed: number;
   objects: string[];
   sessionsUpserted: number;
@@ -24,13 +27,7 @@ export interface LogBatchSummary {
 type LogEnv = Pick<Env, "LOG_BUCKET" | "ACCESS_ANALYTICS" | "SESSION_ANALYTICS" | "SUPABASE_URL" | "SUPABASE_SERVICE_ROLE_KEY">;
 
 export async function consumeLogBatch(batch: MessageBatch<unknown>, env: LogEnv): Promise<LogBatchSummary> {
-  const records: LogRecord[] = [];
-  let malformed = 0;
-  for (const message of batch.messages) {
-    const parsed = v.safeParse(LogRecordSchema, message.body);
-    if (parsed.success) records.push(parsed.output);
-    else malformed += 1;
-  }
+  const { records, rejected } = unpackMessages(batch.messages);
   const access = records.filter((r): r is AccessRecord => r.kind === "access");
   const detection = records.filter((r): r is DetectionRecord => r.kind === "detection");
   const id = await batchId(batch.messages.map((m) => m.id));
@@ -39,7 +36,7 @@ export async function consumeLogBatch(batch: MessageBatch<unknown>, env: LogEnv)
     batchId: id,
     access: access.length,
     detection: detection.length,
-    malformed,
+    malformed: rejected.length,
     objects: [],
     sessionsUpserted: 0,
   };
@@ -48,8 +45,9 @@ export async function consumeLogBatch(batch: MessageBatch<unknown>, env: LogEnv)
   try {
     // allSettled, not all: every put must have finished before a failure's cleanup, or a slow put would land
     // after the delete and stay behind.
-    const puts = await Promise.allSettled(
-      [...byHour(records).values()].map(async (group) => {
+    // Dead letters are keyed by message id and record index, so a retried batch overwrites its own.
+    const puts = await Promise.allSettled([
+      ...[...byHour(records).values()].map(async (group) => {
         const key = objectKey(group[0]!.ts, id);
         await env.LOG_BUCKET.put(key, await gzipNdjson(group), {
           httpMetadata: { contentType: "application/gzip" },
@@ -57,7 +55,8 @@ export async function consumeLogBatch(batch: MessageBatch<unknown>, env: LogEnv)
         });
         written.push(key);
       }),
-    );
+      ...rejected.map((reject) => storeDeadLetter(env, "logs", reject.id, reject.body, reject.reason)),
+    ]);
     const failed = puts.find((p): p is PromiseRejectedResult => p.status === "rejected");
     if (failed) throw failed.reason;
     if (detection.length > 0 && supabaseConfigured(env)) summary.sessionsUpserted = await upsertSessions(env, detection);
@@ -71,7 +70,8 @@ export async function consumeLogBatch(batch: MessageBatch<unknown>, env: LogEnv)
   }
 
   // Analytics Engine last: its writes cannot be undone, so they happen only once the batch is durable.
-  // A batch holds at most 100 records, under AE's limit of 250 data points per invocation.
+  // A batch holds at most LOG_CONSUMER_BATCH_SIZE messages of MAX_RECORDS_PER_MESSAGE records: within AE's limit
+  // of 250 data points per invocation (schemas/log-record.ts), access and detection points together.
   for (const record of access) env.ACCESS_ANALYTICS.writeDataPoint(accessDataPoint(record));
   for (const record of detection) env.SESSION_ANALYTICS.writeDataPoint(detectionDataPoint(record));
   batch.ackAll();

@@ -4,14 +4,23 @@
 // the previous period is left out, and at that volume the Analytics Engine source (analytics-sql.ts) is the tool.
 import * as v from "valibot";
 import type { Report } from "../../schemas/analytics";
-import { LogRecordSchema, type AccessRecord, type DetectionRecord } from "../../schemas/log-record";
+import {
+  type AccessRecord,
+  type DetectionRecord,
+  LOG_CONSUMER_BATCH_SIZE,
+  LogRecordSchema,
+  MAX_RECORDS_PER_MESSAGE,
+} from "../../schemas/log-record";
 import { aggregate, previousWindow, summarize, withPrevious, type Window } from "./aggregate";
 import { gunzipNdjson } from "./ndjson-gzip";
 import { hourPrefix } from "./partition";
 
-/** With at most 336 listings (twice 7 days of hours) a report stays under the 1,000 operations on Cloudflare
- * services (KV, R2, …) a Worker invocation may make, and holds at most 60,000 records in memory. */
-const MAX_OBJECTS = 600;
+/** Records a report holds in memory at most: well inside a Worker's 128 MB. */
+const MAX_RECORDS = 80_000;
+/** An object holds one consumer batch: at most LOG_CONSUMER_BATCH_SIZE packed messages. With at most 336 listings
+ * (twice 7 days of hours: the window and the period before it) a report stays under the 1,000 operations on
+ * Cloudflare services a Worker invocation may make. */
+export const MAX_OBJECTS = Math.floor(MAX_RECORDS / (LOG_CONSUMER_BATCH_SIZE * MAX_RECORDS_PER_MESSAGE));
 const READ_CONCURRENCY = 16;
 const HOUR_MS = 3600_000;
 

@@ -2,6 +2,7 @@
 // must never cost the visitor anything: the send is not awaited, and a failing send is only reported.
 import type { AccessRecord } from "../../schemas/log-record";
 import { requestCountry } from "../shared/country";
+import { type LogQueueEnv, queueLogRecord } from "../shared/log-buffer";
 import type { Site } from "../shared/site";
 
 export type PathClass = AccessRecord["pathClass"];
@@ -42,73 +43,16 @@ export function accessRecord(request: Request, site: Site, outcome: Outcome): Ac
 }
 
 /**
- * Records wait this long in the isolate so that concurrent requests share one sendBatch: a Queues send is a
- * subrequest, and one per hit cost the local benchmark about half its throughput. Low traffic still sends each
- * record within this delay; the consumer sees the same individual messages either way.
+ * Hands the request's access record to the isolate's LOG_QUEUE window (workers/shared/log-buffer.ts). Never throws
+ * and never makes the response wait: the caller has its response already; a failed send is only reported.
  */
-const FLUSH_DELAY_MS = 50;
-/** Queues' sendBatch limit (messages per call). */
-const MAX_BATCH = 100;
-
-interface Pending {
-  records: AccessRecord[];
-  scheduled: boolean;
-}
-
-// One buffer per queue binding (in production there is one; tests pass their own). Only plain records are shared
-// between requests: each flush runs in, and is kept alive by, the waitUntil of the request that started it.
-const pendingByQueue = new WeakMap<Queue, Pending>();
-
-function reportFailure(error: unknown, count: number): void {
-  console.error(JSON.stringify({ event: "access_log_failed", records: count, error: String(error) }));
-}
-
-async function send(queue: Queue, records: AccessRecord[]): Promise<void> {
+export function sendAccessRecord(env: LogQueueEnv, ctx: ExecutionContext, request: Request, site: Site, outcome: Outcome): void {
+  let record: AccessRecord;
   try {
-    await queue.sendBatch(records.map((body) => ({ body })));
+    record = accessRecord(request, site, outcome);
   } catch (error) {
-    reportFailure(error, records.length);
+    console.error(JSON.stringify({ event: "log_send_failed", records: 1, error: String(error) }));
+    return;
   }
-}
-
-/**
- * Sends what the window collected, and only that: records arriving meanwhile open the next window. Draining until
- * the buffer is empty would, under steady traffic, keep one request's waitUntil running past its time limit.
- */
-async function flushLater(queue: Queue, pending: Pending): Promise<void> {
-  await new Promise((resolve) => setTimeout(resolve, FLUSH_DELAY_MS));
-  pending.scheduled = false;
-  const records = pending.records.splice(0);
-  for (let i = 0; i < records.length; i += MAX_BATCH) await send(queue, records.slice(i, i + MAX_BATCH));
-}
-
-/**
- * Queues the request's access record for LOG_QUEUE through ctx.waitUntil. Never throws and never makes the
- * response wait: the caller has its response already; a failed send is only reported.
- */
-export function sendAccessRecord(
-  env: Pick<Env, "LOG_QUEUE">,
-  ctx: ExecutionContext,
-  request: Request,
-  site: Site,
-  outcome: Outcome,
-): void {
-  try {
-    const queue = env.LOG_QUEUE;
-    let pending = pendingByQueue.get(queue);
-    if (!pending) {
-      pending = { records: [], scheduled: false };
-      pendingByQueue.set(queue, pending);
-    }
-    pending.records.push(accessRecord(request, site, outcome));
-    if (pending.records.length >= MAX_BATCH) {
-      // A full batch goes at once, in this request's waitUntil.
-      ctx.waitUntil(send(queue, pending.records.splice(0, MAX_BATCH)));
-    } else if (!pending.scheduled) {
-      pending.scheduled = true;
-      ctx.waitUntil(flushLater(queue, pending));
-    }
-  } catch (error) {
-    reportFailure(error, 1);
-  }
+  queueLogRecord(env, ctx, record);
 }

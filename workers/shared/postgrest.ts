@@ -4,7 +4,8 @@
 // JSON object; an upsert is POST /rest/v1/<table>?on_conflict=<cols> with `Prefer: resolution=merge-duplicates`.
 import { EdgeError } from "./errors";
 
-export type SupabaseEnv = Pick<Env, "SUPABASE_URL" | "SUPABASE_SERVICE_ROLE_KEY">;
+/** The two settings, spelled out rather than picked from the Workers' generated `Env`: Node-side tests import this too. */
+export type SupabaseEnv = { SUPABASE_URL: string; SUPABASE_SERVICE_ROLE_KEY: string };
 
 export function supabaseConfigured(env: SupabaseEnv): boolean {
   return Boolean(env.SUPABASE_URL && env.SUPABASE_SERVICE_ROLE_KEY);

@@ -1,0 +1,287 @@
+// The cost model: which billable operations a stream of hits makes, and what they cost. Pure functions, shared by
+// `npm run cost` (bench/cost.mjs) and the test that holds the model to a real local run
+// (test/integration/cost-model.node.test.ts).
+//
+// What it knows:
+// - per hit kind, the operations the edge's code makes (HIT_RULES, read off the code; the test checks them against
+//   the spies on the real bindings);
+// - the per-isolate window of workers/shared/log-buffer.ts (first record opens it, a full message goes at once),
+//   packing (schemas/log-record.ts limits), and Queues' consumer batching (max_batch_size, max_batch_timeout of the
+//   log consumer in wrangler.control.jsonc), simulated over the hits' arrival times;
+// - the in-isolate config caches (CONFIG_CACHE_TTL_MS): each isolate reads a host's KV keys again once the TTL ran out.
+// What it takes from a measurement: CPU per hit and the bytes of a record.
+import { seededRandom } from "./lib/seeded-random.mjs";
+
+/** Operations per hit, beyond the Worker request and the access record every hit on a resolved host makes. */
+const HIT_RULES = {
+  // GET <loaderPath><token>.js: the token lookup is cached in the isolate (see configReadsPerReload).
+  script: {},
+  // GET/POST <proxyPath>?p=…: gtm.js and GA4 collect hits, proxied to sGTM.
+  gtm: {},
+  collect: {},
+  // GET <loaderPath>advertisement.js: the ad-block bait, an empty script.
+  bait: {},
+  // POST /mark-session-detection: one detection record besides the access record.
+  detection: { detectionRecords: 1 },
+  // POST /boot without FPID: a new id is issued, nothing read or written (workers/loader/boot.ts).
+  "boot-new": {},
+  // POST /boot with FPID: one COOKIE_VAULT read; a write when the backup is new or changed.
+  "boot-first-backup": { kvRead: { COOKIE_VAULT: 1 }, kvWrite: { COOKIE_VAULT: 1 } },
+  "boot-unchanged": { kvRead: { COOKIE_VAULT: 1 } },
+  "boot-changed": { kvRead: { COOKIE_VAULT: 1 }, kvWrite: { COOKIE_VAULT: 1 } },
+};
+
+/**
+ * KV keys an isolate reads for a public host once its cache entries expired: ROUTING_MAP and SITE_REGISTRY (read
+ * together), EDGE_CONFIG, and LOADER_TOKEN_MAP for the loader script.
+ */
+const HOST_KEYS = ["ROUTING_MAP", "SITE_REGISTRY", "EDGE_CONFIG"];
+const TOKEN_KEYS = ["LOADER_TOKEN_MAP"];
+
+/**
+ * Expected hits of each kind per session of `mix` (bench/cost-mix.mjs). Two switches price changes the edge does not
+ * make today (docs/cost.md): `bootOncePerSession` (the loader posts /boot on a session's first page view, and on the
+ * second only until the first backup exists) and `cookieRestoration: false` (no /boot at all).
+ */
+export function hitsPerSession(mix) {
+  const weights = mix.pagesPerSession.reduce((sum, [, w]) => sum + w, 0);
+  const expect = (f) => mix.pagesPerSession.reduce((sum, [pages, w]) => sum + (w / weights) * f(pages), 0);
+  const pages = expect((p) => p);
+  const returning = 1 - mix.newVisitorShare;
+  const common = { script: 1, gtm: 1, collect: pages * mix.collectsPerPage, bait: 1 - mix.adblockShare, detection: 1 };
+  if (mix.cookieRestoration === false) return common;
+  const firstBackup = mix.newVisitorShare * expect((p) => (p >= 2 ? 1 : 0));
+  // /boot calls after the first backup: new visitors' third and later page views, every page view of a returning one.
+  const laterNew = mix.bootOncePerSession ? 0 : mix.newVisitorShare * expect((p) => Math.max(p - 2, 0));
+  const laterReturning = mix.bootOncePerSession ? returning : returning * pages;
+  // With GA4's session cookie every later /boot sees a changed cookie; without it, only a returning session's first
+  // /boot may (changedCookieShare).
+  const changed = mix.ga4SessionCookie ? laterNew + laterReturning : returning * mix.changedCookieShare;
+  return {
+    ...common,
+    "boot-new": mix.newVisitorShare,
+    "boot-first-backup": firstBackup,
+    "boot-unchanged": laterNew + laterReturning - changed,
+    "boot-changed": changed,
+  };
+}
+
+/** Billed Queues units of a message: per 64 KB (1 KB = 1,000 bytes) including ~100 bytes of metadata. */
+const queueUnits = (bytes) => Math.ceil((bytes + 100) / 64_000);
+
+const ENVELOPE_BYTES = '{"v":1,"records":[]}'.length;
+
+/** Messages (record count, bytes) for one send of `records` records of `recordBytes` bytes each. */
+function pack(records, recordBytes, limits) {
+  const perMessage = Math.max(1, Math.min(limits.maxRecords, Math.floor((limits.maxBytes - ENVELOPE_BYTES + 1) / (recordBytes + 1))));
+  const messages = [];
+  for (let left = records; left > 0; left -= perMessage) {
+    const n = Math.min(perMessage, left);
+    messages.push({ records: n, bytes: ENVELOPE_BYTES + n * recordBytes + (n - 1) });
+  }
+  return messages;
+}
+
+/**
+ * The log window of one isolate over its record times (ms, ascending): the first record opens a window of
+ * `windowMs`; reaching `maxRecords` sends at once (the window's timer keeps running, as in log-buffer.ts).
+ * Returns the sends as { t, records, first, last } (t = send time, first/last = record times).
+ */
+function simulateWindows(times, { windowMs, maxRecords }) {
+  const sends = [];
+  let pending = [];
+  let timerAt = null;
+  const flush = (t) => {
+    if (pending.length > 0) sends.push({ t, records: pending.length, first: pending[0], last: pending.at(-1) });
+    pending = [];
+  };
+  for (const t of times) {
+    if (timerAt !== null && timerAt <= t) {
+      flush(timerAt);
+      timerAt = null;
+    }
+    pending.push(t);
+    if (pending.length >= maxRecords) flush(t);
+    else if (timerAt === null) timerAt = t + windowMs;
+  }
+  if (timerAt !== null) flush(timerAt);
+  return sends;
+}
+
+/**
+ * Queues' push-consumer batching over message arrival times: a batch is delivered when it holds `maxBatch` messages
+ * or `timeoutMs` after its first message. Returns the batches (arrays of messages).
+ */
+function simulateConsumerBatches(messages, { maxBatch, timeoutMs }) {
+  const batches = [];
+  let current = [];
+  for (const message of [...messages].sort((a, b) => a.t - b.t)) {
+    if (current.length > 0 && message.t - current[0].t >= timeoutMs) {
+      batches.push(current);
+      current = [];
+    }
+    current.push(message);
+    if (current.length === maxBatch) {
+      batches.push(current);
+      current = [];
+    }
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}
+
+const HOUR = 3_600_000;
+
+/** R2 objects a batch writes: one per UTC hour its records fall in. */
+function hoursOf(batch) {
+  const first = Math.floor(Math.min(...batch.map((m) => m.first)) / HOUR);
+  const last = Math.floor(Math.max(...batch.map((m) => m.last)) / HOUR);
+  return last - first + 1;
+}
+
+function add(target, key, n) {
+  if (n) target[key] = (target[key] ?? 0) + n;
+}
+
+/**
+ * The operations a stream of hits makes. `hits` = [{ kind, t, isolate }] with t in ms, ascending; settings =
+ * { windowMs, maxRecords, maxBytes, consumerBatch, consumerTimeoutMs, configTtlMs }; recordBytes = { access,
+ * detection }. `history` = earlier hits on the same isolates: they only warm the config caches, as they did in the
+ * Worker. Counts are named like the spies' (bench/lib/binding-spies.ts).
+ */
+export function operationsFor(hits, settings, recordBytes, history = []) {
+  const kvRead = {};
+  const kvWrite = {};
+  let accessRecords = 0;
+  let detectionRecords = 0;
+  const byIsolate = new Map();
+  const isolateOf = (id) => {
+    if (!byIsolate.has(id)) byIsolate.set(id, { records: [], loaded: {} });
+    return byIsolate.get(id);
+  };
+  // Config caches: a key is read again on the first hit after its TTL ran out.
+  const loadConfig = (isolate, hit, count) => {
+    for (const ns of hit.kind === "script" ? [...HOST_KEYS, ...TOKEN_KEYS] : HOST_KEYS) {
+      if (isolate.loaded[ns] === undefined || hit.t - isolate.loaded[ns] >= settings.configTtlMs) {
+        isolate.loaded[ns] = hit.t;
+        if (count) add(kvRead, ns, 1);
+      }
+    }
+  };
+  for (const hit of history) loadConfig(isolateOf(hit.isolate), hit, false);
+  for (const hit of hits) {
+    const rule = HIT_RULES[hit.kind];
+    if (!rule) throw new Error(`unknown hit kind ${hit.kind}`);
+    for (const [ns, n] of Object.entries(rule.kvRead ?? {})) add(kvRead, ns, n);
+    for (const [ns, n] of Object.entries(rule.kvWrite ?? {})) add(kvWrite, ns, n);
+    accessRecords += 1;
+    detectionRecords += rule.detectionRecords ?? 0;
+    const isolate = isolateOf(hit.isolate);
+    // The loader queues its detection record before the router queues the request's access record.
+    for (let i = 0; i < 1 + (rule.detectionRecords ?? 0); i++) isolate.records.push(hit.t);
+    loadConfig(isolate, hit, true);
+  }
+
+  const meanRecordBytes = Math.round(
+    (accessRecords * recordBytes.access + detectionRecords * recordBytes.detection) / Math.max(1, accessRecords + detectionRecords),
+  );
+  const messages = [];
+  const sends = [];
+  for (const { records } of byIsolate.values()) {
+    records.sort((a, b) => a - b);
+    for (const send of simulateWindows(records, settings)) {
+      sends.push(send.records);
+      for (const message of pack(send.records, meanRecordBytes, settings))
+        messages.push({ ...message, t: send.t, first: send.first, last: send.last });
+    }
+  }
+  const units = messages.reduce((sum, m) => sum + queueUnits(m.bytes), 0);
+  const batches = simulateConsumerBatches(messages, { maxBatch: settings.consumerBatch, timeoutMs: settings.consumerTimeoutMs });
+  return {
+    hits: hits.length,
+    workerRequests: hits.length + batches.length,
+    consumerInvocations: batches.length,
+    kvRead,
+    kvWrite,
+    accessRecords,
+    detectionRecords,
+    logSends: sends.length,
+    recordsPerSend: sends,
+    queueMessages: messages.length,
+    queueOperations: { write: units, read: units, delete: units },
+    r2: { classA: batches.reduce((sum, b) => sum + hoursOf(b), 0), classB: 0 },
+    analyticsPoints: accessRecords,
+    durableObjectRequests: 0,
+  };
+}
+
+/** A value of `weighted` ([value, weight] pairs) drawn with `random`. */
+export function pick(random, weighted) {
+  const total = weighted.reduce((sum, [, w]) => sum + w, 0);
+  let r = random() * total;
+  for (const [value, w] of weighted) {
+    r -= w;
+    if (r < 0) return value;
+  }
+  return weighted.at(-1)[0];
+}
+
+/**
+ * A synthetic stream: `count` hits at `rate` hits/s platform-wide, Poisson arrivals, spread evenly over `isolates`
+ * isolates (even spread is the worst case for batching at a given isolate count), kinds drawn from the mix.
+ */
+export function syntheticHits({ count, rate, isolates, mix, seed = 1 }) {
+  const random = seededRandom(seed);
+  const perSession = hitsPerSession(mix);
+  const kinds = Object.entries(perSession);
+  const hits = [];
+  let t = Date.UTC(2026, 0, 5, 0, 0, 0);
+  for (let i = 0; i < count; i++) {
+    t += (-Math.log(1 - random()) * 1000) / rate;
+    const kind = pick(random, kinds);
+    hits.push({ kind, t: Math.floor(t), isolate: Math.floor(random() * isolates) });
+  }
+  return hits;
+}
+
+/**
+ * The same operations with the cookie backups in a Durable Object's SQLite instead of COOKIE_VAULT (a proposal, see
+ * docs/cost.md): each /boot that reads the vault becomes one Durable Object request reading one row, and a backup
+ * write one row written in the same request.
+ */
+export function vaultInDurableObject(ops) {
+  const reads = ops.kvRead.COOKIE_VAULT ?? 0;
+  const writes = ops.kvWrite.COOKIE_VAULT ?? 0;
+  const { COOKIE_VAULT: _read, ...kvRead } = ops.kvRead;
+  const { COOKIE_VAULT: _write, ...kvWrite } = ops.kvWrite;
+  return {
+    ...ops,
+    kvRead,
+    kvWrite,
+    durableObjectRequests: ops.durableObjectRequests + reads,
+    durableObjectRowsRead: reads,
+    durableObjectRowsWritten: writes,
+  };
+}
+
+/** Dollars for `ops` at `prices` (bench/prices.json), without the plan's base fee and included quotas. */
+export function bill(ops, cpuMsPerHit, prices) {
+  const sum = (o) => Object.values(o).reduce((a, b) => a + b, 0);
+  const perMillion = (n, price) => (n / 1e6) * price;
+  const queueOps = sum(ops.queueOperations);
+  const lines = {
+    "Workers requests": perMillion(ops.workerRequests, prices.workers.requestsPerMillion),
+    "Workers CPU": perMillion(ops.hits * cpuMsPerHit, prices.workers.cpuMsPerMillion),
+    "Queues operations": perMillion(queueOps, prices.queues.operationsPerMillion),
+    "KV reads": perMillion(sum(ops.kvRead), prices.kv.readsPerMillion),
+    "KV writes": perMillion(sum(ops.kvWrite), prices.kv.writesPerMillion),
+    "Durable Object requests": perMillion(ops.durableObjectRequests, prices.durableObjects.requestsPerMillion),
+    "Durable Object SQLite rows":
+      perMillion(ops.durableObjectRowsRead ?? 0, prices.durableObjects.sqliteRowsReadPerMillion) +
+      perMillion(ops.durableObjectRowsWritten ?? 0, prices.durableObjects.sqliteRowsWrittenPerMillion),
+    "R2 Class A": perMillion(ops.r2.classA, prices.r2.classAPerMillion),
+    "R2 Class B": perMillion(ops.r2.classB, prices.r2.classBPerMillion),
+    "Analytics Engine points": perMillion(ops.analyticsPoints, prices.analyticsEngine.pointsPerMillion),
+  };
+  return { lines, total: sum(lines), queueOps };
+}

@@ -1,0 +1,94 @@
+// From the spies' counts (bench/lib/binding-spies.ts, both Workers) to the cost model's shape
+// (bench/cost-model.mjs operationsFor), and the records a run left in R2.
+import { gunzipSync } from "node:zlib";
+
+const sum = (values) => values.reduce((a, b) => a + b, 0);
+
+function byNamespace(kvCounts, field) {
+  const out = {};
+  for (const counts of kvCounts) for (const [ns, c] of Object.entries(counts)) if (c[field]) out[ns] = (out[ns] ?? 0) + c[field];
+  return out;
+}
+
+/** The operations the two Workers' bindings saw, named like operationsFor's. */
+export function measuredOperations({ edge, control }, logQueue = "qaxal-logs") {
+  const units = (side) => sum(Object.values(side).map((c) => c.units));
+  const log = edge.queueSent.LOG_QUEUE ?? { calls: 0, messages: 0, recordsPerCall: [] };
+  const consumerInvocations = control.queueInvocations[logQueue] ?? 0;
+  return {
+    hits: edge.fetch,
+    workerRequests: edge.fetch + control.fetch + sum(Object.values(control.queueInvocations)),
+    consumerInvocations,
+    kvRead: byNamespace([edge.kv, control.kv], "read"),
+    kvWrite: byNamespace([edge.kv, control.kv], "write"),
+    logSends: log.calls,
+    recordsPerSend: log.recordsPerCall,
+    queueMessages: log.messages,
+    queueOperations: {
+      write: units(edge.queueSent) + units(control.queueSent),
+      read: units(control.queueRead),
+      delete: units(control.queueDeleted),
+    },
+    r2: { classA: control.r2.LOG_BUCKET?.classA ?? 0, classB: control.r2.LOG_BUCKET?.classB ?? 0 },
+    analyticsPoints: control.analyticsPoints.ACCESS_ANALYTICS ?? 0,
+    durableObjectRequests: sum(Object.values(edge.durableObjectRequests)) + sum(Object.values(control.durableObjectRequests)),
+  };
+}
+
+/** Every log object under logs/ in R2, keyed by object key (each object = one consumer batch and hour). */
+export async function logObjects(mf) {
+  const bucket = await mf.getR2Bucket("LOG_BUCKET", "qaxal-control");
+  const objects = new Map();
+  let cursor;
+  do {
+    const page = await bucket.list({ prefix: "logs/", cursor });
+    for (const { key } of page.objects) {
+      const body = Buffer.from(await (await bucket.get(key)).arrayBuffer());
+      objects.set(
+        key,
+        gunzipSync(body)
+          .toString()
+          .trim()
+          .split("\n")
+          .map((line) => JSON.parse(line)),
+      );
+    }
+    cursor = page.truncated ? page.cursor : undefined;
+  } while (cursor);
+  return objects;
+}
+
+/** Mean UTF-8 JSON bytes of the access and of the detection records in `records`. */
+export function recordBytes(records) {
+  const mean = (kind) => {
+    const sizes = records.filter((r) => r.kind === kind).map((r) => Buffer.byteLength(JSON.stringify(r)));
+    return sizes.length ? Math.round(sum(sizes) / sizes.length) : 0;
+  };
+  return { access: mean("access"), detection: mean("detection") };
+}
+
+/**
+ * The Analytics Engine points a batch would write as aggregates: one per distinct dimension set (the index and
+ * blobs of schemas/analytics.ts, plus status and upstream status), carrying the count, duration sums and a duration
+ * histogram as doubles.
+ */
+export function aggregateKeys(records) {
+  return aggregateKeySet(records).size;
+}
+
+/** Aggregate points per access record if `records` (in time order) were consumed in batches of `size` records. */
+export function aggregatePointsPerRecord(records, size) {
+  const access = records.filter((r) => r.kind === "access").sort((a, b) => a.ts - b.ts);
+  let points = 0;
+  for (let i = 0; i < access.length; i += size) points += aggregateKeySet(access.slice(i, i + size)).size;
+  return points / Math.max(1, access.length);
+}
+
+function aggregateKeySet(records) {
+  const keys = new Set();
+  for (const r of records) {
+    if (r.kind !== "access") continue;
+    keys.add(JSON.stringify([r.containerId, r.host, r.method, r.pathClass, r.path, r.country, r.status, r.upstreamStatus]));
+  }
+  return keys;
+}

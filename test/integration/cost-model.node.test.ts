@@ -1,0 +1,128 @@
+// The cost model (bench/cost-model.mjs) against a real local run: both Workers as deployed, with counters on their
+// bindings (bench/lib/binding-spies.ts), visitor sessions sent over HTTP, and every operation the spies saw compared
+// with what the model predicts for exactly those hits. The phases are laid out so that their window boundaries do not
+// depend on this machine's speed: each phase ends well inside one log window, and the next starts after the queue
+// drained.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { operationsFor } from "../../bench/cost-model.mjs";
+import { modelSettings, PACKING } from "../../bench/cost-settings.mjs";
+import { logObjects, measuredOperations, recordBytes } from "../../bench/lib/cost-measure.mjs";
+import { drained, startCostPlatform } from "../../bench/lib/cost-platform.mjs";
+import { createClient, makeReturningVisitors, newVisitor, runSession } from "../../bench/lib/cost-traffic.mjs";
+import { AE_POINTS_PER_INVOCATION, LOG_CONSUMER_BATCH_SIZE, MAX_MESSAGE_BYTES, MAX_RECORDS_PER_MESSAGE } from "../../schemas/log-record";
+
+// A window far longer than a phase takes; config caches that outlive the test, so only the warm-up loads them.
+const VARS = { LOG_WINDOW_MS: "8000", CONFIG_CACHE_TTL_MS: "3600000" };
+const settings = modelSettings(VARS);
+
+type Hit = { kind: string; t: number; status: number };
+type Platform = Awaited<ReturnType<typeof startCostPlatform>>;
+let platform: Platform;
+let client: ReturnType<typeof createClient>;
+
+beforeAll(async () => {
+  platform = await startCostPlatform({ vars: VARS });
+  client = createClient(platform.url);
+}, 240_000);
+
+afterAll(async () => {
+  client?.close();
+  await platform?.stop();
+});
+
+const session = (visitor: ReturnType<typeof newVisitor>, pages: number, i: number, changedCookie = false) => ({
+  visitor,
+  pages,
+  changedCookie,
+  adblock: i % 4 === 0,
+  country: ["DE", "FR", "US"][i % 3],
+  sessionId: `model_${visitor.id}_${i}`,
+});
+
+async function phase(sessions: ReturnType<typeof session>[], log: Hit[]): Promise<void> {
+  await Promise.all(sessions.map((s) => runSession(client, s, log)));
+}
+
+describe("cost model", () => {
+  it("uses the packing limits and consumer batch the Workers use, within Analytics Engine's limit", () => {
+    expect(PACKING).toEqual({ maxRecords: MAX_RECORDS_PER_MESSAGE, maxBytes: MAX_MESSAGE_BYTES });
+    expect(settings.consumerBatch).toBe(LOG_CONSUMER_BATCH_SIZE);
+    expect(settings.consumerBatch * settings.maxRecords).toBeLessThanOrEqual(AE_POINTS_PER_INVOCATION);
+  });
+
+  it("predicts every operation the real Workers made, as counted by the spies on their bindings", async () => {
+    // Warm-up (not counted): the config caches load, and 6 visitors get FPID, _ga and a backup; the browsers of
+    // half of them run GA4's script (its session cookie changes on every page view).
+    const history: Hit[] = [];
+    const returning = [
+      ...(await makeReturningVisitors(client, 3, history, { concurrency: 3, ga4: true })),
+      ...(await makeReturningVisitors(client, 3, history, { concurrency: 3, ga4: false })),
+    ];
+    await drained(platform, settings.windowMs);
+    await platform.resetCounts();
+    const before = new Set((await logObjects(platform.mf)).keys());
+
+    const hits: Hit[] = [];
+    // Phase 1: 32 one-page sessions of new visitors at once: past two full messages (125 records each), the rest
+    // sent when the window closes.
+    await phase(
+      Array.from({ length: 32 }, (_, i) => session(newVisitor(`p1_${i}`), 1, i)),
+      hits,
+    );
+    await drained(platform, settings.windowMs);
+    // Phase 2: returning visitors (two with a changed _fbp) and new visitors whose second page view makes their
+    // first backup; fewer than 125 records, so one message.
+    await phase(
+      [
+        ...returning.map((v, i) => session(v, 2, i, i % 3 === 0)),
+        ...Array.from({ length: 3 }, (_, i) => session(newVisitor(`p2_${i}`), 2, i)),
+      ],
+      hits,
+    );
+    const counts = await drained(platform, settings.windowMs);
+
+    expect(hits.filter((h) => h.status >= 400)).toEqual([]);
+    const kinds = new Set(hits.map((h) => h.kind));
+    for (const kind of [
+      "script",
+      "gtm",
+      "collect",
+      "bait",
+      "detection",
+      "boot-new",
+      "boot-first-backup",
+      "boot-unchanged",
+      "boot-changed",
+    ]) {
+      expect(kinds, kind).toContain(kind);
+    }
+
+    const records = [...(await logObjects(platform.mf))].filter(([key]) => !before.has(key)).flatMap(([, lines]) => lines);
+    const byTime = (a: Hit, b: Hit) => a.t - b.t;
+    const model = operationsFor(
+      hits.map((h) => ({ ...h, isolate: 0 })).sort(byTime),
+      settings,
+      recordBytes(records),
+      history.map((h) => ({ ...h, isolate: 0 })).sort(byTime),
+    );
+    const measured = measuredOperations(counts);
+    // Phase 1 crossed the record limit twice; each phase's rest went when its window closed.
+    expect(measured.recordsPerSend.slice(0, 2)).toEqual([MAX_RECORDS_PER_MESSAGE, MAX_RECORDS_PER_MESSAGE]);
+    expect(measured.recordsPerSend).toHaveLength(4);
+    expect(records).toHaveLength(model.accessRecords + model.detectionRecords);
+    expect(measured).toEqual({
+      hits: model.hits,
+      workerRequests: model.workerRequests,
+      consumerInvocations: model.consumerInvocations,
+      kvRead: model.kvRead,
+      kvWrite: model.kvWrite,
+      logSends: model.logSends,
+      recordsPerSend: model.recordsPerSend,
+      queueMessages: model.queueMessages,
+      queueOperations: model.queueOperations,
+      r2: model.r2,
+      analyticsPoints: model.analyticsPoints,
+      durableObjectRequests: model.durableObjectRequests,
+    });
+  }, 300_000);
+});
