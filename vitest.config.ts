@@ -33,6 +33,8 @@ const globalSetup = [
   "./test/support/router-origin.global.mjs",
   // A PostgREST stand-in for the control plane's Supabase calls (test/support/postgrest-stand-in.mjs).
   "./test/support/postgrest-stand-in.global.mjs",
+  // An Analytics Engine SQL API stand-in for the report's production source (analytics-sql-stand-in.mjs).
+  "./test/support/analytics-sql-stand-in.global.mjs",
   // A loopback receiver for alert webhooks (test/support/alert-receiver.global.mjs).
   "./test/support/alert-receiver.global.mjs",
   // A stand-in for Cloudflare's custom hostname API (test/support/cloudflare-api-stand-in.mjs): no internet here.

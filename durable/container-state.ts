@@ -4,7 +4,7 @@
 // (durable/kv-verify.ts), and a container that stays out of sync or failing is reported to the alerts
 // (durable/health-report.ts).
 import { DurableObject } from "cloudflare:workers";
-import type { DeleteMessage, RepairMessage, VersionedMessage } from "../schemas/config-message";
+import type { DeleteMessage, RepairMessage, UpsertMessage, VersionedMessage } from "../schemas/config-message";
 import * as v from "valibot";
 import { EdgeConfigSchema, type EdgeConfig } from "../schemas/edge-config";
 import { syncKv } from "../workers/sync-consumer/kv-sync";
@@ -34,6 +34,9 @@ export type ApplyResult =
   | { status: "applied"; version: number; writes: number; deletes: number }
   | { status: "stale"; appliedVersion: number }
   | { status: "failed"; error: string };
+
+/** accepted: newer than everything before; duplicate: the same version and content again; stale / conflict: 409. */
+export type ChangeOutcome = "accepted" | "duplicate" | "stale" | "conflict";
 
 interface Row extends Record<string, SqlStorageValue> {
   container_id: string;
@@ -113,6 +116,22 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
   }
 
   /**
+   * The operator's rule for a change (PUT): its version must be newer than the last one accepted (desired or
+   * applied). The same version again is accepted only with identical content (a retried request); with other
+   * content it is a conflict, never a silent overwrite.
+   */
+  async acceptChange(message: UpsertMessage): Promise<{ outcome: ChangeOutcome; lastAccepted: number }> {
+    const row = this.row(message.containerId);
+    const lastAccepted = Math.max(row.desired_version, row.applied_version);
+    if (message.version > lastAccepted) {
+      await this.recordDesired(message);
+      return { outcome: "accepted", lastAccepted: message.version };
+    }
+    if (message.version < lastAccepted) return { outcome: "stale", lastAccepted };
+    return { outcome: acceptedContent(row) === JSON.stringify(message.config) ? "duplicate" : "conflict", lastAccepted };
+  }
+
+  /**
    * A removal gets the next version after everything seen so far, so it orders after every pending change.
    * Null for a container this object has never seen.
    */
@@ -144,7 +163,8 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
         const next: Row = {
           ...fresh,
           desired_version: desired,
-          desired_message: desired > version ? fresh.desired_message : null,
+          // Kept after it is applied: a repeated PUT of this version is compared with what was submitted.
+          desired_message: fresh.desired_message,
           applied_version: version,
           applied_config: config ? JSON.stringify(config) : null,
           last_error: null,
@@ -413,6 +433,19 @@ function healthOf(row: Row): ContainerHealth {
     desiredVersion: row.desired_version,
     appliedVersion: row.applied_version,
   };
+}
+
+/**
+ * The config (JSON) of the last accepted version as it was submitted: the stored message's, else the applied config
+ * without the fields the consumer derives (cookieDomains, always the last key).
+ */
+function acceptedContent(row: Row): string | undefined {
+  if (row.desired_message !== null) return JSON.stringify((JSON.parse(row.desired_message) as { config?: unknown }).config);
+  if (row.applied_version === row.desired_version && row.applied_config !== null) {
+    const { cookieDomains: _derived, ...submitted } = JSON.parse(row.applied_config) as Record<string, unknown>;
+    return JSON.stringify(submitted);
+  }
+  return undefined;
 }
 
 export function containerStub(env: Pick<Env, "CONTAINER_STATE">, containerId: string): DurableObjectStub<ContainerState> {

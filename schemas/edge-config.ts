@@ -31,22 +31,27 @@ const UpstreamSchema = v.pipe(
       return false;
     }
   }, "upstream must be an origin like https://sgtm.example (no path, query or credentials)"),
+  v.description("the sGTM container's origin, https without a path, e.g. https://sgtm.shop1.example (http only when ALLOW_INSECURE_UPSTREAM is true)"),
   v.transform((value) => value.replace(/\/$/, "")),
 );
 
 const CookieKeeperSchema = v.strictObject({
   enabled: v.boolean("enabled must be a boolean"),
-  cookies: v.optional(v.array(CookieNameSchema), ["_ga", "_ga_*", "_fbp", "FPID"]),
+  cookies: v.optional(
+    v.pipe(v.array(CookieNameSchema), v.description("cookie names to keep alive; a trailing * matches a prefix")),
+    ["_ga", "_ga_*", "_fbp", "FPID"],
+  ),
   maxAgeDays: v.optional(
     v.pipe(
       v.number("maxAgeDays must be a number"),
       v.integer("maxAgeDays must be an integer"),
       v.minValue(1, "maxAgeDays must be >= 1"),
+      v.description("lifetime given to kept cookies, in days; values above 400 (the browsers' cap) become 400"),
       v.transform((days) => Math.min(days, MAX_COOKIE_DAYS)),
     ),
     395,
   ),
-  httpOnly: v.optional(v.array(CookieNameSchema), []),
+  httpOnly: v.optional(v.pipe(v.array(CookieNameSchema), v.description("kept cookies that also get HttpOnly")), []),
 });
 
 const ToggleSchema = v.strictObject({ enabled: v.boolean("enabled must be a boolean") });
@@ -91,36 +96,64 @@ const GtmEnvironmentSchema = v.strictObject({
 
 // The fields an operator or the control plane submits (CONTRACT.md "EdgeConfig").
 const submittedEntries = {
-  containerId: ContainerIdSchema,
-  version: VersionSchema,
+  containerId: v.pipe(ContainerIdSchema, v.description("the container's id; must equal the id in the URL")),
+  version: v.pipe(VersionSchema, v.description("integer >= 1; each change needs a higher version than the last one accepted")),
   upstream: UpstreamSchema,
-  infraHosts: v.optional(v.array(HostSchema), []),
-  publicHosts: v.optional(v.array(PublicHostSchema), []),
+  infraHosts: v.optional(
+    v.pipe(v.array(HostSchema), v.description("edge host names of this container (e.g. shop1.edge.example); cookies stay host-only there")),
+    [],
+  ),
+  publicHosts: v.optional(
+    v.pipe(
+      v.array(PublicHostSchema),
+      v.description("the customer's tracking hosts (ss.shop1.example) or host/prefix mounts (www.shop1.example/metrics)"),
+    ),
+    [],
+  ),
   loaderToken: v.pipe(
     v.string("loaderToken must be a string"),
     v.regex(/^[A-Za-z0-9_-]{6,64}$/, "loaderToken must be 6-64 characters of A-Z a-z 0-9 _ -"),
+    v.description("the token in the loader's URL, <loaderPath><token>.js"),
   ),
-  gtmId: v.pipe(v.string("gtmId must be a string"), v.regex(GTM_ID, "gtmId must look like GTM-ABC123 or G-ABC123")),
-  gtmEnvironment: v.optional(GtmEnvironmentSchema),
+  gtmId: v.pipe(
+    v.string("gtmId must be a string"),
+    v.regex(GTM_ID, "gtmId must look like GTM-ABC123 or G-ABC123"),
+    v.description("the web container (GTM-…) or Google tag (G-…) the loader injects"),
+  ),
+  gtmEnvironment: v.optional(v.pipe(GtmEnvironmentSchema, v.description("a GTM environment: gtm_auth and gtm_preview from its snippet"))),
   // The global array GTM or gtag reads (the snippet's `l` parameter); a property name on window.
   dataLayer: v.optional(
     v.pipe(
       v.string("dataLayer must be a string"),
       v.regex(/^[A-Za-z_$][A-Za-z0-9_$]{0,63}$/, "dataLayer must be a JavaScript identifier of at most 64 characters"),
+      v.description("the global array GTM or gtag reads (the snippet's l parameter)"),
     ),
     "dataLayer",
   ),
   // The first-party cookie that keys COOKIE_VAULT backups (FPID: the edge issues it; another name: the site does).
-  identityCookie: v.optional(CookieNameSchema, "FPID"),
-  allowedOrigins: v.optional(v.array(OriginSchema), []),
-  entitlements: v.optional(v.array(v.picklist(ENTITLEMENTS, `entitlement must be one of ${ENTITLEMENTS.join(", ")}`)), []),
-  modules: v.optional(ModulesSchema, {}),
-  proxyPath: v.optional(RoutePathSchema, "/k/"),
+  identityCookie: v.optional(v.pipe(CookieNameSchema, v.description("the first-party cookie that keys cookie backups (FPID: the edge issues it)")), "FPID"),
+  allowedOrigins: v.optional(
+    v.pipe(v.array(OriginSchema), v.description("page origins allowed to make credentialed requests, besides https:// + each public host")),
+    [],
+  ),
+  entitlements: v.optional(
+    v.pipe(
+      v.array(v.picklist(ENTITLEMENTS, `entitlement must be one of ${ENTITLEMENTS.join(", ")}`)),
+      v.description("paid features this container may use; a module runs only when enabled and entitled"),
+    ),
+    [],
+  ),
+  modules: v.optional(v.pipe(ModulesSchema, v.description("feature switches; every module is off unless enabled")), {}),
+  proxyPath: v.optional(v.pipe(RoutePathSchema, v.description("the obfuscated proxy endpoint")), "/k/"),
   proxyParam: v.optional(
-    v.pipe(v.string("proxyParam must be a string"), v.regex(/^[A-Za-z0-9_]{1,32}$/, "proxyParam must be 1-32 word characters")),
+    v.pipe(
+      v.string("proxyParam must be a string"),
+      v.regex(/^[A-Za-z0-9_]{1,32}$/, "proxyParam must be 1-32 word characters"),
+      v.description("the query parameter carrying the base64url upstream path on proxyPath"),
+    ),
     "p",
   ),
-  loaderPath: v.optional(RoutePathSchema, "/l/"),
+  loaderPath: v.optional(v.pipe(RoutePathSchema, v.description("where the loader script is served")), "/l/"),
 };
 
 type Submitted = v.InferOutput<v.StrictObjectSchema<typeof submittedEntries, undefined>>;

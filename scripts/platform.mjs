@@ -46,21 +46,46 @@ async function waitForHealth(url, child, timeoutMs = 90_000) {
   throw new Error(`wrangler dev did not become healthy at ${url} within ${timeoutMs} ms`);
 }
 
-/** PUTs each container of `file` (upstream pointed at the running stand-in). Returns one line per container. */
-export async function loadDemoContainers(workerUrl, originUrl, file = join(ROOT, "demo/containers.example.json")) {
+/** A demo container as this run needs it: upstream at the running stand-in, local page origins on this run's scheme and port. */
+function demoConfig(container, originUrl, port, scheme) {
+  const allowedOrigins = (container.allowedOrigins ?? []).map((origin) => origin.replace(/^https?:\/\/([a-z0-9.-]*localhost)(:\d+)?$/, `${scheme}://$1:${port}`));
+  return { ...container, upstream: originUrl, allowedOrigins };
+}
+
+async function putDemo(workerUrl, body) {
+  const res = await fetch(`${workerUrl}/_edge/admin/containers/${body.containerId}`, {
+    method: "PUT",
+    headers: { Authorization: `Bearer ${DEV_ADMIN_TOKEN}`, "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, answer: await res.json() };
+}
+
+/**
+ * PUTs each container of `file` (upstream at the stand-in, origins on `port`). State persists between runs, so a
+ * container may already exist: the same content again is a no-op (202, nothing queued); content that differs (an
+ * earlier run on other ports) is a 409 for that version, so it is re-PUT as the next version, unchanged otherwise.
+ */
+export async function loadDemoContainers(workerUrl, originUrl, port, file = join(ROOT, "demo/containers.example.json")) {
+  const scheme = new URL(workerUrl).protocol.slice(0, -1);
   const containers = JSON.parse(readFileSync(file, "utf8"));
   const lines = [];
   for (const container of containers) {
-    const body = { ...container, upstream: originUrl };
-    const res = await fetch(`${workerUrl}/_edge/admin/containers/${container.containerId}`, {
-      method: "PUT",
-      headers: { Authorization: `Bearer ${DEV_ADMIN_TOKEN}`, "Content-Type": "application/json" },
-      body: JSON.stringify(body),
-    });
-    const answer = await res.json();
-    // 409: this version was applied in an earlier run (state persists); nothing to do.
-    if (res.status !== 202 && res.status !== 409) throw new Error(`loading ${container.containerId}: ${res.status} ${JSON.stringify(answer)}`);
-    lines.push(`${container.containerId} v${container.version}: ${res.status === 202 ? "queued" : "already applied"}`);
+    let body = demoConfig(container, originUrl, port, scheme);
+    let { status, answer } = await putDemo(workerUrl, body);
+    if (status === 409) {
+      const res = await fetch(`${workerUrl}/_edge/admin/containers/${container.containerId}/status`, { headers: { Authorization: `Bearer ${DEV_ADMIN_TOKEN}` } });
+      const { desiredVersion } = await res.json();
+      // The last accepted version may already hold exactly this content (an earlier run on these ports).
+      body = { ...body, version: desiredVersion };
+      ({ status, answer } = await putDemo(workerUrl, body));
+      if (status === 409) {
+        body = { ...body, version: desiredVersion + 1 };
+        ({ status, answer } = await putDemo(workerUrl, body));
+      }
+    }
+    if (status !== 202) throw new Error(`loading ${container.containerId}: ${status} ${JSON.stringify(answer)}`);
+    lines.push(`${container.containerId} v${body.version}: ${answer.enqueued ? "queued" : "already applied"}`);
   }
   return { containers, lines };
 }
@@ -115,7 +140,7 @@ export async function startPlatform(options = {}) {
   };
   try {
     await waitForHealth(workerUrl, child);
-    const demo = options.loadDemo === false ? { containers: [], lines: [] } : await loadDemoContainers(workerUrl, origin.url);
+    const demo = options.loadDemo === false ? { containers: [], lines: [] } : await loadDemoContainers(workerUrl, origin.url, port);
     return { workerUrl, port, originUrl: origin.url, demo, stop, output };
   } catch (error) {
     await stop();

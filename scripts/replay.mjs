@@ -11,12 +11,13 @@
 // webhook on edge_outbox would have sent), so the edge reads the config from Supabase itself; --all and
 // --container then queue a repair through POST /_edge/admin/replay, which re-checks KV against the applied config.
 //
-// Environment (or flags): SUPABASE_URL, SUPABASE_SERVICE_ROLE_KEY (required); EDGE_URL (--edge-url, default
-// http://localhost:8787), ADMIN_TOKEN (--admin-token, default dev-admin-token), WEBHOOK_SECRET
+// Environment (or flags): SUPABASE_URL, SUPABASE_SERVICE_ROLE_KEY (required); EDGE_URL (--edge-url; default: PORT,
+// else the port a running `npm start` recorded, else 8787), ADMIN_TOKEN (--admin-token, default dev-admin-token), WEBHOOK_SECRET
 // (--webhook-secret, default dev-webhook-secret). Exit code: 0 when everything was accepted, 1 when something
 // failed (run it again), 2 for usage errors.
 import { createClient } from "@supabase/supabase-js";
 import { parseArgs } from "node:util";
+import { fetchOrExplain, localEdgeUrl } from "./local-url.mjs";
 
 const PAGE = 500;
 /** POST /_edge/admin/replay takes at most this many ids per call (schemas/admin.ts). */
@@ -61,7 +62,7 @@ function options(argv) {
     containerIds: values.container ?? [],
     supabaseUrl,
     serviceRoleKey,
-    edgeUrl: (values["edge-url"] ?? process.env.EDGE_URL ?? "http://localhost:8787").replace(/\/$/, ""),
+    ...(({ url, from }) => ({ edgeUrl: url, edgeUrlFrom: from }))(localEdgeUrl(values["edge-url"])),
     adminToken: values["admin-token"] ?? process.env.ADMIN_TOKEN ?? "dev-admin-token",
     webhookSecret: values["webhook-secret"] ?? process.env.WEBHOOK_SECRET ?? "dev-webhook-secret",
   };
@@ -96,11 +97,11 @@ async function allRows(build) {
 
 /** Sends one outbox row to the edge as the Database Webhook would. Returns the edge's answer. */
 async function sendOutboxRow(opts, record) {
-  const res = await fetch(`${opts.edgeUrl}/_edge/hooks/supabase`, {
+  const res = await fetchOrExplain(`${opts.edgeUrl}/_edge/hooks/supabase`, {
     method: "POST",
     headers: { "Content-Type": "application/json", "X-Webhook-Secret": opts.webhookSecret },
     body: JSON.stringify({ type: "INSERT", table: "edge_outbox", schema: "public", record, old_record: null }),
-  });
+  }, opts.edgeUrlFrom);
   const body = await res.json().catch(() => ({}));
   if (res.status !== 202) throw new Error(`edge answered ${res.status}: ${body.message ?? JSON.stringify(body)}`);
   return body;
@@ -109,11 +110,11 @@ async function sendOutboxRow(opts, record) {
 async function queueRepairs(opts, containerIds, log) {
   let queued = 0;
   for (let i = 0; i < containerIds.length; i += REPLAY_CHUNK) {
-    const res = await fetch(`${opts.edgeUrl}/_edge/admin/replay`, {
+    const res = await fetchOrExplain(`${opts.edgeUrl}/_edge/admin/replay`, {
       method: "POST",
       headers: { "Content-Type": "application/json", Authorization: `Bearer ${opts.adminToken}` },
       body: JSON.stringify({ containerIds: containerIds.slice(i, i + REPLAY_CHUNK) }),
-    });
+    }, opts.edgeUrlFrom);
     const body = await res.json().catch(() => ({}));
     if (res.status !== 202) throw new Error(`POST /_edge/admin/replay answered ${res.status}: ${body.message ?? JSON.stringify(body)}`);
     queued += body.enqueued;

@@ -1,6 +1,7 @@
 // `npm start`: the platform locally, with demo containers, until Ctrl-C.
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
+import { recordRunning } from "./local-url.mjs";
 import { DEV_ADMIN_TOKEN, ROOT, startPlatform } from "./platform.mjs";
 
 const port = Number(process.env.PORT ?? 8787);
@@ -12,6 +13,8 @@ const platform = await startPlatform({ port, originPort: Number(process.env.SGTM
 const base = `${https ? "https" : "http"}://localhost:${port}`;
 // wrangler's certificate is self-signed: curl needs -k.
 const curl = https ? "curl -k" : "curl";
+// `npm run report` / `npm run replay` in another terminal find this port even without PORT.
+const forget = recordRunning(platform.workerUrl, port);
 console.log(`
 Qaxal Edge is running (state persists in .data/; Ctrl-C stops it)
   Worker                 ${base}
@@ -29,6 +32,7 @@ Try:
   report in the terminal npm run report
 `);
 const shutdown = async () => {
+  forget();
   await platform.stop();
   process.exit(0);
 };

@@ -12,6 +12,7 @@ import { consumeConfigBatch } from "./sync-consumer/consumer";
 export { AlertState } from "../durable/alert-state";
 export { EdgeCalls } from "./self-heal/edge-calls";
 export { ContainerState } from "../durable/container-state";
+export { OperatorAccess } from "../durable/operator-access";
 
 export default {
   fetch(request, env, ctx): Promise<Response> {

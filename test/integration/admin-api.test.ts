@@ -69,7 +69,7 @@ describe("bad input", () => {
     const bare = host.split("/")[0];
     expect(await res.json()).toEqual({
       error: "invalid_body",
-      message: `invalid body: publicHosts.1: ${bare} is a public suffix (${section} section of the Public Suffix List): browsers refuse cookies for it, so use a host of the site under it, like ss.shop.${bare}`,
+      message: `invalid body: publicHosts[1]: ${bare} is a public suffix (${section} section of the Public Suffix List): browsers refuse cookies for it, so use a host of the site under it, like ss.shop.${bare}`,
     });
     await expectUntouched(containerId);
   });

@@ -108,6 +108,6 @@ describe("config queue message without a config", () => {
     expect(result.explicitAcks).toHaveLength(1);
     expect(await env.EDGE_CONFIG.get("cp-e2e-suffix")).toBeNull();
     expect(await env.SITE_REGISTRY.get("ss.cp-e2e-suffix.example")).toBeNull();
-    expect((await statusOf("cp-e2e-suffix"))?.lastError).toContain("publicHosts.1: com.bd is a public suffix");
+    expect((await statusOf("cp-e2e-suffix"))?.lastError).toContain("publicHosts[1]: com.bd is a public suffix");
   });
 });

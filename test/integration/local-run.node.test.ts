@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEV_ADMIN_TOKEN, startPlatform } from "../../scripts/platform.mjs";
+import { DEV_ADMIN_TOKEN, loadDemoContainers, startPlatform } from "../../scripts/platform.mjs";
 import { hostRequest } from "../support/http.mjs";
 
 const auth = { Authorization: `Bearer ${DEV_ADMIN_TOKEN}`, "Content-Type": "application/json" };
@@ -60,5 +60,27 @@ describe("local run", () => {
     const del = await fetch(`${platform.workerUrl}/_edge/admin/containers/late-shop`, { method: "DELETE", headers: auth });
     expect(del.status).toBe(202);
     await pollUntil(async () => (await hostRequest(`${platform.workerUrl}/gtm.js`, "late-shop.edge.localhost")).status === 404, 15_000);
+  });
+
+  it("the demo follows the ports of each run: a second start on other ports re-PUTs the next version, the same ports change nothing", async () => {
+    const config = async () => {
+      const res = await fetch(`${platform.workerUrl}/_edge/config/demo-basic`, { headers: { "X-Edge-Auth": "dev-edge-auth" } });
+      return (await res.json()) as { version: number; upstream: string };
+    };
+    await pollUntil(async () => (await config()).version === 1, 15_000);
+    const shop = await fetch(`${platform.workerUrl}/_edge/config/demo-shop`, { headers: { "X-Edge-Auth": "dev-edge-auth" } });
+    expect(((await shop.json()) as { allowedOrigins: string[] }).allowedOrigins).toEqual([
+      `http://shop.localhost:${platform.port}`,
+      `http://demo-shop.localhost:${platform.port}`,
+    ]);
+
+    // What a second `npm start` with SGTM_PORT=9999 and PORT=9000 does against the same persisted state.
+    const moved = await loadDemoContainers(platform.workerUrl, "http://127.0.0.1:9999", 9000);
+    expect(moved.lines).toEqual(["demo-shop v2: queued", "demo-basic v2: queued"]);
+    await pollUntil(async () => (await config()).upstream === "http://127.0.0.1:9999", 15_000);
+
+    // And a third start on those same ports: nothing new.
+    const again = await loadDemoContainers(platform.workerUrl, "http://127.0.0.1:9999", 9000);
+    expect(again.lines).toEqual(["demo-shop v2: already applied", "demo-basic v2: already applied"]);
   });
 });

@@ -133,6 +133,6 @@ describe("packed log messages in the consumer", () => {
     expect(result.ackAll).toBe(true);
     const letter = await deadLetter("dead-letters/logs/pk-5.json");
     expect(letter.body).toEqual(body);
-    expect(letter.reason).toContain("unreadable message: v:");
+    expect(letter.reason).toContain("unreadable message: v must be 1, got the number 2");
   });
 });

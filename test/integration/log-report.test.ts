@@ -46,7 +46,10 @@ describe("GET /_edge/admin/report", () => {
     expect(report).toMatchObject({
       containerId: id,
       truncated: false,
-      requests: { total: 3, bucketMinutes: 60 },
+      source: "r2",
+      requests: { total: 3, errors: 1, bucketSeconds: 1800 },
+      // The record 30 hours ago lies in the 24 hours before the window: the comparison period.
+      previous: { requests: 1, errors: 0, sessions: 0 },
       statusClasses: { "2xx": 1, "4xx": 1, "5xx": 1 },
       topPaths: [{ path: "/g/collect", count: 2 }, { path: "/x", count: 1 }],
       latencyMs: { p50: 20, p95: 90, samples: 3 },

@@ -73,7 +73,7 @@ export async function deliverLogs(bodies: unknown[], delivery: Delivery = {}) {
 
 /** The bindings the consumer uses, with Supabase off unless a test configures it. */
 export function logEnv() {
-  return { LOG_BUCKET: env.LOG_BUCKET, ACCESS_ANALYTICS: env.ACCESS_ANALYTICS, SUPABASE_URL: "", SUPABASE_SERVICE_ROLE_KEY: "" };
+  return { LOG_BUCKET: env.LOG_BUCKET, ACCESS_ANALYTICS: env.ACCESS_ANALYTICS, SESSION_ANALYTICS: env.SESSION_ANALYTICS, SUPABASE_URL: "", SUPABASE_SERVICE_ROLE_KEY: "" };
 }
 
 export async function listKeys(prefix: string): Promise<string[]> {

@@ -1,6 +1,6 @@
 // Report aggregates over a known set of records.
 import { describe, expect, it } from "vitest";
-import { aggregate, bucketMinutes, percentile } from "../../workers/log-consumer/aggregate";
+import { aggregate, bucketSeconds, percentile, previousWindow, withPrevious } from "../../workers/log-consumer/aggregate";
 import { accessRecord, detectionRecord } from "../support/log-records";
 
 const HOUR = 3600_000;
@@ -26,16 +26,35 @@ describe("report aggregates", () => {
   ];
   const report = aggregate(window, access, detections);
 
-  it("counts requests per hour bucket, 5xx separately", () => {
+  it("counts requests per half-hour bucket over a day, 5xx separately", () => {
     expect(report.requests.total).toBe(7);
-    expect(report.requests.bucketMinutes).toBe(60);
-    expect(report.requests.series).toHaveLength(24);
-    expect(report.requests.series.slice(0, 4)).toEqual([
-      { t: "2026-04-01T00:00:00.000Z", count: 2, errors: 0 },
-      { t: "2026-04-01T01:00:00.000Z", count: 0, errors: 0 },
-      { t: "2026-04-01T02:00:00.000Z", count: 3, errors: 1 },
-      { t: "2026-04-01T03:00:00.000Z", count: 2, errors: 0 },
+    expect(report.requests.errors).toBe(1);
+    expect(report.requests.bucketSeconds).toBe(1800);
+    expect(report.requests.series).toHaveLength(48);
+    expect(report.requests.series.slice(0, 5)).toEqual([
+      { t: "2026-04-01T00:00:00.000Z", count: 2, errors: 0, previous: null },
+      { t: "2026-04-01T00:30:00.000Z", count: 0, errors: 0, previous: null },
+      { t: "2026-04-01T01:00:00.000Z", count: 0, errors: 0, previous: null },
+      { t: "2026-04-01T01:30:00.000Z", count: 0, errors: 0, previous: null },
+      { t: "2026-04-01T02:00:00.000Z", count: 3, errors: 1, previous: null },
     ]);
+  });
+
+  it("breaks requests down by status code, host and country", () => {
+    expect(report.statuses[0]).toEqual({ status: 200, count: 3 });
+    expect(report.hosts).toEqual([{ host: "ss.shop1.example", count: 7 }]);
+    expect(report.countries).toEqual([{ country: "DE", count: 7 }]);
+    const mixed = aggregate(window, [accessRecord({ ts: from, country: null }), accessRecord({ ts: from, host: "b.example" }), accessRecord({ ts: from, host: "b.example" })], []);
+    expect(mixed.hosts).toEqual([{ host: "b.example", count: 2 }, { host: "ss.shop1.example", count: 1 }]);
+    expect(mixed.countries).toEqual([{ country: "DE", count: 2 }, { country: "unknown", count: 1 }]);
+  });
+
+  it("puts the previous period's count beside each bucket", () => {
+    const before = previousWindow(window);
+    const earlier = aggregate(before, [accessRecord({ ts: before.from + 5 * 60_000 }), accessRecord({ ts: before.from + 6 * 60_000 })], []);
+    const compared = withPrevious(report, earlier);
+    expect(compared.requests.series[0]).toMatchObject({ count: 2, previous: 2 });
+    expect(compared.requests.series[1]).toMatchObject({ count: 0, previous: 0 });
   });
 
   it("counts status classes and ranks paths", () => {
@@ -116,9 +135,11 @@ describe("report helpers", () => {
     expect(percentile([], 50)).toBeNull();
   });
 
-  it("picks the smallest bucket that keeps the series at most 48 long", () => {
-    expect(bucketMinutes(HOUR)).toBe(5);
-    expect(bucketMinutes(24 * HOUR)).toBe(60);
-    expect(bucketMinutes(7 * 24 * HOUR)).toBe(360);
+  it("picks the smallest bucket that keeps the series at most 72 long", () => {
+    expect(bucketSeconds(15 * 60_000)).toBe(30);
+    expect(bucketSeconds(HOUR)).toBe(60);
+    expect(bucketSeconds(6 * HOUR)).toBe(300);
+    expect(bucketSeconds(24 * HOUR)).toBe(1800);
+    expect(bucketSeconds(7 * 24 * HOUR)).toBe(10_800);
   });
 });

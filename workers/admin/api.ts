@@ -1,23 +1,28 @@
-// Operator endpoints under the reserved /_edge/ prefix (CONTRACT.md "Control plane and repair").
+// Operator endpoints under the reserved /_edge/ prefix (CONTRACT.md "Control plane and repair"; docs/operate.md).
+// Every route here is described in workers/admin/openapi.ts; a test compares the two.
 import { Router, type IRequest } from "itty-router";
 import * as v from "valibot";
-import { ReplayBodySchema } from "../../schemas/admin";
+import { ApiKeyCreateSchema, AuditQuerySchema, ReplayBodySchema } from "../../schemas/admin";
 import type { UpsertMessage } from "../../schemas/config-message";
 import { AcceptedEdgeConfigSchema } from "../../schemas/accepted-edge-config";
 import { upstreamAllowed } from "../../schemas/edge-config";
 import { ContainerIdSchema } from "../../schemas/fields";
 import { WebhookPayloadSchema } from "../../schemas/supabase-webhook";
 import { containerStub } from "../../durable/container-state";
-import { requireBearer, requireSecret } from "../shared/auth";
-import { readJsonBody } from "../shared/body";
+import { operatorAccess } from "../../durable/operator-access";
+import { requireSecret } from "../shared/auth";
+import { parseQuery, readJsonBody } from "../shared/body";
 import { EdgeError, errorResponse, jsonResponse } from "../shared/errors";
 import { replayDeadLetters } from "../shared/dead-letters";
-import { dashboardHandler, reportHandler } from "../log-consumer/routes";
+import { dashboardHandler, logsHandler, reportHandler } from "../log-consumer/routes";
 import { deleteThresholdsHandler, listAlertsHandler, putThresholdsHandler } from "../alerts/routes";
-import { hostParam, liveNowParam, putHostname, removeHostname, showHostname } from "./custom-hostnames";
-import { enqueueVersioned, replayContainers } from "./enqueue";
 import { markOutboxDelivered } from "../shared/outbox";
 import { supabaseConfigured } from "../shared/postgrest";
+import { authenticate, authorize, createApiKey, type OperatorRequest } from "./access";
+import { auditWrites } from "./audit";
+import { hostParam, liveNowParam, putHostname, removeHostname, showHostname } from "./custom-hostnames";
+import { enqueueChange, enqueueVersioned, replayContainers } from "./enqueue";
+import { openApiDocument } from "./openapi";
 import { messageFromWebhook, outboxIdFromWebhook } from "./webhook";
 
 type Args = [Env, ExecutionContext];
@@ -25,26 +30,46 @@ type Args = [Env, ExecutionContext];
 /** EdgeConfig bodies may list many hosts; everything else is small. */
 const CONFIG_BODY_LIMIT = 64 * 1024;
 
+function decodedParam(request: IRequest, name: string): string {
+  try {
+    return decodeURIComponent(request.params[name] ?? "");
+  } catch {
+    throw new EdgeError(400, "invalid_path", `the ${name} in the path is not valid percent-encoding`);
+  }
+}
+
 function containerIdParam(request: IRequest): string {
-  const id = decodeURIComponent(request.params.id ?? "");
+  const id = decodedParam(request, "id");
   if (!v.is(ContainerIdSchema, id)) {
     throw new EdgeError(400, "invalid_container_id", "container id must match ^[a-z0-9][a-z0-9_-]{2,63}$");
   }
   return id;
 }
 
-export const edgeApi = Router<IRequest, Args>({
+/** The container of a container route, checked against the caller's scope and noted for the audit log. */
+function containerFor(request: OperatorRequest, access: "read" | "write"): string {
+  const id = containerIdParam(request);
+  request.audit = { ...request.audit, containerId: id };
+  authorize(request, access, [id]);
+  return id;
+}
+
+export const edgeApi = Router<OperatorRequest, Args>({
   catch: (error) => errorResponse(error),
-  finally: [(response) => response ?? jsonResponse({ error: "not_found", message: "no such endpoint" }, 404)],
+  finally: [(response) => response ?? jsonResponse({ error: "not_found", message: "no such endpoint" }, 404), auditWrites],
 });
 
 edgeApi
   .get("/_edge/health", () => jsonResponse({ ok: true }))
 
+  .get("/_edge/openapi.json", (request) => jsonResponse(openApiDocument(new URL(request.url).origin)))
+
   .post("/_edge/hooks/supabase", async (request, env, ctx) => {
     await requireSecret(request.headers.get("X-Webhook-Secret"), env.WEBHOOK_SECRET, "X-Webhook-Secret");
+    request.principal = { kind: "webhook" };
     const payload = await readJsonBody(request, WebhookPayloadSchema);
     const message = messageFromWebhook(payload);
+    request.audit = { containerId: message.containerId, detail: `${message.type} v${message.version}` };
     const accepted = await enqueueVersioned(env, message);
     // The change is on the queue (or was applied before): acknowledge the outbox row so the sweeper skips it.
     // After the answer: pg_net gives the webhook 5 s, and a failed acknowledgement only costs a redundant sweep.
@@ -67,16 +92,17 @@ edgeApi
     return jsonResponse(config);
   })
 
-  // The dashboard page carries no data and no secret; it asks for the token and sends it to /report itself.
+  // The dashboard page carries no data and no secret; it asks for the token and sends it to the API itself.
   .get("/_edge/admin/dashboard", dashboardHandler)
 
-  // Everything below needs the operator's bearer token.
-  .all("/_edge/admin/*", (request, env) => requireBearer(request, env.ADMIN_TOKEN).then(() => undefined))
+  // Everything below needs the admin token or an API key (Authorization: Bearer …).
+  .all("/_edge/admin/*", (request, env) => authenticate(request, env).then(() => undefined))
 
   .put("/_edge/admin/containers/:id", async (request, env) => {
-    const id = containerIdParam(request);
+    const id = containerFor(request, "write");
     // Accepted in full here (public-suffix hosts refused with 400), though the consumer derives the stored form again.
     const config = await readJsonBody(request, AcceptedEdgeConfigSchema, CONFIG_BODY_LIMIT);
+    request.audit = { containerId: id, detail: `version ${config.version}` };
     if (config.containerId !== id) {
       throw new EdgeError(400, "invalid_body", `invalid body: containerId "${config.containerId}" does not match the path "${id}"`);
     }
@@ -86,23 +112,21 @@ edgeApi
     // The message carries what was submitted; derived fields are the consumer's to add.
     const { cookieDomains: _derived, ...submitted } = config;
     const message: UpsertMessage = { type: "upsert", containerId: id, version: config.version, config: submitted, source: "admin" };
-    if (!(await enqueueVersioned(env, message))) {
-      const status = await containerStub(env, id).status(id);
-      throw new EdgeError(409, "stale_version", `version ${config.version} is not newer than applied version ${status?.appliedVersion}`);
-    }
-    return jsonResponse({ containerId: id, version: config.version, enqueued: true }, 202);
+    const enqueued = await enqueueChange(env, message);
+    return jsonResponse({ containerId: id, version: config.version, enqueued }, 202);
   })
 
   .delete("/_edge/admin/containers/:id", async (request, env) => {
-    const id = containerIdParam(request);
+    const id = containerFor(request, "write");
     const message = await containerStub(env, id).requestDelete(id);
     if (!message) throw new EdgeError(404, "not_found", `container ${id} has never been configured`);
+    request.audit = { containerId: id, detail: `delete as version ${message.version}` };
     await env.CONFIG_QUEUE.send(message);
     return jsonResponse({ containerId: id, version: message.version, enqueued: true }, 202);
   })
 
   .get("/_edge/admin/containers/:id/status", async (request, env) => {
-    const id = containerIdParam(request);
+    const id = containerFor(request, "read");
     const status = await containerStub(env, id).status(id);
     if (!status) throw new EdgeError(404, "not_found", `container ${id} has never been configured`);
     return jsonResponse(status);
@@ -110,28 +134,79 @@ edgeApi
 
   // Customer domains (custom-hostnames.ts, docs/custom-domains.md).
   .put("/_edge/admin/containers/:id/hostnames/:host", async (request, env) => {
-    const id = containerIdParam(request);
+    const id = containerFor(request, "write");
     const { view, created } = await putHostname(env, id, hostParam(request.params.host), liveNowParam(request.query.live));
     return jsonResponse(view, created ? 201 : 200);
   })
 
   .get("/_edge/admin/containers/:id/hostnames/:host", async (request, env) =>
-    jsonResponse(await showHostname(env, containerIdParam(request), hostParam(request.params.host))),
+    jsonResponse(await showHostname(env, containerFor(request, "read"), hostParam(request.params.host))),
   )
 
   .delete("/_edge/admin/containers/:id/hostnames/:host", async (request, env) =>
-    jsonResponse(await removeHostname(env, containerIdParam(request), hostParam(request.params.host))),
+    jsonResponse(await removeHostname(env, containerFor(request, "write"), hostParam(request.params.host))),
   )
 
   .post("/_edge/admin/replay", async (request, env) => {
     const body = await readJsonBody(request, ReplayBodySchema);
-    const count =
-      "deadLetters" in body ? await replayDeadLetters(env) : await replayContainers(env, "all" in body ? "all" : body.containerIds);
+    if ("containerIds" in body) {
+      authorize(request, "write", body.containerIds);
+      request.audit = {
+        containerId: body.containerIds.length === 1 ? body.containerIds[0]! : null,
+        detail: `containers ${body.containerIds.join(", ")}`,
+      };
+      return jsonResponse({ enqueued: await replayContainers(env, body.containerIds) }, 202);
+    }
+    authorize(request, "write", "admin");
+    request.audit = { detail: "deadLetters" in body ? "dead letters" : "all containers" };
+    const count = "deadLetters" in body ? await replayDeadLetters(env) : await replayContainers(env, "all");
     return jsonResponse({ enqueued: count }, 202);
   })
 
   .get("/_edge/admin/report", reportHandler)
 
-  .get("/_edge/admin/alerts", listAlertsHandler)
-  .put("/_edge/admin/alerts/thresholds/:id", putThresholdsHandler)
-  .delete("/_edge/admin/alerts/thresholds/:id", deleteThresholdsHandler);
+  .get("/_edge/admin/logs", logsHandler)
+
+  .post("/_edge/admin/keys", async (request, env) => {
+    authorize(request, "write", "admin");
+    const body = await readJsonBody(request, ApiKeyCreateSchema);
+    const created = await createApiKey(env, body);
+    request.audit = {
+      detail: `created key ${created.id} "${created.name}" (${created.access} on ${created.containers === "*" ? "all containers" : created.containers.join(", ")})`,
+    };
+    return jsonResponse(created, 201);
+  })
+
+  .get("/_edge/admin/keys", async (request, env) => {
+    authorize(request, "read", "admin");
+    return jsonResponse({ keys: await operatorAccess(env).listKeys() });
+  })
+
+  .delete("/_edge/admin/keys/:keyId", async (request, env) => {
+    authorize(request, "write", "admin");
+    const keyId = decodedParam(request, "keyId");
+    request.audit = { detail: `revoked key ${keyId}` };
+    const key = /^[0-9a-f]{16}$/.test(keyId) ? await operatorAccess(env).revokeKey(keyId) : null;
+    if (!key) throw new EdgeError(404, "not_found", `no API key ${keyId}`);
+    return jsonResponse(key);
+  })
+
+  .get("/_edge/admin/audit", async (request, env) => {
+    authorize(request, "read", "admin");
+    const query = parseQuery(AuditQuerySchema, request.url);
+    return jsonResponse(await operatorAccess(env).listAudit({ limit: query.limit, before: query.cursor, containerId: query.container }));
+  })
+
+  // Alerts (workers/alerts/routes.ts, docs/alerts.md): thresholds per container; the list covers every container.
+  .get("/_edge/admin/alerts", (request, env) => {
+    authorize(request, "read", "*");
+    return listAlertsHandler(request, env);
+  })
+  .put("/_edge/admin/alerts/thresholds/:id", (request, env) => {
+    containerFor(request, "write");
+    return putThresholdsHandler(request, env);
+  })
+  .delete("/_edge/admin/alerts/thresholds/:id", (request, env) => {
+    containerFor(request, "write");
+    return deleteThresholdsHandler(request, env);
+  });

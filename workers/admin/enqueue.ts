@@ -1,13 +1,31 @@
 // Putting config changes on CONFIG_QUEUE. The Durable Object records the desired version first, so a change
 // whose message is lost (a failed send) is still re-sent by its drift alarm.
-import type { RepairMessage, VersionedMessage } from "../../schemas/config-message";
+import type { RepairMessage, UpsertMessage, VersionedMessage } from "../../schemas/config-message";
 import { containerStub } from "../../durable/container-state";
+import { EdgeError } from "../shared/errors";
 
 /** Returns false (and enqueues nothing) when the version is not newer than the one applied. */
 export async function enqueueVersioned(env: Env, message: VersionedMessage): Promise<boolean> {
   const { accepted } = await containerStub(env, message.containerId).recordDesired(message);
   if (accepted) await env.CONFIG_QUEUE.send(message);
   return accepted;
+}
+
+/**
+ * An operator's change (PUT): accepted only when its version is newer than the last accepted one. Returns false
+ * for a repeat of the last accepted change (same version, same content: nothing new to queue); throws 409 otherwise.
+ */
+export async function enqueueChange(env: Env, message: UpsertMessage): Promise<boolean> {
+  const { outcome, lastAccepted } = await containerStub(env, message.containerId).acceptChange(message);
+  const { containerId, version } = message;
+  if (outcome === "stale") {
+    throw new EdgeError(409, "stale_version", `version ${version} is not newer than version ${lastAccepted}, the last one accepted for ${containerId}; send version ${lastAccepted + 1} or higher`);
+  }
+  if (outcome === "conflict") {
+    throw new EdgeError(409, "version_conflict", `version ${version} of ${containerId} was already accepted with different content; send version ${lastAccepted + 1} or higher to change it`);
+  }
+  if (outcome === "accepted") await env.CONFIG_QUEUE.send(message);
+  return outcome === "accepted";
 }
 
 /** Queues a repair for each container (every container EDGE_CONFIG lists, for "all"). Returns the count. */

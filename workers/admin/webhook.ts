@@ -14,7 +14,7 @@ import { EdgeError } from "../shared/errors";
 
 function parseRow<S extends v.GenericSchema>(schema: S, row: unknown, field: string): v.InferOutput<S> {
   const parsed = v.safeParse(schema, row);
-  if (!parsed.success) throw new EdgeError(400, "invalid_body", `invalid body: ${field}: ${describeIssues(parsed.issues)}`);
+  if (!parsed.success) throw new EdgeError(400, "invalid_body", `invalid body: ${field}: ${describeIssues(parsed.issues, schema)}`);
   return parsed.output;
 }
 

@@ -1,12 +1,13 @@
 // Turns log records into the report's aggregates. Pure: the same records always give the same report.
-import type { Report } from "../../schemas/analytics";
+import type { PeriodSummary, Report } from "../../schemas/analytics";
 import { statusClass } from "../../schemas/analytics";
 import { VISIT_MODES, type AccessRecord, type DetectionRecord, type VisitMode } from "../../schemas/log-record";
 
-const TOP_PATHS = 10;
-/** Bucket sizes the time series may use; the smallest one that keeps the series at most MAX_BUCKETS long wins. */
-const BUCKET_MINUTES = [1, 5, 15, 60, 180, 360, 720, 1440];
-const MAX_BUCKETS = 48;
+const TOP = 10;
+/** Bucket sizes (seconds) the series may use; the smallest that keeps it at most MAX_BUCKETS long wins. */
+const BUCKET_SECONDS = [10, 30, 60, 300, 600, 900, 1800, 3600, 10_800, 21_600, 43_200, 86_400];
+/** About an hour of minutes, a day of half hours, a week of 3-hour blocks: enough bars to see a shape. */
+const MAX_BUCKETS = 72;
 const PROXIED = new Set<AccessRecord["pathClass"]>(["proxy", "passthrough"]);
 
 export interface Window {
@@ -15,8 +16,25 @@ export interface Window {
   containerId: string | null;
 }
 
-export function bucketMinutes(spanMs: number): number {
-  return BUCKET_MINUTES.find((m) => spanMs / (m * 60_000) <= MAX_BUCKETS) ?? BUCKET_MINUTES.at(-1)!;
+/** The part of the report that one period's records decide. */
+export type PeriodFigures = Omit<Report, "source" | "objectsRead" | "truncated" | "previous">;
+
+export function bucketSeconds(spanMs: number): number {
+  return BUCKET_SECONDS.find((s) => spanMs / (s * 1000) <= MAX_BUCKETS) ?? BUCKET_SECONDS.at(-1)!;
+}
+
+/** Bucket starts covering the window, oldest first (aligned to the bucket size, so the first may start early). */
+export function bucketStarts(window: Window, seconds: number): number[] {
+  const ms = seconds * 1000;
+  const starts: number[] = [];
+  for (let t = Math.floor(window.from / ms) * ms; t <= window.to; t += ms) starts.push(t);
+  return starts;
+}
+
+/** The window of equal length just before `window`. */
+export function previousWindow(window: Window): Window {
+  const span = window.to - window.from;
+  return { ...window, from: window.from - span - 1, to: window.from - 1 };
 }
 
 /** Nearest-rank percentile of ascending `sorted`; null for no samples. */
@@ -25,19 +43,26 @@ export function percentile(sorted: readonly number[], p: number): number | null 
   return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-function rate(part: number, whole: number): number | null {
+export function rate(part: number, whole: number): number | null {
   return whole === 0 ? null : part / whole;
+}
+
+function top<K extends string>(counts: Map<string, number>, key: K): ({ [P in K]: string } & { count: number })[] {
+  return [...counts.entries()]
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .slice(0, TOP)
+    .map(([value, count]) => ({ [key]: value, count }) as { [P in K]: string } & { count: number });
+}
+
+function bump(map: Map<string, number>, key: string): void {
+  map.set(key, (map.get(key) ?? 0) + 1);
 }
 
 /**
  * Records outside the window or for another container are ignored. A record delivered twice (a retried batch
  * that was re-batched under another id) counts once: access records by requestId, detections by sessionId.
  */
-export function aggregate(
-  window: Window,
-  access: Iterable<AccessRecord>,
-  detections: Iterable<DetectionRecord>,
-): Omit<Report, "objectsRead" | "truncated"> {
+export function aggregate(window: Window, access: Iterable<AccessRecord>, detections: Iterable<DetectionRecord>): PeriodFigures {
   const inWindow = (r: { ts: number; containerId: string }) =>
     r.ts >= window.from && r.ts <= window.to && (window.containerId === null || r.containerId === window.containerId);
 
@@ -50,26 +75,34 @@ export function aggregate(
     if (!seen || r.ts >= seen.ts) sessions.set(r.sessionId, r);
   }
 
-  const minutes = bucketMinutes(window.to - window.from);
-  const bucketMs = minutes * 60_000;
-  const firstBucket = Math.floor(window.from / bucketMs) * bucketMs;
-  const series: { t: string; count: number; errors: number }[] = [];
-  for (let t = firstBucket; t <= window.to; t += bucketMs) series.push({ t: new Date(t).toISOString(), count: 0, errors: 0 });
+  const seconds = bucketSeconds(window.to - window.from);
+  const starts = bucketStarts(window, seconds);
+  const series = starts.map((t) => ({ t: new Date(t).toISOString(), count: 0, errors: 0, previous: null as number | null }));
 
   const statusClasses: Record<string, number> = {};
+  const statuses = new Map<string, number>();
   const paths = new Map<string, number>();
+  const hosts = new Map<string, number>();
+  const countries = new Map<string, number>();
   const latencies: number[] = [];
+  let errors = 0;
   let rewrites = 0;
   let requestsWithRewrites = 0;
   let requestsChecked = 0;
   let requestsBot = 0;
   for (const r of requests.values()) {
-    const bucket = series[Math.floor((r.ts - firstBucket) / bucketMs)]!;
+    const bucket = series[Math.floor((r.ts - starts[0]!) / (seconds * 1000))]!;
     bucket.count += 1;
-    if (r.status >= 500) bucket.errors += 1;
+    if (r.status >= 500) {
+      bucket.errors += 1;
+      errors += 1;
+    }
     const cls = statusClass(r.status);
     statusClasses[cls] = (statusClasses[cls] ?? 0) + 1;
-    paths.set(r.path, (paths.get(r.path) ?? 0) + 1);
+    bump(statuses, String(r.status));
+    bump(paths, r.path);
+    bump(hosts, r.host);
+    bump(countries, r.country ?? "unknown");
     if (PROXIED.has(r.pathClass)) latencies.push(r.durationMs);
     rewrites += r.cookieRewrites;
     if (r.cookieRewrites > 0) requestsWithRewrites += 1;
@@ -94,12 +127,12 @@ export function aggregate(
     containerId: window.containerId,
     from: new Date(window.from).toISOString(),
     to: new Date(window.to).toISOString(),
-    requests: { total: requests.size, bucketMinutes: minutes, series },
+    requests: { total: requests.size, errors, bucketSeconds: seconds, series },
     statusClasses,
-    topPaths: [...paths.entries()]
-      .map(([path, count]) => ({ path, count }))
-      .sort((a, b) => b.count - a.count || a.path.localeCompare(b.path))
-      .slice(0, TOP_PATHS),
+    statuses: top(statuses, "status").map((s) => ({ status: Number(s.status), count: s.count })),
+    topPaths: top(paths, "path"),
+    hosts: top(hosts, "host"),
+    countries: top(countries, "country"),
     latencyMs: { p50: percentile(latencies, 50), p95: percentile(latencies, 95), samples: latencies.length },
     cookieKeeper: { rewrites, requestsWithRewrites },
     detection: {
@@ -122,4 +155,27 @@ export function aggregate(
       sessionShare: rate(sessionsBot, sessionsChecked),
     },
   };
+}
+
+/** The few figures of a period that the dashboard compares against. */
+export function summarize(figures: PeriodFigures): PeriodSummary {
+  return {
+    from: figures.from,
+    to: figures.to,
+    requests: figures.requests.total,
+    errors: figures.requests.errors,
+    latencyP95: figures.latencyMs.p95,
+    sessions: figures.detection.sessions,
+    adblockRate: figures.detection.adblockRate,
+    itpRate: figures.detection.itpRate,
+    recoveredRate: figures.detection.recoveredRate,
+    botShare: figures.bots.requestShare,
+  };
+}
+
+/** Puts the previous period's bucket counts beside the current ones (bucket i against bucket i). */
+export function withPrevious(current: PeriodFigures, previous: PeriodFigures | null): PeriodFigures {
+  if (!previous) return current;
+  const series = current.requests.series.map((bucket, i) => ({ ...bucket, previous: previous.requests.series[i]?.count ?? 0 }));
+  return { ...current, requests: { ...current.requests, series } };
 }

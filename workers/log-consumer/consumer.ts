@@ -3,7 +3,7 @@
 // Supabase, then one Analytics Engine data point per access record. The batch lands whole or not at all: on an R2
 // or Supabase failure the objects this attempt wrote are removed and the whole batch is retried; the DLQ consumer
 // keeps what keeps failing.
-import { accessDataPoint } from "../../schemas/analytics";
+import { accessDataPoint, detectionDataPoint } from "../../schemas/analytics";
 import type { AccessRecord, DetectionRecord } from "../../schemas/log-record";
 import { storeDeadLetter } from "../shared/dead-letters";
 import { supabaseConfigured } from "../shared/postgrest";
@@ -24,7 +24,7 @@ export interface LogBatchSummary {
   sessionsUpserted: number;
 }
 
-type LogEnv = Pick<Env, "LOG_BUCKET" | "ACCESS_ANALYTICS" | "SUPABASE_URL" | "SUPABASE_SERVICE_ROLE_KEY">;
+type LogEnv = Pick<Env, "LOG_BUCKET" | "ACCESS_ANALYTICS" | "SESSION_ANALYTICS" | "SUPABASE_URL" | "SUPABASE_SERVICE_ROLE_KEY">;
 
 export async function consumeLogBatch(batch: MessageBatch<unknown>, env: LogEnv): Promise<LogBatchSummary> {
   const { records, rejected } = unpackMessages(batch.messages);
@@ -71,8 +71,9 @@ export async function consumeLogBatch(batch: MessageBatch<unknown>, env: LogEnv)
 
   // Analytics Engine last: its writes cannot be undone, so they happen only once the batch is durable.
   // A batch holds at most LOG_CONSUMER_BATCH_SIZE messages of MAX_RECORDS_PER_MESSAGE records: within AE's limit
-  // of 250 data points per invocation (schemas/log-record.ts).
+  // of 250 data points per invocation (schemas/log-record.ts), access and detection points together.
   for (const record of access) env.ACCESS_ANALYTICS.writeDataPoint(accessDataPoint(record));
+  for (const record of detection) env.SESSION_ANALYTICS.writeDataPoint(detectionDataPoint(record));
   batch.ackAll();
   summary.objects = written.sort();
   console.log(JSON.stringify({ event: "log_batch", ...summary, objects: written.length }));

@@ -1,196 +1,71 @@
-// GET /_edge/admin/dashboard: a self-contained page (no CDN, inline SVG charts) that fetches the report JSON.
-// The page holds no data and no secret, so it is served without the bearer token. The operator's token reaches
-// it in the URL fragment (`#token=…`, never sent to any server, so never in a log or a Referer) or through the
-// form; it is kept in sessionStorage, removed from the address bar, and sent only as an Authorization header to
-// /_edge/admin/report on the same origin.
+// GET /_edge/admin/dashboard: a self-contained page (no CDN, inline SVG and HTML charts) with three views: overview
+// (the report), logs (the logs search) and containers (the container list with health). The page holds no data
+// and no secret, so it is served without the bearer token. The operator's token (or an API key) reaches it in the
+// URL fragment (`#token=…`, never sent to any server, so never in a log or a Referer) or through the form; it is
+// kept in sessionStorage, removed from the address bar, and sent only as an Authorization header to the API on
+// the same origin. Every figure carries a sentence saying what it means, for readers who are not engineers.
+import { DASHBOARD_CLIENT } from "./dashboard-client";
+import { DASHBOARD_STYLE } from "./dashboard-style";
 
-const CLIENT_SCRIPT = String.raw`
-"use strict";
-var SVG = "http://www.w3.org/2000/svg";
-var COLORS = { "2xx": "#2f9e44", "3xx": "#1c7ed6", "4xx": "#f08c00", "5xx": "#e03131", other: "#868e96" };
-var $ = function (id) { return document.getElementById(id); };
-
-function el(name, attrs, text) {
-  var node = document.createElementNS(SVG, name);
-  for (var k in attrs) node.setAttribute(k, String(attrs[k]));
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-function svg(width, height) {
-  return el("svg", { viewBox: "0 0 " + width + " " + height, width: "100%", role: "img", preserveAspectRatio: "xMidYMid meet" });
-}
-function pct(x) { return x === null ? "–" : (x * 100).toFixed(1) + " %"; }
-function ms(x) { return x === null ? "–" : x.toFixed(0) + " ms"; }
-
-function requestsChart(report) {
-  // A narrow viewBox keeps the labels legible when the chart is scaled down to a phone screen.
-  var series = report.requests.series, w = 400, h = 200, pad = 26;
-  var max = Math.max(1, Math.max.apply(null, series.map(function (b) { return b.count; })));
-  var bw = (w - pad) / Math.max(series.length, 1);
-  var chart = svg(w, h);
-  chart.appendChild(el("text", { x: 0, y: 12, class: "axis" }, String(max)));
-  chart.appendChild(el("text", { x: 0, y: h - 20, class: "axis" }, "0"));
-  series.forEach(function (b, i) {
-    var bh = (b.count / max) * (h - 40), eh = (b.errors / max) * (h - 40), x = pad + i * bw;
-    var bar = el("rect", { x: x + 1, y: h - 20 - bh, width: Math.max(bw - 2, 1), height: bh, class: "bar", fill: "#1c7ed6" });
-    bar.appendChild(el("title", {}, b.t + ": " + b.count + " requests, " + b.errors + " 5xx"));
-    chart.appendChild(bar);
-    if (eh > 0) chart.appendChild(el("rect", { x: x + 1, y: h - 20 - eh, width: Math.max(bw - 2, 1), height: eh, class: "bar-errors", fill: "#e03131" }));
-  });
-  var first = series[0], last = series[series.length - 1];
-  if (first) chart.appendChild(el("text", { x: pad, y: h - 4, class: "axis" }, first.t.slice(5, 16).replace("T", " ")));
-  if (last) chart.appendChild(el("text", { x: w, y: h - 4, class: "axis", "text-anchor": "end" }, last.t.slice(5, 16).replace("T", " ")));
-  return chart;
+/** One key figure: title, value, change against the previous period, and what it means in plain words. */
+function kpi(id: string, title: string, explain: string, extra = ""): string {
+  return `<section class="kpi" id="${id}-card"${extra}><h2>${title}</h2><b id="${id}">–</b><span class="delta" id="${id.replace("kpi-", "delta-")}"></span><p class="explain">${explain}</p></section>`;
 }
 
-function barsChart(rows, format) {
-  var w = 400, rowH = 30, h = Math.max(rows.length, 1) * rowH, label = 80;
-  var max = Math.max(1e-9, Math.max.apply(null, rows.map(function (r) { return r.value; })));
-  var chart = svg(w, h);
-  rows.forEach(function (r, i) {
-    var y = i * rowH;
-    chart.appendChild(el("text", { x: 0, y: y + 20, class: "label" }, r.label));
-    chart.appendChild(el("rect", { x: label, y: y + 6, width: Math.max((r.value / max) * (w - label - 110), 1), height: 18, class: "bar", fill: r.color }));
-    chart.appendChild(el("text", { x: w, y: y + 20, class: "label", "text-anchor": "end" }, format(r)));
-  });
-  return chart;
+function card(id: string, title: string, explain: string, wide = false): string {
+  return `<section class="card${wide ? " wide" : ""}"><h2>${title}</h2><p class="explain">${explain}</p><div id="${id}"></div></section>`;
 }
 
-function render(report) {
-  $("kpi-requests").textContent = report.requests.total.toLocaleString();
-  $("kpi-p50").textContent = ms(report.latencyMs.p50);
-  $("kpi-p95").textContent = ms(report.latencyMs.p95);
-  $("kpi-rewrites").textContent = report.cookieKeeper.rewrites.toLocaleString();
-  $("kpi-sessions").textContent = report.detection.sessions.toLocaleString();
-  $("kpi-recovered").textContent = pct(report.detection.recoveredRate);
-  $("range").textContent = report.from.slice(0, 16).replace("T", " ") + " → " + report.to.slice(0, 16).replace("T", " ") + " UTC · " +
-    (report.containerId || "all containers") + " · " + report.objectsRead + (report.objectsRead === 1 ? " batch object" : " batch objects") + (report.truncated ? " (truncated)" : "");
+const OVERVIEW = `
+<div data-view="overview">
+<div id="range"></div>
+<div class="kpis">
+${kpi("kpi-requests", "Tracked requests", "Every hit that reached your tracking domain: tag loads, page views and events.")}
+${kpi("kpi-errors", "Server errors", "Share of requests your tagging server failed to answer (5xx). It should stay close to 0 %.")}
+${kpi("kpi-latency", "Response time", "How long your tagging server took to answer: a typical request / the slowest 5 in 100.")}
+${kpi("kpi-rewrites", "Cookies kept alive", "Cookies such as _ga whose lifetime the edge extended, so returning visitors are still recognised.")}
+${kpi("kpi-sessions", "Sessions checked", "Browser sessions in which the loader checked for ad blockers and browser tracking protection.")}
+${kpi("kpi-recovered", "Sessions saved", "Share of those sessions with an ad blocker or tracking protection: a third-party setup would likely have lost their data.")}
+${kpi("kpi-bots", "Bot traffic", "Share of checked requests that looked automated (crawlers, scripts), flagged so they do not inflate your numbers.", " hidden")}
+</div>
+<div class="cards">
+<section class="card wide"><h2>Alerts</h2><p class="explain">Problems the edge noticed on its own checks (every 5 minutes): errors, missing traffic, settings not going live.</p><ul id="alerts" class="alerts"></ul></section>
+<section class="card wide"><h2>Requests over time</h2><p class="explain" id="bucket-note"></p><div class="chart" id="chart-requests"></div>
+<div class="legend"><span><i style-fill="requests"></i>requests</span><span><i style-fill="errors"></i>server errors</span><span><i class="prev"></i>previous period</span></div></section>
+${card("chart-status", "How requests were answered", "OK answers should dominate. Many 4xx usually mean a wrong path or a blocked request; 5xx mean your tagging server had trouble.")}
+${card("chart-detection", "Blockers among visitors", "Share of checked sessions with an ad blocker, with Safari's or iOS's tracking prevention (ITP), with Firefox's tracking protection (ETP), and the share whose data first-party tracking saved.")}
+${card("chart-modes", "How pages reach the edge", "Measured per session. Same domain as the shop: cookies last longest. Tracking subdomain: Safari may cut cookies to 7 days. Another site: the loader's cookies are blocked as third-party, so fix the setup.")}
+${card("chart-hosts", "By tracking domain", "Which of your tracking domains the requests came in on.")}
+${card("chart-countries", "By country", "Where visitors were, from the edge's location data (no IP addresses are kept).")}
+${card("chart-paths", "Most requested paths", "The tracking endpoints and scripts used most. Query strings are never stored.")}
+${card("chart-codes", "Most frequent answer codes", "The exact status codes behind the groups above, e.g. 204 for a recorded event or 404 for a wrong path.")}
+<section class="card wide"><h2>Your own tracking domains</h2><p class="explain">Customer domains set up for this container, and whether each is live (its certificate and DNS checked by Cloudflare).</p><ul id="hostnames" class="alerts"></ul></section>
+</div>
+</div>`;
 
-  $("chart-requests").replaceChildren(requestsChart(report));
-  var total = report.requests.total;
-  var classes = Object.keys(report.statusClasses).sort().map(function (k) {
-    return { label: k, value: report.statusClasses[k], color: COLORS[k] || COLORS.other };
-  });
-  $("chart-status").replaceChildren(barsChart(classes, function (r) { return r.value + " · " + pct(total ? r.value / total : null); }));
-  var d = report.detection;
-  $("chart-detection").replaceChildren(barsChart([
-    { label: "ad-block", value: d.adblockRate || 0, color: "#f08c00", raw: d.adblockRate },
-    { label: "ITP", value: d.itpRate || 0, color: "#7048e8", raw: d.itpRate },
-    { label: "recovered", value: d.recoveredRate || 0, color: "#2f9e44", raw: d.recoveredRate },
-  ], function (r) { return pct(r.raw); }));
+const LOGS = `
+<div data-view="logs">
+<p class="explain">Single requests and sessions, newest hour first, straight from the stored logs. Use the filters to find a problem, then download what you found.</p>
+<form id="log-filters">
+  <select id="log-status" aria-label="answer"><option value="">any answer</option><option value="2xx">2xx answered fine</option><option value="3xx">3xx redirected</option><option value="4xx">4xx refused or not found</option><option value="5xx">5xx server error</option></select>
+  <input id="log-path" placeholder="path starts with, e.g. /g/" aria-label="path prefix">
+  <input id="log-host" placeholder="tracking domain" aria-label="host">
+  <select id="log-kind" aria-label="record kind"><option value="">requests and sessions</option><option value="access">requests only</option><option value="detection">sessions only</option></select>
+  <button class="primary" type="submit">Search</button>
+  <button type="button" id="log-download">Download NDJSON</button>
+</form>
+<div id="log-summary" class="explain"></div>
+<div class="card scroll"><table><thead><tr><th>time</th><th class="wide-only">domain</th><th class="wide-only">method</th><th>path / result</th><th>status</th><th>took</th><th class="wide-only">country</th></tr></thead><tbody id="log-rows"></tbody></table></div>
+<button type="button" id="log-more" class="link" hidden>Load more</button>
+</div>`;
 
-  var body = $("top-paths");
-  body.replaceChildren();
-  report.topPaths.forEach(function (p) {
-    var tr = document.createElement("tr"), a = document.createElement("td"), b = document.createElement("td");
-    a.textContent = p.path; b.textContent = String(p.count);
-    tr.append(a, b); body.appendChild(tr);
-  });
-}
-
-// Open alerts (GET /_edge/admin/alerts), for the chosen container or all of them; a failure here leaves the report.
-async function loadAlerts(token) {
-  var list = $("alerts");
-  try {
-    var res = await fetch("/_edge/admin/alerts", { headers: { Authorization: "Bearer " + token }, cache: "no-store" });
-    if (!res.ok) throw new Error(String(res.status));
-    var json = await res.json();
-    var container = $("container").value.trim();
-    var open = json.open.filter(function (a) { return !container || a.containerId === null || a.containerId === container; });
-    list.replaceChildren();
-    if (open.length === 0) { list.textContent = "No open alerts."; return; }
-    open.forEach(function (a) {
-      var li = document.createElement("li");
-      li.className = "alert";
-      li.textContent = a.message + " (since " + a.raisedAt.slice(0, 16).replace("T", " ") + " UTC)";
-      list.appendChild(li);
-    });
-  } catch (error) {
-    list.textContent = "Could not load the alerts: " + error.message;
-  }
-}
-
-// Customer domains of the chosen container (GET …/status, docs/custom-domains.md): one line per custom hostname.
-async function loadHostnames(token, container) {
-  var list = $("hostnames");
-  list.replaceChildren();
-  if (!container) { list.textContent = "Choose a container to see its custom hostnames."; return; }
-  var res = await fetch("/_edge/admin/containers/" + encodeURIComponent(container) + "/status", { headers: { Authorization: "Bearer " + token }, cache: "no-store" });
-  if (!res.ok) { list.textContent = "No status for " + container + "."; return; }
-  (await res.json()).hostnames.forEach(function (h) {
-    var li = document.createElement("li");
-    li.dataset.state = h.state;
-    li.textContent = h.host + " · " + h.state + " · " + (h.live ? "live" : "not live") + (h.errors.length ? " · " + h.errors.join("; ") : "");
-    list.appendChild(li);
-  });
-  if (!list.children.length) list.textContent = "No custom hostnames.";
-}
-
-async function load() {
-  var token = sessionStorage.getItem("qaxal-admin-token");
-  if (!token) { document.body.dataset.state = "need-token"; $("status").textContent = "Enter the admin token."; return; }
-  var params = new URLSearchParams({ since: $("since").value });
-  if ($("container").value) params.set("container", $("container").value.trim());
-  document.body.dataset.state = "loading";
-  $("status").textContent = "Loading…";
-  try {
-    var res = await fetch("/_edge/admin/report?" + params, { headers: { Authorization: "Bearer " + token }, cache: "no-store" });
-    // A refused token is forgotten so the form asks again.
-    if (res.status === 401) sessionStorage.removeItem("qaxal-admin-token");
-    var json = await res.json();
-    if (!res.ok) throw new Error(json.message || String(res.status));
-    render(json);
-    await loadAlerts(token);
-    await loadHostnames(token, $("container").value.trim());
-    $("status").textContent = "";
-    document.body.dataset.state = "ready";
-  } catch (error) {
-    $("status").textContent = "Could not load the report: " + error.message;
-    document.body.dataset.state = "error";
-  }
-}
-
-var fragment = new URLSearchParams(location.hash.slice(1));
-if (fragment.get("token")) sessionStorage.setItem("qaxal-admin-token", fragment.get("token"));
-if (fragment.get("container")) $("container").value = fragment.get("container");
-if (fragment.get("since")) $("since").value = fragment.get("since");
-// The token must not stay in the address bar (history, screenshots, shoulder-surfing).
-if (location.hash) history.replaceState(null, "", location.pathname + location.search);
-
-$("token-form").addEventListener("submit", function (event) {
-  event.preventDefault();
-  if ($("token").value) sessionStorage.setItem("qaxal-admin-token", $("token").value);
-  $("token").value = "";
-  load();
-});
-load();
-`;
-
-const STYLE = `
-:root { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; color: #212529; background: #f8f9fa; }
-body { margin: 0 auto; padding: 12px; max-width: 960px; }
-h1 { font-size: 1.3rem; margin: 4px 0 8px; }
-h2 { font-size: 1rem; margin: 0 0 8px; }
-form { display: flex; flex-wrap: wrap; gap: 8px; margin-bottom: 8px; }
-input, select, button { font: inherit; padding: 6px 8px; min-height: 40px; }
-#range, #status { color: #495057; font-size: 0.85rem; margin: 4px 0 12px; }
-.kpis { display: grid; grid-template-columns: repeat(auto-fit, minmax(140px, 1fr)); gap: 8px; margin-bottom: 12px; }
-.kpi, .card { background: #fff; border: 1px solid #dee2e6; border-radius: 8px; padding: 10px; }
-.kpi b { display: block; font-size: 1.4rem; }
-.kpi span { font-size: 0.8rem; color: #495057; }
-.cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(300px, 1fr)); gap: 12px; }
-.wide { grid-column: 1 / -1; }
-svg text { font-size: 14px; fill: #495057; }
-svg text.axis { font-size: 12px; }
-table { width: 100%; border-collapse: collapse; font-size: 0.9rem; }
-td { padding: 4px; border-top: 1px solid #f1f3f5; word-break: break-all; }
-td:last-child { text-align: right; white-space: nowrap; }
-#alerts { margin: 0; padding-left: 18px; font-size: 0.9rem; }
-#alerts li.alert { color: #c92a2a; margin-bottom: 4px; word-break: break-word; }
-#hostnames { margin: 0; padding-left: 18px; font-size: 0.9rem; word-break: break-all; }
-#hostnames li[data-state="active"] { color: #2f9e44; }
-#hostnames li[data-state="failed"] { color: #e03131; }
-`;
+const CONTAINERS = `
+<div data-view="containers">
+<p class="explain">Every container (one per customer setup) and whether its latest settings are live: <b>live</b> means live traffic uses the newest version, <b>updating</b> that a change is on its way (seconds), <b>failing</b> that the edge keeps retrying and says why.</p>
+<div id="containers-summary" class="explain"></div>
+<div class="containers" id="container-list"></div>
+<button type="button" id="containers-more" class="link" hidden>More containers</button>
+</div>`;
 
 export function dashboardPage(nonce: string): string {
   return `<!doctype html>
@@ -201,38 +76,28 @@ export function dashboardPage(nonce: string): string {
 <meta name="referrer" content="no-referrer">
 <link rel="icon" href="data:,">
 <title>Qaxal Edge · dashboard</title>
-<style nonce="${nonce}">${STYLE}</style>
+<style nonce="${nonce}">${DASHBOARD_STYLE}
+.legend i[style-fill=requests] { background: #4dabf7; } .legend i[style-fill=errors] { background: #e03131; }</style>
 </head>
-<body data-state="init">
-<h1>Qaxal Edge</h1>
-<form id="token-form">
-  <input id="token" type="password" placeholder="admin token" autocomplete="off" aria-label="admin token">
+<body data-state="init" data-show="overview">
+<header><h1>Qaxal Edge</h1>
+<nav><button type="button" data-target="overview">Overview</button><button type="button" data-target="logs">Logs</button><button type="button" data-target="containers">Containers</button></nav>
+</header>
+<form id="controls">
+  <span id="token-row" hidden><input id="token" type="password" placeholder="admin token or API key" autocomplete="off" aria-label="admin token or API key"></span>
   <input id="container" placeholder="container (all)" aria-label="container">
-  <select id="since" aria-label="window">
-    <option value="1h">1 hour</option><option value="6h">6 hours</option>
-    <option value="24h" selected>24 hours</option><option value="7d">7 days</option>
+  <select id="since" aria-label="period">
+    <option value="15m">last 15 minutes</option><option value="1h">last hour</option><option value="6h">last 6 hours</option>
+    <option value="24h" selected>last 24 hours</option><option value="7d">last 7 days</option>
   </select>
-  <button type="submit">Show</button>
+  <button class="primary" type="submit">Show</button>
+  <button class="link" type="button" id="sign-out">Sign out</button>
 </form>
 <div id="status" role="status"></div>
-<div id="range"></div>
-<div class="kpis">
-  <div class="kpi"><b id="kpi-requests">–</b><span>requests</span></div>
-  <div class="kpi"><b id="kpi-p50">–</b><span>p50 proxy latency</span></div>
-  <div class="kpi"><b id="kpi-p95">–</b><span>p95 proxy latency</span></div>
-  <div class="kpi"><b id="kpi-rewrites">–</b><span>cookie-keeper rewrites</span></div>
-  <div class="kpi"><b id="kpi-sessions">–</b><span>detected sessions</span></div>
-  <div class="kpi"><b id="kpi-recovered">–</b><span>sessions recovered</span></div>
-</div>
-<div class="cards">
-  <section class="card wide"><h2>Alerts</h2><ul id="alerts"></ul></section>
-  <section class="card wide"><h2>Requests over time (red: 5xx)</h2><div id="chart-requests"></div></section>
-  <section class="card"><h2>Status mix</h2><div id="chart-status"></div></section>
-  <section class="card"><h2>Detection rates (share of sessions)</h2><div id="chart-detection"></div></section>
-  <section class="card wide"><h2>Top paths</h2><table><tbody id="top-paths"></tbody></table></section>
-  <section class="card wide"><h2>Custom domains</h2><ul id="hostnames"></ul></section>
-</div>
-<script nonce="${nonce}">${CLIENT_SCRIPT}</script>
+${OVERVIEW}
+${LOGS}
+${CONTAINERS}
+<script nonce="${nonce}">${DASHBOARD_CLIENT}</script>
 </body>
 </html>`;
 }

@@ -1,6 +1,7 @@
-// GET /_edge/admin/report: reads the R2 batches of the requested window (one listing per hour partition) and
-// aggregates them. Bounded: at most MAX_OBJECTS objects are read per report; beyond that the answer says
-// `truncated` (at that volume, Analytics Engine's SQL API is the tool — see schemas/analytics.ts).
+// The report from R2 (local runs, and production without Analytics Engine credentials): reads the batches of the
+// window and of the period before it (one listing per hour partition, newest first) and aggregates them.
+// Bounded: at most MAX_OBJECTS objects per report; beyond that the answer says `truncated`, the comparison with
+// the previous period is left out, and at that volume the Analytics Engine source (analytics-sql.ts) is the tool.
 import * as v from "valibot";
 import type { Report } from "../../schemas/analytics";
 import {
@@ -10,21 +11,36 @@ import {
   LogRecordSchema,
   MAX_RECORDS_PER_MESSAGE,
 } from "../../schemas/log-record";
-import { aggregate, type Window } from "./aggregate";
+import { aggregate, previousWindow, summarize, withPrevious, type Window } from "./aggregate";
 import { gunzipNdjson } from "./ndjson-gzip";
 import { hourPrefix } from "./partition";
 
 /** Records a report holds in memory at most: well inside a Worker's 128 MB. */
 const MAX_RECORDS = 80_000;
-/** An object holds one consumer batch: at most LOG_CONSUMER_BATCH_SIZE packed messages. With at most 168 listings
- * (7 days of hours) a report stays under the 1,000 operations on Cloudflare services a Worker invocation may make. */
+/** An object holds one consumer batch: at most LOG_CONSUMER_BATCH_SIZE packed messages. With at most 336 listings
+ * (twice 7 days of hours: the window and the period before it) a report stays under the 1,000 operations on
+ * Cloudflare services a Worker invocation may make. */
 export const MAX_OBJECTS = Math.floor(MAX_RECORDS / (LOG_CONSUMER_BATCH_SIZE * MAX_RECORDS_PER_MESSAGE));
 const READ_CONCURRENCY = 16;
 const HOUR_MS = 3600_000;
 
+interface Records {
+  access: AccessRecord[];
+  detections: DetectionRecord[];
+  objectsRead: number;
+  /** The hour partition being listed when the object budget ran out; null when everything was read. */
+  cutAtHour: number | null;
+}
+
 export async function buildReport(bucket: R2Bucket, window: Window, maxObjects = MAX_OBJECTS): Promise<Report> {
-  const { access, detections, objectsRead, truncated } = await readWindow(bucket, window, maxObjects);
-  return { ...aggregate(window, access, detections), objectsRead, truncated };
+  const before = previousWindow(window);
+  const { access, detections, objectsRead, cutAtHour } = await readRecords(bucket, { ...window, from: before.from }, maxObjects);
+  // Newest first: a cut-off always loses the previous period first, so it is compared only when read whole. The
+  // hour holding window.from also holds the previous period's newest records.
+  const truncated = cutAtHour !== null && cutAtHour >= Math.floor(window.from / HOUR_MS) * HOUR_MS;
+  const previous = cutAtHour === null ? aggregate(before, access, detections) : null;
+  const current = withPrevious(aggregate(window, access, detections), previous);
+  return { ...current, source: "r2", previous: previous && summarize(previous), objectsRead, truncated };
 }
 
 /** The valid records of every batch object in the window's hour partitions (at most `maxObjects` objects). */
@@ -33,7 +49,12 @@ export async function readWindow(
   window: Window,
   maxObjects = MAX_OBJECTS,
 ): Promise<{ access: AccessRecord[]; detections: DetectionRecord[]; objectsRead: number; truncated: boolean }> {
-  const { keys, truncated } = await listWindow(bucket, window, maxObjects);
+  const { access, detections, objectsRead, cutAtHour } = await readRecords(bucket, window, maxObjects);
+  return { access, detections, objectsRead, truncated: cutAtHour !== null };
+}
+
+async function readRecords(bucket: R2Bucket, window: Window, maxObjects: number): Promise<Records> {
+  const { keys, cutAtHour } = await listWindow(bucket, window, maxObjects);
   const access: AccessRecord[] = [];
   const detections: DetectionRecord[] = [];
   let skipped = 0;
@@ -52,11 +73,11 @@ export async function readWindow(
     }
   }
   if (skipped > 0) console.warn(JSON.stringify({ event: "report_lines_skipped", skipped }));
-  return { access, detections, objectsRead: keys.length, truncated };
+  return { access, detections, objectsRead: keys.length, cutAtHour };
 }
 
 /** Object keys of every hour partition that overlaps the window, newest hour first (what a cut-off keeps). */
-async function listWindow(bucket: R2Bucket, window: Window, maxObjects: number): Promise<{ keys: string[]; truncated: boolean }> {
+async function listWindow(bucket: R2Bucket, window: Window, maxObjects: number): Promise<{ keys: string[]; cutAtHour: number | null }> {
   const keys: string[] = [];
   const firstHour = Math.floor(window.from / HOUR_MS) * HOUR_MS;
   for (let hour = Math.floor(window.to / HOUR_MS) * HOUR_MS; hour >= firstHour; hour -= HOUR_MS) {
@@ -64,11 +85,11 @@ async function listWindow(bucket: R2Bucket, window: Window, maxObjects: number):
     do {
       const page = await bucket.list({ prefix: hourPrefix(hour), cursor, limit: 1000 });
       for (const object of page.objects) {
-        if (keys.length === maxObjects) return { keys, truncated: true };
+        if (keys.length === maxObjects) return { keys, cutAtHour: hour };
         keys.push(object.key);
       }
       cursor = page.truncated ? page.cursor : undefined;
     } while (cursor);
   }
-  return { keys, truncated: false };
+  return { keys, cutAtHour: null };
 }

@@ -46,10 +46,7 @@ export function sessionRows(records: readonly DetectionRecord[]): LoaderSessionR
 }
 
 /** Throws when Supabase refuses or is unreachable, so the caller retries the batch. */
-export async function upsertSessions(
-  env: SupabaseEnv,
-  records: readonly DetectionRecord[],
-): Promise<number> {
+export async function upsertSessions(env: SupabaseEnv, records: readonly DetectionRecord[]): Promise<number> {
   const rows = sessionRows(records);
   if (rows.length === 0) return 0;
   await upsert(env, "writing loader_sessions", SESSIONS_TABLE, rows, SESSIONS_CONFLICT_KEY);

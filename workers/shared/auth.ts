@@ -22,9 +22,3 @@ export async function requireSecret(given: string | null, expected: string | und
     throw new EdgeError(401, "unauthorized", `missing or wrong ${what}`);
   }
 }
-
-export async function requireBearer(request: Request, expected: string | undefined): Promise<void> {
-  const header = request.headers.get("Authorization");
-  const token = header?.startsWith("Bearer ") ? header.slice("Bearer ".length) : null;
-  await requireSecret(token, expected, "bearer token");
-}

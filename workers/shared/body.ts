@@ -34,7 +34,14 @@ export async function readLimitedText(request: Request, limit = DEFAULT_BODY_LIM
 
 export function parseWith<S extends v.GenericSchema>(schema: S, input: unknown, what = "body"): v.InferOutput<S> {
   const result = v.safeParse(schema, input);
-  if (!result.success) throw new EdgeError(400, "invalid_body", `invalid ${what}: ${describeIssues(result.issues)}`);
+  if (!result.success) throw new EdgeError(400, "invalid_body", `invalid ${what}: ${describeIssues(result.issues, schema)}`);
+  return result.output;
+}
+
+/** Query parameters (`?since=24h&container=shop1`) validated like a body: 400 `invalid_query` naming the parameter. */
+export function parseQuery<S extends v.GenericSchema>(schema: S, url: string): v.InferOutput<S> {
+  const result = v.safeParse(schema, Object.fromEntries(new URL(url).searchParams));
+  if (!result.success) throw new EdgeError(400, "invalid_query", `invalid query: ${describeIssues(result.issues, schema)}`);
   return result.output;
 }
 

@@ -26,7 +26,7 @@ export async function consumeConfigBatch(batch: MessageBatch<unknown>, env: Env)
     batch.messages.map(async (message) => {
       const parsed = v.safeParse(ConfigMessageSchema, message.body);
       if (!parsed.success) {
-        const reason = `invalid config message: ${describeIssues(parsed.issues)}`;
+        const reason = `invalid config message: ${describeIssues(parsed.issues, ConfigMessageSchema)}`;
         console.error(JSON.stringify({ event: "config_message_invalid", id: message.id, reason }));
         await storeDeadLetter(env, "config", message.id, message.body, reason);
         message.ack();
@@ -96,7 +96,7 @@ async function applyNewest(env: Env, containerId: string, newest: Received & { b
 async function resolveConfig(env: Env, body: VersionedMessage & { type: "upsert" }): Promise<EdgeConfig> {
   const raw = body.config !== undefined ? body.config : await fetchFromControlPlane(env, body);
   const parsed = v.safeParse(AcceptedEdgeConfigSchema, raw);
-  if (!parsed.success) throw new PermanentFailure(`invalid EdgeConfig: ${describeIssues(parsed.issues)}`);
+  if (!parsed.success) throw new PermanentFailure(`invalid EdgeConfig: ${describeIssues(parsed.issues, AcceptedEdgeConfigSchema)}`);
   const config = parsed.output;
   if (config.containerId !== body.containerId) {
     throw new PermanentFailure(`config.containerId ${config.containerId} does not match message ${body.containerId}`);

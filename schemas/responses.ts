@@ -1,0 +1,87 @@
+// Answers of the operator API, as schemas: the OpenAPI description (workers/admin/openapi.ts) is generated from
+// these and from the request schemas, and the types of the answers are inferred from them.
+import * as v from "valibot";
+import { API_KEY_ACCESS } from "./admin";
+import { LogRecordSchema } from "./log-record";
+
+export const ErrorSchema = v.object({
+  error: v.pipe(v.string(), v.description("a stable code: invalid_body, stale_version, forbidden, …")),
+  message: v.pipe(v.string(), v.description("what went wrong, in words, naming the field")),
+});
+
+export const HealthSchema = v.object({ ok: v.literal(true) });
+
+export const AcceptedChangeSchema = v.object({
+  containerId: v.string(),
+  version: v.number(),
+  enqueued: v.pipe(v.boolean(), v.description("false when this exact change had already been accepted (nothing new was queued)")),
+});
+
+export const ContainerStatusSchema = v.object({
+  containerId: v.string(),
+  desiredVersion: v.pipe(v.number(), v.description("the last version accepted")),
+  appliedVersion: v.pipe(v.number(), v.description("the version live traffic uses")),
+  inSync: v.pipe(v.boolean(), v.description("desiredVersion has been applied")),
+  lastError: v.pipe(v.nullable(v.string()), v.description("why the last apply failed (it is retried)")),
+  updatedAt: v.string(),
+  hostnames: v.pipe(
+    v.array(
+      v.object({
+        host: v.string(),
+        state: v.string(),
+        live: v.boolean(),
+        liveNow: v.boolean(),
+        errors: v.array(v.string()),
+        checkedAt: v.string(),
+      }),
+    ),
+    v.description("the container's custom hostnames (docs/custom-domains.md)"),
+  ),
+});
+
+export const ReplayAcceptedSchema = v.object({ enqueued: v.pipe(v.number(), v.description("messages queued")) });
+
+const Scope = v.union([v.literal("*"), v.array(v.string())]);
+
+export const ApiKeySchema = v.object({
+  id: v.string(),
+  name: v.string(),
+  containers: Scope,
+  access: v.picklist(API_KEY_ACCESS),
+  createdAt: v.string(),
+  revokedAt: v.nullable(v.string()),
+  lastUsedAt: v.pipe(v.nullable(v.string()), v.description("to the minute")),
+});
+
+export const ApiKeyCreatedSchema = v.object({
+  ...ApiKeySchema.entries,
+  key: v.pipe(v.string(), v.description("the key itself, shown only in this answer: send it as Authorization: Bearer <key>")),
+});
+
+export const ApiKeyListSchema = v.object({ keys: v.array(ApiKeySchema) });
+
+export const AuditPageSchema = v.object({
+  entries: v.array(
+    v.object({
+      id: v.number(),
+      at: v.string(),
+      actor: v.pipe(v.string(), v.description('"admin", "webhook" or "key:<id>"')),
+      keyName: v.nullable(v.string()),
+      method: v.string(),
+      path: v.string(),
+      containerId: v.nullable(v.string()),
+      status: v.number(),
+      result: v.pipe(v.string(), v.description('"ok" or the answer\'s error code')),
+      detail: v.nullable(v.string()),
+    }),
+  ),
+  cursor: v.pipe(v.nullable(v.string()), v.description("pass as ?cursor= for older entries; null on the last page")),
+});
+
+export const LogPageSchema = v.object({
+  window: v.object({ from: v.string(), to: v.string() }),
+  records: v.array(LogRecordSchema),
+  cursor: v.pipe(v.nullable(v.string()), v.description("null when the window has been read to its end")),
+  next: v.pipe(v.nullable(v.string()), v.description("path and query of the next page (window pinned)")),
+  objectsRead: v.number(),
+});

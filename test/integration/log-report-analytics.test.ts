@@ -1,0 +1,153 @@
+// The report's production source: Analytics Engine's SQL API. The API cannot run here, so it is stood in at the
+// HTTP boundary (test/support/analytics-sql-stand-in.mjs: the documented request and response shapes, and a small
+// interpreter of the SQL subset the edge sends). The data points are the ones the real log consumer wrote through
+// the Analytics Engine bindings for the same records that went to R2, so both sources must give the same report.
+
+import { createExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, inject, it, vi } from "vitest";
+import "../support/analytics-sql-stand-in.client";
+import { AE_DOUBLES, AE_SESSION_DOUBLES, type Report } from "../../schemas/analytics";
+import { edgeApi } from "../../workers/admin/api";
+import { ADMIN } from "../support/fixtures";
+import { accessRecord, deliverLogs, detectionRecord } from "../support/log-records";
+
+const TOKEN = "stand-in-analytics-token";
+const ACCOUNT = "0123456789abcdef0123456789abcdef";
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+
+interface StandInRequest {
+  method: string;
+  account: string;
+  authorization: string | null;
+  body: string;
+}
+
+function tenantBase(): string {
+  return `${inject("analyticsSqlStandInUrl")}/t/${crypto.randomUUID().slice(0, 8)}`;
+}
+
+/** Delivers records through the real consumer and loads the data points it wrote into the stand-in. */
+async function deliverToBoth(base: string, records: Parameters<typeof deliverLogs>[0]) {
+  const access = vi.spyOn(env.ACCESS_ANALYTICS, "writeDataPoint");
+  const sessions = vi.spyOn(env.SESSION_ANALYTICS, "writeDataPoint");
+  await deliverLogs(records);
+  // AE stamps a point with its write time; the record's own time (its `ts` column) stands in for it.
+  const load = async (dataset: string, points: AnalyticsEngineDataPoint[], tsIndex: number) => {
+    const body = { dataset, points: points.map((p) => ({ ...p, timestamp: p.doubles?.[tsIndex] })) };
+    await fetch(`${base}/__points`, { method: "POST", body: JSON.stringify(body) });
+  };
+  await load(
+    "qaxal_edge_access",
+    access.mock.calls.map(([p]) => p!),
+    AE_DOUBLES.indexOf("ts"),
+  );
+  await load(
+    "qaxal_edge_sessions",
+    sessions.mock.calls.map(([p]) => p!),
+    AE_SESSION_DOUBLES.indexOf("ts"),
+  );
+  access.mockRestore();
+  sessions.mockRestore();
+}
+
+async function report(query: string, overrides: Partial<Env>): Promise<Response> {
+  const request = new Request(`https://edge.example/_edge/admin/report?${query}`, { headers: ADMIN });
+  return edgeApi.fetch(request, { ...env, ...overrides }, createExecutionContext());
+}
+
+describe("report from Analytics Engine's SQL API", () => {
+  it("gives the same figures as the R2 batches for the same records, with the previous period", async () => {
+    const base = tenantBase();
+    const sql = { CF_ACCOUNT_ID: ACCOUNT, ANALYTICS_API_TOKEN: TOKEN, CF_API_BASE: `${base}/client/v4` } as Partial<Env>;
+    const id = `ae-${crypto.randomUUID().slice(0, 8)}`;
+    const now = Date.now();
+    await deliverToBoth(base, [
+      accessRecord({
+        containerId: id,
+        ts: now - 10 * MIN,
+        status: 200,
+        durationMs: 12,
+        cookieRewrites: 2,
+        host: "ss.a.example",
+        country: "DE",
+        bot: false,
+      }),
+      accessRecord({ containerId: id, ts: now - 11 * MIN, status: 204, durationMs: 9, host: "ss.a.example", country: "US", bot: true }),
+      accessRecord({ containerId: id, ts: now - 20 * MIN, status: 503, durationMs: 80, host: "ss.a.example", country: "FR" }),
+      accessRecord({
+        containerId: id,
+        ts: now - 3 * HOUR,
+        status: 404,
+        durationMs: 20,
+        path: "/missing",
+        pathClass: "passthrough",
+        host: "ss.b.example",
+        country: null,
+      }),
+      accessRecord({ containerId: id, ts: now - 4 * HOUR, status: 200, path: "/l/x.js", pathClass: "loader", durationMs: 2 }),
+      accessRecord({ containerId: id, ts: now - 30 * HOUR, status: 200 }), // the previous 24 hours
+      accessRecord({ containerId: "ae-other", ts: now - 10 * MIN, status: 500 }),
+      detectionRecord({ containerId: id, ts: now - 15 * MIN, adblock: true, bot: false }),
+      detectionRecord({ containerId: id, ts: now - 16 * MIN, itp: true, adblock: true }),
+      detectionRecord({ containerId: id, ts: now - 17 * MIN, etp: true, mode: "same-origin" }),
+      detectionRecord({ containerId: id, ts: now - 18 * MIN }),
+      detectionRecord({ containerId: id, ts: now - 26 * HOUR, adblock: true }),
+    ]);
+
+    const fromAe = await report(`container=${id}&since=24h`, sql);
+    expect(fromAe.status).toBe(200);
+    const ae = await fromAe.json<Report>();
+    const r2 = await (await report(`container=${id}&since=24h&source=r2`, sql)).json<Report>();
+
+    expect(ae.source).toBe("analytics-engine");
+    expect(r2.source).toBe("r2");
+    expect(ae.requests.total).toBe(5);
+    expect(ae.bots).toMatchObject({ requestsChecked: 2, requestsBot: 1, requestShare: 0.5, sessionsChecked: 1, sessionsBot: 0 });
+    expect(ae.previous).toMatchObject({ requests: 1, sessions: 1, adblockRate: 1 });
+    expect(ae.detection).toMatchObject({ sessions: 4, etp: 1, modes: { "same-origin": 1, subdomain: 3, "cross-site": 0, unknown: 0 } });
+    // Every figure the two sources share agrees (AE orders ties differently, so lists are compared as sets).
+    for (const key of ["statusClasses", "latencyMs", "cookieKeeper", "detection", "bots"] as const) expect(ae[key], key).toEqual(r2[key]);
+    for (const key of ["statuses", "topPaths", "hosts", "countries"] as const)
+      expect(new Set(ae[key].map((x) => JSON.stringify(x))), key).toEqual(new Set(r2[key].map((x) => JSON.stringify(x))));
+    expect(ae.requests.series).toEqual(r2.requests.series);
+    expect(ae.requests.errors).toBe(1);
+    expect(ae.previous).toMatchObject({ requests: r2.previous!.requests, errors: r2.previous!.errors, sessions: r2.previous!.sessions });
+  });
+
+  it("sends each query as the documented request: POST, bearer token, SQL body, a fixed number of queries", async () => {
+    const base = tenantBase();
+    const sql = { CF_ACCOUNT_ID: ACCOUNT, ANALYTICS_API_TOKEN: TOKEN, CF_API_BASE: `${base}/client/v4` } as Partial<Env>;
+    expect((await report("container=ae-shape&since=1h", sql)).status).toBe(200);
+    const requests = await (await fetch(`${base}/__requests`)).json<StandInRequest[]>();
+    // One round of aggregate queries, however much traffic there is.
+    expect(requests).toHaveLength(10);
+    for (const r of requests) {
+      expect(r).toMatchObject({ method: "POST", account: ACCOUNT, authorization: `Bearer ${TOKEN}` });
+      expect(r.body).toMatch(
+        /^SELECT .* FROM qaxal_edge_(access|sessions) WHERE timestamp >= toDateTime\(\d+\) AND timestamp <= toDateTime\(\d+\) AND index1 = 'ae-shape'/,
+      );
+    }
+  });
+
+  it("answers 502 without the query or the API's answer when the API fails", async () => {
+    const base = tenantBase();
+    await fetch(`${base}/__fail`, { method: "POST", body: JSON.stringify({ status: 500, body: "internal detail" }) });
+    const res = await report("since=1h", {
+      CF_ACCOUNT_ID: ACCOUNT,
+      ANALYTICS_API_TOKEN: TOKEN,
+      CF_API_BASE: `${base}/client/v4`,
+    } as Partial<Env>);
+    expect(res.status).toBe(502);
+    expect(await res.json()).toEqual({ error: "analytics_unavailable", message: "Analytics Engine's SQL API answered 500" });
+  });
+
+  it("uses R2 when the account id or token is missing, and refuses to be forced onto an unconfigured API", async () => {
+    const plain = await (await report("since=1h", {})).json<Report>();
+    expect(plain.source).toBe("r2");
+    const forced = await report("since=1h&source=analytics-engine", {});
+    expect(forced.status).toBe(400);
+    expect(((await forced.json()) as { message: string }).message).toContain("needs CF_ACCOUNT_ID");
+  });
+});
