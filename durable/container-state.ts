@@ -4,16 +4,26 @@
 import { DurableObject } from "cloudflare:workers";
 import type { DeleteMessage, RepairMessage, VersionedMessage } from "../schemas/config-message";
 import type { EdgeConfig } from "../schemas/edge-config";
+import { EdgeError } from "../workers/shared/errors";
 import { syncKv } from "../workers/sync-consumer/kv-sync";
+import { registryStub } from "./routing-registry";
+import { conflictMessage, routingNames, type RoutingConflict, type RoutingNames } from "./routing-keys";
 
 export interface ContainerStatus {
   containerId: string;
   desiredVersion: number;
   appliedVersion: number;
   inSync: boolean;
+  /** The newest change asked for is a removal (DELETE, or a delete from the control plane). */
+  deleted: boolean;
   lastError: string | null;
   updatedAt: string;
 }
+
+export type RecordResult =
+  | { status: "accepted"; appliedVersion: number }
+  | { status: "stale"; appliedVersion: number }
+  | { status: "conflict"; conflict: RoutingConflict };
 
 export type ApplyResult =
   | { status: "applied"; version: number; writes: number; deletes: number }
@@ -30,6 +40,7 @@ interface Row extends Record<string, SqlStorageValue> {
   updated_at: string;
   drift_attempts: number;
   last_repair_at: number;
+  deleted: number;
 }
 
 /** A KV miss on live traffic asks for a repair at most this often. */
@@ -53,36 +64,64 @@ export class ContainerState extends DurableObject<Env> {
       last_error TEXT,
       updated_at TEXT NOT NULL,
       drift_attempts INTEGER NOT NULL DEFAULT 0,
-      last_repair_at INTEGER NOT NULL DEFAULT 0
+      last_repair_at INTEGER NOT NULL DEFAULT 0,
+      deleted INTEGER NOT NULL DEFAULT 0
     )`);
+    // Objects created before the column existed.
+    const columns = ctx.storage.sql.exec<{ name: string }>("PRAGMA table_info(state)").toArray();
+    if (!columns.some((column) => column.name === "deleted")) {
+      ctx.storage.sql.exec("ALTER TABLE state ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0");
+    }
   }
 
-  /** Records a version the control plane wants; refuses one that is not newer than the applied version. */
-  async recordDesired(message: VersionedMessage): Promise<{ accepted: boolean; appliedVersion: number }> {
-    const row = this.row(message.containerId);
-    if (message.version <= row.applied_version) return { accepted: false, appliedVersion: row.applied_version };
-    if (message.version >= row.desired_version) {
-      this.save({ ...row, desired_version: message.version, desired_message: JSON.stringify(message), drift_attempts: 0 });
-      await this.armDriftAlarm(0);
-    }
-    return { accepted: true, appliedVersion: row.applied_version };
+  /**
+   * Records a version the control plane wants. Refuses one that is not newer than the applied version and, when
+   * the caller knows the version's routing names (`names`), one that would route a key another container owns:
+   * the keys are claimed in the RoutingRegistry before anything is recorded.
+   */
+  recordDesired(message: VersionedMessage, names?: RoutingNames): Promise<RecordResult> {
+    return this.serially(() => this.recordDesiredNow(message, names));
   }
 
   /**
    * A removal gets the next version after everything seen so far, so it orders after every pending change.
-   * Null for a container this object has never seen.
+   * Null for a container this object has never seen or whose newest change is already a removal.
    */
-  async requestDelete(containerId: string): Promise<DeleteMessage | null> {
+  requestDelete(containerId: string): Promise<DeleteMessage | null> {
+    return this.serially(async () => {
+      const row = this.row(containerId);
+      if ((row.applied_version === 0 && row.desired_version === 0) || row.deleted) return null;
+      const message: DeleteMessage = {
+        type: "delete",
+        containerId,
+        version: Math.max(row.desired_version, row.applied_version) + 1,
+        source: "admin",
+      };
+      await this.recordDesiredNow(message);
+      return message;
+    });
+  }
+
+  private async recordDesiredNow(message: VersionedMessage, names?: RoutingNames): Promise<RecordResult> {
+    const { containerId, version } = message;
     const row = this.row(containerId);
-    if (row.applied_version === 0 && row.desired_version === 0) return null;
-    const message: DeleteMessage = {
-      type: "delete",
-      containerId,
-      version: Math.max(row.desired_version, row.applied_version) + 1,
-      source: "admin",
-    };
-    await this.recordDesired(message);
-    return message;
+    if (version <= row.applied_version) return { status: "stale", appliedVersion: row.applied_version };
+    if (names) {
+      const claim = await registryStub(this.env).claim(containerId, version, names);
+      if (claim.status === "conflict") return claim;
+    }
+    if (version >= row.desired_version) {
+      const fresh = this.row(containerId);
+      this.save({
+        ...fresh,
+        desired_version: version,
+        desired_message: JSON.stringify(message),
+        drift_attempts: 0,
+        deleted: message.type === "delete" ? 1 : 0,
+      });
+      await this.armDriftAlarm(0);
+    }
+    return { status: "accepted", appliedVersion: row.applied_version };
   }
 
   /** Applies a version (config, or null for removal) to KV. Stale versions are refused; failures move nothing. */
@@ -91,9 +130,17 @@ export class ContainerState extends DurableObject<Env> {
       const row = this.row(containerId);
       if (version <= row.applied_version) return { status: "stale", appliedVersion: row.applied_version };
       const previous = row.applied_config ? (JSON.parse(row.applied_config) as EdgeConfig) : null;
+      const registry = registryStub(this.env);
       try {
+        // Claimed again here: a message may arrive without having been claimed (webhook without Supabase at hand,
+        // replayed dead letter). Claiming what this container already holds changes nothing.
+        if (config) {
+          const claim = await registry.claim(containerId, version, routingNames(config));
+          if (claim.status === "conflict") throw new EdgeError(409, "key_conflict", conflictMessage(claim.conflict));
+        }
         const { writes, deletes } = await syncKv(this.env, containerId, previous, config);
-        // Re-read: recordDesired may have run while KV I/O had the input gate open.
+        // Only now, with the KV deletes done, may another container have the keys this version dropped.
+        await registry.release(containerId, version);
         const fresh = this.row(containerId);
         const desired = Math.max(fresh.desired_version, version);
         this.save({
@@ -104,6 +151,7 @@ export class ContainerState extends DurableObject<Env> {
           applied_config: config ? JSON.stringify(config) : null,
           last_error: null,
           drift_attempts: 0,
+          deleted: desired > version ? fresh.deleted : config === null ? 1 : 0,
         });
         if (desired === version) await this.ctx.storage.deleteAlarm();
         return { status: "applied", version, writes, deletes };
@@ -131,6 +179,7 @@ export class ContainerState extends DurableObject<Env> {
       const row = this.row(containerId);
       if (row.applied_version === 0 && row.desired_version === 0) return { writes: 0, deletes: 0, resent: false };
       const applied = row.applied_config ? (JSON.parse(row.applied_config) as EdgeConfig) : null;
+      if (applied) await this.backfillClaim(containerId, row.applied_version, applied);
       const { writes, deletes } = await syncKv(this.env, containerId, applied, applied);
       const resent = row.desired_version > row.applied_version && row.desired_message !== null;
       if (resent) await this.env.CONFIG_QUEUE.send({ ...JSON.parse(row.desired_message!), source: "replay" });
@@ -161,6 +210,7 @@ export class ContainerState extends DurableObject<Env> {
       desiredVersion: row.desired_version,
       appliedVersion: row.applied_version,
       inSync: row.desired_version <= row.applied_version,
+      deleted: row.deleted === 1,
       lastError: row.last_error,
       updatedAt: row.updated_at,
     };
@@ -174,6 +224,17 @@ export class ContainerState extends DurableObject<Env> {
     console.warn(JSON.stringify({ event: "drift_resend", containerId: row.container_id, desired: row.desired_version, applied: row.applied_version, attempt: row.drift_attempts + 1 }));
     this.save({ ...row, drift_attempts: row.drift_attempts + 1 });
     await this.armDriftAlarm(row.drift_attempts + 1, true);
+  }
+
+  /**
+   * Containers applied before the registry existed own their keys in KV only; a repair (POST /_edge/admin/replay
+   * {"all": true}) records them. A conflict found here is logged, not fixed: KV keeps whoever holds the key now.
+   */
+  private async backfillClaim(containerId: string, version: number, applied: EdgeConfig): Promise<void> {
+    const claim = await registryStub(this.env).claim(containerId, version, routingNames(applied));
+    if (claim.status === "conflict") {
+      console.error(JSON.stringify({ event: "registry_backfill_conflict", containerId, reason: conflictMessage(claim.conflict) }));
+    }
   }
 
   private async armDriftAlarm(attempts: number, replace = false): Promise<void> {
@@ -201,6 +262,7 @@ export class ContainerState extends DurableObject<Env> {
         updated_at: new Date().toISOString(),
         drift_attempts: 0,
         last_repair_at: 0,
+        deleted: 0,
       }
     );
   }
@@ -208,7 +270,7 @@ export class ContainerState extends DurableObject<Env> {
   private save(row: Row): void {
     this.ctx.storage.sql.exec(
       `INSERT OR REPLACE INTO state (id, container_id, desired_version, desired_message, applied_version, applied_config,
-        last_error, updated_at, drift_attempts, last_repair_at) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        last_error, updated_at, drift_attempts, last_repair_at, deleted) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       row.container_id,
       row.desired_version,
       row.desired_message,
@@ -218,6 +280,7 @@ export class ContainerState extends DurableObject<Env> {
       new Date().toISOString(),
       row.drift_attempts,
       row.last_repair_at,
+      row.deleted,
     );
   }
 }

@@ -1,9 +1,11 @@
 // EdgeConfig: the value stored in EDGE_CONFIG for each container (CONTRACT.md "EdgeConfig").
 import * as v from "valibot";
+import { registrableDomain } from "../workers/shared/registrable-domain";
 import {
   ContainerIdSchema,
   CookieNameSchema,
   HostSchema,
+  jsonObject,
   OriginSchema,
   PublicHostSchema,
   RoutePathSchema,
@@ -51,11 +53,15 @@ const CookieKeeperSchema = v.strictObject({
 
 const ToggleSchema = v.strictObject({ enabled: v.boolean("enabled must be a boolean") });
 
-export const ModulesSchema = v.strictObject({
-  cookieKeeper: v.optional(CookieKeeperSchema, { enabled: false }),
-  cookieRestoration: v.optional(ToggleSchema, { enabled: false }),
-  adblockDetection: v.optional(ToggleSchema, { enabled: false }),
-});
+// An array here would otherwise pass as {} and switch every module off without a word.
+export const ModulesSchema = jsonObject(
+  v.strictObject({
+    cookieKeeper: v.optional(CookieKeeperSchema, { enabled: false }),
+    cookieRestoration: v.optional(ToggleSchema, { enabled: false }),
+    adblockDetection: v.optional(ToggleSchema, { enabled: false }),
+  }),
+  "modules must be an object",
+);
 
 export const EdgeConfigSchema = v.pipe(
   v.strictObject({
@@ -87,6 +93,20 @@ export const EdgeConfigSchema = v.pipe(
     "a config needs at least one host in infraHosts or publicHosts",
   ),
   v.check((config) => config.proxyPath !== config.loaderPath, "proxyPath and loaderPath must differ"),
+  // Cookies get Domain=<registrable domain of the public host>; on an infra host's domain they would reach the
+  // platform's own hosts (every tenant's). Across containers the RoutingRegistry applies the same rule.
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const platform = new Map(dataset.value.infraHosts.map((host) => [registrableDomain(host), host]));
+    for (const entry of dataset.value.publicHosts) {
+      const domain = registrableDomain(entry.split("/")[0]!);
+      const infra = platform.get(domain);
+      if (infra !== undefined) {
+        addIssue({ message: `publicHosts: ${entry} is on ${domain}, the domain of infra host ${infra} (the platform's own)` });
+        return;
+      }
+    }
+  }),
 );
 
 export type EdgeConfig = v.InferOutput<typeof EdgeConfigSchema>;

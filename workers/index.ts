@@ -1,5 +1,5 @@
 // The one Worker: fetch (operator API, loader, router), queue (config, logs and their dead letters), and the
-// ContainerState Durable Object class.
+// ContainerState and RoutingRegistry Durable Object classes.
 import { edgeApi } from "./admin/api";
 import { consumeLogBatch } from "./log-consumer/consumer";
 import { handleTraffic } from "./router/traffic";
@@ -8,6 +8,7 @@ import { QUEUES } from "./shared/queues";
 import { consumeConfigBatch } from "./sync-consumer/consumer";
 
 export { ContainerState } from "../durable/container-state";
+export { RoutingRegistry } from "../durable/routing-registry";
 
 export default {
   async fetch(request, env, ctx): Promise<Response> {

@@ -1,19 +1,21 @@
 // Operator endpoints under the reserved /_edge/ prefix (CONTRACT.md "Control plane and repair").
 import { Router, type IRequest } from "itty-router";
 import * as v from "valibot";
-import { ReplayBodySchema } from "../../schemas/admin";
+import { ListContainersQuerySchema, ReplayBodySchema } from "../../schemas/admin";
 import type { UpsertMessage } from "../../schemas/config-message";
 import { EdgeConfigSchema, upstreamAllowed } from "../../schemas/edge-config";
 import { ContainerIdSchema } from "../../schemas/fields";
 import { WebhookPayloadSchema } from "../../schemas/supabase-webhook";
-import { containerStub } from "../../durable/container-state";
+import { containerStub, type RecordResult } from "../../durable/container-state";
+import { conflictMessage, routingNames } from "../../durable/routing-keys";
+import { registryStub } from "../../durable/routing-registry";
 import { requireBearer, requireSecret } from "../shared/auth";
-import { readJsonBody } from "../shared/body";
+import { parseWith, readJsonBody } from "../shared/body";
 import { EdgeError, errorResponse, jsonResponse } from "../shared/errors";
 import { replayDeadLetters } from "../shared/dead-letters";
 import { dashboardHandler, reportHandler } from "../log-consumer/routes";
 import { enqueueVersioned, replayContainers } from "./enqueue";
-import { messageFromWebhook } from "./webhook";
+import { messageFromWebhook, withClaimableConfig } from "./webhook";
 
 type Args = [Env, ExecutionContext];
 
@@ -21,11 +23,23 @@ type Args = [Env, ExecutionContext];
 const CONFIG_BODY_LIMIT = 64 * 1024;
 
 function containerIdParam(request: IRequest): string {
-  const id = decodeURIComponent(request.params.id ?? "");
+  let id: string;
+  try {
+    id = decodeURIComponent(request.params.id ?? "");
+  } catch {
+    // A malformed percent-escape (%ff) is the client's mistake like any other bad id.
+    id = "";
+  }
   if (!v.is(ContainerIdSchema, id)) {
     throw new EdgeError(400, "invalid_container_id", "container id must match ^[a-z0-9][a-z0-9_-]{2,63}$");
   }
   return id;
+}
+
+/** 409 for a version the object refuses: not newer than the applied one, or routing another container's key. */
+function refusal(result: Exclude<RecordResult, { status: "accepted" }>, version: number): EdgeError {
+  if (result.status === "conflict") return new EdgeError(409, "key_conflict", conflictMessage(result.conflict));
+  return new EdgeError(409, "stale_version", `version ${version} is not newer than applied version ${result.appliedVersion}`);
 }
 
 export const edgeApi = Router<IRequest, Args>({
@@ -39,9 +53,11 @@ edgeApi
   .post("/_edge/hooks/supabase", async (request, env) => {
     await requireSecret(request.headers.get("X-Webhook-Secret"), env.WEBHOOK_SECRET, "X-Webhook-Secret");
     const payload = await readJsonBody(request, WebhookPayloadSchema);
-    const message = messageFromWebhook(payload);
-    const accepted = await enqueueVersioned(env, message);
-    return jsonResponse({ containerId: message.containerId, version: message.version, enqueued: accepted }, 202);
+    const { message, names } = await withClaimableConfig(env, messageFromWebhook(payload));
+    const result = await enqueueVersioned(env, message, names);
+    // A stale row is normal for a webhook (a retried delivery): acknowledged, nothing queued.
+    if (result.status === "conflict") throw refusal(result, message.version);
+    return jsonResponse({ containerId: message.containerId, version: message.version, enqueued: result.status === "accepted" }, 202);
   })
 
   .get("/_edge/config/:id", async (request, env) => {
@@ -68,17 +84,29 @@ edgeApi
       throw new EdgeError(400, "invalid_body", "invalid body: upstream must be https");
     }
     const message: UpsertMessage = { type: "upsert", containerId: id, version: config.version, config, source: "admin" };
-    if (!(await enqueueVersioned(env, message))) {
-      const status = await containerStub(env, id).status(id);
-      throw new EdgeError(409, "stale_version", `version ${config.version} is not newer than applied version ${status?.appliedVersion}`);
-    }
+    const result = await enqueueVersioned(env, message, routingNames(config));
+    if (result.status !== "accepted") throw refusal(result, config.version);
     return jsonResponse({ containerId: id, version: config.version, enqueued: true }, 202);
+  })
+
+  .get("/_edge/admin/containers", async (request, env) => {
+    const query = parseWith(ListContainersQuerySchema, Object.fromEntries(new URL(request.url).searchParams), "query");
+    const page = await registryStub(env).list(query.cursor, query.limit);
+    const containers = await Promise.all(
+      page.containers.map(async ({ containerId, infraHosts, publicHosts }) => ({
+        containerId,
+        status: await containerStub(env, containerId).status(containerId),
+        infraHosts,
+        publicHosts,
+      })),
+    );
+    return jsonResponse({ containers, next: page.next });
   })
 
   .delete("/_edge/admin/containers/:id", async (request, env) => {
     const id = containerIdParam(request);
     const message = await containerStub(env, id).requestDelete(id);
-    if (!message) throw new EdgeError(404, "not_found", `container ${id} has never been configured`);
+    if (!message) throw new EdgeError(404, "not_found", `container ${id} has never been configured or is already deleted`);
     await env.CONFIG_QUEUE.send(message);
     return jsonResponse({ containerId: id, version: message.version, enqueued: true }, 202);
   })

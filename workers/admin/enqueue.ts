@@ -1,13 +1,17 @@
 // Putting config changes on CONFIG_QUEUE. The Durable Object records the desired version first, so a change
 // whose message is lost (a failed send) is still re-sent by its drift alarm.
 import type { RepairMessage, VersionedMessage } from "../../schemas/config-message";
-import { containerStub } from "../../durable/container-state";
+import { containerStub, type RecordResult } from "../../durable/container-state";
+import type { RoutingNames } from "../../durable/routing-keys";
 
-/** Returns false (and enqueues nothing) when the version is not newer than the one applied. */
-export async function enqueueVersioned(env: Env, message: VersionedMessage): Promise<boolean> {
-  const { accepted } = await containerStub(env, message.containerId).recordDesired(message);
-  if (accepted) await env.CONFIG_QUEUE.send(message);
-  return accepted;
+/**
+ * Enqueues nothing when the version is not newer than the one applied ("stale") or when `names` (the version's
+ * hosts and token, when known) would route a key another container owns ("conflict").
+ */
+export async function enqueueVersioned(env: Env, message: VersionedMessage, names?: RoutingNames): Promise<RecordResult> {
+  const result = await containerStub(env, message.containerId).recordDesired(message, names);
+  if (result.status === "accepted") await env.CONFIG_QUEUE.send(message);
+  return result;
 }
 
 /** Queues a repair for each container (every container EDGE_CONFIG lists, for "all"). Returns the count. */

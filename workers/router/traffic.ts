@@ -7,6 +7,7 @@ import type { Site } from "../shared/site";
 import { sendAccessRecord, type Outcome, type PathClass } from "./access-log";
 import { applyCors } from "./cors-response";
 import { decodeProxyTarget } from "./proxy-target";
+import { forwardedBody, unsendableHeader } from "./request-checks";
 import { resolveSite } from "./resolve-site";
 import { applyResponseRules } from "./response-rules";
 import { fetchUpstream, upstreamTimeoutMs } from "./upstream-fetch";
@@ -98,11 +99,16 @@ async function proxy(request: Request, env: Env, site: Site, allowedOrigin: stri
   const query = target.indexOf("?");
   outcome.path = query === -1 ? target : target.slice(0, query);
 
-  const upstream = await fetchUpstream(
-    site.config.upstream + target,
-    { method: request.method, headers: upstreamHeaders(request, site), body: request.body },
-    upstreamTimeoutMs(env),
-  );
+  let upstream: Response;
+  try {
+    upstream = await fetchUpstream(
+      site.config.upstream + target,
+      { method: request.method, headers: upstreamHeaders(request, site), body: forwardedBody(request) },
+      upstreamTimeoutMs(env),
+    );
+  } catch (error) {
+    throw error instanceof EdgeError && error.code === "upstream_unreachable" ? (unsendableHeader(request) ?? error) : error;
+  }
   outcome.upstreamStatus = upstream.status;
   return applyResponseRules(upstream, site, allowedOrigin, outcome);
 }

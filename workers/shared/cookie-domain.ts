@@ -1,5 +1,6 @@
 // The Domain attribute for cookies the edge sets for a site (Cookie Keeper's rewrites, the loader's FPID and
 // restored cookies): shared so both parts agree on which cookies reach which hosts.
+import type { EdgeConfig } from "../../schemas/edge-config";
 import { isIpAddress, registrableDomain } from "./registrable-domain";
 import type { Site } from "./site";
 
@@ -12,13 +13,25 @@ export function cookieDomain(publicHost: string): string | null {
   return isIpAddress(domain) || !domain.includes(".") ? null : domain;
 }
 
+// Registrable domains of a config's infra hosts, built once per config object (configs are replaced, not mutated).
+const platformDomainsByConfig = new WeakMap<EdgeConfig, Set<string>>();
+
+function platformDomains(config: EdgeConfig): Set<string> {
+  let domains = platformDomainsByConfig.get(config);
+  if (!domains) {
+    domains = new Set(config.infraHosts.map(registrableDomain));
+    platformDomainsByConfig.set(config, domains);
+  }
+  return domains;
+}
+
 /**
  * The Domain for a site's cookies. Infra hosts (`shop1.edge.example`) are the edge's own names: their registrable
- * domain is shared by every container, so a cookie set there with a Domain would reach other customers' upstreams.
- * A request on an infra host without an honoured X-Public-Host therefore gets host-only cookies.
+ * domain is shared by every container, so a cookie with that Domain would reach other customers' upstreams. Such a
+ * Domain is never given: a request on an infra host without an honoured X-Public-Host gets host-only cookies, and
+ * so would a public host on an infra host's domain (the schema and the RoutingRegistry refuse those already).
  */
 export function siteCookieDomain(site: Pick<Site, "publicHost" | "config">): string | null {
-  const { publicHost, config } = site;
-  if (config.infraHosts.includes(publicHost) && !config.publicHosts.includes(publicHost)) return null;
-  return cookieDomain(publicHost);
+  const domain = cookieDomain(site.publicHost);
+  return domain !== null && platformDomains(site.config).has(domain) ? null : domain;
 }
