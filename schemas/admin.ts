@@ -19,7 +19,7 @@ const LIMIT_MESSAGE = `limit must be a whole number from 1 to ${MAX_CONTAINERS_P
 
 /** GET /_edge/admin/containers: `cursor` is the `next` of the previous page (a container id). */
 export const ListContainersQuerySchema = v.strictObject({
-  cursor: v.optional(v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9_-]{2,63}$/, "cursor must be the next value of the previous page")), ""),
+  cursor: v.optional(v.pipe(v.string(), v.regex(/^([a-z0-9][a-z0-9_-]{2,63})?$/, "cursor must be the next value of the previous page")), ""),
   limit: v.optional(
     v.pipe(
       v.string(),

@@ -32,9 +32,10 @@ export async function readLimitedText(request: Request, limit = DEFAULT_BODY_LIM
   return new TextDecoder().decode(bytes);
 }
 
-export function parseWith<S extends v.GenericSchema>(schema: S, input: unknown, what = "body"): v.InferOutput<S> {
+/** Validates `input` (the request's body or query); a failure is `400 invalid_body` / `invalid_query` naming the field. */
+export function parseWith<S extends v.GenericSchema>(schema: S, input: unknown, what: "body" | "query" = "body"): v.InferOutput<S> {
   const result = v.safeParse(schema, input);
-  if (!result.success) throw new EdgeError(400, "invalid_body", `invalid ${what}: ${describeIssues(result.issues)}`);
+  if (!result.success) throw new EdgeError(400, `invalid_${what}`, `invalid ${what}: ${describeIssues(result.issues)}`);
   return result.output;
 }
 
