@@ -1,35 +1,71 @@
-// Tests that run inside workerd (real KV, R2, Queues, Durable Objects from miniflare).
+// Tests that run inside workerd (real KV, R2, Queues, Durable Objects from miniflare), one project per Worker.
+// - control: the control Worker of wrangler.control.jsonc is the Worker under test.
+// - edge: the edge Worker of wrangler.jsonc is under test, and the real control Worker runs beside it as an
+//   auxiliary Worker (bundled by wrangler from wrangler.control.jsonc), so the edge's service binding, its
+//   ContainerState binding (`script_name`) and the queues it feeds reach the same code that deploys.
+// KV namespaces and queues are shared between the two Workers by name, as they are on Cloudflare.
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
-import { defineConfig } from "vitest/config";
+import { unstable_getMiniflareWorkerOptions } from "wrangler";
+import { defineConfig, defineProject } from "vitest/config";
+
+/** Test secrets and vars (the real ones are Worker secrets; the local run uses .dev.vars). */
+const bindings = {
+  ADMIN_TOKEN: "test-admin-token",
+  WEBHOOK_SECRET: "test-webhook-secret",
+  EDGE_AUTH_SECRET: "test-edge-auth",
+  ALLOW_INSECURE_UPSTREAM: "true",
+  CONFIG_CACHE_TTL_MS: "200",
+  DRIFT_AFTER_MS: "10000",
+  UPSTREAM_TIMEOUT_MS: "1500",
+  SUPABASE_URL: "",
+  SUPABASE_SERVICE_ROLE_KEY: "",
+};
+
+/** Files whose behaviour belongs to the edge Worker (router, loader and what they share). */
+const EDGE_TESTS = ["test/**/{router,loader,edge,ttl-cache,pipeline-e2e}*.test.ts"];
+
+const globalSetup = [
+  // The router's real loopback upstream (test/support/router-origin.global.mjs); its URLs are inject()ed.
+  "./test/support/router-origin.global.mjs",
+  // A PostgREST stand-in for the control plane's Supabase calls (test/support/postgrest-stand-in.mjs).
+  "./test/support/postgrest-stand-in.global.mjs",
+];
+
+/** The control Worker as wrangler bundles it for deployment, with the options its config declares. */
+function controlWorker() {
+  const outdir = join(import.meta.dirname, "dist/test-control");
+  execFileSync(
+    process.execPath,
+    [join(import.meta.dirname, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--env=", "-c", "wrangler.control.jsonc", "--outdir", outdir],
+    { cwd: import.meta.dirname, stdio: ["ignore", "ignore", "inherit"] },
+  );
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(join(import.meta.dirname, "wrangler.control.jsonc"));
+  return {
+    ...workerOptions,
+    name: "qaxal-control",
+    modules: [{ type: "ESModule" as const, path: join(outdir, "control.js") }],
+    modulesRoot: outdir,
+    bindings: { ...workerOptions.bindings, ...bindings },
+  };
+}
+
+const shared = { globalSetup, testTimeout: 30_000, hookTimeout: 30_000 };
 
 export default defineConfig({
-  plugins: [
-    cloudflareTest({
-      wrangler: { configPath: "./wrangler.jsonc" },
-      miniflare: {
-        // Test secrets and vars (the real ones are Worker secrets; the local run uses .dev.vars).
-        bindings: {
-          ADMIN_TOKEN: "test-admin-token",
-          WEBHOOK_SECRET: "test-webhook-secret",
-          EDGE_AUTH_SECRET: "test-edge-auth",
-          ALLOW_INSECURE_UPSTREAM: "true",
-          CONFIG_CACHE_TTL_MS: "200",
-          DRIFT_AFTER_MS: "10000",
-          UPSTREAM_TIMEOUT_MS: "1500",
-        },
-      },
-    }),
-  ],
   test: {
-    include: ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"],
-    exclude: ["test/**/*.node.test.ts"],
-    // The router's real loopback upstream (test/support/router-origin.global.mjs); its URLs are inject()ed.
-    // A PostgREST stand-in for the control plane's supabase-js call sites (test/support/postgrest-stand-in.mjs).
-    globalSetup: [
-      "./test/support/router-origin.global.mjs",
-      "./test/support/postgrest-stand-in.global.mjs",
+    projects: [
+      defineProject({
+        plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.control.jsonc" }, miniflare: { bindings } })],
+        test: { name: "control", include: ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"], exclude: ["test/**/*.node.test.ts", ...EDGE_TESTS], ...shared },
+      }),
+      defineProject({
+        plugins: [
+          cloudflareTest({ wrangler: { configPath: "./wrangler.jsonc" }, miniflare: { bindings, workers: [controlWorker()] } }),
+        ],
+        test: { name: "edge", include: EDGE_TESTS, exclude: ["test/**/*.node.test.ts"], ...shared },
+      }),
     ],
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
   },
 });

@@ -1,7 +1,7 @@
 // The log consumer on workerd (miniflare API, real R2): messages per second for batches of 100, and R2 objects
 // written per 1M requests. Baseline in the same run: the same batches through the log dead-letter consumer, which
 // keeps one R2 object per message (what logging without batching would cost).
-import { bundleWorker, startWorker } from "./lib/miniflare-worker.mjs";
+import { startWorkers } from "./lib/miniflare-worker.mjs";
 import { seededRandom } from "./lib/seeded-random.mjs";
 
 const BATCH = 100; // max_batch_size of the log consumer in wrangler.jsonc (the Queues maximum)
@@ -66,13 +66,12 @@ let n = 0;
 const bodies = batches.map((batch) => batch.map((ts) => record(ts, n++)));
 
 let objectsLogged = 0;
-const mf = startWorker({
-  scriptPath: bundleWorker(),
+const mf = startWorkers({
   onStdout: (line) => {
     if (line.startsWith('{"event":"log_batch"')) objectsLogged += JSON.parse(line).objects;
   },
 });
-const worker = await mf.getWorker();
+const worker = await mf.getWorker("qaxal-control");
 
 async function pass(queue, label, count) {
   const started = performance.now();
@@ -93,7 +92,7 @@ const consumer = await pass("qaxal-logs", "logs", BATCHES);
 const baseline = await pass("qaxal-logs-dlq", "dlq", BASELINE_BATCHES);
 await new Promise((r) => setTimeout(r, 500)); // let the last log lines arrive
 
-const bucket = await mf.getR2Bucket("LOG_BUCKET");
+const bucket = await mf.getR2Bucket("LOG_BUCKET", "qaxal-control");
 let objectsInR2 = 0;
 let cursor;
 do {

@@ -17,9 +17,6 @@ import { applyResponseRules } from "../workers/router/response-rules";
 import { fetchUpstream, upstreamTimeoutMs } from "../workers/router/upstream-fetch";
 import { upstreamHeaders } from "../workers/router/upstream-headers";
 
-// The bindings are wrangler.jsonc's, which name this class.
-export { ContainerState } from "../durable/container-state";
-
 type LadderEnv = Env & { LADDER_STEP: string; UPSTREAM: string };
 
 export default {

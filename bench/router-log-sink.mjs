@@ -4,7 +4,7 @@
 // broker's per-message work to the router; this variant shows the router's own cost. Every other binding is the
 // one bench/lib/miniflare-worker.mjs gives.
 import { Miniflare } from "miniflare";
-import { workerOptions } from "./lib/miniflare-worker.mjs";
+import { controlOptions, workerOptions } from "./lib/miniflare-worker.mjs";
 
 const LOG_SINK = `import { WorkerEntrypoint } from "cloudflare:workers";
 export class LogSink extends WorkerEntrypoint {
@@ -15,20 +15,16 @@ export default { fetch: () => new Response(null, { status: 404 }) };
 `;
 
 export function startWorkerWithLogSink({ scriptPath, port, bindings = {} }) {
+  const edge = workerOptions({ worker: "edge", scriptPath, bindings });
   return new Miniflare({
     port,
     workers: [
       {
-        name: "router",
-        ...workerOptions({
-          scriptPath,
-          bindings,
-          overrides: {
-            queueProducers: { CONFIG_QUEUE: "qaxal-config" },
-            serviceBindings: { LOG_QUEUE: { name: "log-sink", entrypoint: "LogSink" } },
-          },
-        }),
+        ...edge,
+        queueProducers: {},
+        serviceBindings: { ...edge.serviceBindings, LOG_QUEUE: { name: "log-sink", entrypoint: "LogSink" } },
       },
+      controlOptions(bindings),
       { name: "log-sink", modules: true, script: LOG_SINK, compatibilityDate: "2026-04-01" },
     ],
   });

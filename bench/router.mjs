@@ -18,7 +18,7 @@ import { dirname, join } from "node:path";
 import { createServer, Agent, request as httpRequest } from "node:http";
 import { cpus } from "node:os";
 import { ROOT } from "../scripts/platform.mjs";
-import { bundleWorker, startWorker } from "./lib/miniflare-worker.mjs";
+import { bundleWorker, startWorkers } from "./lib/miniflare-worker.mjs";
 import { startWorkerWithLogSink } from "./router-log-sink.mjs";
 
 // Long rounds: a bare-vs-bare round reads within ±1 % at 8 s, within ±4 % at 3 s on this machine.
@@ -54,9 +54,7 @@ const upstreamUrl = `http://127.0.0.1:${upstream.address().port}`;
 // ---- the two Workers ----
 // The baseline gets the same miniflare options as the router (every binding of wrangler.jsonc, so the same
 // internal services run beside it); it only fetches the upstream and returns the response.
-const BARE_WORKER = `import { DurableObject } from "cloudflare:workers";
-export class ContainerState extends DurableObject {}
-export default {
+const BARE_WORKER = `export default {
   fetch(request, env) {
     const url = new URL(request.url);
     return fetch(env.UPSTREAM + url.pathname + url.search, request);
@@ -111,15 +109,15 @@ function cpuSeconds(pids) {
   return total / ticks;
 }
 
-const startBare = () => started(() => startWorker({ scriptPath: barePath, port: 0, bindings: { UPSTREAM: upstreamUrl } }));
+const startBare = () => started(() => startWorkers({ scriptPath: barePath, port: 0, bindings: { UPSTREAM: upstreamUrl } }));
 const bare = await startBare();
 // A second bare Worker: bare against bare shows what the method reads when nothing differs.
 const bareTwin = await startBare();
-const scriptPath = bundleWorker();
-const router = await started(() => startWorker({ scriptPath, port: 0 }));
+const scriptPath = bundleWorker("edge");
+const router = await started(() => startWorkers({ scriptPath, port: 0 }));
 const routerSink = await started(() => startWorkerWithLogSink({ scriptPath, port: 0 }));
 // A router whose cache expires almost at once, for the cold paths.
-const cold = await started(() => startWorker({ scriptPath, port: 0, bindings: { CONFIG_CACHE_TTL_MS: "20" } }));
+const cold = await started(() => startWorkers({ scriptPath, port: 0, bindings: { CONFIG_CACHE_TTL_MS: "20" } }));
 // The cost ladder: what each rung of bench/router-ladder-worker.ts adds to the one below it.
 const LADDER_NAMES = [
   "decode p; fetch(url, { method, the client's headers, body, redirect: \"manual\" }) instead of fetch(url, request)",
@@ -131,7 +129,7 @@ const LADDER_NAMES = [
   "access record + batched send",
 ];
 // The cost ladder's rungs, with LOG_QUEUE bound like routerSink's.
-const ladderPath = bundleWorker("bench/router-ladder-worker.ts");
+const ladderPath = bundleWorker("edge", "bench/router-ladder-worker.ts");
 const rungs = [];
 for (let step = 0; step < LADDER_NAMES.length; step++) {
   const bindings = { LADDER_STEP: String(step), UPSTREAM: upstreamUrl };

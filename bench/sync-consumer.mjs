@@ -1,7 +1,7 @@
 // 10,000 config messages for 100 containers through the real config consumer (workerd via miniflare: real
 // Durable Objects and KV). Reports messages/second and KV writes per container per effective change, then
 // delivers every message again to show that a replay writes nothing.
-import { bundleWorker, startWorker } from "./lib/miniflare-worker.mjs";
+import { startWorkers } from "./lib/miniflare-worker.mjs";
 import { seededRandom } from "./lib/seeded-random.mjs";
 
 const CONTAINERS = 100;
@@ -35,8 +35,7 @@ for (let i = messages.length - 1; i > 0; i--) {
 let writes = 0;
 let deletes = 0;
 let applied = 0;
-const mf = startWorker({
-  scriptPath: bundleWorker(),
+const mf = startWorkers({
   onStdout: (line) => {
     if (!line.startsWith('{"event":"config_sync"')) return;
     const event = JSON.parse(line);
@@ -46,7 +45,7 @@ const mf = startWorker({
     deletes += event.deletes;
   },
 });
-const worker = await mf.getWorker();
+const worker = await mf.getWorker("qaxal-control");
 
 async function deliverAll(label) {
   const started = performance.now();
@@ -66,7 +65,7 @@ const second = await deliverAll("replay");
 await new Promise((r) => setTimeout(r, 500));
 
 // Check the end state independently of the counters: every container at version 100 in KV.
-const kv = await mf.getKVNamespace("EDGE_CONFIG");
+const kv = await mf.getKVNamespace("EDGE_CONFIG", "qaxal-control");
 let atNewest = 0;
 for (let c = 0; c < CONTAINERS; c++) if ((await kv.get(`bench-${c}`, "json"))?.version === VERSIONS) atNewest++;
 await mf.dispose();

@@ -6,6 +6,7 @@ import type { DeleteMessage, RepairMessage, VersionedMessage } from "../schemas/
 import type { EdgeConfig } from "../schemas/edge-config";
 import { EdgeError } from "../workers/shared/errors";
 import { syncKv } from "../workers/sync-consumer/kv-sync";
+import type { ContainerStateReads } from "./container-stub";
 import { registryStub } from "./routing-registry";
 import { conflictMessage, routingNames, type RoutingConflict, type RoutingNames } from "./routing-keys";
 
@@ -48,7 +49,7 @@ const REPAIR_INTERVAL_MS = 30_000;
 /** Drift re-sends back off exponentially up to this many doublings of DRIFT_AFTER_MS. */
 const MAX_DRIFT_BACKOFF_STEPS = 6;
 
-export class ContainerState extends DurableObject<Env> {
+export class ContainerState extends DurableObject<Env> implements ContainerStateReads {
   /** KV I/O opens the input gate, so applies are chained explicitly to keep them strictly one at a time. */
   private chain: Promise<unknown> = Promise.resolve();
 

@@ -1,5 +1,7 @@
-// Starts the whole platform locally: the stand-in sGTM origin, the Worker under `wrangler dev` (local KV, R2,
-// Queues and Durable Objects, persisted under `persistTo`), then loads demo containers through the operator API.
+// Starts the whole platform locally: the stand-in sGTM origin, both Workers in one `wrangler dev` session (the edge
+// Worker of wrangler.jsonc on the port, the control Worker of wrangler.control.jsonc behind its service binding;
+// local KV, R2, Queues and Durable Objects shared between them and persisted under `persistTo`), then loads demo
+// containers through the operator API.
 // Used by `npm start` and by the Node-side tests (which pass their own ports and a throwaway persist dir).
 import { spawn } from "node:child_process";
 import { copyFileSync, existsSync, readFileSync } from "node:fs";
@@ -72,7 +74,7 @@ export async function startPlatform(options = {}) {
   const varArgs = Object.entries(options.vars ?? {}).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
   const child = spawn(
     process.execPath,
-    [join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "dev", "--port", String(port), "--ip", "127.0.0.1",
+    [join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "dev", "-c", "wrangler.jsonc", "-c", "wrangler.control.jsonc", "--port", String(port), "--ip", "127.0.0.1",
       "--persist-to", persistTo, "--inspector-port", "0", "--show-interactive-dev-session=false", ...varArgs],
     { cwd: ROOT, stdio: options.quiet ? ["ignore", "pipe", "pipe"] : ["ignore", "inherit", "inherit"], env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
   );

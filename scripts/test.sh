@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Every test: type check, the Workers-runtime suite (real workerd via @cloudflare/vitest-pool-workers), then the
-# Node-side suite (real PostgreSQL, real headless Chromium, whole local runs of the Worker).
+# Every test: type check, the Workers-runtime suite (real workerd via @cloudflare/vitest-pool-workers, one project per
+# Worker), then the Node-side suite (real PostgreSQL, real headless Chromium, whole local runs of both Workers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --with-test-deps
 [ -f .dev.vars ] || cp .dev.vars.example .dev.vars
 
-# worker-configuration.d.ts is generated (`npm run types`); fail when wrangler.jsonc changed without it.
-npx wrangler types --check
-npx tsc -p .
+# The env.*.d.ts files are generated (`npm run types`); fail when a wrangler config changed without them.
+npx wrangler types -c wrangler.jsonc --include-runtime=false env.edge.d.ts --check
+npx wrangler types -c wrangler.control.jsonc --include-runtime=false env.control.d.ts --check
+npm run typecheck
 npx vitest run
 npx vitest run --config vitest.node.config.ts --passWithNoTests

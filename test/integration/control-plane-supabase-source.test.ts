@@ -10,7 +10,8 @@ import { describe, expect, it } from "vitest";
 import { QUEUES } from "../../workers/shared/queues";
 import { EDGE_CONFIG_RPC, fetchEdgeConfig } from "../../workers/sync-consumer/supabase-source";
 import { edgeConfig } from "../support/fixtures";
-import { deliver, statusOf } from "../support/pipeline";
+import { deliver } from "../support/control-pipeline";
+import { statusOf } from "../support/pipeline";
 import { standInTenant } from "../support/postgrest-stand-in.client";
 
 /** Runs the Worker's real queue handler on one config message, with Supabase pointed at a stand-in tenant. */
@@ -18,7 +19,7 @@ function deliverWithSupabase(supabase: { SUPABASE_URL: string; SUPABASE_SERVICE_
   return deliver(QUEUES.config, [body], supabase);
 }
 
-describe("fetchEdgeConfig (supabase-js RPC)", () => {
+describe("fetchEdgeConfig (PostgREST RPC over fetch)", () => {
   it("calls POST /rest/v1/rpc/get_edge_config with the service-role key and {p_container_id}", async () => {
     const supabase = standInTenant("cp-rpc-shape");
     const config = edgeConfig({ containerId: "cp-rpc-shape", version: 3 });
@@ -33,8 +34,6 @@ describe("fetchEdgeConfig (supabase-js RPC)", () => {
       apikey: supabase.env.SUPABASE_SERVICE_ROLE_KEY,
       authorization: `Bearer ${supabase.env.SUPABASE_SERVICE_ROLE_KEY}`,
       "content-type": "application/json",
-      // supabase-js names the schema on every write-method call; PostgREST serves `public` by default.
-      "content-profile": "public",
     });
     expect(request!.body).toEqual({ p_container_id: "cp-rpc-shape" });
   });

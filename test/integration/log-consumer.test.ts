@@ -4,7 +4,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { accessDataPoint } from "../../schemas/analytics";
 import { QUEUES } from "../../workers/shared/queues";
-import { deliver } from "../support/pipeline";
+import { deliver } from "../support/control-pipeline";
 import { accessRecord, deliverLogs, detectionRecord, listKeys, readObject } from "../support/log-records";
 
 const at = (day: number, hour: number, minute = 0) => Date.UTC(2026, 1, day, hour, minute);

@@ -2,7 +2,7 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { edgeConfig } from "../support/fixtures";
-import { admin, putConfig, waitApplied } from "../support/pipeline";
+import { admin, OPERATOR_ORIGIN, putConfig, waitApplied } from "../support/pipeline";
 
 describe("config pipeline end to end", () => {
   it("a PUT reaches all four KV maps and the status reports in sync", async () => {
@@ -67,9 +67,9 @@ describe("config pipeline end to end", () => {
   it("GET /_edge/config/:id serves the applied config to holders of X-Edge-Auth", async () => {
     await putConfig(edgeConfig({ containerId: "e2e-origin", version: 4 }));
     await waitApplied("e2e-origin", 4);
-    const denied = await exports.default.fetch("https://edge.example/_edge/config/e2e-origin", { headers: { "X-Edge-Auth": "nope" } });
+    const denied = await exports.default.fetch(`${OPERATOR_ORIGIN}/_edge/config/e2e-origin`, { headers: { "X-Edge-Auth": "nope" } });
     expect(denied.status).toBe(401);
-    const res = await exports.default.fetch("https://edge.example/_edge/config/e2e-origin", { headers: { "X-Edge-Auth": "test-edge-auth" } });
+    const res = await exports.default.fetch(`${OPERATOR_ORIGIN}/_edge/config/e2e-origin`, { headers: { "X-Edge-Auth": "test-edge-auth" } });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ containerId: "e2e-origin", version: 4 });
   });

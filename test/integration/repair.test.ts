@@ -6,7 +6,8 @@ import { containerStub } from "../../durable/container-state";
 import type { UpsertMessage } from "../../schemas/config-message";
 import { QUEUES } from "../../workers/shared/queues";
 import { edgeConfig } from "../support/fixtures";
-import { admin, deliver, statusOf, waitApplied } from "../support/pipeline";
+import { deliver } from "../support/control-pipeline";
+import { admin, statusOf, waitApplied } from "../support/pipeline";
 
 const upsert = (containerId: string, version: number): UpsertMessage => ({
   type: "upsert",

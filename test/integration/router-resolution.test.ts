@@ -2,7 +2,6 @@
 // same-origin mounts, the Durable Object fallback and config changes reaching live traffic.
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { containerStub } from "../../durable/container-state";
 import { callRouter, encodeTarget, originUrl, routerRequest, seedContainer, uniqueId } from "../support/router-harness";
 import { edgeConfig } from "../support/fixtures";
 import { putConfig, waitApplied } from "../support/pipeline";
@@ -126,7 +125,8 @@ describe("config sources", () => {
   it("falls back to the Durable Object's applied config on a KV miss", async () => {
     const id = uniqueId();
     const config = await seedContainer({ containerId: id });
-    await containerStub(env, id).apply(id, config.version, config);
+    expect((await putConfig(config)).status).toBe(202);
+    await waitApplied(id, config.version);
     await env.EDGE_CONFIG.delete(id);
     expect(await servedBy(routerRequest(config.infraHosts[0]!, "/echo"))).toBe(id);
   });

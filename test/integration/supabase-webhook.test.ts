@@ -3,7 +3,8 @@ import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { QUEUES } from "../../workers/shared/queues";
 import { edgeConfig } from "../support/fixtures";
-import { deliver, statusOf } from "../support/pipeline";
+import { deliver } from "../support/control-pipeline";
+import { statusOf } from "../support/pipeline";
 
 function hook(payload: unknown, secret = "test-webhook-secret"): Promise<Response> {
   return exports.default.fetch("https://edge.example/_edge/hooks/supabase", {

@@ -4,7 +4,8 @@ import { describe, expect, it } from "vitest";
 import { containerStub } from "../../durable/container-state";
 import { QUEUES } from "../../workers/shared/queues";
 import { edgeConfig } from "../support/fixtures";
-import { deliver, kvWriteCount, spyOnKvWrites, statusOf } from "../support/pipeline";
+import { deliver, kvWriteCount, spyOnKvWrites } from "../support/control-pipeline";
+import { statusOf } from "../support/pipeline";
 
 const upsert = (containerId: string, version: number, overrides = {}) => ({
   type: "upsert",

@@ -1,12 +1,13 @@
-// The operator API with CONFIG_QUEUE replaced by a recorder: the test then hands the queued messages to the real
-// queue handler (deliver) exactly when it wants, instead of racing the local queue's background consumer.
+// Control-Worker-only: the operator API with CONFIG_QUEUE replaced by a recorder, so the test hands the queued
+// messages to the real queue handler (deliver) exactly when it wants, instead of racing the local queue's consumer.
 import { env } from "cloudflare:workers";
 import { createExecutionContext } from "cloudflare:test";
 import type { EdgeConfigInput } from "../../schemas/edge-config";
 import { edgeApi } from "../../workers/admin/api";
 import { QUEUES } from "../../workers/shared/queues";
 import { ADMIN } from "./fixtures";
-import { deliver } from "./pipeline";
+import { OPERATOR_ORIGIN } from "./pipeline";
+import { deliver } from "./control-pipeline";
 
 export interface OperatorCall {
   response: Response;
@@ -24,7 +25,7 @@ export async function operator(path: string, init: RequestInit = {}, envOverride
       for (const message of messages) queued.push(message.body);
     },
   } as unknown as Queue;
-  const request = new Request(`https://edge.example${path}`, {
+  const request = new Request(`${OPERATOR_ORIGIN}${path}`, {
     ...init,
     headers: { ...ADMIN, "Content-Type": "application/json", ...(init.headers ?? {}) },
   });

@@ -1,14 +1,26 @@
-// Helpers for driving the config pipeline from Workers-runtime tests.
-import { env, exports } from "cloudflare:workers";
-import { runInDurableObject } from "cloudflare:test";
+// Helpers for driving the config pipeline over HTTP, from either Worker's tests: in the control project the
+// request reaches the control Worker directly, in the edge project it goes through the edge's operator-host check
+// and service binding to the real control Worker.
+import { exports } from "cloudflare:workers";
 import { vi } from "vitest";
-import { containerStub, type ContainerStatus } from "../../durable/container-state";
 import type { EdgeConfigInput } from "../../schemas/edge-config";
-import { KV_MAPS } from "../../workers/sync-consumer/kv-sync";
 import { ADMIN } from "./fixtures";
 
+/** An operator host of the local run (OPERATOR_HOSTS). */
+export const OPERATOR_ORIGIN = "http://localhost";
+
+export interface ContainerStatus {
+  containerId: string;
+  desiredVersion: number;
+  appliedVersion: number;
+  inSync: boolean;
+  deleted: boolean;
+  lastError: string | null;
+  updatedAt: string;
+}
+
 export function admin(path: string, init: RequestInit = {}): Promise<Response> {
-  return exports.default.fetch(`https://edge.example${path}`, {
+  return exports.default.fetch(`${OPERATOR_ORIGIN}${path}`, {
     ...init,
     headers: { ...ADMIN, "Content-Type": "application/json", ...(init.headers ?? {}) },
   });
@@ -19,7 +31,9 @@ export function putConfig(config: EdgeConfigInput): Promise<Response> {
 }
 
 export async function statusOf(containerId: string): Promise<ContainerStatus | null> {
-  return containerStub(env, containerId).status(containerId);
+  const res = await admin(`/_edge/admin/containers/${containerId}/status`);
+  if (res.status === 404) return null;
+  return (await res.json()) as ContainerStatus;
 }
 
 /** Waits until the real queue has delivered and the object reports `version` applied. */
@@ -34,42 +48,4 @@ export async function waitApplied(containerId: string, version: number): Promise
     },
     { timeout: 15_000, interval: 100 },
   );
-}
-
-/**
- * Counts the KV writes and deletes the container's Durable Object makes (it is the only writer). The spies sit on
- * the object's own env, so they see exactly what reaches KV. Objects in one isolate share that env, so the
- * counters start from zero at each call and tests deliver one container's messages at a time.
- */
-export async function spyOnKvWrites(containerId: string) {
-  return runInDurableObject(containerStub(env, containerId), (instance) => {
-    const objectEnv = (instance as unknown as { env: Env }).env;
-    return KV_MAPS.map((map) => ({
-      map,
-      put: vi.spyOn(objectEnv[map], "put").mockClear(),
-      delete: vi.spyOn(objectEnv[map], "delete").mockClear(),
-    }));
-  });
-}
-
-export type KvSpies = Awaited<ReturnType<typeof spyOnKvWrites>>;
-
-export function kvWriteCount(spies: KvSpies): number {
-  return spies.reduce((sum, s) => sum + s.put.mock.calls.length + s.delete.mock.calls.length, 0);
-}
-
-/**
- * Runs the Worker's real queue handler on a hand-made batch and returns the ack/retry outcome. `envOverrides`
- * replaces bindings for this delivery only (e.g. SUPABASE_URL pointed at a stand-in).
- */
-export async function deliver(queue: string, bodies: unknown[], envOverrides: Partial<Env> = {}) {
-  const { createExecutionContext, createMessageBatch, getQueueResult } = await import("cloudflare:test");
-  const worker = (await import("../../workers/index")).default;
-  const batch = createMessageBatch(
-    queue,
-    bodies.map((body, i) => ({ id: `m-${crypto.randomUUID()}-${i}`, timestamp: new Date(), attempts: 1, body })),
-  );
-  const ctx = createExecutionContext();
-  await (worker.queue as ExportedHandlerQueueHandler<Env>)(batch, { ...env, ...envOverrides }, ctx);
-  return getQueueResult(batch, ctx);
 }

@@ -7,12 +7,20 @@
 //   /cors                  reflects any Origin with credentials, the way sGTM's clients do
 //   /many-cookies?n=N      sets N cookies _ga_0 ... _ga_<N-1>, answers 204
 //   /status?code=N         answers with status N (Node allows 100-999), body "status N"
+//   /__seen                JSON array of every path this origin was asked for (to prove a request never came)
 //   anything else          404 text
 import { createHash } from "node:crypto";
 import { createServer } from "node:http";
 
+const seen = [];
+
 async function handle(req, res) {
   const url = new URL(req.url, "http://origin.local");
+  if (url.pathname === "/__seen") {
+    res.writeHead(200, { "Content-Type": "application/json" });
+    return res.end(JSON.stringify(seen));
+  }
+  seen.push(url.pathname);
   const hash = createHash("sha256");
   let bodyBytes = 0;
   for await (const chunk of req) {

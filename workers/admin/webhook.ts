@@ -12,7 +12,8 @@ import {
   type WebhookPayload,
 } from "../../schemas/supabase-webhook";
 import { EdgeError } from "../shared/errors";
-import { fetchEdgeConfig, supabaseConfigured } from "../sync-consumer/supabase-source";
+import { supabaseConfigured } from "../shared/postgrest";
+import { fetchEdgeConfig } from "../sync-consumer/supabase-source";
 
 function parseRow<S extends v.GenericSchema>(schema: S, row: unknown, field: string): v.InferOutput<S> {
   const parsed = v.safeParse(schema, row);

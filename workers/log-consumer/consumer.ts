@@ -6,7 +6,7 @@ import * as v from "valibot";
 import { accessDataPoint } from "../../schemas/analytics";
 import { LogRecordSchema, type AccessRecord, type DetectionRecord, type LogRecord } from "../../schemas/log-record";
 import { backoffSeconds } from "../shared/queues";
-import { supabaseConfigured } from "../sync-consumer/supabase-source";
+import { supabaseConfigured } from "../shared/postgrest";
 import { gzipNdjson } from "./ndjson-gzip";
 import { batchId, byHour, objectKey } from "./partition";
 import { upsertSessions } from "./sessions";

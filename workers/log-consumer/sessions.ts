@@ -1,7 +1,7 @@
 // Detection records into Supabase `loader_sessions`: one upsert per batch, keyed by session id, so a
 // redelivered batch (or a session reported twice) updates its row instead of failing or duplicating.
 import type { DetectionRecord } from "../../schemas/log-record";
-import { supabaseClient } from "../sync-consumer/supabase-source";
+import { upsert, type SupabaseEnv } from "../shared/postgrest";
 
 export const SESSIONS_TABLE = "loader_sessions";
 export const SESSIONS_CONFLICT_KEY = "session_id";
@@ -40,12 +40,11 @@ export function sessionRows(records: readonly DetectionRecord[]): LoaderSessionR
 
 /** Throws when Supabase refuses or is unreachable, so the caller retries the batch. */
 export async function upsertSessions(
-  env: Pick<Env, "SUPABASE_URL" | "SUPABASE_SERVICE_ROLE_KEY">,
+  env: SupabaseEnv,
   records: readonly DetectionRecord[],
 ): Promise<number> {
   const rows = sessionRows(records);
   if (rows.length === 0) return 0;
-  const { error } = await supabaseClient(env).from(SESSIONS_TABLE).upsert(rows, { onConflict: SESSIONS_CONFLICT_KEY });
-  if (error) throw new Error(`loader_sessions upsert failed: ${error.message}`);
+  await upsert(env, "writing loader_sessions", SESSIONS_TABLE, rows, SESSIONS_CONFLICT_KEY);
   return rows.length;
 }

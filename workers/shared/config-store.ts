@@ -3,7 +3,7 @@
 import * as v from "valibot";
 import { EdgeConfigSchema, type EdgeConfig } from "../../schemas/edge-config";
 import { describeIssues } from "../../schemas/issues";
-import { containerStub } from "../../durable/container-state";
+import { containerReads } from "../../durable/container-stub";
 import { TtlCache } from "./ttl-cache";
 
 const configs = new TtlCache<EdgeConfig | null>();
@@ -22,7 +22,7 @@ export async function getEdgeConfig(
 
   const ttl = cacheTtlMs(env);
   const fromKv = await readKvConfig(env, containerId);
-  const config = fromKv ?? (await containerStub(env, containerId).appliedConfig(containerId, true));
+  const config = fromKv ?? (await containerReads(env, containerId).appliedConfig(containerId, true));
   // KV is eventually consistent: a read that returns an older version than this isolate already saw keeps the newer.
   const previous = configs.peek(containerId);
   const winner = previous && config && previous.version > config.version ? previous : config;
@@ -40,7 +40,3 @@ async function readKvConfig(env: Pick<Env, "EDGE_CONFIG">, containerId: string):
   return null;
 }
 
-/** For tests: forget everything this isolate cached. */
-export function clearConfigCache(): void {
-  configs.clear();
-}
