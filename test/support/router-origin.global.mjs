@@ -82,6 +82,9 @@ export default async function setup(project) {
       res.end(String(error));
     });
   });
+  // A request the HTTP parser refuses (a header value with DEL or a control character) drops the connection without
+  // an answer, as upstreams behind load balancers do; Node would otherwise answer a bare 400 itself.
+  server.on("clientError", (_error, socket) => socket.destroy());
   const port = await listen(server);
   // Reserve a port, then free it: connecting to it is refused, which is what an unreachable upstream looks like.
   const probe = createServer();
