@@ -79,3 +79,20 @@ describe("upstreamAllowed", () => {
     expect(upstreamAllowed({ upstream: "https://sgtm.example" }, undefined)).toBe(true);
   });
 });
+
+describe("platform domains", () => {
+  it("refuses a public host on the registrable domain of one of the config's infra hosts, naming both", () => {
+    const input = edgeConfig({ infraHosts: ["shop1.edge.example"], publicHosts: ["ss.shop1.example", "evil.edge.example/m"] });
+    expect(errorOf(input)).toContain("publicHosts: evil.edge.example/m is on edge.example, the domain of infra host shop1.edge.example");
+  });
+
+  it("accepts public hosts on other domains", () => {
+    expect(v.safeParse(EdgeConfigSchema, edgeConfig({ infraHosts: ["shop1.edge.example"], publicHosts: ["edge.shop1.example"] })).success).toBe(true);
+  });
+});
+
+describe("JSON arrays", () => {
+  it("refuses modules given as an array instead of silently switching every module off", () => {
+    expect(errorOf(edgeConfig({ modules: [] as never }))).toContain("modules must be an object");
+  });
+});

@@ -4,7 +4,7 @@ import fc from "fast-check";
 import * as v from "valibot";
 import { describe, expect, it } from "vitest";
 import { EdgeConfigSchema, type EdgeConfigInput } from "../../schemas/edge-config";
-import { cookieDomain } from "../../workers/shared/cookie-domain";
+import { cookieDomain, siteCookieDomain } from "../../workers/shared/cookie-domain";
 import { keeperRule, rewriteSetCookie, rewriteSetCookies, type KeeperRule } from "../../workers/router/cookie-keeper";
 import { edgeConfig } from "../support/fixtures";
 
@@ -81,6 +81,15 @@ describe("rewriteSetCookie", () => {
     );
   });
 
+  it("keeps a negative Max-Age a deletion", () => {
+    expect(rewriteSetCookie("_ga=; Max-Age=-1; Path=/", rule, "shop1.example", NOW)).toContain("; Max-Age=0;");
+  });
+
+  it("leaves a cookie whose name only contains a listed pattern alone", () => {
+    expect(rewriteSetCookie("sess_ga_x=1; Max-Age=60", rule, "shop1.example", NOW)).toBeNull();
+    expect(rewriteSetCookie("x_ga=1; Max-Age=60", rule, "shop1.example", NOW)).toBeNull();
+  });
+
   it("keeps a deletion by past Expires a deletion", () => {
     expect(rewriteSetCookie("_ga=; Expires=Thu, 01 Jan 1970 00:00:00 GMT", rule, "shop1.example", NOW)).toContain("Max-Age=0;");
   });
@@ -125,6 +134,19 @@ describe("cookieDomain", () => {
     ["[::1]", null],
   ])("%s -> %s", (host, domain) => {
     expect(cookieDomain(host)).toBe(domain);
+  });
+});
+
+describe("siteCookieDomain", () => {
+  it("never gives a Domain that covers one of the container's infra hosts, even for a config that bypassed the schema", () => {
+    // As if a KV value arrived some other way: the schema and the registry refuse this public host.
+    const unchecked = { ...config(), infraHosts: ["shop1.edge.example"], publicHosts: ["evil.edge.example"] };
+    expect(siteCookieDomain({ publicHost: "evil.edge.example", config: unchecked })).toBeNull();
+    expect(siteCookieDomain({ publicHost: "shop1.edge.example", config: unchecked })).toBeNull();
+  });
+
+  it("gives the public host's registrable domain otherwise", () => {
+    expect(siteCookieDomain({ publicHost: "ss.shop1.example", config: config() })).toBe("shop1.example");
   });
 });
 
