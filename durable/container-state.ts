@@ -27,7 +27,7 @@ export type RecordResult =
   | { status: "conflict"; conflict: RoutingConflict };
 
 export type ApplyResult =
-  | { status: "applied"; version: number; writes: number; deletes: number }
+  | { status: "applied"; version: number; writes: number; deletes: number; released: number }
   | { status: "stale"; appliedVersion: number }
   | { status: "failed"; error: string };
 
@@ -141,7 +141,7 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
         }
         const { writes, deletes } = await syncKv(this.env, containerId, previous, config);
         // Only now, with the KV deletes done, may another container have the keys this version dropped.
-        await registry.release(containerId, version);
+        const { released } = await registry.release(containerId, version);
         const fresh = this.row(containerId);
         const desired = Math.max(fresh.desired_version, version);
         this.save({
@@ -155,7 +155,7 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
           deleted: desired > version ? fresh.deleted : config === null ? 1 : 0,
         });
         if (desired === version) await this.ctx.storage.deleteAlarm();
-        return { status: "applied", version, writes, deletes };
+        return { status: "applied", version, writes, deletes, released };
       } catch (error) {
         const message = `apply v${version} failed: ${error instanceof Error ? error.message : String(error)}`;
         await this.recordFailure(containerId, version, message);

@@ -13,7 +13,7 @@ import { DurableObject } from "cloudflare:workers";
 import { MAX_CONTAINERS_PAGE } from "../schemas/admin";
 import { routingKeys, storageKey, type RoutingConflict, type RoutingKey, type RoutingNames } from "./routing-keys";
 
-export type ClaimResult = { status: "claimed"; added: number } | { status: "conflict"; conflict: RoutingConflict };
+export type ClaimResult = { status: "claimed" } | { status: "conflict"; conflict: RoutingConflict };
 
 export interface RegisteredContainer {
   containerId: string;
@@ -63,17 +63,15 @@ export class RoutingRegistry extends DurableObject<Env> {
     return this.ctx.storage.transactionSync((): ClaimResult => {
       const conflict = this.findConflict(containerId, keys);
       if (conflict) return { status: "conflict", conflict };
-      let added = 0;
       for (const key of keys) {
-        const cursor = this.ctx.storage.sql.exec(
+        this.ctx.storage.sql.exec(
           `INSERT INTO claims (key, kind, name, host, domain, role, owner, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (key) DO UPDATE SET role = excluded.role, version = max(claims.version, excluded.version)`,
           storageKey(key), key.kind, key.name, key.host, key.domain, key.role, containerId, version,
         );
-        if (cursor.rowsWritten > 0) added += 1;
       }
       this.ctx.storage.sql.exec("INSERT OR IGNORE INTO containers (id) VALUES (?)", containerId);
-      return { status: "claimed", added };
+      return { status: "claimed" };
     });
   }
 
