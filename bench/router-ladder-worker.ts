@@ -1,21 +1,24 @@
 // The router's warm path rebuilt one contract rule at a time from the router's own functions, so bench/router.mjs
 // can measure what each rule costs in place: one Worker per rung (the var LADDER_STEP), each loaded at the same
 // time as the bare Worker. Tight loops of a single piece miss what a piece costs inside a real request (request.cf
-// is parsed once per request, for one), which is why the rungs are whole requests.
+// is parsed once per request, on its first read, for one), which is why the rungs are whole requests.
 //   0  decode p, then fetch(upstream + target, { method, the client's own headers, body, redirect: "manual" })
 //   1  + resolve the container (host maps and config from the in-isolate caches)
-//   2  + read request.cf (the parse behind the geo headers and the access record's country)
-//   3  + the edge's upstream request headers (dropped, forwarding and geo headers)
-//   4  + the header-only upstream timeout (502/504)
-//   5  + the response rules (Cookie Keeper, CORS)
-//   6  + the access record and its batched send to LOG_QUEUE
+//   2  + the edge's upstream request headers (dropped and forwarding headers; every optional module off)
+//   3  + the header-only upstream timeout (502/504)
+//   4  + the response rules (Cookie Keeper, CORS)
+//   5  + the access record (country from CF-IPCountry) and its batched send to LOG_QUEUE: the default router
+// From rung 5 on the code is the same; bench/router.mjs gives each rung's container a config that switches one more
+// optional module on (6: ipAnonymization truncate, 7: + geoHeaders, 8: + botDetection tag).
 // The target is the decoded `p` parameter on every rung.
-import { sendAccessRecord } from "../workers/router/access-log";
+import { sendAccessRecord, type Outcome } from "../workers/router/access-log";
 import { decodeProxyTarget } from "../workers/router/proxy-target";
+import { requestModules } from "../workers/router/request-modules";
 import { resolveSite } from "../workers/router/resolve-site";
 import { applyResponseRules } from "../workers/router/response-rules";
 import { fetchUpstream, upstreamTimeoutMs } from "../workers/router/upstream-fetch";
 import { upstreamHeaders } from "../workers/router/upstream-headers";
+import { botVerdict } from "../workers/shared/bot-verdict";
 
 type LadderEnv = Env & { LADDER_STEP: string; UPSTREAM: string };
 
@@ -30,18 +33,17 @@ export default {
     const clientHeaders = { method: request.method, headers: request.headers, body: request.body, redirect: "manual" as const };
     if (site === null || step === 1) return fetch(upstreamUrl, clientHeaders);
 
-    // The parse happens on the first read of request.cf; the later rungs read it again from the request's cache.
-    if (request.cf === undefined) return new Response("the bench needs request.cf", { status: 500 });
-    if (step === 2) return fetch(upstreamUrl, clientHeaders);
-
-    const init = { ...clientHeaders, headers: upstreamHeaders(request, site) };
-    if (step === 3) return fetch(upstreamUrl, init);
+    // As in workers/router/traffic.ts: the modules compiled once per config, a verdict only when bots are checked.
+    const modules = requestModules(site.config);
+    const bot = modules.botDetection === null ? null : botVerdict(request);
+    const init = { ...clientHeaders, headers: upstreamHeaders(request, site, modules, bot) };
+    if (step === 2) return fetch(upstreamUrl, init);
     const upstream = await fetchUpstream(upstreamUrl, init, upstreamTimeoutMs(env));
-    if (step === 4) return upstream;
+    if (step === 3) return upstream;
 
-    const outcome = { pathClass: "proxy" as const, path: target, status: upstream.status, upstreamStatus: upstream.status, cookieRewrites: 0 };
+    const outcome: Outcome = { pathClass: "proxy", path: target, status: upstream.status, upstreamStatus: upstream.status, cookieRewrites: 0, bot: bot?.bot ?? null };
     const response = applyResponseRules(upstream, site, null, outcome);
-    if (step === 5) return response;
+    if (step === 4) return response;
     sendAccessRecord(env, ctx, request, site, outcome);
     return response;
   },

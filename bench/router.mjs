@@ -5,11 +5,13 @@
 //   - added median latency (one keep-alive connection, sequential requests, back-to-back pairs);
 //   - the router twice: with LOG_QUEUE as wrangler.jsonc has it (miniflare's Queues binding; its broker has no
 //     consumer here and answers without reading the messages) and with LOG_QUEUE bound to an RPC sink Worker;
-//   - a cost ladder: the router's warm path rebuilt one contract rule at a time (bench/router-ladder-worker.ts), each
-//     rung against the bare Worker, so every rule's share of the added cost is measured in place;
+//   - the router with every optional module on (ipAnonymization, geoHeaders, botDetection), on a second host;
+//   - a cost ladder: the router's warm path rebuilt one contract rule at a time (bench/router-ladder-worker.ts), then
+//     one optional module at a time, each rung against the bare Worker, so every rule's share of the added cost is
+//     measured in place;
 //   - cold paths: the first request after the in-isolate cache expired (KV reads) and after a KV miss (Durable
 //     Object fallback).
-// Bounded: about eleven minutes on 2 cores. `npm run bench:router`; BENCH_SECONDS and BENCH_ROUNDS change the
+// Bounded: about fourteen minutes on 2 cores. `npm run bench:router`; BENCH_SECONDS and BENCH_ROUNDS change the
 // length of each wrk run and the number of rounds per comparison.
 import { execFile, execFileSync } from "node:child_process";
 import { promisify } from "node:util";
@@ -118,20 +120,24 @@ const router = await started(() => startWorkers({ scriptPath, port: 0 }));
 const routerSink = await started(() => startWorkerWithLogSink({ scriptPath, port: 0 }));
 // A router whose cache expires almost at once, for the cold paths.
 const cold = await started(() => startWorkers({ scriptPath, port: 0, bindings: { CONFIG_CACHE_TTL_MS: "20" } }));
-// The cost ladder: what each rung of bench/router-ladder-worker.ts adds to the one below it.
-const LADDER_NAMES = [
-  "decode p; fetch(url, { method, the client's headers, body, redirect: \"manual\" }) instead of fetch(url, request)",
-  "resolve the container (in-isolate caches)",
-  "read request.cf",
-  "edge request headers (drop, forwarding, geo)",
-  "header-only upstream timeout",
-  "response rules (Cookie Keeper, CORS)",
-  "access record + batched send",
+// The cost ladder: what each rung of bench/router-ladder-worker.ts adds to the one below it. Rungs 5-8 run the same
+// code; `modules` is what their container's config switches on (the first module that needs request.cf pays its
+// parse: geoHeaders here, so botDetection's share is the user-agent list and the bot-management read alone).
+const LADDER = [
+  { name: "decode p; fetch(url, { method, the client's headers, body, redirect: \"manual\" }) instead of fetch(url, request)" },
+  { name: "resolve the container (in-isolate caches)" },
+  { name: "edge request headers (drop, forwarding; every optional module off)" },
+  { name: "header-only upstream timeout" },
+  { name: "response rules (Cookie Keeper, CORS)" },
+  { name: "access record (country from CF-IPCountry) + batched send: the default router" },
+  { name: "ipAnonymization truncate", modules: { ipAnonymization: { enabled: true, mode: "truncate" } } },
+  { name: "geoHeaders (reads request.cf)", modules: { geoHeaders: { enabled: true } } },
+  { name: "botDetection tag (bot management fields, isbot)", modules: { botDetection: { enabled: true, action: "tag" } } },
 ];
 // The cost ladder's rungs, with LOG_QUEUE bound like routerSink's.
 const ladderPath = bundleWorker("edge", "bench/router-ladder-worker.ts");
 const rungs = [];
-for (let step = 0; step < LADDER_NAMES.length; step++) {
+for (let step = 0; step < LADDER.length; step++) {
   const bindings = { LADDER_STEP: String(step), UPSTREAM: upstreamUrl };
   rungs.push(await started(() => startWorkerWithLogSink({ scriptPath: ladderPath, port: 0, bindings })));
 }
@@ -145,13 +151,26 @@ const config = {
   loaderToken: "lt_bench_token",
   gtmId: "GTM-BENCH1",
   allowedOrigins: [ORIGIN],
-  entitlements: ["cookie_restoration"],
+  entitlements: ["cookie_restoration", "bot_detection"],
   modules: { cookieKeeper: { enabled: true, cookies: ["_ga", "_ga_*", "FPID"], maxAgeDays: 395, httpOnly: ["FPID"] } },
 };
-for (const { mf } of [router, routerSink, cold, ...rungs]) {
-  await (await mf.getKVNamespace("EDGE_CONFIG")).put("bench", JSON.stringify(config));
-  await (await mf.getKVNamespace("ROUTING_MAP")).put(HOST, "bench");
-  await (await mf.getKVNamespace("SITE_REGISTRY")).put("ss.bench.example", "bench");
+// The same container with every optional module on, on its own host of the same router Workers.
+const ALL_MODULES_HOST = "all.bench.example";
+const allModules = Object.assign({}, config.modules, ...LADDER.map((r) => r.modules ?? {}));
+const allModulesConfig = { ...config, containerId: "bench-all", infraHosts: [ALL_MODULES_HOST], publicHosts: [], loaderToken: "lt_bench_all", modules: allModules };
+async function seed(mf, edgeConfig) {
+  await (await mf.getKVNamespace("EDGE_CONFIG")).put(edgeConfig.containerId, JSON.stringify(edgeConfig));
+  for (const host of edgeConfig.infraHosts) await (await mf.getKVNamespace("ROUTING_MAP")).put(host, edgeConfig.containerId);
+  for (const host of edgeConfig.publicHosts) await (await mf.getKVNamespace("SITE_REGISTRY")).put(host, edgeConfig.containerId);
+}
+for (const { mf } of [router, routerSink, cold]) {
+  await seed(mf, config);
+  await seed(mf, allModulesConfig);
+}
+// Rung n's container has the modules of every rung up to n.
+for (let step = 0; step < rungs.length; step++) {
+  const modules = Object.assign({}, config.modules, ...LADDER.slice(0, step + 1).map((r) => r.modules ?? {}));
+  await seed(rungs[step].mf, { ...config, modules });
 }
 
 const COLLECT = "/g/collect?v=2&tid=G-BENCH&cid=123456.1700000000&en=page_view&dl=https%3A%2F%2Fwww.bench.example%2F";
@@ -161,6 +180,15 @@ const OBFUSCATED = `/k/?p=${p(COLLECT)}`;
 const COOKIE_COLLECT = `/cookie${COLLECT.slice("/g/collect".length)}`;
 const OBFUSCATED_COOKIE = `/k/?p=${p(COOKIE_COLLECT)}`;
 const WITH_ORIGIN = { Origin: ORIGIN };
+// What every request carries, on both sides: a browser's User-Agent (bot detection runs its list on it) and headers
+// Cloudflare adds to every request in production (the client IP anonymization cuts, the country the access record
+// reads, the ray id that becomes its requestId).
+const CLIENT_HEADERS = {
+  "User-Agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+  "CF-Connecting-IP": "203.0.113.77",
+  "CF-IPCountry": "DE",
+  "CF-Ray": "8f1e2d3c4b5a6978-FRA",
+};
 
 const bareCollect = { target: bare, path: COLLECT, headers: {} };
 const bareCookies = { target: bare, path: COOKIE_COLLECT, headers: WITH_ORIGIN };
@@ -171,20 +199,21 @@ const comparisons = [
   ["router(sink) pass-through", { target: routerSink, path: COLLECT, headers: {} }, bareCollect],
   ["router(sink) /k/?p=", { target: routerSink, path: OBFUSCATED, headers: {} }, bareCollect],
   ["router(sink) /k/?p= + Cookie Keeper + CORS", { target: routerSink, path: OBFUSCATED_COOKIE, headers: WITH_ORIGIN }, bareCookies],
+  ["router(sink) /k/?p= every optional module on", { target: routerSink, path: OBFUSCATED, headers: {}, host: ALL_MODULES_HOST }, bareCollect],
   ["bare vs bare (noise floor)", { target: bareTwin, path: COLLECT, headers: {} }, bareCollect],
 ];
 // Every rung against the bare Worker: a rung's ratio is the cost of all rules up to it, and the difference to the rung
 // below is its own rule's share (comparing neighbours instead would compound each comparison's error over the rungs).
 const rung = (step) => ({ target: rungs[step], path: OBFUSCATED, headers: {} });
-const ladder = LADDER_NAMES.map((name, step) => [`${step}: ${name}`, rung(step), bareCollect]);
+const ladder = LADDER.map(({ name }, step) => [`${step}: ${name}`, rung(step), bareCollect]);
 
 // ---- load: wrk for throughput, one sequential keep-alive connection for latency ----
 const run = promisify(execFile);
 
 // Async: the upstream lives in this process, so the event loop must keep serving it while wrk runs.
 async function wrk(side, seconds = SECONDS) {
-  const args = ["-t1", `-c${CONNECTIONS}`, `-d${seconds}s`, "-H", `Host: ${HOST}`];
-  for (const [name, value] of Object.entries(side.headers)) args.push("-H", `${name}: ${value}`);
+  const args = ["-t1", `-c${CONNECTIONS}`, `-d${seconds}s`, "-H", `Host: ${side.host ?? HOST}`];
+  for (const [name, value] of Object.entries({ ...CLIENT_HEADERS, ...side.headers })) args.push("-H", `${name}: ${value}`);
   const cpuBefore = cpuSeconds(side.target.pids);
   const { stdout: out } = await run("taskset", ["-c", LOAD_CORE, "wrk", ...args, new URL(side.path, side.target.url).href], { encoding: "utf8" });
   const cpu = cpuSeconds(side.target.pids) - cpuBefore;
@@ -196,7 +225,7 @@ const agent = new Agent({ keepAlive: true, maxSockets: 1 });
 function once(side) {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const req = httpRequest(new URL(side.path, side.target.url), { agent, headers: { Host: HOST, ...side.headers } }, (res) => {
+    const req = httpRequest(new URL(side.path, side.target.url), { agent, headers: { Host: side.host ?? HOST, ...CLIENT_HEADERS, ...side.headers } }, (res) => {
       res.resume();
       res.on("end", () => (res.statusCode < 300 ? resolve(performance.now() - started) : reject(new Error(`status ${res.statusCode} for ${side.path}`))));
     });
@@ -292,7 +321,8 @@ async function coldSamples() {
 await sequentialMedianMs(coldCollect, 1); // opens the connection, so no sample pays for a TCP handshake
 const afterExpiry = await coldSamples();
 // KV miss: the config only in the Durable Object (applied through the real config consumer), not in EDGE_CONFIG.
-const worker = await cold.mf.getWorker();
+// The config consumer is the control Worker's.
+const worker = await cold.mf.getWorker("qaxal-control");
 await worker.queue("qaxal-config", [
   { id: "bench-apply", timestamp: new Date(), attempts: 1, body: { type: "upsert", containerId: "bench", version: 2, config: { ...config, version: 2 }, source: "admin" } },
 ]);
@@ -316,9 +346,13 @@ for (const { mf } of [bare, bareTwin, router, routerSink, cold, ...rungs]) await
 await new Promise((resolve) => upstream.close(resolve));
 console.log(JSON.stringify(report, null, 2));
 
-// The issue's target, judged on the production-shaped router: >= 90% of the bare Worker's throughput and at most
-// 0.5 ms added median latency with a warm config.
-const target = report.vsBare["router(sink) /k/?p="];
-const ok = target.throughputRatio >= 0.9 && target.addedMedianLatencyMs <= 0.5;
-if (!ok) console.error("router target not met: throughput >= 90% of the bare Worker and added median latency <= 0.5 ms");
+// The targets (issue 13), judged on the production-shaped router with every optional module off: on /k/?p= at least
+// 0.85 of the bare Worker's requests per CPU second, at least 0.80 when Cookie Keeper and CORS rewrite the response,
+// and at most 0.1 ms added median latency on both.
+const judged = [
+  [report.vsBare["router(sink) /k/?p="], 0.85],
+  [report.vsBare["router(sink) /k/?p= + Cookie Keeper + CORS"], 0.8],
+];
+const ok = judged.every(([row, ratio]) => row.throughputRatio >= ratio && row.addedMedianLatencyMs <= 0.1);
+if (!ok) console.error("router target not met: /k/ >= 0.85 and /k/ + Cookie Keeper + CORS >= 0.80 of the bare Worker, added median latency <= 0.1 ms");
 process.exitCode = ok ? 0 : 1;

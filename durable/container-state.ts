@@ -3,10 +3,19 @@
 // when a desired version has not been applied in time.
 import { DurableObject } from "cloudflare:workers";
 import type { DeleteMessage, RepairMessage, VersionedMessage } from "../schemas/config-message";
-import type { EdgeConfig } from "../schemas/edge-config";
+import * as v from "valibot";
+import { EdgeConfigSchema, type EdgeConfig } from "../schemas/edge-config";
 import { EdgeError } from "../workers/shared/errors";
 import { syncKv } from "../workers/sync-consumer/kv-sync";
 import type { ContainerStateReads } from "./container-stub";
+import {
+  createHostnameTable,
+  hostnameSummary,
+  readHostnames,
+  withheldHosts,
+  writeHostname,
+  type HostnameRecord,
+} from "./custom-hostname-table";
 import { registryStub } from "./routing-registry";
 import { conflictMessage, routingNames, type RoutingConflict, type RoutingNames } from "./routing-keys";
 
@@ -19,6 +28,7 @@ export interface ContainerStatus {
   deleted: boolean;
   lastError: string | null;
   updatedAt: string;
+  hostnames: ReturnType<typeof hostnameSummary>[];
 }
 
 export type RecordResult =
@@ -73,6 +83,7 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
     if (!columns.some((column) => column.name === "deleted")) {
       ctx.storage.sql.exec("ALTER TABLE state ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0");
     }
+    createHostnameTable(ctx.storage.sql);
   }
 
   /**
@@ -139,7 +150,7 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
           const claim = await registry.claim(containerId, version, routingNames(config));
           if (claim.status === "conflict") throw new EdgeError(409, "key_conflict", conflictMessage(claim.conflict));
         }
-        const { writes, deletes } = await syncKv(this.env, containerId, previous, config);
+        const { writes, deletes } = await syncKv(this.env, containerId, previous, config, withheldHosts(this.ctx.storage.sql));
         // Only now, with the KV deletes done, may another container have the keys this version dropped.
         const { released } = await registry.release(containerId, version);
         const fresh = this.row(containerId);
@@ -181,7 +192,7 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
       if (row.applied_version === 0 && row.desired_version === 0) return { writes: 0, deletes: 0, resent: false };
       const applied = row.applied_config ? (JSON.parse(row.applied_config) as EdgeConfig) : null;
       if (applied) await this.backfillClaim(containerId, row.applied_version, applied);
-      const { writes, deletes } = await syncKv(this.env, containerId, applied, applied);
+      const { writes, deletes } = await syncKv(this.env, containerId, applied, applied, withheldHosts(this.ctx.storage.sql));
       const resent = row.desired_version > row.applied_version && row.desired_message !== null;
       if (resent) await this.env.CONFIG_QUEUE.send({ ...JSON.parse(row.desired_message!), source: "replay" });
       this.save({ ...this.row(containerId), last_repair_at: Date.now() });
@@ -214,7 +225,38 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
       deleted: row.deleted === 1,
       lastError: row.last_error,
       updatedAt: row.updated_at,
+      hostnames: readHostnames(this.ctx.storage.sql).map(hostnameSummary),
     };
+  }
+
+  /** Custom hostnames (custom-hostname-table.ts), as Cloudflare last reported them. */
+  async hostnames(): Promise<HostnameRecord[]> {
+    return readHostnames(this.ctx.storage.sql);
+  }
+
+  /**
+   * Stores a custom hostname's record and brings SITE_REGISTRY in line with the applied config at once, so a host
+   * goes live when its hostname turns active and is withdrawn when it is removed. The sync writes only what differs.
+   */
+  saveHostname(containerId: string, record: HostnameRecord): Promise<void> {
+    writeHostname(this.ctx.storage.sql, record);
+    return this.serially(async () => {
+      const applied = this.row(containerId).applied_config;
+      if (applied === null) return;
+      const config = JSON.parse(applied) as EdgeConfig;
+      await syncKv(this.env, containerId, config, config, withheldHosts(this.ctx.storage.sql));
+    });
+  }
+
+  /** The public hosts of the newest config this object knows (pending or applied); null when there is none. */
+  async latestPublicHosts(containerId: string): Promise<string[] | null> {
+    const row = this.row(containerId);
+    const desired = row.desired_message ? (JSON.parse(row.desired_message) as VersionedMessage) : null;
+    if (desired?.type === "delete") return null;
+    // A webhook message may carry no config (it is read from Supabase at apply time): then the applied one counts.
+    const pending = desired?.type === "upsert" ? v.safeParse(EdgeConfigSchema, desired.config) : null;
+    if (pending?.success) return pending.output.publicHosts;
+    return row.applied_config ? (JSON.parse(row.applied_config) as EdgeConfig).publicHosts : null;
   }
 
   /** Drift: the desired version is still not applied. Re-send it and look again later, backing off. */

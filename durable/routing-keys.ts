@@ -1,7 +1,7 @@
 // The routing keys of a config: every name that sends traffic (or a loader token) to one container. Each key has
 // exactly one owner in the RoutingRegistry; this file says which keys a config names and how they collide.
+import { registrableDomainOf } from "../schemas/accepted-edge-config";
 import type { EdgeConfig } from "../schemas/edge-config";
-import { registrableDomain } from "../workers/shared/registrable-domain";
 
 /** What a config claims: the fields of EdgeConfig that route traffic. */
 export type RoutingNames = Pick<EdgeConfig, "infraHosts" | "publicHosts" | "loaderToken">;
@@ -18,7 +18,7 @@ export interface RoutingKey {
   name: string;
   /** The host a host or mount key routes (null for tokens): a whole host collides with every mount below it. */
   host: string | null;
-  /** Registrable domain of `host`: a public host may not share one with any infra host (the platform's own). */
+  /** Registrable domain of `host` (Public Suffix List): a public host may not share one with any infra host. */
   domain: string | null;
   role: "infra" | "public" | "token";
 }
@@ -32,13 +32,13 @@ export function routingKeys(names: RoutingNames): RoutingKey[] {
     kind: "host",
     name: host,
     host,
-    domain: registrableDomain(host),
+    domain: registrableDomainOf(host),
     role: "infra",
   }));
   for (const entry of names.publicHosts) {
     const slash = entry.indexOf("/");
     const host = slash === -1 ? entry : entry.slice(0, slash);
-    keys.push({ kind: slash === -1 ? "host" : "mount", name: entry, host, domain: registrableDomain(host), role: "public" });
+    keys.push({ kind: slash === -1 ? "host" : "mount", name: entry, host, domain: registrableDomainOf(host), role: "public" });
   }
   keys.push({ kind: "token", name: names.loaderToken, host: null, domain: null, role: "token" });
   return keys;

@@ -67,7 +67,14 @@ export class RoutingRegistry extends DurableObject<Env> {
         this.ctx.storage.sql.exec(
           `INSERT INTO claims (key, kind, name, host, domain, role, owner, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (key) DO UPDATE SET role = excluded.role, version = max(claims.version, excluded.version)`,
-          storageKey(key), key.kind, key.name, key.host, key.domain, key.role, containerId, version,
+          storageKey(key),
+          key.kind,
+          key.name,
+          key.host,
+          key.domain,
+          key.role,
+          containerId,
+          version,
         );
       }
       this.ctx.storage.sql.exec("INSERT OR IGNORE INTO containers (id) VALUES (?)", containerId);
@@ -112,7 +119,10 @@ export class RoutingRegistry extends DurableObject<Env> {
     const sql = this.ctx.storage.sql;
     const wanted = new Set(keys.map(storageKey));
     const other = (query: string, ...params: SqlStorageValue[]) =>
-      sql.exec<ClaimRow>(query, ...params).toArray().find((row) => row.owner !== containerId) ?? null;
+      sql
+        .exec<ClaimRow>(query, ...params)
+        .toArray()
+        .find((row) => row.owner !== containerId) ?? null;
     for (const key of keys) {
       const same = other("SELECT * FROM claims WHERE key = ?", storageKey(key));
       if (same) return { key: key.name, reason: "taken", ownedKey: same.name, owner: same.owner };

@@ -2,13 +2,16 @@
 // The column map is declared once here: the consumer builds data points from it and SQL queries against the
 // dataset (`qaxal_edge_access`) read it, so a column is never renumbered — new fields go at the end.
 import * as v from "valibot";
-import type { AccessRecord } from "./log-record";
+import type { AccessRecord, VisitMode } from "./log-record";
 
 /** index1: the container, so AE samples per container and `WHERE index1 = 'shop1'` is cheap. */
 export const AE_INDEX = "containerId" as const;
 
-/** blob1..blob6, in this order. `country` is "" when unknown. No identifier of a visitor is ever a column. */
-export const AE_BLOBS = ["host", "method", "pathClass", "path", "statusClass", "country"] as const;
+/**
+ * blob1..blob7, in this order. `country` is "" when unknown; `bot` is "true", "false" or "" (no verdict made).
+ * No identifier of a visitor is ever a column.
+ */
+export const AE_BLOBS = ["host", "method", "pathClass", "path", "statusClass", "country", "bot"] as const;
 
 /** double1..double5, in this order. `upstreamStatus` is 0 when nothing was fetched; `ts` is epoch ms. */
 export const AE_DOUBLES = ["status", "upstreamStatus", "durationMs", "cookieRewrites", "ts"] as const;
@@ -29,6 +32,7 @@ export function accessDataPoint(record: AccessRecord): AnalyticsEngineDataPoint 
     path: record.path,
     statusClass: statusClass(record.status),
     country: record.country ?? "",
+    bot: record.bot === null ? "" : String(record.bot),
   };
   const doubles: Record<AeDouble, number> = {
     status: record.status,
@@ -88,9 +92,26 @@ export interface Report {
     sessions: number;
     adblock: number;
     itp: number;
+    /** Firefox sessions (Enhanced Tracking Protection). */
+    etp: number;
     adblockRate: number | null;
     itpRate: number | null;
-    /** Sessions with ad-block or ITP: measured only because tracking was first-party. */
+    etpRate: number | null;
+    /** Sessions with ad-block, ITP or ETP: measured only because tracking was first-party. */
     recoveredRate: number | null;
+    /** Sessions per deployment mode the edge measured (workers/loader/visit-mode.ts). */
+    modes: Record<VisitMode, number>;
+  };
+  /**
+   * The botDetection verdicts: only records that carry one count (containers with the module active), so the
+   * shares are of checked traffic. Null shares: nothing was checked.
+   */
+  bots: {
+    requestsChecked: number;
+    requestsBot: number;
+    requestShare: number | null;
+    sessionsChecked: number;
+    sessionsBot: number;
+    sessionShare: number | null;
   };
 }

@@ -1,6 +1,5 @@
 // EdgeConfig: the value stored in EDGE_CONFIG for each container (CONTRACT.md "EdgeConfig").
 import * as v from "valibot";
-import { registrableDomain } from "../workers/shared/registrable-domain";
 import {
   ContainerIdSchema,
   CookieNameSchema,
@@ -15,7 +14,7 @@ import {
 /** Browsers cap cookie lifetimes at 400 days; anything longer would be silently shortened by them anyway. */
 export const MAX_COOKIE_DAYS = 400;
 
-export const ENTITLEMENTS = ["cookie_restoration", "adblock_detection"] as const;
+export const ENTITLEMENTS = ["cookie_restoration", "adblock_detection", "bot_detection"] as const;
 export type Entitlement = (typeof ENTITLEMENTS)[number];
 
 const UpstreamSchema = v.pipe(
@@ -53,63 +52,128 @@ const CookieKeeperSchema = v.strictObject({
 
 const ToggleSchema = v.strictObject({ enabled: v.boolean("enabled must be a boolean") });
 
+/** `truncate`: the upstream sees IPv4 cut to /24 and IPv6 to /48; `drop`: no client IP at all. */
+const IP_ANONYMIZATION_MODES = ["truncate", "drop"] as const;
+const IpAnonymizationSchema = v.strictObject({
+  enabled: v.boolean("enabled must be a boolean"),
+  mode: v.optional(v.picklist(IP_ANONYMIZATION_MODES, "mode must be truncate or drop"), "truncate"),
+});
+
+/** `tag`: the upstream gets the verdict as headers; `block`: known bots are answered at the edge. */
+const BOT_ACTIONS = ["tag", "block"] as const;
+const BotDetectionSchema = v.strictObject({
+  enabled: v.boolean("enabled must be a boolean"),
+  action: v.optional(v.picklist(BOT_ACTIONS, "action must be tag or block"), "tag"),
+});
+
 // An array here would otherwise pass as {} and switch every module off without a word.
 export const ModulesSchema = jsonObject(
   v.strictObject({
     cookieKeeper: v.optional(CookieKeeperSchema, { enabled: false }),
     cookieRestoration: v.optional(ToggleSchema, { enabled: false }),
     adblockDetection: v.optional(ToggleSchema, { enabled: false }),
+    geoHeaders: v.optional(ToggleSchema, { enabled: false }),
+    ipAnonymization: v.optional(IpAnonymizationSchema, { enabled: false }),
+    botDetection: v.optional(BotDetectionSchema, { enabled: false }),
   }),
   "modules must be an object",
 );
 
-export const EdgeConfigSchema = v.pipe(
-  v.strictObject({
-    containerId: ContainerIdSchema,
-    version: VersionSchema,
-    upstream: UpstreamSchema,
-    infraHosts: v.optional(v.array(HostSchema), []),
-    publicHosts: v.optional(v.array(PublicHostSchema), []),
-    loaderToken: v.pipe(
-      v.string("loaderToken must be a string"),
-      v.regex(/^[A-Za-z0-9_-]{6,64}$/, "loaderToken must be 6-64 characters of A-Z a-z 0-9 _ -"),
-    ),
-    gtmId: v.pipe(
-      v.string("gtmId must be a string"),
-      v.regex(/^(GTM|G)-[A-Z0-9]{4,16}$/, "gtmId must look like GTM-ABC123"),
-    ),
-    allowedOrigins: v.optional(v.array(OriginSchema), []),
-    entitlements: v.optional(v.array(v.picklist(ENTITLEMENTS, `entitlement must be one of ${ENTITLEMENTS.join(", ")}`)), []),
-    modules: v.optional(ModulesSchema, {}),
-    proxyPath: v.optional(RoutePathSchema, "/k/"),
-    proxyParam: v.optional(
-      v.pipe(v.string("proxyParam must be a string"), v.regex(/^[A-Za-z0-9_]{1,32}$/, "proxyParam must be 1-32 word characters")),
-      "p",
-    ),
-    loaderPath: v.optional(RoutePathSchema, "/l/"),
-  }),
-  v.check(
-    (config) => config.infraHosts.length + config.publicHosts.length > 0,
-    "a config needs at least one host in infraHosts or publicHosts",
+/** GTM's own id format; `G-` is a Google tag (GA4) id, loaded as gtag.js instead of gtm.js. */
+const GTM_ID = /^(GTM|G)-[A-Z0-9]{4,16}$/;
+
+// A GTM environment (Admin > Environments > snippet): both parameters together select the environment's version.
+const GtmEnvironmentSchema = v.strictObject({
+  auth: v.pipe(
+    v.string("gtmEnvironment.auth must be a string"),
+    v.regex(/^[A-Za-z0-9_-]{8,64}$/, "gtmEnvironment.auth must be the gtm_auth value: 8-64 characters of A-Z a-z 0-9 _ -"),
   ),
-  v.check((config) => config.proxyPath !== config.loaderPath, "proxyPath and loaderPath must differ"),
-  // Cookies get Domain=<registrable domain of the public host>; on an infra host's domain they would reach the
-  // platform's own hosts (every tenant's). Across containers the RoutingRegistry applies the same rule.
-  v.rawCheck(({ dataset, addIssue }) => {
-    if (!dataset.typed) return;
-    const platform = new Map(dataset.value.infraHosts.map((host) => [registrableDomain(host), host]));
-    for (const entry of dataset.value.publicHosts) {
-      const domain = registrableDomain(entry.split("/")[0]!);
-      const infra = platform.get(domain);
-      if (infra !== undefined) {
-        addIssue({ message: `publicHosts: ${entry} is on ${domain}, the domain of infra host ${infra} (the platform's own)` });
-        return;
-      }
-    }
-  }),
+  preview: v.pipe(
+    v.string("gtmEnvironment.preview must be a string"),
+    v.regex(/^env-[0-9]{1,9}$/, "gtmEnvironment.preview must be the gtm_preview value, like env-5"),
+  ),
+});
+
+// The fields an operator or the control plane submits (CONTRACT.md "EdgeConfig").
+const submittedEntries = {
+  containerId: ContainerIdSchema,
+  version: VersionSchema,
+  upstream: UpstreamSchema,
+  infraHosts: v.optional(v.array(HostSchema), []),
+  publicHosts: v.optional(v.array(PublicHostSchema), []),
+  loaderToken: v.pipe(
+    v.string("loaderToken must be a string"),
+    v.regex(/^[A-Za-z0-9_-]{6,64}$/, "loaderToken must be 6-64 characters of A-Z a-z 0-9 _ -"),
+  ),
+  gtmId: v.pipe(v.string("gtmId must be a string"), v.regex(GTM_ID, "gtmId must look like GTM-ABC123 or G-ABC123")),
+  gtmEnvironment: v.optional(GtmEnvironmentSchema),
+  // The global array GTM or gtag reads (the snippet's `l` parameter); a property name on window.
+  dataLayer: v.optional(
+    v.pipe(
+      v.string("dataLayer must be a string"),
+      v.regex(/^[A-Za-z_$][A-Za-z0-9_$]{0,63}$/, "dataLayer must be a JavaScript identifier of at most 64 characters"),
+    ),
+    "dataLayer",
+  ),
+  // The first-party cookie that keys COOKIE_VAULT backups (FPID: the edge issues it; another name: the site does).
+  identityCookie: v.optional(CookieNameSchema, "FPID"),
+  allowedOrigins: v.optional(v.array(OriginSchema), []),
+  entitlements: v.optional(v.array(v.picklist(ENTITLEMENTS, `entitlement must be one of ${ENTITLEMENTS.join(", ")}`)), []),
+  modules: v.optional(ModulesSchema, {}),
+  proxyPath: v.optional(RoutePathSchema, "/k/"),
+  proxyParam: v.optional(
+    v.pipe(v.string("proxyParam must be a string"), v.regex(/^[A-Za-z0-9_]{1,32}$/, "proxyParam must be 1-32 word characters")),
+    "p",
+  ),
+  loaderPath: v.optional(RoutePathSchema, "/l/"),
+};
+
+type Submitted = v.InferOutput<v.StrictObjectSchema<typeof submittedEntries, undefined>>;
+
+/** Checks across fields, for the submitted and the stored form alike. */
+function crossFieldChecks<T extends Submitted>() {
+  return [
+    v.check<T, string>(
+      (config) => config.infraHosts.length + config.publicHosts.length > 0,
+      "a config needs at least one host in infraHosts or publicHosts",
+    ),
+    v.check<T, string>((config) => config.proxyPath !== config.loaderPath, "proxyPath and loaderPath must differ"),
+    v.check<T, string>(
+      (config) => config.gtmEnvironment === undefined || config.gtmId.startsWith("GTM-"),
+      "gtmEnvironment needs a GTM- container id (a G- id has no environments)",
+    ),
+  ] as const;
+}
+
+/** What an operator PUTs and the control plane's get_edge_config returns. */
+export const EdgeConfigSchema = v.pipe(v.strictObject(submittedEntries), ...crossFieldChecks<Submitted>());
+
+// public host (without mount prefix) -> the Domain attribute for its cookies (its registrable domain). Derived on
+// the control side when a config is accepted (accepted-edge-config.ts), so the edge never consults the Public
+// Suffix List. A host without an entry (IP, single label, infra host) gets host-only cookies.
+const storedEntries = {
+  ...submittedEntries,
+  cookieDomains: v.optional(v.record(HostSchema, HostSchema, "cookieDomains must map hosts to domains")),
+};
+type Stored = v.InferOutput<v.StrictObjectSchema<typeof storedEntries, undefined>>;
+
+/** A cookie Domain reaches `host` when it is the host or one of its parent domains. */
+const covers = (domain: string, host: string) => host === domain || host.endsWith(`.${domain}`);
+
+/** What EDGE_CONFIG and ContainerState hold: the submitted fields plus what was derived from them on acceptance. */
+export const StoredEdgeConfigSchema = v.pipe(
+  v.strictObject(storedEntries),
+  ...crossFieldChecks<Stored>(),
+  // Acceptance never derives a Domain that reaches an infra host (the platform's own name, shared by every tenant).
+  // A stored value with one arrived some other way; refused here, the edge reads it like any corrupt value: a miss.
+  v.check<Stored, string>(
+    (config) => !Object.values(config.cookieDomains ?? {}).some((domain) => config.infraHosts.some((host) => covers(domain, host))),
+    "cookieDomains must not cover an infra host",
+  ),
 );
 
-export type EdgeConfig = v.InferOutput<typeof EdgeConfigSchema>;
+export type EdgeConfig = v.InferOutput<typeof StoredEdgeConfigSchema>;
+export type SubmittedEdgeConfig = v.InferOutput<typeof EdgeConfigSchema>;
 export type EdgeConfigInput = v.InferInput<typeof EdgeConfigSchema>;
 
 /** `upstream` may be plain http only in local development (var ALLOW_INSECURE_UPSTREAM="true"). */
@@ -117,8 +181,18 @@ export function upstreamAllowed(config: Pick<EdgeConfig, "upstream">, allowInsec
   return config.upstream.startsWith("https://") || allowInsecure === "true";
 }
 
-/** A module runs only when it is enabled and its entitlement is present. */
+/** The entitlement each module needs; null for the privacy and geo modules, which are never a paid extra. */
+const MODULE_ENTITLEMENTS: Record<keyof EdgeConfig["modules"], Entitlement | null> = {
+  cookieKeeper: "cookie_restoration",
+  cookieRestoration: "cookie_restoration",
+  adblockDetection: "adblock_detection",
+  geoHeaders: null,
+  ipAnonymization: null,
+  botDetection: "bot_detection",
+};
+
+/** A module runs only when it is enabled and its entitlement (if it needs one) is present. */
 export function moduleActive(config: EdgeConfig, module: keyof EdgeConfig["modules"]): boolean {
-  const entitlement: Entitlement = module === "adblockDetection" ? "adblock_detection" : "cookie_restoration";
-  return config.modules[module].enabled && config.entitlements.includes(entitlement);
+  const entitlement = MODULE_ENTITLEMENTS[module];
+  return config.modules[module].enabled && (entitlement === null || config.entitlements.includes(entitlement));
 }

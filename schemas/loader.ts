@@ -33,12 +33,17 @@ export const SessionIdSchema = v.pipe(
   v.regex(/^[A-Za-z0-9_-]{8,64}$/, "sessionId must be 8-64 characters of A-Z a-z 0-9 _ -"),
 );
 
-/** POST /mark-session-detection: what the script detected, once per browser session. */
+/** POST /mark-session-detection: what the script detected, once per session (`_sid`). */
 export const DetectionBodySchema = jsonObject(
   v.strictObject({
     sessionId: SessionIdSchema,
     adblock: v.boolean("adblock must be a boolean"),
     itp: v.boolean("itp must be a boolean"),
+    // Optional: a script cached from before ETP detection existed does not send it.
+    etp: v.optional(v.boolean("etp must be a boolean"), false),
+    /** navigator.webdriver: true in a browser driven by automation (WebDriver, Puppeteer, Playwright). Optional, so
+     * a script cached from before it was sent still reports. */
+    webdriver: v.optional(v.boolean("webdriver must be a boolean"), false),
   }),
   "body must be a JSON object",
 );
@@ -53,7 +58,8 @@ export type BootBody = v.InferOutput<typeof BootBodySchema>;
 export type DetectionBody = v.InferOutput<typeof DetectionBodySchema>;
 export type VaultValue = v.InferOutput<typeof VaultValueSchema>;
 
-/** The /boot answer. */
+/** The /boot answer. `sessionId` is the `_sid` the answer also sets, for the script's detection report. */
 export interface BootResponse {
   restoreCookies: { name: string; value: string; maxAge: number }[];
+  sessionId: string;
 }

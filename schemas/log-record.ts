@@ -24,8 +24,15 @@ export const AccessRecordSchema = v.strictObject({
   country: v.nullable(v.pipe(v.string(), v.maxLength(8))),
   /** Number of Set-Cookie headers Cookie Keeper rewrote. */
   cookieRewrites: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  /** The bot verdict; null when botDetection was not active (and in records written before it existed). */
+  bot: v.optional(v.nullable(v.boolean()), null),
 });
 
+/** How the page reached the edge (workers/loader/visit-mode.ts). */
+export const VISIT_MODES = ["same-origin", "subdomain", "cross-site", "unknown"] as const;
+export type VisitMode = (typeof VISIT_MODES)[number];
+
+// `etp` and `mode` are optional so that records queued or stored before they existed still parse.
 export const DetectionRecordSchema = v.strictObject({
   kind: v.literal("detection"),
   ts: v.pipe(v.number(), v.safeInteger()),
@@ -34,7 +41,14 @@ export const DetectionRecordSchema = v.strictObject({
   host: v.pipe(v.string(), v.maxLength(253)),
   adblock: v.boolean(),
   itp: v.boolean(),
+  /** Firefox (Gecko): Enhanced Tracking Protection is on by default there. */
+  etp: v.optional(v.boolean(), false),
+  mode: v.optional(v.picklist(VISIT_MODES), "unknown"),
   country: v.nullable(v.pipe(v.string(), v.maxLength(8))),
+  /** navigator.webdriver as the loader saw it (a browser under automation); false in records from older scripts. */
+  webdriver: v.optional(v.boolean(), false),
+  /** The bot verdict (the edge's on the report request, or webdriver); null when botDetection was not active. */
+  bot: v.optional(v.nullable(v.boolean()), null),
 });
 
 export const LogRecordSchema = v.variant("kind", [AccessRecordSchema, DetectionRecordSchema]);

@@ -22,6 +22,8 @@ const SETTINGS = {
   QAXAL_ZONE_NAME: "the zone whose hosts the edge Worker serves (its route is */* on that zone)",
   QAXAL_OPERATOR_HOST: "the operator host, served by the control Worker as a Custom Domain",
 };
+/** Customer domains (docs/custom-domains.md): optional settings, handed to the control Worker as these vars. */
+const CUSTOM_DOMAIN_VARS = { QAXAL_SAAS_ZONE_ID: "CF_ZONE_ID", QAXAL_SAAS_CNAME_TARGET: "SAAS_CNAME_TARGET" };
 const KV_BINDINGS = ["ROUTING_MAP", "EDGE_CONFIG", "LOADER_TOKEN_MAP", "SITE_REGISTRY", "COOKIE_VAULT"];
 
 class DeployError extends Error {}
@@ -156,7 +158,9 @@ export async function deploy({ env: envName, dryRun = false, log = console.log, 
     control: deployableConfig(controlRaw, envName, outDir, {
       ids,
       routes: [{ pattern: settings.QAXAL_OPERATOR_HOST, custom_domain: true }],
-      vars: {},
+      vars: Object.fromEntries(
+        Object.entries(CUSTOM_DOMAIN_VARS).flatMap(([setting, name]) => (environment[setting] ? [[name, environment[setting]]] : [])),
+      ),
     }),
     edge: deployableConfig(edgeRaw, envName, outDir, {
       ids,

@@ -4,10 +4,11 @@
 // containers through the operator API.
 // Used by `npm start` and by the Node-side tests (which pass their own ports and a throwaway persist dir).
 import { spawn } from "node:child_process";
-import { copyFileSync, existsSync, readFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseJsonc } from "./jsonc.mjs";
 import { startSgtmOrigin } from "./sgtm-origin.mjs";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -64,7 +65,27 @@ export async function loadDemoContainers(workerUrl, originUrl, file = join(ROOT,
 }
 
 /**
- * @param {{ port?: number, originPort?: number, persistTo?: string, quiet?: boolean, vars?: Record<string,string>, loadDemo?: boolean }} options
+ * The control Worker's config for this run. `wrangler dev --var` reaches only the first Worker of a multi-config
+ * session, so extra vars for the control Worker go into a copy of its config beside a `.dev.vars` of its own.
+ * @param {string} dir
+ * @param {Record<string, string>} vars
+ */
+function controlConfig(dir, vars) {
+  if (Object.keys(vars).length === 0) return "wrangler.control.jsonc";
+  const { $schema: _schema, env: _environments, ...config } = parseJsonc(readFileSync(join(ROOT, "wrangler.control.jsonc"), "utf8"));
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, "wrangler.control.json");
+  writeFileSync(path, JSON.stringify({ ...config, main: join(ROOT, config.main) }));
+  const extra = Object.entries(vars).map(([k, v]) => `${k}=${v}`).join("\n");
+  writeFileSync(join(dir, ".dev.vars"), `${readFileSync(join(ROOT, ".dev.vars"), "utf8")}\n${extra}\n`);
+  return path;
+}
+
+/**
+ * @param {{ port?: number, originPort?: number, persistTo?: string, quiet?: boolean, vars?: Record<string,string>, loadDemo?: boolean, https?: boolean }} options
+ *   vars: extra vars for both Workers
+ *   https: serve over https with wrangler's own self-signed certificate (browsers such as WebKit refuse `Secure`
+ *     cookies on http://*.localhost); this process then accepts that certificate for its own calls to loopback
  */
 export async function startPlatform(options = {}) {
   ensureDevVars();
@@ -72,15 +93,18 @@ export async function startPlatform(options = {}) {
   const origin = await startSgtmOrigin(options.originPort ?? 0);
   const persistTo = options.persistTo ?? join(ROOT, ".data/wrangler");
   const varArgs = Object.entries(options.vars ?? {}).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
+  const control = controlConfig(join(persistTo, "..", "control-config"), options.vars ?? {});
   const child = spawn(
     process.execPath,
-    [join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "dev", "-c", "wrangler.jsonc", "-c", "wrangler.control.jsonc", "--port", String(port), "--ip", "127.0.0.1",
-      "--persist-to", persistTo, "--inspector-port", "0", "--show-interactive-dev-session=false", ...varArgs],
+    [join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "dev", "-c", "wrangler.jsonc", "-c", control, "--port", String(port), "--ip", "127.0.0.1",
+      "--persist-to", persistTo, "--inspector-port", "0", "--show-interactive-dev-session=false",
+      ...(options.https ? ["--local-protocol", "https"] : []), ...varArgs],
     { cwd: ROOT, stdio: options.quiet ? ["ignore", "pipe", "pipe"] : ["ignore", "inherit", "inherit"], env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
   );
   const output = [];
   if (options.quiet) for (const stream of [child.stdout, child.stderr]) stream.on("data", (d) => output.push(String(d)));
-  const workerUrl = `http://127.0.0.1:${port}`;
+  if (options.https) process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0";
+  const workerUrl = `${options.https ? "https" : "http"}://127.0.0.1:${port}`;
   const stop = async () => {
     if (child.exitCode === null) {
       child.kill("SIGTERM");

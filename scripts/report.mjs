@@ -43,7 +43,11 @@ export function formatReport(report) {
       ["detected sessions", d.sessions],
       ["ad-block rate", pct(d.adblockRate)],
       ["ITP rate", pct(d.itpRate)],
+      ["ETP rate", pct(d.etpRate)],
       ["sessions recovered", pct(d.recoveredRate)],
+      // Shares of the traffic a verdict was made for (containers with botDetection on).
+      ["bot share of checked requests", pct(report.bots.requestShare)],
+      ["bot share of checked sessions", pct(report.bots.sessionShare)],
     ]),
     "",
     table(["status", "requests", "share"], Object.entries(report.statusClasses).sort().map(([cls, n]) => [cls, n, pct(total ? n / total : null)])),

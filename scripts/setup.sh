@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent setup for a fresh machine: npm packages (pinned by package-lock.json) and, for the test suite,
-# Debian's chromium (browser tests) and postgresql (control-plane SQL tests), for the router benchmark Debian's wrk.
+# Debian's chromium and WebKitGTK's WebDriver under Xvfb (browser tests) and postgresql (control-plane SQL tests), for
+# the router benchmark Debian's wrk.
 # Fast when everything is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,9 @@ missing=()
 case "${1:-}" in
   --with-test-deps)
     [ -x /usr/bin/chromium ] || missing+=(chromium)
+    [ -x /usr/bin/WebKitWebDriver ] || missing+=(webkit2gtk-driver)
+    command -v xvfb-run >/dev/null || missing+=(xvfb)
+    command -v xauth >/dev/null || missing+=(xauth)
     ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
     ;;
   --with-bench-deps)

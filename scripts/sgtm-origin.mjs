@@ -1,33 +1,47 @@
-// A local stand-in for a server-side GTM container: serves gtm.js, answers /g/collect and sets the FPID and _ga
+// A local stand-in for a server-side GTM container: serves gtm.js and gtag/js, answers /g/collect and sets the FPID and _ga
 // cookies a real sGTM sets (with short lifetimes, so Cookie Keeper's extension is visible), plus /echo for tests
 // and /demo, a shop page that embeds the loader.
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:http";
 
-const gtmJs = (id) => `/* stand-in gtm.js for ${id} */
-window.dataLayer = window.dataLayer || [];
-window.__sgtmStandIn = { id: ${JSON.stringify(id)}, loadedAt: Date.now() };
-window.dataLayer.push({ event: "gtm.js", "gtm.start": Date.now() });
+// What the page's loader asked for, recorded where a test can read it: the container id, a GTM environment's
+// gtm_auth/gtm_preview and the dataLayer name (`l`), as gtm.js and gtag.js read them.
+const TAG_PARAMS = { id: "id", auth: "gtm_auth", preview: "gtm_preview", dataLayer: "l" };
+const tagJs = (kind, url) => {
+  const seen = { kind };
+  for (const [key, param] of Object.entries(TAG_PARAMS)) seen[key] = url.searchParams.get(param);
+  const layer = seen.dataLayer ?? "dataLayer";
+  return `/* stand-in ${kind} for ${seen.id} */
+window.__sgtmStandIn = Object.assign(${JSON.stringify(seen)}, { loadedAt: Date.now() });
+window[${JSON.stringify(layer)}] = window[${JSON.stringify(layer)}] || [];
+${kind === "gtm.js" ? `window[${JSON.stringify(layer)}].push({ event: "gtm.load" });` : ""}
 `;
+};
 
 // A demo shop page that embeds the loader with a relative URL, so it works behind the Worker on a whole host
 // (ss.demo-shop.localhost/demo -> /l/...) and in same-origin mode (shop.localhost/metrics/demo -> /metrics/l/...).
-const demoPage = `<!doctype html>
+// `?token=` picks another container's loader token (default: the demo shop's).
+const demoPage = (token) => `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Demo shop</title>
-<script async src="l/lt_demo_shop.js"></script></head>
+<script async src="l/${token}.js"></script></head>
 <body><h1>Demo shop</h1><p>The Qaxal loader restores first-party cookies and loads GTM through the edge.</p></body></html>
 `;
 
 function handle(req, res, body) {
   const url = new URL(req.url, "http://origin.local");
   const cookies = req.headers.cookie ?? "";
-  if (url.pathname === "/gtm.js") {
+  if (url.pathname === "/gtm.js" || url.pathname === "/gtag/js") {
     res.writeHead(200, { "Content-Type": "text/javascript", "Cache-Control": "no-store" });
-    return res.end(gtmJs(url.searchParams.get("id") ?? "GTM-UNKNOWN"));
+    return res.end(tagJs(url.pathname.slice(1), url));
   }
   if (url.pathname === "/demo") {
+    const token = url.searchParams.get("token") ?? "lt_demo_shop";
+    if (!/^[A-Za-z0-9_-]{6,64}$/.test(token)) {
+      res.writeHead(400, { "Content-Type": "text/plain" });
+      return res.end("bad token");
+    }
     res.writeHead(200, { "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store" });
-    return res.end(demoPage);
+    return res.end(demoPage(token));
   }
   if (url.pathname === "/g/collect") {
     const setCookies = [];

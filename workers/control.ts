@@ -1,7 +1,8 @@
 // The control Worker (CONTRACT.md "Shape"): operator endpoints and the Supabase webhook on fetch, the config and log
-// queues and their dead letters on queue, the ContainerState Durable Object class the edge Worker binds, and the
-// RoutingRegistry (the one owner of every host, mount and loader token).
+// queues and their dead letters on queue, scheduled checks on the Cron Trigger, the ContainerState Durable Object
+// class the edge Worker binds, and the RoutingRegistry (the one owner of every host, mount and loader token).
 import { edgeApi } from "./admin/api";
+import { refreshPendingHostnames } from "./admin/custom-hostnames";
 import { consumeLogBatch } from "./log-consumer/consumer";
 import { persistDeadLetterBatch } from "./shared/dead-letters";
 import { queueKind } from "./shared/queues";
@@ -31,5 +32,10 @@ export default {
         console.error(JSON.stringify({ event: "unknown_queue", queue: batch.queue }));
         batch.retryAll();
     }
+  },
+
+  // Cron Trigger (wrangler.control.jsonc `triggers`): pending custom hostnames go live once Cloudflare verifies them.
+  async scheduled(_controller, env): Promise<void> {
+    await refreshPendingHostnames(env);
   },
 } satisfies ExportedHandler<Env, unknown>;

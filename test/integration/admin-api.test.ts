@@ -73,6 +73,23 @@ describe("bad input", () => {
     await expectUntouched("bad-json");
   });
 
+  it.each([
+    ["an ICANN suffix", "co.uk", "ICANN"],
+    ["a host matched by a wildcard rule (*.ck)", "shop.ck", "ICANN"],
+    ["a private-section suffix", "pages.dev", "private"],
+    ["a same-origin mount on a suffix", "github.io/metrics", "private"],
+  ])("a public host that is %s gets 400 naming it, and nothing is queued", async (_what, host, section) => {
+    const containerId = `psl-${section.toLowerCase()}-${host.length}`;
+    const res = await putConfig(edgeConfig({ containerId, publicHosts: [`ss.${containerId}.example`, host] }));
+    expect(res.status).toBe(400);
+    const bare = host.split("/")[0];
+    expect(await res.json()).toEqual({
+      error: "invalid_body",
+      message: `invalid body: publicHosts.1: ${bare} is a public suffix (${section} section of the Public Suffix List): browsers refuse cookies for it, so use a host of the site under it, like ss.shop.${bare}`,
+    });
+    await expectUntouched(containerId);
+  });
+
   it("an unknown field gets 400 naming the field", async () => {
     const res = await putConfig({ ...edgeConfig({ containerId: "bad-field" }), tracking: "on" } as never);
     expect(res.status).toBe(400);
@@ -162,7 +179,7 @@ describe("bad input", () => {
   it("a public host on the domain of the config's own infra host gets 400 naming it", async () => {
     const res = await putConfig(edgeConfig({ containerId: "bad-platform", infraHosts: ["bad-platform.edge.example"], publicHosts: ["evil.edge.example"] }));
     expect(res.status).toBe(400);
-    expect(((await res.json()) as { message: string }).message).toContain("publicHosts: evil.edge.example is on edge.example");
+    expect(((await res.json()) as { message: string }).message).toContain("publicHosts.0: evil.edge.example is on edge.example");
     await expectUntouched("bad-platform");
   });
 });

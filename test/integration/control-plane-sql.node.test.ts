@@ -232,11 +232,14 @@ describe("get_edge_config", () => {
       insert into container_hosts (kind, host, container_id) values
         ('public', 'ss.cfg-full.example', 'cfg-full'), ('public', 'www.cfg-full.example/metrics', 'cfg-full');
       update loader_tokens set token = 'lt_9fQk2x' where container_id = 'cfg-full';
-      insert into container_entitlements (container_id, entitlement) values ('cfg-full', 'cookie_restoration'), ('cfg-full', 'adblock_detection');
+      insert into container_entitlements (container_id, entitlement) values
+        ('cfg-full', 'cookie_restoration'), ('cfg-full', 'adblock_detection'), ('cfg-full', 'bot_detection');
       insert into container_modules (container_id, module, enabled, cookies, max_age_days, http_only) values
         ('cfg-full', 'cookieKeeper', true, '{_ga,_ga_*,FPID}', 400, '{FPID}');
       insert into container_modules (container_id, module, enabled) values
-        ('cfg-full', 'cookieRestoration', true), ('cfg-full', 'adblockDetection', false);`);
+        ('cfg-full', 'cookieRestoration', true), ('cfg-full', 'adblockDetection', false), ('cfg-full', 'geoHeaders', true);
+      insert into container_modules (container_id, module, enabled, mode) values ('cfg-full', 'ipAnonymization', true, 'drop');
+      insert into container_modules (container_id, module, enabled, action) values ('cfg-full', 'botDetection', true, 'block');`);
     const config = await edgeConfigOf("cfg-full");
 
     const parsed = v.safeParse(EdgeConfigSchema, config);
@@ -251,12 +254,17 @@ describe("get_edge_config", () => {
       publicHosts: ["ss.cfg-full.example", "www.cfg-full.example/metrics"],
       loaderToken: "lt_9fQk2x",
       gtmId: "GTM-ABC123",
+      dataLayer: "dataLayer",
+      identityCookie: "FPID",
       allowedOrigins: ["https://www.cfg-full.example"],
-      entitlements: ["adblock_detection", "cookie_restoration"],
+      entitlements: ["adblock_detection", "bot_detection", "cookie_restoration"],
       modules: {
         cookieKeeper: { enabled: true, cookies: ["_ga", "_ga_*", "FPID"], maxAgeDays: 400, httpOnly: ["FPID"] },
         cookieRestoration: { enabled: true },
         adblockDetection: { enabled: false },
+        geoHeaders: { enabled: true },
+        ipAnonymization: { enabled: true, mode: "drop" },
+        botDetection: { enabled: true, action: "block" },
       },
       proxyPath: "/t/",
       proxyParam: "q",
@@ -276,6 +284,39 @@ describe("get_edge_config", () => {
       gtmId: "GTM-ABC123",
     };
     expect(config).toEqual(v.parse(EdgeConfigSchema, minimal));
+  });
+
+  it("refuses a mode or action on another module, and values the schema does not know", async () => {
+    await createContainer("cfg-modules");
+    const insert = (values: string) => pg.exec(`insert into container_modules (container_id, module, enabled, mode, action) values ${values}`);
+    await expect(insert(`('cfg-modules', 'geoHeaders', true, 'drop', null)`)).rejects.toThrow(/container_modules_mode_only_for_ip_anonymization/);
+    await expect(insert(`('cfg-modules', 'ipAnonymization', true, null, 'block')`)).rejects.toThrow(/container_modules_action_only_for_bot_detection/);
+    await expect(insert(`('cfg-modules', 'ipAnonymization', true, 'hash', null)`)).rejects.toThrow(/container_modules_mode_check/);
+    await expect(insert(`('cfg-modules', 'botDetection', true, null, 'challenge')`)).rejects.toThrow(/container_modules_action_check/);
+    await expect(pg.exec(`insert into container_entitlements values ('cfg-modules', 'geo_headers')`)).rejects.toThrow(/container_entitlements_entitlement_check/);
+  });
+
+  it("bumps config_version when a module's mode or action changes", async () => {
+    await createContainer("cfg-mode", `insert into container_modules (container_id, module, enabled) values ('cfg-mode', 'ipAnonymization', true);`);
+    expect(await edgeConfigOf("cfg-mode")).toMatchObject({ version: 1, modules: { ipAnonymization: { enabled: true, mode: "truncate" } } });
+    await pg.exec(`update container_modules set mode = 'drop' where container_id = 'cfg-mode' and module = 'ipAnonymization'`);
+    expect(await edgeConfigOf("cfg-mode")).toMatchObject({ version: 2, modules: { ipAnonymization: { mode: "drop" } } });
+  });
+
+  it("carries identityCookie, dataLayer and a GTM environment, and a change to one is a new version", async () => {
+    await createContainer("cfg-gtm-env");
+    await pg.exec(`update containers set identity_cookie = 'shop_uid', data_layer = 'shopLayer',
+      gtm_auth = 'aBcD1234efGH', gtm_preview = 'env-7' where id = 'cfg-gtm-env'`);
+    const config = await edgeConfigOf("cfg-gtm-env");
+    expect(config).toMatchObject({ version: 2, identityCookie: "shop_uid", dataLayer: "shopLayer", gtmEnvironment: { auth: "aBcD1234efGH", preview: "env-7" } });
+    expect(v.parse(EdgeConfigSchema, config)).toEqual(config);
+  });
+
+  it("refuses half a GTM environment, or one on a G- id", async () => {
+    await createContainer("cfg-gtm-half");
+    await expect(pg.exec(`update containers set gtm_auth = 'aBcD1234efGH' where id = 'cfg-gtm-half'`)).rejects.toThrow(/containers_gtm_environment/);
+    await expect(pg.exec(`update containers set gtm_id = 'G-ABC1234', gtm_auth = 'aBcD1234efGH', gtm_preview = 'env-7' where id = 'cfg-gtm-half'`))
+      .rejects.toThrow(/containers_gtm_environment/);
   });
 
   it("carries the current config_version", async () => {
@@ -324,14 +365,14 @@ describe("access control", () => {
     expect(row.config).toMatchObject({ containerId: "rls-shop" });
 
     // The rows exactly as the log consumer sends them (PostgREST turns them into this INSERT ... ON CONFLICT).
-    const record = { kind: "detection" as const, containerId: "rls-shop", sessionId: "sess-svc-1", host: "ss.rls-shop.example", adblock: true, itp: false, country: "DE" };
+    const record = { kind: "detection" as const, containerId: "rls-shop", sessionId: "sess-svc-1", host: "ss.rls-shop.example", adblock: true, itp: false, etp: true, mode: "subdomain" as const, country: "DE", webdriver: false, bot: false };
     const upsert = (rows: unknown[]) => pg.exec(`
       insert into loader_sessions select * from json_populate_recordset(null::loader_sessions, ${sqlText(JSON.stringify(rows))})
-      on conflict (session_id) do update set adblock = excluded.adblock, itp = excluded.itp, detected_at = excluded.detected_at`,
+      on conflict (session_id) do update set adblock = excluded.adblock, itp = excluded.itp, bot = excluded.bot, detected_at = excluded.detected_at`,
       { role: "service_role" });
     await upsert(sessionRows([{ ...record, ts: Date.UTC(2026, 10, 23, 12) }]));
-    await upsert(sessionRows([{ ...record, ts: Date.UTC(2026, 10, 23, 13), itp: true }]));
-    expect(await pg.query(`select session_id, container_id, adblock, itp, country, detected_at from loader_sessions where session_id = 'sess-svc-1'`))
-      .toEqual([{ session_id: "sess-svc-1", container_id: "rls-shop", adblock: true, itp: true, country: "DE", detected_at: "2026-11-23T13:00:00+00:00" }]);
+    await upsert(sessionRows([{ ...record, ts: Date.UTC(2026, 10, 23, 13), itp: true, bot: true }]));
+    expect(await pg.query(`select session_id, container_id, adblock, itp, etp, mode, country, bot, detected_at from loader_sessions where session_id = 'sess-svc-1'`))
+      .toEqual([{ session_id: "sess-svc-1", container_id: "rls-shop", adblock: true, itp: true, etp: true, mode: "subdomain", country: "DE", bot: true, detected_at: "2026-11-23T13:00:00+00:00" }]);
   });
 });

@@ -76,6 +76,8 @@ describe("config queue message without a config", () => {
     expect(await env.ROUTING_MAP.get("cp-e2e-apply.edge.example")).toBe("cp-e2e-apply");
     expect(await env.LOADER_TOKEN_MAP.get(config.loaderToken)).toBe("cp-e2e-apply");
     expect(await statusOf("cp-e2e-apply")).toMatchObject({ appliedVersion: 4, inSync: true, lastError: null });
+    // The stored config carries the cookie domains derived on acceptance, which the edge reads instead of the PSL.
+    expect(await env.EDGE_CONFIG.get("cp-e2e-apply", "json")).toMatchObject({ cookieDomains: { "ss.cp-e2e-apply.example": "cp-e2e-apply.example" } });
     expect((await supabase.requests()).map((r) => `${r.method} ${r.path}`)).toEqual(["POST /rest/v1/rpc/get_edge_config"]);
   });
 
@@ -94,5 +96,18 @@ describe("config queue message without a config", () => {
     const status = await statusOf("cp-e2e-invalid");
     expect(status).toMatchObject({ appliedVersion: 0, desiredVersion: 2, inSync: false });
     expect(status?.lastError).toContain('unknown field "colour"');
+  });
+
+  it("a public host that is a public suffix (webhook path) writes nothing and names the host in lastError", async () => {
+    const supabase = standInTenant("cp-e2e-suffix");
+    const config = edgeConfig({ containerId: "cp-e2e-suffix", version: 3, publicHosts: ["ss.cp-e2e-suffix.example", "com.bd"] });
+    await supabase.answerRpc(EDGE_CONFIG_RPC, { p_container_id: "cp-e2e-suffix" }, { body: config });
+
+    const result = await deliverWithSupabase(supabase.env, { containerId: "cp-e2e-suffix", version: 3 });
+
+    expect(result.explicitAcks).toHaveLength(1);
+    expect(await env.EDGE_CONFIG.get("cp-e2e-suffix")).toBeNull();
+    expect(await env.SITE_REGISTRY.get("ss.cp-e2e-suffix.example")).toBeNull();
+    expect((await statusOf("cp-e2e-suffix"))?.lastError).toContain("publicHosts.1: com.bd is a public suffix");
   });
 });

@@ -70,6 +70,16 @@ describe("npm run deploy", () => {
     expect(writes()).toHaveLength(before);
   });
 
+  it("hands the SaaS zone and CNAME target to the control Worker for customer domains", async () => {
+    const { configs } = await deploy({
+      env: "staging",
+      dryRun: true,
+      log,
+      environment: environment({ ...SECRETS, QAXAL_SAAS_ZONE_ID: "023e105f4ecef8ad9ca31a8372d0c353", QAXAL_SAAS_CNAME_TARGET: "edge.qaxal.example" }),
+    });
+    expect(configs.control.env.staging.vars).toMatchObject({ CF_ZONE_ID: "023e105f4ecef8ad9ca31a8372d0c353", SAAS_CNAME_TARGET: "edge.qaxal.example" });
+  });
+
   it("accepts a required secret that is already set on the control Worker", async () => {
     cloudflare.state.secrets.set("qaxal-control-production", REQUIRED_SECRETS);
     const { created } = await deploy({ env: "production", dryRun: true, log, environment: environment() });

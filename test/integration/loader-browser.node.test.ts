@@ -28,6 +28,7 @@ const admin = { Authorization: `Bearer ${DEV_ADMIN_TOKEN}`, "Content-Type": "app
 
 interface BootAnswer {
   restoreCookies: { name: string; value: string; maxAge: number }[];
+  sessionId: string;
 }
 interface SessionRow {
   session_id: string;
@@ -145,7 +146,7 @@ describe("same-origin mode: shop.localhost/metrics", () => {
     const page = await context.newPage();
     const { answer, bootUrl } = await visit(page, pageUrl());
     expect(bootUrl).toBe(`${base()}/boot`);
-    expect(answer).toEqual({ restoreCookies: [] });
+    expect(answer).toEqual({ restoreCookies: [], sessionId: expect.stringMatching(/^[A-Za-z0-9_-]{24}$/) });
     const fpid = (await context.cookies()).find((c) => c.name === "FPID");
     expect(fpid).toMatchObject({ httpOnly: true, sameSite: "Lax", path: "/" });
     expect(fpid!.value).toMatch(/^FPID2\.2\./);
@@ -185,6 +186,18 @@ describe("same-origin mode: shop.localhost/metrics", () => {
     await visit(page, pageUrl());
     await page.waitForTimeout(500);
     expect(beacons).toEqual([`${base()}/mark-session-detection`]);
+    await context.close();
+  });
+
+  it("sends the browser's navigator.webdriver with the detection (the loader's cheap bot signal)", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const report = page.waitForRequest((r) => new URL(r.url()).pathname.endsWith("/mark-session-detection"));
+    await visit(page, pageUrl());
+    const body = JSON.parse((await report).postData() ?? "{}") as { webdriver?: unknown };
+    // Chromium driven over the DevTools protocol says so itself; the loader must pass on what the page sees.
+    expect(body.webdriver).toBe(await page.evaluate(() => navigator.webdriver));
+    expect(typeof body.webdriver).toBe("boolean");
     await context.close();
   });
 

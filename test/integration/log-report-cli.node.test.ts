@@ -13,14 +13,14 @@ import { aggregate } from "../../workers/log-consumer/aggregate";
 const run = promisify(execFile);
 const TOKEN = "cli-test-token";
 const from = Date.UTC(2026, 5, 1, 0);
-const base = { kind: "access", containerId: "shop1", host: "ss.shop1.example", method: "GET", pathClass: "proxy", upstreamStatus: 200, country: null } as const;
+const base = { kind: "access", containerId: "shop1", host: "ss.shop1.example", method: "GET", pathClass: "proxy", upstreamStatus: 200, country: null, bot: null } as const;
 const access: AccessRecord[] = [
-  { ...base, ts: from + 60_000, requestId: "r1", path: "/g/collect", status: 200, durationMs: 10, cookieRewrites: 2 },
-  { ...base, ts: from + 120_000, requestId: "r2", path: "/g/collect", status: 502, durationMs: 40, cookieRewrites: 0 },
+  { ...base, ts: from + 60_000, requestId: "r1", path: "/g/collect", status: 200, durationMs: 10, cookieRewrites: 2, bot: true },
+  { ...base, ts: from + 120_000, requestId: "r2", path: "/g/collect", status: 502, durationMs: 40, cookieRewrites: 0, bot: false },
   { ...base, ts: from + 7_200_000, requestId: "r3", path: "/gtm.js", status: 200, durationMs: 20, cookieRewrites: 0 },
 ];
 const detections: DetectionRecord[] = [
-  { kind: "detection", ts: from, containerId: "shop1", sessionId: "session-a1", host: "ss.shop1.example", adblock: true, itp: false, country: null },
+  { kind: "detection", ts: from, containerId: "shop1", sessionId: "session-a1", host: "ss.shop1.example", adblock: true, itp: false, country: null, webdriver: true, bot: true },
 ];
 const report = { ...aggregate({ from, to: from + 6 * 3_600_000, containerId: "shop1" }, access, detections), objectsRead: 2, truncated: false };
 
@@ -59,6 +59,8 @@ describe("npm run report", () => {
     row(/^p95 proxy latency +40 ms$/);
     row(/^cookie-keeper rewrites +2$/);
     row(/^sessions recovered +100\.0 %$/);
+    row(/^bot share of checked requests +50\.0 %$/);
+    row(/^bot share of checked sessions +100\.0 %$/);
     row(/^5xx +1 +33\.3 %$/);
     row(/^2026-06-01 00:00 +2 +1 +#{40}$/);
     row(/^\/g\/collect +2$/);

@@ -36,7 +36,7 @@ describe("GET /_edge/admin/report", () => {
       accessRecord({ containerId: id, ts: now - 30 * HOUR, status: 200 }), // outside 24h
       accessRecord({ containerId: "someone-else", ts: now - HOUR, status: 200 }),
       detectionRecord({ containerId: id, ts: now - HOUR, adblock: true }),
-      detectionRecord({ containerId: id, ts: now - HOUR }),
+      detectionRecord({ containerId: id, ts: now - HOUR, etp: true }),
     ]);
     await deliverLogs([accessRecord({ containerId: id, ts: now - 3 * HOUR, status: 404, durationMs: 20, path: "/x" })]);
 
@@ -51,7 +51,7 @@ describe("GET /_edge/admin/report", () => {
       topPaths: [{ path: "/g/collect", count: 2 }, { path: "/x", count: 1 }],
       latencyMs: { p50: 20, p95: 90, samples: 3 },
       cookieKeeper: { rewrites: 1, requestsWithRewrites: 1 },
-      detection: { sessions: 2, adblock: 1, itp: 0, adblockRate: 0.5, itpRate: 0, recoveredRate: 0.5 },
+      detection: { sessions: 2, adblock: 1, itp: 0, etp: 1, adblockRate: 0.5, itpRate: 0, etpRate: 0.5, recoveredRate: 1 },
     });
   });
 

@@ -23,7 +23,7 @@ describe("log consumer: loader_sessions", () => {
   it("upserts a batch's detection records in one PostgREST request shaped as the docs describe", async () => {
     const db = supabase("one-request");
     const a = detectionRecord({ ts: at(1, 9), adblock: true });
-    const b = detectionRecord({ ts: at(1, 9), itp: true, country: null });
+    const b = detectionRecord({ ts: at(1, 9), itp: true, etp: false, mode: "same-origin", country: null, bot: true });
     const { summary, result } = await deliverLogs([a, accessRecord({ ts: at(1, 9) }), b], { env: db.env });
 
     expect(result.ackAll).toBe(true);
@@ -36,8 +36,8 @@ describe("log consumer: loader_sessions", () => {
     expect(upsert!.headers.prefer).toContain("resolution=merge-duplicates");
     expect(upsert!.headers["content-type"]).toContain("application/json");
     expect(upsert!.body).toEqual([
-      { session_id: a.sessionId, container_id: "shop1", host: a.host, adblock: true, itp: false, country: "DE", detected_at: "2026-03-01T09:00:00.000Z" },
-      { session_id: b.sessionId, container_id: "shop1", host: b.host, adblock: false, itp: true, country: null, detected_at: "2026-03-01T09:00:00.000Z" },
+      { session_id: a.sessionId, container_id: "shop1", host: a.host, adblock: true, itp: false, etp: false, mode: "subdomain", country: "DE", bot: null, detected_at: "2026-03-01T09:00:00.000Z" },
+      { session_id: b.sessionId, container_id: "shop1", host: b.host, adblock: false, itp: true, etp: false, mode: "same-origin", country: null, bot: true, detected_at: "2026-03-01T09:00:00.000Z" },
     ]);
     expect(await db.rows("loader_sessions")).toEqual(upsert!.body);
   });

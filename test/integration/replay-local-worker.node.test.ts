@@ -13,7 +13,9 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import * as v from "valibot";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AcceptedEdgeConfigSchema } from "../../schemas/accepted-edge-config";
 import { ROOT, startPlatform } from "../../scripts/platform.mjs";
 import { applyMigrations, startPostgres } from "../support/postgres.mjs";
 import { startPostgrestStandIn } from "../support/postgrest-stand-in.mjs";
@@ -23,7 +25,8 @@ const SERVICE_KEY = "replay-test-service-role-key";
 const SECRETS = { ADMIN_TOKEN: "replay-admin-token", WEBHOOK_SECRET: "replay-webhook-secret", EDGE_AUTH_SECRET: "replay-edge-auth" };
 const TENANT = "replay";
 const CONTAINERS = ["replay-a", "replay-b", "replay-c"];
-const CONFIG_NAMESPACES = ["edge-config", "routing-map", "site-registry", "loader-token-map"];
+// Local KV namespaces are named by binding (the configs give no ids: `npm run deploy` fills them in).
+const CONFIG_NAMESPACES = ["EDGE_CONFIG", "ROUTING_MAP", "SITE_REGISTRY", "LOADER_TOKEN_MAP"];
 
 let pg: Awaited<ReturnType<typeof startPostgres>>;
 let standIn: Awaited<ReturnType<typeof startPostgrestStandIn>>;
@@ -140,7 +143,8 @@ describe("npm run replay", () => {
 
     await waitConverged(await versionsInPostgres());
     for (const { id, config } of await pg.query(`select id, public.get_edge_config(id) as config from containers`)) {
-      expect(await appliedConfig(id)).toEqual(config);
+      // The control plane's config as the edge stores it: plus the cookie domains derived on acceptance.
+      expect(await appliedConfig(id)).toEqual(v.parse(AcceptedEdgeConfigSchema, config));
     }
     // The Worker read each config through supabase-js with the service-role key.
     const rpcCalls = standIn.requests(TENANT).filter((r) => r.path === "/rest/v1/rpc/get_edge_config");
@@ -196,7 +200,7 @@ describe("npm run replay", () => {
     await waitConverged(await versionsInPostgres());
     expect(await appliedConfig("replay-a")).toMatchObject({ gtmId: "GTM-LOST99" });
     // The measure used above does see writes: the new version put exactly one new EDGE_CONFIG value.
-    expect(kvBlobs().filter((blob) => !blobsBefore.includes(blob))).toEqual([expect.stringMatching(/^edge-config\//)]);
+    expect(kvBlobs().filter((blob) => !blobsBefore.includes(blob))).toEqual([expect.stringMatching(/^EDGE_CONFIG\//)]);
 
     expect(standIn.rows(TENANT, "edge_outbox").every((row) => typeof row.delivered_at === "string")).toBe(true);
     const patches = standIn.requests(TENANT).slice(firstPatch).filter((r) => r.method === "PATCH");

@@ -65,7 +65,9 @@ describe("requests the upstream connection cannot carry", () => {
 describe("client-sent IP and location headers", () => {
   it("a client's X-Forwarded-For never reaches the upstream, also without CF-Connecting-IP", async () => {
     const config = await seedContainer();
-    const { response } = await callRouter(routerRequest(config.infraHosts[0]!, "/echo", { headers: { "X-Forwarded-For": "198.51.100.1" } }));
+    const { response } = await callRouter(
+      routerRequest(config.infraHosts[0]!, "/echo", { headers: { "X-Forwarded-For": "198.51.100.1" } }),
+    );
     const echo = (await response.json()) as { headers: Record<string, string> };
     expect(echo.headers["x-forwarded-for"]).toBeUndefined();
   });

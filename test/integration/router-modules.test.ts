@@ -135,7 +135,7 @@ describe("access record", () => {
     const request = new Request(`https://${config.publicHosts[0]}/k/?p=${encodeTarget("/echo/g/collect?tid=G-1&cid=555")}`, {
       method: "POST",
       body: "x",
-      cf: { country: "FR" },
+      headers: { "CF-IPCountry": "FR" },
     });
     const { records } = await callRouter(request);
     expect(records).toHaveLength(1);
@@ -150,6 +150,7 @@ describe("access record", () => {
       upstreamStatus: 200,
       country: "FR",
       cookieRewrites: 0,
+      bot: null,
     });
   });
 

@@ -154,18 +154,6 @@ describe("request headers to the upstream", () => {
     expect(headers.cookie).toBe("FPID=1; _ga=2");
     expect(headers["user-agent"]).toBe("test-agent");
   });
-
-  it("adds geo headers from request.cf and ignores client-sent ones", async () => {
-    const config = await seedContainer();
-    const request = new Request(`https://${config.infraHosts[0]}/echo`, {
-      headers: { "X-Appengine-Country": "ZZ" },
-      cf: { country: "DE", regionCode: "BY", city: "München" },
-    });
-    const { headers } = await echoed((await callRouter(request)).response);
-    expect(headers["x-appengine-country"]).toBe("DE");
-    expect(headers["x-appengine-region"]).toBe("by");
-    expect(headers["x-appengine-city"]).toBe(encodeURIComponent("münchen"));
-  });
 });
 
 describe("bodies and responses", () => {

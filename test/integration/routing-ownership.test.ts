@@ -11,10 +11,7 @@ import { deliver } from "../support/control-pipeline";
 import { edgeConfig } from "../support/fixtures";
 import { operatorDelete, operatorPut } from "../support/operator";
 
-type Op =
-  | { kind: "put"; c: number; infra: string[]; pub: string[]; token: number }
-  | { kind: "delete"; c: number }
-  | { kind: "deliver" };
+type Op = { kind: "put"; c: number; infra: string[]; pub: string[]; token: number } | { kind: "delete"; c: number } | { kind: "deliver" };
 
 const CONTAINERS = 3;
 const op: fc.Arbitrary<Op> = fc.oneof(
@@ -115,7 +112,8 @@ async function runSequence(ops: Op[]): Promise<void> {
       const mounted = await env.SITE_REGISTRY.get(`${host}/m`);
       expect(mounted, `${host}/m`).toBe(ownerOf.get(`mount:${host}/m`) ?? null);
     }
-    for (let t = 0; t < 3; t++) expect(await env.LOADER_TOKEN_MAP.get(tokenOf(t)), tokenOf(t)).toBe(ownerOf.get(`token:${tokenOf(t)}`) ?? null);
+    for (let t = 0; t < 3; t++)
+      expect(await env.LOADER_TOKEN_MAP.get(tokenOf(t)), tokenOf(t)).toBe(ownerOf.get(`token:${tokenOf(t)}`) ?? null);
   }
 
   for (const step of ops) {

@@ -84,10 +84,22 @@ describe("takeovers through the Supabase webhook", () => {
     const b = intruder({}, 2);
     const supabase = standInTenant(b.containerId);
     await supabase.answerRpc(EDGE_CONFIG_RPC, { p_container_id: b.containerId }, { body: b });
-    const payload = { type: "INSERT", table: "edge_outbox", schema: "public", record: { id: 2, container_id: b.containerId, config_version: 2, op: "upsert" }, old_record: null };
-    const hook = await operator("/_edge/hooks/supabase", { method: "POST", headers: { "X-Webhook-Secret": "test-webhook-secret" }, body: JSON.stringify(payload) }, supabase.env);
+    const payload = {
+      type: "INSERT",
+      table: "edge_outbox",
+      schema: "public",
+      record: { id: 2, container_id: b.containerId, config_version: 2, op: "upsert" },
+      old_record: null,
+    };
+    const hook = await operator(
+      "/_edge/hooks/supabase",
+      { method: "POST", headers: { "X-Webhook-Secret": "test-webhook-secret" }, body: JSON.stringify(payload) },
+      supabase.env,
+    );
     expect(hook.response.status).toBe(202);
-    expect(hook.queued).toEqual([expect.objectContaining({ containerId: b.containerId, version: 2, config: expect.objectContaining({ publicHosts: b.publicHosts }) })]);
+    expect(hook.queued).toEqual([
+      expect.objectContaining({ containerId: b.containerId, version: 2, config: expect.objectContaining({ publicHosts: b.publicHosts }) }),
+    ]);
   });
 });
 
@@ -211,7 +223,12 @@ describe("GET /_edge/admin/containers", () => {
     for (const id of ids) await putAndApply(edgeConfig({ containerId: id, publicHosts: [`ss.${id}.example`, `www.${id}.example/m`] }));
     await operatorDelete(ids[2]!);
 
-    const seen: { containerId: string; status: { appliedVersion: number; deleted: boolean } | null; infraHosts: string[]; publicHosts: string[] }[] = [];
+    const seen: {
+      containerId: string;
+      status: { appliedVersion: number; deleted: boolean } | null;
+      infraHosts: string[];
+      publicHosts: string[];
+    }[] = [];
     let cursor = "";
     for (let page = 0; page < 1000; page++) {
       const { response } = await operator(`/_edge/admin/containers?limit=2${cursor ? `&cursor=${cursor}` : ""}`, { method: "GET" });

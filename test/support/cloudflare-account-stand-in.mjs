@@ -65,7 +65,9 @@ export async function startCloudflareAccountStandIn({ account = "acc123", token 
     const reply = req.headers.authorization !== `Bearer ${token}`
       ? fail(403, 10000, "Authentication error")
       : answer(req.method, url.pathname, url.searchParams, body);
-    res.writeHead(reply.status, { "Content-Type": "application/json" });
+    // No keep-alive: deploy() runs wrangler synchronously in this process, which blocks this server's event loop for
+    // seconds, and a pooled connection whose idle timer fires right after that gets reset under the next request.
+    res.writeHead(reply.status, { "Content-Type": "application/json", Connection: "close" });
     res.end(JSON.stringify(reply.body));
   });
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));

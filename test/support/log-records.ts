@@ -24,6 +24,7 @@ export function accessRecord(overrides: Partial<AccessRecord> = {}): AccessRecor
     durationMs: 12,
     country: "DE",
     cookieRewrites: 0,
+    bot: null,
     ...overrides,
   };
 }
@@ -38,7 +39,11 @@ export function detectionRecord(overrides: Partial<DetectionRecord> = {}): Detec
     host: "ss.shop1.example",
     adblock: false,
     itp: false,
+    etp: false,
+    mode: "subdomain",
     country: "DE",
+    webdriver: false,
+    bot: null,
     ...overrides,
   };
 }

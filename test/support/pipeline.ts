@@ -17,6 +17,7 @@ export interface ContainerStatus {
   deleted: boolean;
   lastError: string | null;
   updatedAt: string;
+  hostnames: { host: string; state: string; live: boolean; liveNow: boolean; errors: string[]; checkedAt: string }[];
 }
 
 export function admin(path: string, init: RequestInit = {}): Promise<Response> {

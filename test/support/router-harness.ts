@@ -5,7 +5,8 @@ import { env } from "cloudflare:workers";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import * as v from "valibot";
 import { inject } from "vitest";
-import { EdgeConfigSchema, type EdgeConfig, type EdgeConfigInput } from "../../schemas/edge-config";
+import { AcceptedEdgeConfigSchema } from "../../schemas/accepted-edge-config";
+import type { EdgeConfig, EdgeConfigInput } from "../../schemas/edge-config";
 import type { AccessRecord } from "../../schemas/log-record";
 import { handleTraffic } from "../../workers/router/traffic";
 import { entriesFor } from "../../workers/sync-consumer/kv-sync";
@@ -29,10 +30,10 @@ export function uniqueId(prefix = "rt"): string {
   return `${prefix}-${counter}-${crypto.randomUUID().slice(0, 8)}`;
 }
 
-/** Writes every KV entry of the config (as the sync consumer would) and returns the parsed config. */
+/** Accepts the config and writes every KV entry of it, as the sync consumer would; returns the stored config. */
 export async function seedContainer(overrides: Partial<EdgeConfigInput> = {}): Promise<EdgeConfig> {
   const containerId = overrides.containerId ?? uniqueId();
-  const config = v.parse(EdgeConfigSchema, edgeConfig({ upstream: originUrl(), ...overrides, containerId }));
+  const config = v.parse(AcceptedEdgeConfigSchema, edgeConfig({ upstream: originUrl(), ...overrides, containerId }));
   await Promise.all(entriesFor(config).map((entry) => env[entry.map].put(entry.key, entry.value)));
   return config;
 }

@@ -62,6 +62,45 @@ describe("EdgeConfigSchema", () => {
   });
 });
 
+describe("EdgeConfigSchema optional modules", () => {
+  it("leaves geoHeaders, ipAnonymization and botDetection off by default, with their default mode and action", () => {
+    const { modules } = v.parse(EdgeConfigSchema, edgeConfig());
+    expect(modules.geoHeaders).toEqual({ enabled: false });
+    expect(modules.ipAnonymization).toEqual({ enabled: false, mode: "truncate" });
+    expect(modules.botDetection).toEqual({ enabled: false, action: "tag" });
+  });
+
+  it("accepts every mode and action", () => {
+    for (const mode of ["truncate", "drop"] as const) {
+      for (const action of ["tag", "block"] as const) {
+        const input = edgeConfig({ modules: { ipAnonymization: { enabled: true, mode }, botDetection: { enabled: true, action } } });
+        expect(v.parse(EdgeConfigSchema, input).modules).toMatchObject({ ipAnonymization: { mode }, botDetection: { action } });
+      }
+    }
+  });
+
+  it("rejects an unknown mode or action naming the field", () => {
+    expect(errorOf(edgeConfig({ modules: { ipAnonymization: { enabled: true, mode: "hash" as never } } }))).toContain(
+      "modules.ipAnonymization.mode: mode must be truncate or drop",
+    );
+    expect(errorOf(edgeConfig({ modules: { botDetection: { enabled: true, action: "challenge" as never } } }))).toContain(
+      "modules.botDetection.action: action must be tag or block",
+    );
+  });
+
+  it("still rejects unknown fields inside the new modules and unknown modules", () => {
+    expect(errorOf(edgeConfig({ modules: { geoHeaders: { enabled: true, precision: "city" } as never } }))).toContain(
+      'unknown field "modules.geoHeaders.precision"',
+    );
+    expect(errorOf(edgeConfig({ modules: { geo: { enabled: true } } as never }))).toContain('unknown field "modules.geo"');
+  });
+
+  it("accepts the bot_detection entitlement and rejects an unknown one", () => {
+    expect(v.parse(EdgeConfigSchema, edgeConfig({ entitlements: ["bot_detection"] })).entitlements).toEqual(["bot_detection"]);
+    expect(errorOf(edgeConfig({ entitlements: ["geo_headers" as never] }))).toContain("entitlements.0");
+  });
+});
+
 describe("moduleActive", () => {
   it("needs both the module enabled and its entitlement", () => {
     const entitled = v.parse(EdgeConfigSchema, edgeConfig());
@@ -69,6 +108,16 @@ describe("moduleActive", () => {
     expect(moduleActive(entitled, "cookieKeeper")).toBe(true);
     expect(moduleActive(notEntitled, "cookieKeeper")).toBe(false);
     expect(moduleActive(notEntitled, "adblockDetection")).toBe(true);
+  });
+
+  it("needs bot_detection for botDetection, and no entitlement for geoHeaders and ipAnonymization", () => {
+    const on = { geoHeaders: { enabled: true }, ipAnonymization: { enabled: true }, botDetection: { enabled: true } };
+    const none = v.parse(EdgeConfigSchema, edgeConfig({ entitlements: [], modules: on }));
+    const bots = v.parse(EdgeConfigSchema, edgeConfig({ entitlements: ["bot_detection"], modules: on }));
+    expect(moduleActive(none, "geoHeaders")).toBe(true);
+    expect(moduleActive(none, "ipAnonymization")).toBe(true);
+    expect(moduleActive(none, "botDetection")).toBe(false);
+    expect(moduleActive(bots, "botDetection")).toBe(true);
   });
 });
 
@@ -78,16 +127,25 @@ describe("upstreamAllowed", () => {
     expect(upstreamAllowed({ upstream: "http://127.0.0.1:8790" }, "true")).toBe(true);
     expect(upstreamAllowed({ upstream: "https://sgtm.example" }, undefined)).toBe(true);
   });
-});
 
-describe("platform domains", () => {
-  it("refuses a public host on the registrable domain of one of the config's infra hosts, naming both", () => {
-    const input = edgeConfig({ infraHosts: ["shop1.edge.example"], publicHosts: ["ss.shop1.example", "evil.edge.example/m"] });
-    expect(errorOf(input)).toContain("publicHosts: evil.edge.example/m is on edge.example, the domain of infra host shop1.edge.example");
+  it("defaults identityCookie to FPID and dataLayer to dataLayer", () => {
+    expect(v.parse(EdgeConfigSchema, edgeConfig())).toMatchObject({ identityCookie: "FPID", dataLayer: "dataLayer" });
   });
 
-  it("accepts public hosts on other domains", () => {
-    expect(v.safeParse(EdgeConfigSchema, edgeConfig({ infraHosts: ["shop1.edge.example"], publicHosts: ["edge.shop1.example"] })).success).toBe(true);
+  it("rejects a GTM environment on a G- id", () => {
+    const input = edgeConfig({ gtmId: "G-ABC1234", gtmEnvironment: { auth: "aBcD1234efGH", preview: "env-7" } });
+    expect(errorOf(input)).toContain("gtmEnvironment needs a GTM- container id");
+  });
+
+  it.each([
+    [{ gtmEnvironment: { auth: "short", preview: "env-7" } }, "gtmEnvironment.auth: "],
+    [{ gtmEnvironment: { auth: "aBcD1234efGH", preview: "7" } }, "gtmEnvironment.preview: "],
+    [{ gtmEnvironment: { auth: "aBcD1234efGH" } as never }, "gtmEnvironment.preview"],
+    [{ dataLayer: "data-layer" }, "dataLayer: dataLayer must be a JavaScript identifier"],
+    [{ dataLayer: "1layer" }, "dataLayer: "],
+    [{ identityCookie: "shop uid" }, "identityCookie: "],
+  ])("rejects %j naming the field", (overrides, message) => {
+    expect(errorOf(edgeConfig(overrides))).toContain(message);
   });
 });
 

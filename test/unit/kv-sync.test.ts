@@ -35,4 +35,17 @@ describe("syncKv", () => {
     await syncKv(env, "kv-three", previous, config({ containerId: "kv-three", version: 2, infraHosts: [] }));
     expect(await env.ROUTING_MAP.get("moved.edge.example")).toBe("new-owner");
   });
+
+  it("leaves a withheld public host out of SITE_REGISTRY and deletes it when it was live", async () => {
+    const both = config({ containerId: "kv-four", publicHosts: ["ss.kv-four.example", "ss.kv-four.example.de"] });
+    await syncKv(env, "kv-four", null, both, new Set(["ss.kv-four.example"]));
+    expect(await env.SITE_REGISTRY.get("ss.kv-four.example")).toBeNull();
+    expect(await env.SITE_REGISTRY.get("ss.kv-four.example.de")).toBe("kv-four");
+
+    await syncKv(env, "kv-four", both, both);
+    expect(await env.SITE_REGISTRY.get("ss.kv-four.example")).toBe("kv-four");
+    await syncKv(env, "kv-four", both, both, new Set(["ss.kv-four.example.de"]));
+    expect(await env.SITE_REGISTRY.get("ss.kv-four.example")).toBe("kv-four");
+    expect(await env.SITE_REGISTRY.get("ss.kv-four.example.de")).toBeNull();
+  });
 });

@@ -1,4 +1,5 @@
-// POST /boot: FPID, the cookie vault round trip, writes only on change, module gating, bodies and CORS.
+// POST /boot: the _sid session, FPID or the site's identity cookie, the cookie vault round trip, writes only on
+// change, module gating, bodies and CORS.
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { EdgeConfig, EdgeConfigInput } from "../../schemas/edge-config";
@@ -16,6 +17,11 @@ function boot(config: EdgeConfig, cookies: Record<string, string>, init: { cooki
   const headers: Record<string, string> = { ...init.headers };
   if (init.cookie) headers.Cookie = init.cookie;
   return loaderResponse(siteFor(config, "/boot"), { method: "POST", headers, body: JSON.stringify({ cookies }) });
+}
+
+/** The Set-Cookie header the answer has for `name`, or null. */
+function setCookie(response: Response, name: string): string | null {
+  return response.headers.getSetCookie().find((header) => header.startsWith(`${name}=`)) ?? null;
 }
 
 async function restored(response: Response): Promise<BootResponse["restoreCookies"]> {
@@ -39,7 +45,7 @@ describe("modules off", () => {
     const off = config("boot-off", { modules: { cookieKeeper: { enabled: true }, cookieRestoration: { enabled: false } } });
     const response = await boot(off, { _ga: "GA1.1.1.1" }, { cookie: FPID("off") });
     expect(await restored(response)).toEqual([]);
-    expect(response.headers.get("Set-Cookie")).toBeNull();
+    expect(setCookie(response, "FPID")).toBeNull();
     expect(vault.get).not.toHaveBeenCalled();
     expect(vault.put).not.toHaveBeenCalled();
   });
@@ -48,7 +54,7 @@ describe("modules off", () => {
     const vault = spyVault();
     const response = await boot(config("boot-unentitled", { entitlements: ["adblock_detection"] }), { _ga: "GA1.1.1.1" });
     expect(await restored(response)).toEqual([]);
-    expect(response.headers.get("Set-Cookie")).toBeNull();
+    expect(setCookie(response, "FPID")).toBeNull();
     expect(vault.get).not.toHaveBeenCalled();
     expect(vault.put).not.toHaveBeenCalled();
   });
@@ -57,7 +63,7 @@ describe("modules off", () => {
 describe("FPID", () => {
   it("is created server-side, HttpOnly, for the registrable domain, when the browser has none", async () => {
     const response = await boot(config("boot-new"), {});
-    const cookie = response.headers.get("Set-Cookie")!;
+    const cookie = setCookie(response, "FPID")!;
     expect(cookie).toMatch(/^FPID=FPID2\.2\.[A-Za-z0-9_-]{24}\.\d{10}; /);
     expect(cookie.split("; ").slice(1)).toEqual([
       `Max-Age=${YEAR_395}`,
@@ -75,7 +81,7 @@ describe("FPID", () => {
       method: "POST",
       body: JSON.stringify({ cookies: {} }),
     });
-    const cookie = response.headers.get("Set-Cookie")!;
+    const cookie = setCookie(response, "FPID")!;
     expect(cookie).toMatch(/^FPID=/);
     expect(cookie).not.toContain("Domain=");
   });
@@ -84,7 +90,7 @@ describe("FPID", () => {
     const short = config("boot-short", {
       modules: { cookieKeeper: { enabled: true, maxAgeDays: 30 }, cookieRestoration: { enabled: true } },
     });
-    expect((await boot(short, {})).headers.get("Set-Cookie")).toContain(`Max-Age=${30 * 86_400};`);
+    expect(setCookie(await boot(short, {}), "FPID")).toContain(`Max-Age=${30 * 86_400};`);
   });
 
   it("is not stored anywhere on the request that creates it", async () => {
@@ -97,13 +103,67 @@ describe("FPID", () => {
   it("is replaced when the browser's value cannot be a vault key", async () => {
     const vault = spyVault();
     const response = await boot(config("boot-bad-fpid"), { _ga: "GA1.1.1.1" }, { cookie: "FPID=short" });
-    expect(response.headers.get("Set-Cookie")).toMatch(/^FPID=FPID2\.2\./);
+    expect(setCookie(response, "FPID")).toMatch(/^FPID=FPID2\.2\./);
     expect(vault.get).not.toHaveBeenCalled();
   });
 
   it("is kept when the browser sends one", async () => {
     const response = await boot(config("boot-keep"), {}, { cookie: FPID("keepkeepkeep") });
-    expect(response.headers.get("Set-Cookie")).toBeNull();
+    expect(setCookie(response, "FPID")).toBeNull();
+  });
+});
+
+describe("_sid", () => {
+  const SID = /^_sid=([A-Za-z0-9_-]{24}); Max-Age=1800; Domain=boot-sid\.example; Path=\/; Secure; SameSite=Lax$/;
+
+  it("is issued with 30 minutes, Secure, SameSite=Lax and the site's Domain, and named in the answer", async () => {
+    const response = await boot(config("boot-sid"), {});
+    const id = setCookie(response, "_sid")!.match(SID)?.[1];
+    expect(id).toBeDefined();
+    expect(((await response.json()) as BootResponse).sessionId).toBe(id);
+  });
+
+  it("is renewed with the same value and a fresh 30 minutes when the browser sends a live one", async () => {
+    const response = await boot(config("boot-sid"), {}, { cookie: "_sid=live_session_0001" });
+    expect(setCookie(response, "_sid")).toBe("_sid=live_session_0001; Max-Age=1800; Domain=boot-sid.example; Path=/; Secure; SameSite=Lax");
+    expect(((await response.json()) as BootResponse).sessionId).toBe("live_session_0001");
+  });
+
+  it("is replaced when the browser's value is not a session id", async () => {
+    const response = await boot(config("boot-sid"), {}, { cookie: "_sid=a;b" });
+    expect(setCookie(response, "_sid")).toMatch(SID);
+    expect(setCookie(response, "_sid")).not.toContain("_sid=a;");
+  });
+
+  it("is kept with every module off, and no KV is touched for it", async () => {
+    const vault = spyVault();
+    const off = config("boot-sid", { entitlements: [], modules: {} });
+    const response = await boot(off, {}, { cookie: "_sid=live_session_0002" });
+    expect(setCookie(response, "_sid")).toContain("_sid=live_session_0002; Max-Age=1800;");
+    expect(vault.get).not.toHaveBeenCalled();
+  });
+});
+
+describe("identityCookie", () => {
+  const siteSet = (id: string) => config(id, { identityCookie: "shop_uid" });
+
+  it("keys the backup by the site's own cookie, and the edge issues no FPID", async () => {
+    const shop = siteSet("boot-identity");
+    const cookie = "shop_uid=u-1234567890";
+    expect(await restored(await boot(shop, { _ga: "GA1.1.7.7" }, { cookie }))).toEqual([]);
+    const lost = await boot(shop, {}, { cookie });
+    expect(await restored(lost)).toEqual([{ name: "_ga", value: "GA1.1.7.7", maxAge: YEAR_395 }]);
+    expect(setCookie(lost, "FPID")).toBeNull();
+    expect(await env.COOKIE_VAULT.get("boot-identity:u-1234567890", "json")).toMatchObject({ cookies: { _ga: "GA1.1.7.7" } });
+  });
+
+  it("does not make FPID a key: a browser with only FPID gets nothing back and nothing stored", async () => {
+    const vault = spyVault();
+    const response = await boot(siteSet("boot-identity-none"), { _ga: "GA1.1.8.8" }, { cookie: FPID("fpidonly1") });
+    expect(await restored(response)).toEqual([]);
+    expect(setCookie(response, "FPID")).toBeNull();
+    expect(vault.get).not.toHaveBeenCalled();
+    expect(vault.put).not.toHaveBeenCalled();
   });
 });
 

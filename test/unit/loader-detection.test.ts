@@ -41,6 +41,26 @@ describe("POST /mark-session-detection", () => {
     expect(record.ts).toBeGreaterThanOrEqual(before);
   });
 
+  it("records Firefox ETP, and false for a cached script that does not send it", async () => {
+    const send = vi.spyOn(env.LOG_QUEUE, "send");
+    await report(JSON.stringify({ sessionId: "sess_firefox1", adblock: false, itp: false, etp: true }));
+    await report(VALID);
+    expect(send.mock.calls.map(([record]) => (record as { etp: boolean }).etp)).toEqual([true, false]);
+  });
+
+  it.each([
+    ["https://ss.detect-shop.example", "same-origin"],
+    ["https://www.detect-shop.example", "subdomain"],
+    ["https://detect-shop.example:8443", "subdomain"],
+    ["https://www.other-shop.example", "cross-site"],
+    ["null", "unknown"],
+    [undefined, "unknown"],
+  ])("measures the visit mode from the page's Origin %s as %s", async (origin, mode) => {
+    const send = vi.spyOn(env.LOG_QUEUE, "send");
+    await report(VALID, {}, origin === undefined ? {} : { Origin: origin });
+    expect(send.mock.calls[0]![0]).toMatchObject({ mode });
+  });
+
   it("accepts but records nothing when detection is not active", async () => {
     const send = vi.spyOn(env.LOG_QUEUE, "send");
     const off = await report(VALID, { modules: { adblockDetection: { enabled: false } } });

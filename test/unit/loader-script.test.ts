@@ -63,6 +63,30 @@ describe("GET <loaderPath><token>.js", () => {
     expect(script).not.toContain("gtm.js?");
   });
 
+  it("loads a G- (Google tag) id as gtag/js through the same proxy route, and tells the client to init gtag", async () => {
+    const config = await registeredConfig({ containerId: "gtag-shop", gtmId: "G-GA4TEST1" });
+    const settings = injected(await (await loaderResponse(scriptSite(config))).text());
+    expect(decodeBase64url(settings.g)).toBe("/gtag/js?id=G-GA4TEST1");
+    expect(settings).toMatchObject({ i: "G-GA4TEST1", n: "dataLayer" });
+  });
+
+  it("adds a GTM environment's gtm_auth and gtm_preview, and a custom dataLayer as l", async () => {
+    const config = await registeredConfig({
+      containerId: "env-shop",
+      gtmId: "GTM-ENV123",
+      gtmEnvironment: { auth: "aBcD1234efGH", preview: "env-7" },
+      dataLayer: "shopLayer",
+    });
+    const settings = injected(await (await loaderResponse(scriptSite(config))).text());
+    expect(decodeBase64url(settings.g)).toBe("/gtm.js?id=GTM-ENV123&l=shopLayer&gtm_auth=aBcD1234efGH&gtm_preview=env-7&gtm_cookies_win=x");
+    expect(settings).toMatchObject({ i: "", n: "shopLayer" });
+  });
+
+  it("sends no cookie values to /boot when restoration is off", async () => {
+    const config = await registeredConfig({ containerId: "no-restore", modules: { cookieRestoration: { enabled: false } } });
+    expect(injected(await (await loaderResponse(scriptSite(config))).text()).c).toEqual([]);
+  });
+
   it("puts the same-origin mount prefix in front of every endpoint", async () => {
     const config = await registeredConfig({ containerId: "mount-shop", publicHosts: ["www.mount-shop.example/metrics"] });
     const site = scriptSite(config, { publicHost: "www.mount-shop.example", mountPrefix: "/metrics" });
@@ -89,10 +113,12 @@ describe("GET <loaderPath><token>.js", () => {
     expect(injected(await (await loaderResponse(scriptSite(disabled))).text())).toMatchObject({ r: false, a: false });
   });
 
-  it("stays under 2 KB gzipped with a long cookie list", async () => {
+  it("stays under 2 KB gzipped with a long cookie list, a GTM environment and a long dataLayer name", async () => {
     const cookies = ["_ga", "_ga_*", "_fbp", "_fbc", "FPID", "_gcl_au", "_gcl_aw", "_uetsid", "_uetvid", "_ttp", "_pin_unauth", "_scid"];
     const config = await registeredConfig({
       containerId: "size-shop",
+      gtmEnvironment: { auth: "x".repeat(64), preview: "env-123456789" },
+      dataLayer: `shop_${"L".repeat(59)}`,
       modules: { cookieKeeper: { enabled: true, cookies }, cookieRestoration: { enabled: true }, adblockDetection: { enabled: true } },
     });
     const script = await (await loaderResponse(scriptSite(config, { publicHost: "www.size-shop.example", mountPrefix: "/metrics" }))).text();

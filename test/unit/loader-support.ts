@@ -2,13 +2,14 @@
 import { env } from "cloudflare:workers";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import * as v from "valibot";
-import { EdgeConfigSchema, type EdgeConfig, type EdgeConfigInput } from "../../schemas/edge-config";
+import { AcceptedEdgeConfigSchema } from "../../schemas/accepted-edge-config";
+import type { EdgeConfig, EdgeConfigInput } from "../../schemas/edge-config";
 import { handleLoader } from "../../workers/loader/handler";
 import type { Site } from "../../workers/shared/site";
 import { edgeConfig } from "../support/fixtures";
 
 export function loaderConfig(overrides: Partial<EdgeConfigInput> = {}): EdgeConfig {
-  return v.parse(EdgeConfigSchema, edgeConfig(overrides));
+  return v.parse(AcceptedEdgeConfigSchema, edgeConfig(overrides));
 }
 
 export function siteFor(config: EdgeConfig, path: string, options: { publicHost?: string; mountPrefix?: string } = {}): Site {

@@ -22,7 +22,7 @@ describe("report aggregates", () => {
     detectionRecord({ ts: from + HOUR, adblock: true, itp: false }),
     detectionRecord({ ts: from + HOUR, adblock: false, itp: true }),
     detectionRecord({ ts: from + HOUR, adblock: true, itp: true }),
-    detectionRecord({ ts: from + HOUR, adblock: false, itp: false }),
+    detectionRecord({ ts: from + HOUR, adblock: false, itp: false, etp: true, mode: "same-origin" }),
   ];
   const report = aggregate(window, access, detections);
 
@@ -57,8 +57,31 @@ describe("report aggregates", () => {
     expect(report.cookieKeeper).toEqual({ rewrites: 3, requestsWithRewrites: 2 });
   });
 
-  it("gives ad-block, ITP and recovered rates as shares of sessions", () => {
-    expect(report.detection).toEqual({ sessions: 4, adblock: 2, itp: 2, adblockRate: 0.5, itpRate: 0.5, recoveredRate: 0.75 });
+  it("gives ad-block, ITP, ETP and recovered rates as shares of sessions, and sessions per measured mode", () => {
+    expect(report.detection).toEqual({
+      sessions: 4,
+      adblock: 2,
+      itp: 2,
+      etp: 1,
+      adblockRate: 0.5,
+      itpRate: 0.5,
+      etpRate: 0.25,
+      recoveredRate: 1,
+      modes: { "same-origin": 1, subdomain: 3, "cross-site": 0, unknown: 0 },
+    });
+  });
+
+  it("gives the bot share of the requests and sessions a verdict was made for", () => {
+    const bots = aggregate(
+      window,
+      [accessRecord({ ts: from, bot: true }), accessRecord({ ts: from, bot: false }), accessRecord({ ts: from, bot: false }), accessRecord({ ts: from })],
+      [detectionRecord({ ts: from, bot: true }), detectionRecord({ ts: from })],
+    ).bots;
+    expect(bots).toEqual({ requestsChecked: 3, requestsBot: 1, requestShare: 1 / 3, sessionsChecked: 1, sessionsBot: 1, sessionShare: 1 });
+  });
+
+  it("has no bot share when no verdict was made", () => {
+    expect(report.bots).toMatchObject({ requestsChecked: 0, requestShare: null, sessionsChecked: 0, sessionShare: null });
   });
 
   it("ignores records of other containers and outside the window", () => {

@@ -5,19 +5,20 @@ import { accessRecord } from "../support/log-records";
 
 describe("Analytics Engine data point", () => {
   it("puts the container in index1 and the fields in the documented blob and double order", () => {
-    const record = accessRecord({ ts: 1_767_261_600_000, host: "ss.a.example", method: "POST", pathClass: "passthrough", path: "/g/collect", status: 503, upstreamStatus: 503, durationMs: 87.5, country: "FR", cookieRewrites: 3 });
-    expect(AE_BLOBS).toEqual(["host", "method", "pathClass", "path", "statusClass", "country"]);
+    const record = accessRecord({ ts: 1_767_261_600_000, host: "ss.a.example", method: "POST", pathClass: "passthrough", path: "/g/collect", status: 503, upstreamStatus: 503, durationMs: 87.5, country: "FR", cookieRewrites: 3, bot: true });
+    expect(AE_BLOBS).toEqual(["host", "method", "pathClass", "path", "statusClass", "country", "bot"]);
     expect(AE_DOUBLES).toEqual(["status", "upstreamStatus", "durationMs", "cookieRewrites", "ts"]);
     expect(accessDataPoint(record)).toEqual({
       indexes: ["shop1"],
-      blobs: ["ss.a.example", "POST", "passthrough", "/g/collect", "5xx", "FR"],
+      blobs: ["ss.a.example", "POST", "passthrough", "/g/collect", "5xx", "FR", "true"],
       doubles: [503, 503, 87.5, 3, 1_767_261_600_000],
     });
   });
 
-  it("writes unknowns as empty country and upstream status 0", () => {
-    const point = accessDataPoint(accessRecord({ country: null, upstreamStatus: null, status: 400 }));
+  it("writes unknowns as empty country, empty bot verdict and upstream status 0", () => {
+    const point = accessDataPoint(accessRecord({ country: null, upstreamStatus: null, status: 400, bot: null }));
     expect(point.blobs![5]).toBe("");
+    expect(point.blobs![6]).toBe("");
     expect(point.doubles![1]).toBe(0);
   });
 

@@ -4,7 +4,6 @@ import fc from "fast-check";
 import * as v from "valibot";
 import { describe, expect, it } from "vitest";
 import { EdgeConfigSchema, type EdgeConfigInput } from "../../schemas/edge-config";
-import { cookieDomain, siteCookieDomain } from "../../workers/shared/cookie-domain";
 import { keeperRule, rewriteSetCookie, rewriteSetCookies, type KeeperRule } from "../../workers/router/cookie-keeper";
 import { edgeConfig } from "../support/fixtures";
 
@@ -120,33 +119,6 @@ describe("rewriteSetCookies", () => {
 
   it("returns null when nothing matched", () => {
     expect(rewriteSetCookies(["a=1", "b=2"], rule, "shop1.example")).toBeNull();
-  });
-});
-
-describe("cookieDomain", () => {
-  it.each([
-    ["ss.shop1.example", "shop1.example"],
-    ["ss.shop1.co.uk", "shop1.co.uk"],
-    ["www.shop1.com.au", "shop1.com.au"],
-    ["ss.demo-shop.localhost", "demo-shop.localhost"],
-    ["localhost", null],
-    ["127.0.0.1", null],
-    ["[::1]", null],
-  ])("%s -> %s", (host, domain) => {
-    expect(cookieDomain(host)).toBe(domain);
-  });
-});
-
-describe("siteCookieDomain", () => {
-  it("never gives a Domain that covers one of the container's infra hosts, even for a config that bypassed the schema", () => {
-    // As if a KV value arrived some other way: the schema and the registry refuse this public host.
-    const unchecked = { ...config(), infraHosts: ["shop1.edge.example"], publicHosts: ["evil.edge.example"] };
-    expect(siteCookieDomain({ publicHost: "evil.edge.example", config: unchecked })).toBeNull();
-    expect(siteCookieDomain({ publicHost: "shop1.edge.example", config: unchecked })).toBeNull();
-  });
-
-  it("gives the public host's registrable domain otherwise", () => {
-    expect(siteCookieDomain({ publicHost: "ss.shop1.example", config: config() })).toBe("shop1.example");
   });
 });
 

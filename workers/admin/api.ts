@@ -3,7 +3,8 @@ import { Router, type IRequest } from "itty-router";
 import * as v from "valibot";
 import { ListContainersQuerySchema, ReplayBodySchema } from "../../schemas/admin";
 import type { UpsertMessage } from "../../schemas/config-message";
-import { EdgeConfigSchema, upstreamAllowed } from "../../schemas/edge-config";
+import { AcceptedEdgeConfigSchema } from "../../schemas/accepted-edge-config";
+import { upstreamAllowed } from "../../schemas/edge-config";
 import { ContainerIdSchema } from "../../schemas/fields";
 import { WebhookPayloadSchema } from "../../schemas/supabase-webhook";
 import { containerStub, type RecordResult } from "../../durable/container-state";
@@ -14,6 +15,7 @@ import { parseWith, readJsonBody } from "../shared/body";
 import { EdgeError, errorResponse, jsonResponse } from "../shared/errors";
 import { replayDeadLetters } from "../shared/dead-letters";
 import { dashboardHandler, reportHandler } from "../log-consumer/routes";
+import { hostParam, liveNowParam, putHostname, removeHostname, showHostname } from "./custom-hostnames";
 import { enqueueVersioned, replayContainers } from "./enqueue";
 import { messageFromWebhook, withClaimableConfig } from "./webhook";
 
@@ -76,14 +78,17 @@ edgeApi
 
   .put("/_edge/admin/containers/:id", async (request, env) => {
     const id = containerIdParam(request);
-    const config = await readJsonBody(request, EdgeConfigSchema, CONFIG_BODY_LIMIT);
+    // Accepted in full here (public-suffix hosts refused with 400), though the consumer derives the stored form again.
+    const config = await readJsonBody(request, AcceptedEdgeConfigSchema, CONFIG_BODY_LIMIT);
     if (config.containerId !== id) {
       throw new EdgeError(400, "invalid_body", `invalid body: containerId "${config.containerId}" does not match the path "${id}"`);
     }
     if (!upstreamAllowed(config, env.ALLOW_INSECURE_UPSTREAM)) {
       throw new EdgeError(400, "invalid_body", "invalid body: upstream must be https");
     }
-    const message: UpsertMessage = { type: "upsert", containerId: id, version: config.version, config, source: "admin" };
+    // The message carries what was submitted; derived fields are the consumer's to add.
+    const { cookieDomains: _derived, ...submitted } = config;
+    const message: UpsertMessage = { type: "upsert", containerId: id, version: config.version, config: submitted, source: "admin" };
     const result = await enqueueVersioned(env, message, routingNames(config));
     if (result.status !== "accepted") throw refusal(result, config.version);
     return jsonResponse({ containerId: id, version: config.version, enqueued: true }, 202);
@@ -117,6 +122,21 @@ edgeApi
     if (!status) throw new EdgeError(404, "not_found", `container ${id} has never been configured`);
     return jsonResponse(status);
   })
+
+  // Customer domains (custom-hostnames.ts, docs/custom-domains.md).
+  .put("/_edge/admin/containers/:id/hostnames/:host", async (request, env) => {
+    const id = containerIdParam(request);
+    const { view, created } = await putHostname(env, id, hostParam(request.params.host), liveNowParam(request.query.live));
+    return jsonResponse(view, created ? 201 : 200);
+  })
+
+  .get("/_edge/admin/containers/:id/hostnames/:host", async (request, env) =>
+    jsonResponse(await showHostname(env, containerIdParam(request), hostParam(request.params.host))),
+  )
+
+  .delete("/_edge/admin/containers/:id/hostnames/:host", async (request, env) =>
+    jsonResponse(await removeHostname(env, containerIdParam(request), hostParam(request.params.host))),
+  )
 
   .post("/_edge/admin/replay", async (request, env) => {
     const body = await readJsonBody(request, ReplayBodySchema);

@@ -1,6 +1,8 @@
-// POST /boot: cookie restoration. The browser sends the listed cookies its page can see; the edge keeps a backup per
-// FPID (the long-lived, server-set, HttpOnly id) and answers with the backed-up cookies the browser has lost.
-import { moduleActive } from "../../schemas/edge-config";
+// POST /boot, once per page view: keeps the `_sid` session cookie and, when cookie restoration is active, the cookie
+// backup. The browser sends the listed cookies its page can see; the edge keeps a backup per identity cookie (FPID,
+// the long-lived, server-set, HttpOnly id, or the site's own `identityCookie`) and answers with the backed-up cookies
+// the browser has lost.
+import { moduleActive, type EdgeConfig } from "../../schemas/edge-config";
 import { BootBodySchema, type BootResponse } from "../../schemas/loader";
 import { readJsonBody } from "../shared/body";
 import { jsonResponse } from "../shared/errors";
@@ -8,31 +10,46 @@ import type { Site } from "../shared/site";
 import {
   backupEligible,
   cookieMaxAgeSeconds,
-  FPID,
+  edgeIssuesIdentity,
   fpidSetCookie,
   newFpid,
   parseCookieHeader,
-  usableFpid,
+  usableIdentity,
 } from "./cookies";
+import { currentSession, SESSION_COOKIE, sessionSetCookie } from "./session";
 import { readVault, vaultKey, vaultNeedsWrite, writeVault } from "./vault";
-
-const NOTHING: BootResponse = { restoreCookies: [] };
 
 export async function handleBoot(request: Request, env: Env, ctx: ExecutionContext, site: Site): Promise<Response> {
   const { cookies: sent } = await readJsonBody(request, BootBodySchema);
   const { config } = site;
-  if (!moduleActive(config, "cookieRestoration")) return jsonResponse(NOTHING);
-
   const jar = parseCookieHeader(request.headers.get("Cookie"));
-  const fpid = jar.get(FPID);
-  if (!usableFpid(fpid)) {
-    // A new id has no backup yet, and nothing is stored under it until the browser shows it keeps cookies by
-    // sending it back: clients that drop cookies (most bots) then never cost a KV read or write.
-    const headers = { "Set-Cookie": fpidSetCookie(newFpid(), site) };
-    return jsonResponse(NOTHING, 200, headers);
-  }
+  const sessionId = currentSession(jar.get(SESSION_COOKIE));
+  const headers = new Headers({ "Set-Cookie": sessionSetCookie(sessionId, site) });
+  const answer = (restoreCookies: BootResponse["restoreCookies"]) => jsonResponse({ restoreCookies, sessionId } satisfies BootResponse, 200, headers);
 
-  const key = vaultKey(site.containerId, fpid);
+  if (!moduleActive(config, "cookieRestoration")) return answer([]);
+  const identity = jar.get(config.identityCookie);
+  if (!usableIdentity(identity)) {
+    // A new id has no backup yet, and nothing is stored under it until the browser shows it keeps cookies by
+    // sending it back: clients that drop cookies (most bots) then never cost a KV read or write. A site-set identity
+    // is the site's to issue; until its server has set one there is nothing to key a backup by.
+    if (edgeIssuesIdentity(config)) headers.append("Set-Cookie", fpidSetCookie(newFpid(), site));
+    return answer([]);
+  }
+  return answer(await restore(env, ctx, site, config, identity, sent, jar));
+}
+
+/** Merges the sent cookies into the backup (written off the response path) and lists the ones the browser lost. */
+async function restore(
+  env: Env,
+  ctx: ExecutionContext,
+  site: Site,
+  config: EdgeConfig,
+  identity: string,
+  sent: Record<string, string>,
+  jar: Map<string, string>,
+): Promise<BootResponse["restoreCookies"]> {
+  const key = vaultKey(site.containerId, identity);
   const stored = await readVault(env, key);
   const maxAge = cookieMaxAgeSeconds(config);
   const restoreCookies: BootResponse["restoreCookies"] = [];
@@ -57,5 +74,5 @@ export async function handleBoot(request: Request, env: Env, ctx: ExecutionConte
       ),
     );
   }
-  return jsonResponse({ restoreCookies } satisfies BootResponse);
+  return restoreCookies;
 }

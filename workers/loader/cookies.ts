@@ -1,9 +1,10 @@
-// Cookie helpers for /boot: reading the Cookie header, the container's cookie list, and the server-side FPID.
+// Cookie helpers for /boot: reading the Cookie header, the container's cookie list, the identity cookie that keys
+// the vault, and the server-side FPID.
 import type { EdgeConfig } from "../../schemas/edge-config";
 import { siteCookieDomain } from "../shared/cookie-domain";
 import type { Site } from "../shared/site";
 
-export const FPID = "FPID";
+const FPID = "FPID";
 export const DAY_SECONDS = 86_400;
 
 /** Name → value from a Cookie header; the first occurrence wins, as browsers send the most specific cookie first. */
@@ -25,23 +26,32 @@ export function cookieListed(name: string, list: readonly string[]): boolean {
 }
 
 /**
- * Names the vault keeps for this container: listed, and writable again by the script. FPID is the vault key itself,
- * and HttpOnly names are invisible to `document.cookie`, so neither can be sent or restored by the page.
+ * Names the vault keeps for this container: listed, and writable again by the script. The identity cookie is the
+ * vault key itself, and HttpOnly names are invisible to `document.cookie`, so neither can be sent or restored by
+ * the page.
  */
 export function backupEligible(name: string, config: EdgeConfig): boolean {
   const keeper = config.modules.cookieKeeper;
-  return name !== FPID && !keeper.httpOnly.includes(name) && cookieListed(name, keeper.cookies);
+  return name !== config.identityCookie && !keeper.httpOnly.includes(name) && cookieListed(name, keeper.cookies);
+}
+
+/**
+ * True when the edge issues the identity cookie itself (the default FPID). Any other name is set by the site's own
+ * server, which Safari does not cap the way it caps a cookie set from an edge IP that differs from the site's.
+ */
+export function edgeIssuesIdentity(config: EdgeConfig): boolean {
+  return config.identityCookie === FPID;
 }
 
 export function cookieMaxAgeSeconds(config: EdgeConfig): number {
   return config.modules.cookieKeeper.maxAgeDays * DAY_SECONDS;
 }
 
-// A usable FPID is a plain cookie value short enough to be part of a KV key (512 bytes with the container id).
-const FPID_VALUE = /^[\x21\x23-\x2B\x2D-\x3A\x3C-\x5B\x5D-\x7E]{8,256}$/;
+// A usable identity is a plain cookie value short enough to be part of a KV key (512 bytes with the container id).
+const IDENTITY_VALUE = /^[\x21\x23-\x2B\x2D-\x3A\x3C-\x5B\x5D-\x7E]{8,256}$/;
 
-export function usableFpid(value: string | undefined): value is string {
-  return value !== undefined && FPID_VALUE.test(value);
+export function usableIdentity(value: string | undefined): value is string {
+  return value !== undefined && IDENTITY_VALUE.test(value);
 }
 
 /** Same shape as sGTM's own FPID (`FPID2.2.<random>.<seconds>`), so the container reads it like one it set itself. */

@@ -5,7 +5,10 @@ import { moduleActive } from "../../schemas/edge-config";
 import { DetectionBodySchema } from "../../schemas/loader";
 import type { DetectionRecord } from "../../schemas/log-record";
 import { readJsonBody } from "../shared/body";
+import { botVerdict } from "../shared/bot-verdict";
+import { requestCountry } from "../shared/country";
 import type { Site } from "../shared/site";
+import { visitMode } from "./visit-mode";
 
 export async function handleDetection(request: Request, env: Env, site: Site, headers: Headers): Promise<Response> {
   const body = await readJsonBody(request, DetectionBodySchema);
@@ -20,7 +23,13 @@ export async function handleDetection(request: Request, env: Env, site: Site, he
       host: site.publicHost,
       adblock: body.adblock,
       itp: body.itp,
-      country: typeof request.cf?.country === "string" ? request.cf.country : null,
+      etp: body.etp,
+      mode: visitMode(request.headers.get("Origin"), site),
+      country: requestCountry(request),
+      webdriver: body.webdriver,
+      // The edge's verdict on the report itself (it comes from the same browser as the page view), or the page's
+      // own admission that automation drives it.
+      bot: moduleActive(site.config, "botDetection") ? body.webdriver || botVerdict(request).bot : null,
     };
     // Awaited: 202 means the record is on the queue. The beacon does not wait for the answer anyway.
     await env.LOG_QUEUE.send(record);

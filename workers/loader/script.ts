@@ -1,6 +1,6 @@
 // Builds the loader script for one site: the client template with the container's settings injected as a
 // script-safe JSON literal, plus the validators (ETag) that let browsers and Cloudflare's cache revalidate it.
-import { moduleActive } from "../../schemas/edge-config";
+import { moduleActive, type EdgeConfig } from "../../schemas/edge-config";
 import { siteCookieDomain } from "../shared/cookie-domain";
 import type { Site } from "../shared/site";
 import { CLIENT_TEMPLATE, CONFIG_PLACEHOLDER } from "./client";
@@ -16,6 +16,8 @@ export interface ClientSettings {
   c: string[];
   d: string;
   a: boolean;
+  n: string;
+  i: string;
 }
 
 /**
@@ -35,20 +37,42 @@ export function base64url(text: string): string {
   return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
+/**
+ * What the page would load from Google, as a path on the container's upstream (sGTM serves both): gtm.js for a
+ * GTM- container, with the environment's gtm_auth/gtm_preview (and gtm_cookies_win=x, which GTM's environment
+ * snippet adds so the environment's preview cookie wins over a stale one), or gtag/js for a G- (Google tag) id.
+ * `l` names a custom dataLayer.
+ */
+function tagPath(config: EdgeConfig): string {
+  const params = new URLSearchParams({ id: config.gtmId });
+  if (config.dataLayer !== "dataLayer") params.set("l", config.dataLayer);
+  if (config.gtmId.startsWith("G-")) return `/gtag/js?${params}`;
+  if (config.gtmEnvironment) {
+    params.set("gtm_auth", config.gtmEnvironment.auth);
+    params.set("gtm_preview", config.gtmEnvironment.preview);
+    params.set("gtm_cookies_win", "x");
+  }
+  return `/gtm.js?${params}`;
+}
+
 export function clientSettings(site: Site): ClientSettings {
   const { config } = site;
+  const restoration = moduleActive(config, "cookieRestoration");
   return {
     m: site.mountPrefix,
     k: config.proxyPath,
     q: config.proxyParam,
     // Encoded here, not in the browser: the script text then holds no GTM URL for a filter list to match either.
-    g: base64url(`/gtm.js?id=${encodeURIComponent(config.gtmId)}`),
+    g: base64url(tagPath(config)),
     l: config.loaderPath,
-    r: moduleActive(config, "cookieRestoration"),
-    c: config.modules.cookieKeeper.cookies,
+    r: restoration,
+    // Without restoration no cookie value is sent to /boot at all.
+    c: restoration ? config.modules.cookieKeeper.cookies : [],
     // Empty means host-only cookies (infra hosts, IPs, single labels): the client then sets no Domain.
     d: siteCookieDomain(site) ?? "",
     a: moduleActive(config, "adblockDetection"),
+    n: config.dataLayer,
+    i: config.gtmId.startsWith("G-") ? config.gtmId : "",
   };
 }
 

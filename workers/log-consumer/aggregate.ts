@@ -1,7 +1,7 @@
 // Turns log records into the report's aggregates. Pure: the same records always give the same report.
 import type { Report } from "../../schemas/analytics";
 import { statusClass } from "../../schemas/analytics";
-import type { AccessRecord, DetectionRecord } from "../../schemas/log-record";
+import { VISIT_MODES, type AccessRecord, type DetectionRecord, type VisitMode } from "../../schemas/log-record";
 
 const TOP_PATHS = 10;
 /** Bucket sizes the time series may use; the smallest one that keeps the series at most MAX_BUCKETS long wins. */
@@ -61,6 +61,8 @@ export function aggregate(
   const latencies: number[] = [];
   let rewrites = 0;
   let requestsWithRewrites = 0;
+  let requestsChecked = 0;
+  let requestsBot = 0;
   for (const r of requests.values()) {
     const bucket = series[Math.floor((r.ts - firstBucket) / bucketMs)]!;
     bucket.count += 1;
@@ -71,13 +73,22 @@ export function aggregate(
     if (PROXIED.has(r.pathClass)) latencies.push(r.durationMs);
     rewrites += r.cookieRewrites;
     if (r.cookieRewrites > 0) requestsWithRewrites += 1;
+    if (r.bot !== null) {
+      requestsChecked += 1;
+      if (r.bot) requestsBot += 1;
+    }
   }
   latencies.sort((a, b) => a - b);
 
   const all = [...sessions.values()];
   const adblock = all.filter((s) => s.adblock).length;
   const itp = all.filter((s) => s.itp).length;
-  const recovered = all.filter((s) => s.adblock || s.itp).length;
+  const etp = all.filter((s) => s.etp).length;
+  const recovered = all.filter((s) => s.adblock || s.itp || s.etp).length;
+  const modes = Object.fromEntries(VISIT_MODES.map((mode) => [mode, 0])) as Record<VisitMode, number>;
+  for (const s of all) modes[s.mode] += 1;
+  const sessionsChecked = all.filter((s) => s.bot !== null).length;
+  const sessionsBot = all.filter((s) => s.bot === true).length;
 
   return {
     containerId: window.containerId,
@@ -95,9 +106,20 @@ export function aggregate(
       sessions: all.length,
       adblock,
       itp,
+      etp,
       adblockRate: rate(adblock, all.length),
       itpRate: rate(itp, all.length),
+      etpRate: rate(etp, all.length),
       recoveredRate: rate(recovered, all.length),
+      modes,
+    },
+    bots: {
+      requestsChecked,
+      requestsBot,
+      requestShare: rate(requestsBot, requestsChecked),
+      sessionsChecked,
+      sessionsBot,
+      sessionShare: rate(sessionsBot, sessionsChecked),
     },
   };
 }

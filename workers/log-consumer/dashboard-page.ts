@@ -88,6 +88,22 @@ function render(report) {
   });
 }
 
+// Customer domains of the chosen container (GET …/status, docs/custom-domains.md): one line per custom hostname.
+async function loadHostnames(token, container) {
+  var list = $("hostnames");
+  list.replaceChildren();
+  if (!container) { list.textContent = "Choose a container to see its custom hostnames."; return; }
+  var res = await fetch("/_edge/admin/containers/" + encodeURIComponent(container) + "/status", { headers: { Authorization: "Bearer " + token }, cache: "no-store" });
+  if (!res.ok) { list.textContent = "No status for " + container + "."; return; }
+  (await res.json()).hostnames.forEach(function (h) {
+    var li = document.createElement("li");
+    li.dataset.state = h.state;
+    li.textContent = h.host + " · " + h.state + " · " + (h.live ? "live" : "not live") + (h.errors.length ? " · " + h.errors.join("; ") : "");
+    list.appendChild(li);
+  });
+  if (!list.children.length) list.textContent = "No custom hostnames.";
+}
+
 async function load() {
   var token = sessionStorage.getItem("qaxal-admin-token");
   if (!token) { document.body.dataset.state = "need-token"; $("status").textContent = "Enter the admin token."; return; }
@@ -102,6 +118,7 @@ async function load() {
     var json = await res.json();
     if (!res.ok) throw new Error(json.message || String(res.status));
     render(json);
+    await loadHostnames(token, $("container").value.trim());
     $("status").textContent = "";
     document.body.dataset.state = "ready";
   } catch (error) {
@@ -145,6 +162,9 @@ svg text.axis { font-size: 12px; }
 table { width: 100%; border-collapse: collapse; font-size: 0.9rem; }
 td { padding: 4px; border-top: 1px solid #f1f3f5; word-break: break-all; }
 td:last-child { text-align: right; white-space: nowrap; }
+#hostnames { margin: 0; padding-left: 18px; font-size: 0.9rem; word-break: break-all; }
+#hostnames li[data-state="active"] { color: #2f9e44; }
+#hostnames li[data-state="failed"] { color: #e03131; }
 `;
 
 export function dashboardPage(nonce: string): string {
@@ -184,6 +204,7 @@ export function dashboardPage(nonce: string): string {
   <section class="card"><h2>Status mix</h2><div id="chart-status"></div></section>
   <section class="card"><h2>Detection rates (share of sessions)</h2><div id="chart-detection"></div></section>
   <section class="card wide"><h2>Top paths</h2><table><tbody id="top-paths"></tbody></table></section>
+  <section class="card wide"><h2>Custom domains</h2><ul id="hostnames"></ul></section>
 </div>
 <script nonce="${nonce}">${CLIENT_SCRIPT}</script>
 </body>

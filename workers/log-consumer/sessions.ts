@@ -13,7 +13,11 @@ export interface LoaderSessionRow {
   host: string;
   adblock: boolean;
   itp: boolean;
+  etp: boolean;
+  mode: string;
   country: string | null;
+  /** The bot verdict; null when the container's botDetection was not active (column added by the bot migration). */
+  bot: boolean | null;
   detected_at: string;
 }
 
@@ -33,7 +37,10 @@ export function sessionRows(records: readonly DetectionRecord[]): LoaderSessionR
     host: r.host,
     adblock: r.adblock,
     itp: r.itp,
+    etp: r.etp,
+    mode: r.mode,
     country: r.country,
+    bot: r.bot,
     detected_at: new Date(r.ts).toISOString(),
   }));
 }

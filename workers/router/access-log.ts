@@ -1,6 +1,7 @@
 // One access record per request on a resolved host, sent to LOG_QUEUE after the response is on its way. Logging
 // must never cost the visitor anything: the send is not awaited, and a failing send is only reported.
 import type { AccessRecord } from "../../schemas/log-record";
+import { requestCountry } from "../shared/country";
 import type { Site } from "../shared/site";
 
 export type PathClass = AccessRecord["pathClass"];
@@ -16,11 +17,11 @@ export interface Outcome {
   status: number;
   upstreamStatus: number | null;
   cookieRewrites: number;
+  /** The bot verdict when botDetection is active, else null. */
+  bot: boolean | null;
 }
 
 export function accessRecord(request: Request, site: Site, outcome: Outcome): AccessRecord {
-  const cf = request.cf as IncomingRequestCfProperties | undefined;
-  const country = cf?.country ?? null;
   return {
     kind: "access",
     ts: site.startedAt,
@@ -34,8 +35,9 @@ export function accessRecord(request: Request, site: Site, outcome: Outcome): Ac
     status: outcome.status,
     upstreamStatus: outcome.upstreamStatus,
     durationMs: Math.max(0, Date.now() - site.startedAt),
-    country: country !== null && country.length <= 8 ? country : null,
+    country: requestCountry(request),
     cookieRewrites: outcome.cookieRewrites,
+    bot: outcome.bot,
   };
 }
 

@@ -1,13 +1,16 @@
 // Live traffic on customer hosts (CONTRACT.md "Live traffic"): resolve the container, answer preflights and loader
 // paths at the edge, proxy everything else to the container's upstream, and log one access record per request.
 import { BOOT_PATH, DETECTION_PATH, handleLoader } from "../loader/handler";
+import { botVerdict, type BotVerdict } from "../shared/bot-verdict";
 import { corsHeaders, originAllowed, preflightResponse } from "../shared/cors";
 import { EdgeError, errorResponse } from "../shared/errors";
 import type { Site } from "../shared/site";
 import { sendAccessRecord, type Outcome, type PathClass } from "./access-log";
+import { blockedBotResponse } from "./blocked-bot";
 import { applyCors } from "./cors-response";
 import { decodeProxyTarget } from "./proxy-target";
 import { forwardedBody, unsendableHeader } from "./request-checks";
+import { requestModules, type RequestModules } from "./request-modules";
 import { resolveSite } from "./resolve-site";
 import { applyResponseRules } from "./response-rules";
 import { fetchUpstream, upstreamTimeoutMs } from "./upstream-fetch";
@@ -29,10 +32,19 @@ export async function handleTraffic(request: Request, env: Env, ctx: ExecutionCo
   // response needs it.
   const origin = request.headers.get("Origin");
   const allowedOrigin = origin !== null && originAllowed(origin, site.config) ? origin : null;
-  const outcome: Outcome = { pathClass: "passthrough", path: site.path, status: 0, upstreamStatus: null, cookieRewrites: 0 };
+  const modules = requestModules(site.config);
+  const bot = modules.botDetection === null ? null : botVerdict(request);
+  const outcome: Outcome = {
+    pathClass: "passthrough",
+    path: site.path,
+    status: 0,
+    upstreamStatus: null,
+    cookieRewrites: 0,
+    bot: bot === null ? null : bot.bot,
+  };
   let response: Response;
   try {
-    response = await serve(request, env, ctx, site, allowedOrigin, outcome);
+    response = await serve(request, env, ctx, site, allowedOrigin, outcome, modules, bot);
   } catch (error) {
     response = errorResponse(error, allowedOrigin === null ? undefined : (corsHeaders(request, site) ?? undefined));
   }
@@ -49,6 +61,8 @@ async function serve(
   site: Site,
   allowedOrigin: string | null,
   outcome: Outcome,
+  modules: RequestModules,
+  bot: BotVerdict | null,
 ): Promise<Response> {
   if (request.method === "OPTIONS") {
     outcome.pathClass = "preflight";
@@ -67,7 +81,7 @@ async function serve(
     return response;
   }
 
-  return proxy(request, env, site, allowedOrigin, outcome);
+  return proxy(request, env, site, allowedOrigin, outcome, modules, bot);
 }
 
 function loaderPathClass(path: string): PathClass {
@@ -94,16 +108,27 @@ function upstreamTarget(request: Request, site: Site, outcome: Outcome): string 
   return target;
 }
 
-async function proxy(request: Request, env: Env, site: Site, allowedOrigin: string | null, outcome: Outcome): Promise<Response> {
+async function proxy(
+  request: Request,
+  env: Env,
+  site: Site,
+  allowedOrigin: string | null,
+  outcome: Outcome,
+  modules: RequestModules,
+  bot: BotVerdict | null,
+): Promise<Response> {
   const target = upstreamTarget(request, site, outcome);
   const query = target.indexOf("?");
   outcome.path = query === -1 ? target : target.slice(0, query);
+  // Loader paths above are the edge's own answers and keep working for bots (their detection records carry the
+  // verdict); only what would reach the upstream is refused.
+  if (bot !== null && bot.bot && modules.botDetection === "block") return blockedBotResponse(outcome.path, allowedOrigin);
 
   let upstream: Response;
   try {
     upstream = await fetchUpstream(
       site.config.upstream + target,
-      { method: request.method, headers: upstreamHeaders(request, site), body: forwardedBody(request) },
+      { method: request.method, headers: upstreamHeaders(request, site, modules, bot), body: forwardedBody(request) },
       upstreamTimeoutMs(env),
     );
   } catch (error) {

@@ -1,7 +1,7 @@
 // Read path for live traffic: containerId -> EdgeConfig. In-isolate cache (TTL from CONFIG_CACHE_TTL_MS) in front
 // of KV, and on a KV miss the ContainerState object's applied config as the fallback origin.
 import * as v from "valibot";
-import { EdgeConfigSchema, type EdgeConfig } from "../../schemas/edge-config";
+import { StoredEdgeConfigSchema, type EdgeConfig } from "../../schemas/edge-config";
 import { describeIssues } from "../../schemas/issues";
 import { containerReads } from "../../durable/container-stub";
 import { TtlCache } from "./ttl-cache";
@@ -33,7 +33,7 @@ export async function getEdgeConfig(
 async function readKvConfig(env: Pick<Env, "EDGE_CONFIG">, containerId: string): Promise<EdgeConfig | null> {
   const raw = await env.EDGE_CONFIG.get(containerId, "json");
   if (raw === null) return null;
-  const parsed = v.safeParse(EdgeConfigSchema, raw);
+  const parsed = v.safeParse(StoredEdgeConfigSchema, raw);
   if (parsed.success) return parsed.output;
   // A corrupt KV value is treated as a miss, so the Durable Object's copy serves and a repair is queued.
   console.error(JSON.stringify({ event: "edge_config_invalid", containerId, reason: describeIssues(parsed.issues) }));

@@ -7,7 +7,8 @@ import {
   type RepairMessage,
   type VersionedMessage,
 } from "../../schemas/config-message";
-import { EdgeConfigSchema, upstreamAllowed, type EdgeConfig } from "../../schemas/edge-config";
+import { AcceptedEdgeConfigSchema } from "../../schemas/accepted-edge-config";
+import { upstreamAllowed, type EdgeConfig } from "../../schemas/edge-config";
 import { describeIssues } from "../../schemas/issues";
 import { containerStub } from "../../durable/container-state";
 import { storeDeadLetter } from "../shared/dead-letters";
@@ -88,10 +89,13 @@ async function applyNewest(env: Env, containerId: string, newest: Received & { b
   }
 }
 
-/** The config a message stands for: its own, or the control plane's. Validated before anything is written. */
+/**
+ * The config a message stands for: its own, or the control plane's. Validated and given its derived fields (cookie
+ * domains from the Public Suffix List) before anything is written: every path into KV passes here.
+ */
 async function resolveConfig(env: Env, body: VersionedMessage & { type: "upsert" }): Promise<EdgeConfig> {
   const raw = body.config !== undefined ? body.config : await fetchFromControlPlane(env, body);
-  const parsed = v.safeParse(EdgeConfigSchema, raw);
+  const parsed = v.safeParse(AcceptedEdgeConfigSchema, raw);
   if (!parsed.success) throw new PermanentFailure(`invalid EdgeConfig: ${describeIssues(parsed.issues)}`);
   const config = parsed.output;
   if (config.containerId !== body.containerId) {

@@ -37,14 +37,17 @@ const slot = (entry: Pick<KvEntry, "map" | "key">) => `${entry.map}\u0000${entry
  * Makes KV hold `next` (or nothing, for a removal) where it held `previous`.
  * Throws on any failed read or write: the caller keeps the applied version unchanged and retries.
  * A host or token that KV maps to another container is a conflict and is never overwritten or deleted.
+ * `withheld` public hosts (a custom hostname not yet verified, see durable/custom-hostname-table.ts) stay out of
+ * SITE_REGISTRY; `previous` is taken whole, so a host that was live and is now withheld is deleted.
  */
 export async function syncKv(
   env: KvSyncEnv,
   containerId: string,
   previous: EdgeConfig | null,
   next: EdgeConfig | null,
+  withheld: ReadonlySet<string> = new Set(),
 ): Promise<KvSyncResult> {
-  const wanted = next ? entriesFor(next) : [];
+  const wanted = (next ? entriesFor(next) : []).filter((entry) => entry.map !== "SITE_REGISTRY" || !withheld.has(entry.key));
   const wantedSlots = new Set(wanted.map(slot));
   const stale = (previous ? entriesFor(previous) : []).filter((entry) => !wantedSlots.has(slot(entry)));
 
