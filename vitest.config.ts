@@ -31,6 +31,8 @@ const globalSetup = [
   "./test/support/router-origin.global.mjs",
   // A PostgREST stand-in for the control plane's Supabase calls (test/support/postgrest-stand-in.mjs).
   "./test/support/postgrest-stand-in.global.mjs",
+  // A loopback receiver for alert webhooks (test/support/alert-receiver.global.mjs).
+  "./test/support/alert-receiver.global.mjs",
   // A stand-in for Cloudflare's custom hostname API (test/support/cloudflare-api-stand-in.mjs): no internet here.
   "./test/support/cloudflare-api-stand-in.global.mjs",
 ];

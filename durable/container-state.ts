@@ -1,6 +1,8 @@
 // ContainerState: one Durable Object per container (idFromName(containerId)). It is the single writer of that
 // container's KV keys, so versions are applied one at a time and in order, and it notices on its own (an alarm)
-// when a desired version has not been applied in time.
+// when a desired version has not been applied in time. The same alarm re-verifies its KV keys about once a day
+// (durable/kv-verify.ts), and a container that stays out of sync or failing is reported to the alerts
+// (durable/health-report.ts).
 import { DurableObject } from "cloudflare:workers";
 import type { DeleteMessage, RepairMessage, VersionedMessage } from "../schemas/config-message";
 import * as v from "valibot";
@@ -8,6 +10,8 @@ import { EdgeConfigSchema, type EdgeConfig } from "../schemas/edge-config";
 import { EdgeError } from "../workers/shared/errors";
 import { syncKv } from "../workers/sync-consumer/kv-sync";
 import type { ContainerStateReads } from "./container-stub";
+import { reportHealth, type ContainerHealth } from "./health-report";
+import { nextVerifyAt, VERIFY_RETRY_MS } from "./kv-verify";
 import {
   createHostnameTable,
   hostnameSummary,
@@ -51,8 +55,21 @@ interface Row extends Record<string, SqlStorageValue> {
   updated_at: string;
   drift_attempts: number;
   last_repair_at: number;
+  /** When the drift re-send is due (0: none pending). */
+  drift_due_at: number;
+  /** When the next KV verification is due (0: nothing applied to verify). */
+  verify_due_at: number;
+  /** Since when desired > applied (0: in sync), and since when last_error is set (0: no error). */
+  out_of_sync_since: number;
+  error_since: number;
+  /** 1 while the alerts know this container as unhealthy, so they are told when it recovers. */
+  health_reported: number;
+  /** 1 while the newest change asked for is a removal. */
   deleted: number;
 }
+
+/** Columns added after the first release; existing objects get them on their next start. */
+const ADDED_COLUMNS = ["drift_due_at", "verify_due_at", "out_of_sync_since", "error_since", "health_reported", "deleted"] as const;
 
 /** A KV miss on live traffic asks for a repair at most this often. */
 const REPAIR_INTERVAL_MS = 30_000;
@@ -75,15 +92,20 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
       last_error TEXT,
       updated_at TEXT NOT NULL,
       drift_attempts INTEGER NOT NULL DEFAULT 0,
-      last_repair_at INTEGER NOT NULL DEFAULT 0,
-      deleted INTEGER NOT NULL DEFAULT 0
+      last_repair_at INTEGER NOT NULL DEFAULT 0
     )`);
-    // Objects created before the column existed.
-    const columns = ctx.storage.sql.exec<{ name: string }>("PRAGMA table_info(state)").toArray();
-    if (!columns.some((column) => column.name === "deleted")) {
-      ctx.storage.sql.exec("ALTER TABLE state ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0");
-    }
     createHostnameTable(ctx.storage.sql);
+    const columns = new Set(ctx.storage.sql.exec<{ name: string }>("PRAGMA table_info(state)").toArray().map((c) => c.name));
+    for (const column of ADDED_COLUMNS) {
+      if (!columns.has(column)) ctx.storage.sql.exec(`ALTER TABLE state ADD COLUMN ${column} INTEGER NOT NULL DEFAULT 0`);
+    }
+    // An object that applied a config before KV verification existed starts verifying the first time it wakes.
+    const existing = this.stored();
+    if (existing?.applied_config && existing.verify_due_at === 0) {
+      void ctx.blockConcurrencyWhile(async () => {
+        await this.schedule({ ...existing, verify_due_at: nextVerifyAt(env, Date.now(), true) });
+      });
+    }
   }
 
   /**
@@ -123,15 +145,21 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
       if (claim.status === "conflict") return claim;
     }
     if (version >= row.desired_version) {
+      // Re-read: the claim's round trip let other requests in.
       const fresh = this.row(containerId);
-      this.save({
-        ...fresh,
-        desired_version: version,
-        desired_message: JSON.stringify(message),
-        drift_attempts: 0,
-        deleted: message.type === "delete" ? 1 : 0,
-      });
-      await this.armDriftAlarm(0);
+      await this.schedule(
+        this.withDrift(
+          {
+            ...fresh,
+            desired_version: version,
+            desired_message: JSON.stringify(message),
+            drift_attempts: 0,
+            out_of_sync_since: fresh.out_of_sync_since || Date.now(),
+            deleted: message.type === "delete" ? 1 : 0,
+          },
+          0,
+        ),
+      );
     }
     return { status: "accepted", appliedVersion: row.applied_version };
   }
@@ -145,7 +173,7 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
       const registry = registryStub(this.env);
       try {
         // Claimed again here: a message may arrive without having been claimed (webhook without Supabase at hand,
-        // replayed dead letter). Claiming what this container already holds changes nothing.
+        // the outbox sweeper, a replayed dead letter). Claiming what this container already holds changes nothing.
         if (config) {
           const claim = await registry.claim(containerId, version, routingNames(config));
           if (claim.status === "conflict") throw new EdgeError(409, "key_conflict", conflictMessage(claim.conflict));
@@ -155,17 +183,23 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
         const { released } = await registry.release(containerId, version);
         const fresh = this.row(containerId);
         const desired = Math.max(fresh.desired_version, version);
-        this.save({
+        const now = Date.now();
+        const next: Row = {
           ...fresh,
           desired_version: desired,
           desired_message: desired > version ? fresh.desired_message : null,
           applied_version: version,
           applied_config: config ? JSON.stringify(config) : null,
           last_error: null,
+          error_since: 0,
           drift_attempts: 0,
+          drift_due_at: desired > version ? fresh.drift_due_at : 0,
+          out_of_sync_since: desired > version ? fresh.out_of_sync_since : 0,
+          // Keys were just checked; a removed container has nothing left to verify.
+          verify_due_at: config ? nextVerifyAt(this.env, now, fresh.verify_due_at === 0) : 0,
           deleted: desired > version ? fresh.deleted : config === null ? 1 : 0,
-        });
-        if (desired === version) await this.ctx.storage.deleteAlarm();
+        };
+        await this.schedule(await this.reportIfChanged(next));
         return { status: "applied", version, writes, deletes, released };
       } catch (error) {
         const message = `apply v${version} failed: ${error instanceof Error ? error.message : String(error)}`;
@@ -178,8 +212,16 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
   /** Records a failure that happened before KV was touched (e.g. the config could not be fetched). */
   async recordFailure(containerId: string, version: number, error: string): Promise<void> {
     const row = this.row(containerId);
-    this.save({ ...row, desired_version: Math.max(row.desired_version, version), last_error: error });
-    await this.armDriftAlarm(row.drift_attempts);
+    const now = Date.now();
+    const desired = Math.max(row.desired_version, version);
+    const next = this.withDrift({
+      ...row,
+      desired_version: desired,
+      last_error: error,
+      error_since: row.error_since || now,
+      out_of_sync_since: desired > row.applied_version ? row.out_of_sync_since || now : row.out_of_sync_since,
+    }, row.drift_attempts);
+    await this.schedule(await this.reportIfChanged(next));
   }
 
   /**
@@ -195,7 +237,10 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
       const { writes, deletes } = await syncKv(this.env, containerId, applied, applied, withheldHosts(this.ctx.storage.sql));
       const resent = row.desired_version > row.applied_version && row.desired_message !== null;
       if (resent) await this.env.CONFIG_QUEUE.send({ ...JSON.parse(row.desired_message!), source: "replay" });
-      this.save({ ...this.row(containerId), last_repair_at: Date.now() });
+      const now = Date.now();
+      // A repair is a verification: the next scheduled one can wait its full interval.
+      const fresh = this.row(containerId);
+      await this.schedule({ ...fresh, last_repair_at: now, verify_due_at: applied ? nextVerifyAt(this.env, now) : fresh.verify_due_at });
       return { writes, deletes, resent };
     });
   }
@@ -205,17 +250,32 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
    * means KV lost a key the object applied, so it also queues a repair, at most every REPAIR_INTERVAL_MS.
    */
   async appliedConfig(containerId: string, fromKvMiss = false): Promise<EdgeConfig | null> {
+    if (fromKvMiss) await this.kvMiss(containerId);
     const row = this.row(containerId);
-    if (fromKvMiss && row.applied_config && Date.now() - row.last_repair_at > REPAIR_INTERVAL_MS) {
-      this.save({ ...row, last_repair_at: Date.now() });
-      const repair: RepairMessage = { type: "repair", containerId, source: "drift" };
-      await this.env.CONFIG_QUEUE.send(repair);
-    }
     return row.applied_config ? (JSON.parse(row.applied_config) as EdgeConfig) : null;
   }
 
+  /**
+   * Live traffic missed one of this container's KV keys (a host, the loader token, the config): queue a repair,
+   * which rewrites only what is missing or wrong, at most every REPAIR_INTERVAL_MS. True when one was queued.
+   */
+  async kvMiss(containerId: string): Promise<boolean> {
+    const row = this.row(containerId);
+    if (!row.applied_config || Date.now() - row.last_repair_at <= REPAIR_INTERVAL_MS) return false;
+    this.save({ ...row, last_repair_at: Date.now() });
+    const repair: RepairMessage = { type: "repair", containerId, source: "drift" };
+    await this.env.CONFIG_QUEUE.send(repair);
+    return true;
+  }
+
+  /** For the alert check: since when this container is out of sync or failing (null: it is not). */
+  async health(): Promise<ContainerHealth | null> {
+    const row = this.stored();
+    return row ? healthOf(row) : null;
+  }
+
   async status(containerId: string): Promise<ContainerStatus | null> {
-    const row = this.ctx.storage.sql.exec<Row>("SELECT * FROM state WHERE id = 1").toArray()[0];
+    const row = this.stored();
     if (!row) return null;
     return {
       containerId,
@@ -259,14 +319,52 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
     return row.applied_config ? (JSON.parse(row.applied_config) as EdgeConfig).publicHosts : null;
   }
 
-  /** Drift: the desired version is still not applied. Re-send it and look again later, backing off. */
+  /**
+   * One alarm, two jobs. Drift: the desired version is still not applied, so re-send it and look again later,
+   * backing off. Verification: about once a day, re-read every KV key the applied config implies and rewrite only
+   * what is missing or wrong (a key lost or overwritten in KV would otherwise wait for live traffic to notice).
+   */
   override async alarm(): Promise<void> {
-    const row = this.ctx.storage.sql.exec<Row>("SELECT * FROM state WHERE id = 1").toArray()[0];
-    if (!row || row.desired_version <= row.applied_version || row.desired_message === null) return;
+    const row = this.stored();
+    if (!row) return;
+    const now = Date.now();
+    // The alarm was set for the earliest job, so that one runs even if the alarm fires a little early (as a
+    // forced run in tests does); any other job runs once it is due.
+    const cutoff = Math.max(now, Math.min(...[row.drift_due_at, row.verify_due_at].filter((t) => t > 0)));
+    let next = row;
+    if (row.drift_due_at !== 0 && row.drift_due_at <= cutoff) {
+      next = await this.resendDrift(next);
+      this.save(next);
+    }
+    if (next.verify_due_at !== 0 && next.verify_due_at <= cutoff) next = await this.verifyKv(next, now);
+    await this.schedule(next);
+  }
+
+  private async resendDrift(row: Row): Promise<Row> {
+    if (row.desired_version <= row.applied_version || row.desired_message === null) return { ...row, drift_due_at: 0 };
     await this.env.CONFIG_QUEUE.send({ ...JSON.parse(row.desired_message), source: "drift" });
     console.warn(JSON.stringify({ event: "drift_resend", containerId: row.container_id, desired: row.desired_version, applied: row.applied_version, attempt: row.drift_attempts + 1 }));
-    this.save({ ...row, drift_attempts: row.drift_attempts + 1 });
-    await this.armDriftAlarm(row.drift_attempts + 1, true);
+    // Still not applied after DRIFT_AFTER_MS: from here on the alerts know about it.
+    return this.reportIfChanged(this.withDrift({ ...row, drift_attempts: row.drift_attempts + 1 }, row.drift_attempts + 1, true));
+  }
+
+  private verifyKv(row: Row, now: number): Promise<Row> {
+    return this.serially(async () => {
+      const fresh = this.stored() ?? row;
+      if (!fresh.applied_config) return { ...fresh, verify_due_at: 0 };
+      const applied = JSON.parse(fresh.applied_config) as EdgeConfig;
+      try {
+        const { writes, deletes } = await syncKv(this.env, fresh.container_id, applied, applied, withheldHosts(this.ctx.storage.sql));
+        console.log(JSON.stringify({ event: "kv_verify", containerId: fresh.container_id, version: fresh.applied_version, writes, deletes }));
+        return { ...this.stored()!, verify_due_at: nextVerifyAt(this.env, now) };
+      } catch (error) {
+        // A conflict (a key now names another container) or a KV failure: keep the error visible, look again soon.
+        const message = `KV verification of v${fresh.applied_version} failed: ${error instanceof Error ? error.message : String(error)}`;
+        console.error(JSON.stringify({ event: "kv_verify_failed", containerId: fresh.container_id, error: message }));
+        const current = this.stored()!;
+        return this.reportIfChanged({ ...current, last_error: message, error_since: current.error_since || now, verify_due_at: now + VERIFY_RETRY_MS });
+      }
+    });
   }
 
   /**
@@ -280,10 +378,32 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
     }
   }
 
-  private async armDriftAlarm(attempts: number, replace = false): Promise<void> {
-    if (!replace && (await this.ctx.storage.getAlarm()) !== null) return;
+  /** Arms (or, with `replace`, re-arms) the drift re-send `attempts` doublings of DRIFT_AFTER_MS from now. */
+  private withDrift(row: Row, attempts: number, replace = false): Row {
+    if (!replace && row.drift_due_at !== 0) return row;
     const base = Number(this.env.DRIFT_AFTER_MS) || 60_000;
-    await this.ctx.storage.setAlarm(Date.now() + base * 2 ** Math.min(attempts, MAX_DRIFT_BACKOFF_STEPS));
+    return { ...row, drift_due_at: Date.now() + base * 2 ** Math.min(attempts, MAX_DRIFT_BACKOFF_STEPS) };
+  }
+
+  /** Saves the row and points the one alarm at whichever job is due first (or clears it). */
+  private async schedule(row: Row): Promise<void> {
+    this.save(row);
+    const due = [row.drift_due_at, row.verify_due_at].filter((t) => t > 0);
+    if (due.length === 0) await this.ctx.storage.deleteAlarm();
+    else {
+      const at = Math.min(...due);
+      if ((await this.ctx.storage.getAlarm()) !== at) await this.ctx.storage.setAlarm(at);
+    }
+  }
+
+  /**
+   * Tells the alerts when this container becomes unhealthy (a drift re-send, a failure) and when it recovers;
+   * a healthy container's ordinary changes never call them. A failed report is retried by the next change.
+   */
+  private async reportIfChanged(row: Row): Promise<Row> {
+    const unhealthy = row.out_of_sync_since !== 0 || row.error_since !== 0;
+    if (!unhealthy && row.health_reported === 0) return row;
+    return (await reportHealth(this.env, healthOf(row))) ? { ...row, health_reported: unhealthy ? 1 : 0 } : row;
   }
 
   private serially<T>(work: () => Promise<T>): Promise<T> {
@@ -293,7 +413,7 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
   }
 
   private row(containerId: string): Row {
-    const existing = this.ctx.storage.sql.exec<Row>("SELECT * FROM state WHERE id = 1").toArray()[0];
+    const existing = this.stored();
     return (
       existing ?? {
         container_id: containerId,
@@ -305,15 +425,25 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
         updated_at: new Date().toISOString(),
         drift_attempts: 0,
         last_repair_at: 0,
+        drift_due_at: 0,
+        verify_due_at: 0,
+        out_of_sync_since: 0,
+        error_since: 0,
+        health_reported: 0,
         deleted: 0,
       }
     );
   }
 
+  private stored(): Row | undefined {
+    return this.ctx.storage.sql.exec<Row>("SELECT * FROM state WHERE id = 1").toArray()[0];
+  }
+
   private save(row: Row): void {
     this.ctx.storage.sql.exec(
       `INSERT OR REPLACE INTO state (id, container_id, desired_version, desired_message, applied_version, applied_config,
-        last_error, updated_at, drift_attempts, last_repair_at, deleted) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        last_error, updated_at, drift_attempts, last_repair_at, drift_due_at, verify_due_at, out_of_sync_since,
+        error_since, health_reported, deleted) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       row.container_id,
       row.desired_version,
       row.desired_message,
@@ -323,9 +453,25 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
       new Date().toISOString(),
       row.drift_attempts,
       row.last_repair_at,
+      row.drift_due_at,
+      row.verify_due_at,
+      row.out_of_sync_since,
+      row.error_since,
+      row.health_reported,
       row.deleted,
     );
   }
+}
+
+function healthOf(row: Row): ContainerHealth {
+  return {
+    containerId: row.container_id,
+    outOfSyncSince: row.out_of_sync_since || null,
+    errorSince: row.error_since || null,
+    lastError: row.last_error,
+    desiredVersion: row.desired_version,
+    appliedVersion: row.applied_version,
+  };
 }
 
 export function containerStub(env: Pick<Env, "CONTAINER_STATE">, containerId: string): DurableObjectStub<ContainerState> {

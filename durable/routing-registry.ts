@@ -36,16 +36,19 @@ interface ClaimRow extends Record<string, SqlStorageValue> {
 export class RoutingRegistry extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    // One row per key and role: a host that one pending version names as an infra host and a newer one as a public
+    // host is held in both roles until the older version is released (either may still reach KV until then).
     ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS claims (
-      key TEXT PRIMARY KEY,
+      key TEXT NOT NULL,
+      role TEXT NOT NULL,
       kind TEXT NOT NULL,
       name TEXT NOT NULL,
       host TEXT,
       domain TEXT,
-      role TEXT NOT NULL,
       owner TEXT NOT NULL,
-      -- the newest version of the owner that names the key: a release after applying version v frees keys below v
-      version INTEGER NOT NULL
+      -- the newest version of the owner naming the key in this role: a release after applying version v frees rows below v
+      version INTEGER NOT NULL,
+      PRIMARY KEY (key, role)
     );
     CREATE INDEX IF NOT EXISTS claims_owner ON claims (owner, version);
     CREATE INDEX IF NOT EXISTS claims_host ON claims (host, kind);
@@ -66,7 +69,7 @@ export class RoutingRegistry extends DurableObject<Env> {
       for (const key of keys) {
         this.ctx.storage.sql.exec(
           `INSERT INTO claims (key, kind, name, host, domain, role, owner, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (key) DO UPDATE SET role = excluded.role, version = max(claims.version, excluded.version)`,
+           ON CONFLICT (key, role) DO UPDATE SET version = max(claims.version, excluded.version)`,
           storageKey(key),
           key.kind,
           key.name,

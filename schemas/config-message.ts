@@ -1,8 +1,9 @@
-// Messages on CONFIG_QUEUE. Producers: operator API, Supabase webhook, Durable Object drift alarm, replay.
+// Messages on CONFIG_QUEUE. Producers: operator API, Supabase webhook, the outbox sweeper, Durable Object drift
+// alarm, replay.
 import * as v from "valibot";
 import { ContainerIdSchema, VersionSchema } from "./fields";
 
-export const MESSAGE_SOURCES = ["admin", "webhook", "drift", "replay", "dead-letter"] as const;
+export const MESSAGE_SOURCES = ["admin", "webhook", "drift", "replay", "dead-letter", "sweep"] as const;
 
 const SourceSchema = v.optional(v.picklist(MESSAGE_SOURCES, `source must be one of ${MESSAGE_SOURCES.join(", ")}`));
 

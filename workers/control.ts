@@ -1,13 +1,16 @@
 // The control Worker (CONTRACT.md "Shape"): operator endpoints and the Supabase webhook on fetch, the config and log
-// queues and their dead letters on queue, scheduled checks on the Cron Trigger, the ContainerState Durable Object
-// class the edge Worker binds, and the RoutingRegistry (the one owner of every host, mount and loader token).
+// queues and their dead letters on queue, the Cron Triggers on scheduled (workers/scheduled), the ContainerState
+// Durable Object class the edge Worker binds, the AlertState class, the RoutingRegistry (the one owner of every
+// host, mount and loader token), and EdgeCalls, the RPC entrypoint the edge Worker binds as CONTROL_CALLS.
 import { edgeApi } from "./admin/api";
-import { refreshPendingHostnames } from "./admin/custom-hostnames";
 import { consumeLogBatch } from "./log-consumer/consumer";
 import { persistDeadLetterBatch } from "./shared/dead-letters";
 import { queueKind } from "./shared/queues";
+import { runScheduled } from "./scheduled";
 import { consumeConfigBatch } from "./sync-consumer/consumer";
 
+export { AlertState } from "../durable/alert-state";
+export { EdgeCalls } from "./self-heal/edge-calls";
 export { ContainerState } from "../durable/container-state";
 export { RoutingRegistry } from "../durable/routing-registry";
 
@@ -34,8 +37,5 @@ export default {
     }
   },
 
-  // Cron Trigger (wrangler.control.jsonc `triggers`): pending custom hostnames go live once Cloudflare verifies them.
-  async scheduled(_controller, env): Promise<void> {
-    await refreshPendingHostnames(env);
-  },
+  scheduled: runScheduled,
 } satisfies ExportedHandler<Env, unknown>;

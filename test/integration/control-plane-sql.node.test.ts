@@ -7,19 +7,10 @@ import * as v from "valibot";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EdgeConfigSchema } from "../../schemas/edge-config";
 import { sessionRows } from "../../workers/log-consumer/sessions";
-import { applyMigrations, startPostgres } from "../support/postgres.mjs";
+import { applyMigrations, startPostgres, SUPABASE_ROLES_SQL } from "../support/postgres.mjs";
 
 let pg: Awaited<ReturnType<typeof startPostgres>>;
 let migrations: string[];
-
-const SUPABASE_ROLES = `
-  create role anon nologin;
-  create role authenticated nologin;
-  create role service_role nologin bypassrls;
-  alter default privileges in schema public grant all on tables to anon, authenticated, service_role;
-  alter default privileges in schema public grant all on functions to anon, authenticated, service_role;
-  alter default privileges in schema public grant all on sequences to anon, authenticated, service_role;
-`;
 
 let plainMigrations: string[];
 
@@ -28,7 +19,7 @@ beforeAll(async () => {
   // Plain PostgreSQL first: roles are cluster-wide, so this database must be migrated before they exist.
   await pg.exec(`create database plain`);
   plainMigrations = await applyMigrations(pg, { database: "plain" });
-  await pg.exec(SUPABASE_ROLES);
+  await pg.exec(SUPABASE_ROLES_SQL);
   migrations = await applyMigrations(pg);
 });
 

@@ -98,6 +98,8 @@ describe("dashboard in a real browser", () => {
     expect(await page.textContent("#kpi-sessions")).toBe("4");
     expect(await page.textContent("#kpi-recovered")).toBe("75.0 %");
     expect(await page.locator("#top-paths tr").count()).toBeGreaterThan(0);
+    // The alerts section is filled from GET /_edge/admin/alerts (nothing is wrong in this run).
+    expect(await page.textContent("#alerts")).toBe("No open alerts.");
 
     // Readable on a phone: nothing wider than the screen.
     expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);

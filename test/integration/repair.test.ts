@@ -1,7 +1,7 @@
 // Drift repair, replay and dead letters.
 import { env } from "cloudflare:workers";
-import { runDurableObjectAlarm } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it, vi } from "vitest";
 import { containerStub } from "../../durable/container-state";
 import type { UpsertMessage } from "../../schemas/config-message";
 import { QUEUES } from "../../workers/shared/queues";
@@ -30,10 +30,21 @@ describe("drift", () => {
     expect(await env.EDGE_CONFIG.get("drift-lost", "json")).toMatchObject({ version: 2 });
   });
 
-  it("no alarm stays armed once the container is in sync", async () => {
+  it("once the container is in sync, the only alarm left is the daily KV verification, which re-sends nothing", async () => {
     const stub = containerStub(env, "drift-done");
     await deliver(QUEUES.config, [upsert("drift-done", 1)]);
-    expect(await runDurableObjectAlarm(stub)).toBe(false);
+    const alarmAt = await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm());
+    // The first verification lands anywhere in 50–150 % of KV_VERIFY_INTERVAL_MS: far beyond any drift re-send.
+    expect(alarmAt).toBeGreaterThan(Date.now() + Number(env.KV_VERIFY_INTERVAL_MS) * 0.4);
+    // On the object's own env: that is the queue binding its alarm would send with.
+    const send = await runInDurableObject(stub, (instance) => vi.spyOn((instance as unknown as { env: Env }).env.CONFIG_QUEUE, "send"));
+    try {
+      expect(await runDurableObjectAlarm(stub)).toBe(true);
+      expect(send).not.toHaveBeenCalled();
+    } finally {
+      send.mockRestore();
+    }
+    expect(await statusOf("drift-done")).toMatchObject({ appliedVersion: 1, inSync: true });
   });
 
   it("a failed apply arms the alarm so the change is retried without any scan", async () => {

@@ -39,9 +39,24 @@ function run(file, args, { input, asPostgres = false } = {}) {
  *   socketDir: string,
  *   exec: (sql: string, options?: SqlOptions) => Promise<string>,
  *   query: (sql: string, options?: SqlOptions) => Promise<any[]>,
+ *   url: (database?: string) => string,
  *   stop: () => Promise<void>,
  * }} Postgres
  */
+
+/**
+ * The roles a Supabase project has (client roles anon and authenticated, and service_role with BYPASSRLS) and
+ * Supabase's default grants to all three, so the migrations' guarded, role-specific parts run as they would there.
+ * Roles are cluster-wide: run this once per cluster.
+ */
+export const SUPABASE_ROLES_SQL = `
+  create role anon nologin;
+  create role authenticated nologin;
+  create role service_role nologin bypassrls;
+  alter default privileges in schema public grant all on tables to anon, authenticated, service_role;
+  alter default privileges in schema public grant all on functions to anon, authenticated, service_role;
+  alter default privileges in schema public grant all on sequences to anon, authenticated, service_role;
+`;
 
 /** @returns {Promise<Postgres>} */
 export async function startPostgres() {
@@ -90,7 +105,11 @@ export async function startPostgres() {
     return JSON.parse(await exec(`select coalesce(json_agg(q), '[]'::json) from (${sql}) as q;`, options));
   };
 
-  return { port, socketDir: dir, exec, query, stop };
+  /** A libpq URL for another client (the Supabase CLI, pg_prove's psql): user postgres over the unix socket. */
+  const url = (database = "postgres") =>
+    `postgresql://postgres@localhost/${database}?host=${encodeURIComponent(dir)}&port=${port}&sslmode=disable`;
+
+  return { port, socketDir: dir, exec, query, url, stop };
 }
 
 /**

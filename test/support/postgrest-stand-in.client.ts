@@ -1,5 +1,6 @@
 // Drives the PostgREST stand-in (postgrest-stand-in.mjs) over HTTP from Workers-runtime tests: set what an RPC
-// answers, seed or read a table, and read the requests the code under test made. One tenant per test.
+// answers, seed or read a table, give the tenant a real database, and read the requests the code under test made.
+// One tenant per test.
 import { inject } from "vitest";
 
 declare module "vitest" {
@@ -41,5 +42,10 @@ export function standInTenant(tenant: string) {
     setRows: (table: string, rows: Record<string, unknown>[]) => call("PUT", `/tables/${table}`, rows),
     rows: (table: string) => call("GET", `/tables/${table}`) as Promise<Record<string, unknown>[]>,
     requests: () => call("GET", "/requests") as Promise<RecordedRequest[]>,
+    /** Gives this tenant its own migrated database on real PostgreSQL: its RPCs then run the real SQL functions. */
+    useDatabase: () => call("PUT", "/database"),
+    /** SQL in the tenant's database as the superuser: `exec` for statements, `query` for one SELECT's rows. */
+    sqlExec: (sql: string) => call("POST", "/sql/exec", { sql }) as Promise<{ output: string }>,
+    sqlQuery: <T = Record<string, unknown>>(sql: string) => call("POST", "/sql/query", { sql }) as Promise<T[]>,
   };
 }

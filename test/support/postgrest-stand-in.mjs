@@ -10,12 +10,20 @@
 //   update          PATCH /rest/v1/<table>?<filters>
 // Every request is recorded (method, path, query, headers, body) so tests can assert its shape.
 //
+// SQL-backed RPC: a tenant may get its own database on a real PostgreSQL 15 cluster (test/support/postgres.mjs,
+// started on first use, with a Supabase project's roles and every supabase/migrations file applied). Its RPCs then
+// run the real SQL functions the way PostgREST does, as the role the service key stands for (service_role): the
+// JSON body's keys are the named arguments (json_to_record with the function's own argument types), a
+// set-returning function answers a JSON array of rows, any other its value; a SQL error becomes PostgREST's error
+// body with the SQLSTATE as `code`. Only this HTTP layer is stood in; the SQL behind it is the project's own.
+//
 // State is per tenant: a base URL `<url>/t/<tenant>` (give that to supabase-js as the Supabase URL) has its own
 // tables, RPC answers and request log, so tests running in parallel never see each other. The server is driven
 // in-process (Node tests) or over HTTP under `/__stand-in/t/<tenant>/...` (Workers-runtime tests, see
 // postgrest-stand-in.client.ts).
 // Plain JavaScript with JSDoc: the TypeScript program (tsconfig) has Workers types only, no Node types.
 import { createServer } from "node:http";
+import { applyMigrations, startPostgres, SUPABASE_ROLES_SQL } from "./postgres.mjs";
 
 /** Primary keys of supabase/migrations' tables: the default conflict target of an upsert, as in PostgreSQL. */
 const PRIMARY_KEYS = {
@@ -33,8 +41,93 @@ const PRIMARY_KEYS = {
  * @typedef {{ method: string, path: string, query: Record<string, string>, search: string,
  *   headers: Record<string, string>, body: unknown }} RecordedRequest  path is relative to the tenant base
  * @typedef {{ status?: number, body?: unknown }} Reply
- * @typedef {{ tables: Map<string, Record<string, unknown>[]>, rpc: Map<string, Reply>, requests: RecordedRequest[] }} Tenant
+ * @typedef {{ tables: Map<string, Record<string, unknown>[]>, rpc: Map<string, Reply>, requests: RecordedRequest[],
+ *   database: string | null }} Tenant
  */
+
+/** PostgREST's HTTP status for a SQLSTATE (https://postgrest.org/en/stable/references/errors.html), the subset used. */
+function statusForSqlState(code) {
+  if (code === "42501") return 403; // insufficient privilege (an authenticated role: 403)
+  if (code === "42883") return 404; // undefined function
+  if (code.startsWith("23")) return code === "23503" || code === "23505" ? 409 : 400;
+  if (code === "P0001" || code.startsWith("22")) return 400;
+  return 500;
+}
+
+/** One throwaway cluster for the whole run, started when the first tenant asks for a database. */
+function sqlBackend() {
+  /** @type {Promise<{ pg: any }> | null} */
+  let ready = null;
+  const start = async () => {
+    const pg = await startPostgres();
+    await pg.exec(SUPABASE_ROLES_SQL);
+    await pg.exec("create database stand_in_template");
+    await applyMigrations(pg, { database: "stand_in_template" });
+    return { pg };
+  };
+  const cluster = () => (ready ??= start());
+  const quote = (text) => `'${String(text).replaceAll("'", "''")}'`;
+  return {
+    /** A fresh database for `tenant`, cloned from the migrated template. */
+    async create(tenant) {
+      const { pg } = await cluster();
+      const name = `t_${tenant.replaceAll("-", "_")}`;
+      await pg.exec(`drop database if exists ${name}; create database ${name} template stand_in_template;`);
+      return name;
+    },
+    async exec(database, sql) {
+      const { pg } = await cluster();
+      return pg.exec(sql, { database });
+    },
+    async query(database, sql) {
+      const { pg } = await cluster();
+      return pg.query(sql, { database });
+    },
+    /** POST /rest/v1/rpc/<fn> as PostgREST runs it: returns { status, body }. */
+    async rpc(database, fn, args) {
+      const { pg } = await cluster();
+      const [proc] = await pg.query(
+        `select p.proretset as "set", pg_get_function_identity_arguments(p.oid) as args
+           from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+          where n.nspname = 'public' and p.proname = ${quote(fn)}`,
+        { database },
+      );
+      if (!proc) {
+        return { status: 404, body: { code: "PGRST202", message: `Could not find the function public.${fn}(${Object.keys(args).join(", ")}) in the schema cache`, details: null, hint: null } };
+      }
+      const declared = proc.args === "" ? [] : proc.args.split(", ").map((arg) => {
+        const space = arg.indexOf(" ");
+        return { name: arg.slice(0, space), type: arg.slice(space + 1) };
+      });
+      const unknown = Object.keys(args).filter((key) => !declared.some((d) => d.name === key));
+      if (unknown.length > 0) {
+        return { status: 404, body: { code: "PGRST202", message: `Could not find the function public.${fn}(${Object.keys(args).join(", ")}) in the schema cache`, details: null, hint: null } };
+      }
+      const given = declared.filter((d) => d.name in args);
+      const body = JSON.stringify(args);
+      if (body.includes("$stand_in$")) throw new PostgrestError(400, "PGRST102", "unsupported body");
+      const record = given.length === 0 ? "(select 1) as a" :
+        `json_to_record($stand_in$${body}$stand_in$::json) as a(${given.map((d) => `"${d.name}" ${d.type}`).join(", ")})`;
+      const call = `public.${fn}(${given.map((d) => `"${d.name}" := a."${d.name}"`).join(", ")})`;
+      const sql = proc.set
+        ? `select coalesce(json_agg(r), '[]'::json) from ${record}, ${call} as r`
+        : `select to_json(${call}) from ${record}`;
+      try {
+        const out = await pg.exec(`\\set VERBOSITY verbose\nset role service_role;\n${sql};`, { database });
+        // psql prints SQL NULL as nothing; PostgREST answers a function's NULL as JSON null.
+        const text = out.trim();
+        return { status: 200, body: text === "" ? null : JSON.parse(text) };
+      } catch (error) {
+        const match = /ERROR:\s+([0-9A-Z]{5}): ([^\n]*)/.exec(error.stderr ?? "");
+        const code = match?.[1] ?? "XX000";
+        return { status: statusForSqlState(code), body: { code, message: match?.[2] ?? String(error.message), details: null, hint: null } };
+      }
+    },
+    async stop() {
+      if (ready) await (await ready).pg.stop();
+    },
+  };
+}
 
 /** Same arguments, same key, whatever their order. */
 const rpcKey = (fn, args) =>
@@ -101,7 +194,7 @@ function preferences(headers) {
 }
 
 /** @param {Tenant} tenant */
-function answerRest(tenant, request) {
+async function answerRest(tenant, request, sql) {
   const { method, path, query, headers, body } = request;
   if ((method === "POST" || method === "PATCH") && !String(headers["content-type"] ?? "").startsWith("application/json")) {
     throw new PostgrestError(415, "PGRST107", "Content-Type must be application/json");
@@ -113,6 +206,7 @@ function answerRest(tenant, request) {
       throw new PostgrestError(400, "PGRST102", "function arguments must be a JSON object");
     }
     const reply = tenant.rpc.get(rpcKey(rpc[1], body));
+    if (!reply && tenant.database !== null) return sql.rpc(tenant.database, rpc[1], body);
     if (!reply) {
       throw new PostgrestError(404, "PGRST202", `Could not find the function public.${rpc[1]}(${Object.keys(body).join(", ")}) in the schema cache`);
     }
@@ -120,6 +214,7 @@ function answerRest(tenant, request) {
   }
   const table = /^\/rest\/v1\/([A-Za-z_][A-Za-z0-9_]*)$/.exec(path)?.[1];
   if (!table) throw new PostgrestError(404, "PGRST125", `Invalid path ${path}`);
+  if (tenant.database !== null) throw new PostgrestError(501, "PGRST000", "the stand-in serves only RPCs from a tenant's database");
   const rows = tenant.tables.get(table) ?? [];
   tenant.tables.set(table, rows);
   const representation = preferences(headers).includes("return=representation");
@@ -156,6 +251,11 @@ function answerRest(tenant, request) {
   throw new PostgrestError(405, "PGRST117", `Unsupported HTTP method ${method}`);
 }
 
+function requireDatabase(tenant) {
+  if (tenant.database === null) throw new Error("this tenant has no database (PUT /__stand-in/t/<tenant>/database first)");
+  return tenant.database;
+}
+
 /**
  * @param {{ serviceKey: string, port?: number }} options  serviceKey: the only key accepted
  */
@@ -163,9 +263,10 @@ export async function startPostgrestStandIn({ serviceKey, port = 0 }) {
   /** @type {Map<string, Tenant>} */
   const tenants = new Map();
   const tenantOf = (name) => {
-    if (!tenants.has(name)) tenants.set(name, { tables: new Map(), rpc: new Map(), requests: [] });
+    if (!tenants.has(name)) tenants.set(name, { tables: new Map(), rpc: new Map(), requests: [], database: null });
     return tenants.get(name);
   };
+  const sql = sqlBackend();
 
   const control = {
     /** Sets what POST /rest/v1/rpc/<fn> answers for exactly these arguments. */
@@ -179,6 +280,13 @@ export async function startPostgrestStandIn({ serviceKey, port = 0 }) {
     rows: (tenant, table) => tenantOf(tenant).tables.get(table) ?? [],
     /** @returns {RecordedRequest[]} */
     requests: (tenant) => tenantOf(tenant).requests,
+    /** Gives the tenant its own migrated database: its RPCs run the real SQL functions from then on. */
+    useDatabase: async (tenant) => {
+      tenantOf(tenant).database = await sql.create(tenant);
+    },
+    /** Runs SQL in the tenant's database as the superuser (seeding, inspecting); `query` returns rows. */
+    sqlExec: (tenant, text) => sql.exec(requireDatabase(tenantOf(tenant)), text),
+    sqlQuery: (tenant, text) => sql.query(requireDatabase(tenantOf(tenant)), text),
   };
 
   const server = createServer(async (req, res) => {
@@ -191,7 +299,7 @@ export async function startPostgrestStandIn({ serviceKey, port = 0 }) {
       for await (const chunk of req) text += chunk;
       const url = new URL(req.url ?? "/", "http://stand-in");
 
-      const driven = /^\/__stand-in\/t\/([\w-]+)\/(rpc|tables|requests)(?:\/([\w]+))?$/.exec(url.pathname);
+      const driven = /^\/__stand-in\/t\/([\w-]+)\/(rpc|tables|requests|database|sql)(?:\/([\w]+))?$/.exec(url.pathname);
       if (driven) {
         const [, tenant, what, name] = driven;
         const input = text ? JSON.parse(text) : undefined;
@@ -205,6 +313,12 @@ export async function startPostgrestStandIn({ serviceKey, port = 0 }) {
         }
         if (what === "tables" && req.method === "GET") return send(200, control.rows(tenant, name));
         if (what === "requests" && req.method === "GET") return send(200, control.requests(tenant));
+        if (what === "database" && req.method === "PUT") {
+          await control.useDatabase(tenant);
+          return send(204);
+        }
+        if (what === "sql" && req.method === "POST" && name === "exec") return send(200, { output: await control.sqlExec(tenant, input.sql) });
+        if (what === "sql" && req.method === "POST" && name === "query") return send(200, await control.sqlQuery(tenant, input.sql));
         return send(404, { error: `no stand-in control ${req.method} ${url.pathname}` });
       }
 
@@ -233,7 +347,7 @@ export async function startPostgrestStandIn({ serviceKey, port = 0 }) {
       const problem = headerProblem(request.headers, serviceKey);
       if (problem) throw new PostgrestError(401, "PGRST301", problem);
       if (invalidJson) throw new PostgrestError(400, "PGRST102", "Empty or invalid json");
-      const reply = answerRest(tenant, request);
+      const reply = await answerRest(tenant, request, sql);
       return send(reply.status, reply.body);
     } catch (error) {
       if (error instanceof PostgrestError) return send(error.status, { code: error.code, message: error.message, details: null, hint: null });
@@ -247,6 +361,9 @@ export async function startPostgrestStandIn({ serviceKey, port = 0 }) {
     /** The Supabase URL for one tenant. */
     supabaseUrl: (tenant) => `${url}/t/${tenant}`,
     ...control,
-    close: () => new Promise((resolve) => server.close(() => resolve(undefined))),
+    close: async () => {
+      await new Promise((resolve) => server.close(() => resolve(undefined)));
+      await sql.stop();
+    },
   };
 }

@@ -15,9 +15,12 @@ import { parseWith, readJsonBody } from "../shared/body";
 import { EdgeError, errorResponse, jsonResponse } from "../shared/errors";
 import { replayDeadLetters } from "../shared/dead-letters";
 import { dashboardHandler, reportHandler } from "../log-consumer/routes";
+import { deleteThresholdsHandler, listAlertsHandler, putThresholdsHandler } from "../alerts/routes";
 import { hostParam, liveNowParam, putHostname, removeHostname, showHostname } from "./custom-hostnames";
 import { enqueueVersioned, replayContainers } from "./enqueue";
-import { messageFromWebhook, withClaimableConfig } from "./webhook";
+import { markOutboxDelivered } from "../shared/outbox";
+import { supabaseConfigured } from "../shared/postgrest";
+import { messageFromWebhook, outboxIdFromWebhook, withClaimableConfig } from "./webhook";
 
 type Args = [Env, ExecutionContext];
 
@@ -52,13 +55,24 @@ export const edgeApi = Router<IRequest, Args>({
 edgeApi
   .get("/_edge/health", () => jsonResponse({ ok: true }))
 
-  .post("/_edge/hooks/supabase", async (request, env) => {
+  .post("/_edge/hooks/supabase", async (request, env, ctx) => {
     await requireSecret(request.headers.get("X-Webhook-Secret"), env.WEBHOOK_SECRET, "X-Webhook-Secret");
     const payload = await readJsonBody(request, WebhookPayloadSchema);
     const { message, names } = await withClaimableConfig(env, messageFromWebhook(payload));
     const result = await enqueueVersioned(env, message, names);
-    // A stale row is normal for a webhook (a retried delivery): acknowledged, nothing queued.
+    // A takeover is refused like a PUT's, and its outbox row stays unacknowledged: the sweeper then queues it without
+    // a claim, the consumer's apply refuses it, and the container's status shows lastError naming the owner.
     if (result.status === "conflict") throw refusal(result, message.version);
+    // The change is on the queue (or was applied before, a stale row): acknowledge the outbox row so the sweeper
+    // skips it. After the answer: pg_net gives the webhook 5 s, and a failed acknowledgement only costs a redundant sweep.
+    const outboxId = outboxIdFromWebhook(payload);
+    if (outboxId !== null && supabaseConfigured(env)) {
+      ctx.waitUntil(
+        markOutboxDelivered(env, [outboxId]).catch((error) =>
+          console.error(JSON.stringify({ event: "outbox_ack_failed", outboxId, error: String(error) })),
+        ),
+      );
+    }
     return jsonResponse({ containerId: message.containerId, version: message.version, enqueued: result.status === "accepted" }, 202);
   })
 
@@ -145,4 +159,8 @@ edgeApi
     return jsonResponse({ enqueued: count }, 202);
   })
 
-  .get("/_edge/admin/report", reportHandler);
+  .get("/_edge/admin/report", reportHandler)
+
+  .get("/_edge/admin/alerts", listAlertsHandler)
+  .put("/_edge/admin/alerts/thresholds/:id", putThresholdsHandler)
+  .delete("/_edge/admin/alerts/thresholds/:id", deleteThresholdsHandler);

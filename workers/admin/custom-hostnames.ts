@@ -107,6 +107,18 @@ export async function removeHostname(env: HostnameEnv, containerId: string, host
   return hostnameView(containerId, removed);
 }
 
+/** Containers with a hostname still pending (the cron's index; the alert check reads it too). */
+export async function containersWithPendingHostnames(env: Pick<Env, "LOG_BUCKET">): Promise<string[]> {
+  const ids: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await env.LOG_BUCKET.list({ prefix: PENDING_PREFIX, cursor });
+    ids.push(...page.objects.map((object) => object.key.slice(PENDING_PREFIX.length)));
+    cursor = page.truncated ? page.cursor : undefined;
+  } while (cursor);
+  return ids;
+}
+
 /**
  * For the control Worker's Cron Trigger: re-reads every pending hostname from Cloudflare, so a domain goes live
  * soon after its customer's DNS records are in place without anyone calling GET. Does nothing without the
@@ -116,13 +128,7 @@ export async function refreshPendingHostnames(env: HostnameEnv): Promise<{ conta
   const missing = missingSetting(env);
   if (missing) return { containers: 0, checked: 0, failed: 0 };
   const api = customHostnamesApi(env);
-  const ids: string[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await env.LOG_BUCKET.list({ prefix: PENDING_PREFIX, cursor });
-    ids.push(...page.objects.map((object) => object.key.slice(PENDING_PREFIX.length)));
-    cursor = page.truncated ? page.cursor : undefined;
-  } while (cursor);
+  const ids = await containersWithPendingHostnames(env);
 
   let checked = 0;
   let failed = 0;

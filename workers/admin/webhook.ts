@@ -9,6 +9,7 @@ import {
   ContainerRowSchema,
   OUTBOX_TABLE,
   OutboxRowSchema,
+  type OutboxRow,
   type WebhookPayload,
 } from "../../schemas/supabase-webhook";
 import { EdgeError } from "../shared/errors";
@@ -28,10 +29,7 @@ function parseRow<S extends v.GenericSchema>(schema: S, row: unknown, field: str
 export function messageFromWebhook(payload: WebhookPayload): VersionedMessage {
   if (payload.table === OUTBOX_TABLE) {
     if (payload.type === "DELETE") throw new EdgeError(400, "invalid_body", "invalid body: outbox rows are only inserted or updated");
-    const row = parseRow(OutboxRowSchema, payload.record, "record");
-    return row.op === "delete"
-      ? { type: "delete", containerId: row.container_id, version: row.config_version, source: "webhook" }
-      : { type: "upsert", containerId: row.container_id, version: row.config_version, source: "webhook" };
+    return messageFromOutboxRow(parseRow(OutboxRowSchema, payload.record, "record"), "webhook");
   }
   if (payload.table === CONTAINERS_TABLE) {
     if (payload.type === "DELETE") {
@@ -43,6 +41,20 @@ export function messageFromWebhook(payload: WebhookPayload): VersionedMessage {
     return { type: "upsert", containerId: row.id, version: row.config_version, source: "webhook" };
   }
   throw new EdgeError(400, "unsupported_table", `table "${payload.table}" is not a source of edge config (use ${OUTBOX_TABLE})`);
+}
+
+/** The config message an outbox row stands for: the consumer reads an upsert's config from Supabase itself. */
+export function messageFromOutboxRow(row: OutboxRow, source: "webhook" | "sweep"): VersionedMessage {
+  return row.op === "delete"
+    ? { type: "delete", containerId: row.container_id, version: row.config_version, source }
+    : { type: "upsert", containerId: row.container_id, version: row.config_version, source };
+}
+
+/** The outbox row id a webhook payload carries, for acknowledging it; null for other tables or text ids. */
+export function outboxIdFromWebhook(payload: WebhookPayload): number | null {
+  if (payload.table !== OUTBOX_TABLE || payload.record === null) return null;
+  const id = payload.record.id;
+  return typeof id === "number" && Number.isSafeInteger(id) && id > 0 ? id : null;
 }
 
 /**

@@ -28,7 +28,7 @@ export async function handleLoader(request: Request, env: Env, ctx: ExecutionCon
   if (route === null) return null;
   if (route.kind === "script" || route.kind === "bait") {
     if (request.method !== "GET" && request.method !== "HEAD") return methodNotAllowed("GET, HEAD");
-    return route.kind === "bait" ? serveBait(request) : serveScript(request, env, site, route.token);
+    return route.kind === "bait" ? serveBait(request) : serveScript(request, env, ctx, site, route.token);
   }
 
   const cors = corsHeaders(request, site) ?? new Headers();

@@ -1,6 +1,7 @@
 // GET <loaderPath><token>.js and the ad-block bait file. Every answer is JavaScript, errors included: a page that
 // embeds the loader must never get a syntax error from it.
 import { cacheTtlMs } from "../shared/config-store";
+import { reportKvMiss } from "../shared/kv-miss";
 import type { Site } from "../shared/site";
 import { TtlCache } from "../shared/ttl-cache";
 import { injectedSettings, matchesIfNoneMatch, renderScript, scriptEtag } from "./script";
@@ -29,13 +30,18 @@ function tokenContainer(env: Env, token: string): string | null | Promise<string
   return tokens.getOrLoad(token, cacheTtlMs(env), () => env.LOADER_TOKEN_MAP.get(token));
 }
 
-export async function serveScript(request: Request, env: Env, site: Site, token: string): Promise<Response> {
+export async function serveScript(request: Request, env: Env, ctx: ExecutionContext, site: Site, token: string): Promise<Response> {
   let containerId: string | null;
   try {
     containerId = TOKEN.test(token) ? await tokenContainer(env, token) : null;
   } catch (error) {
     console.error(JSON.stringify({ event: "loader_token_lookup_failed", containerId: site.containerId, error: String(error) }));
     return javascript("/* loader temporarily unavailable */", 503, "no-store");
+  }
+  // KV has lost this container's own token (its config names it): serve the script and have the key repaired.
+  if (containerId === null && token === site.config.loaderToken) {
+    reportKvMiss(env, ctx, site.containerId, `LOADER_TOKEN_MAP:${token}`);
+    containerId = site.containerId;
   }
   // A token of another container is as unknown here as a token of none: this host serves only its own container.
   if (containerId !== site.containerId) return javascript("/* unknown loader token */", 404, "public, max-age=60");

@@ -88,6 +88,28 @@ function render(report) {
   });
 }
 
+// Open alerts (GET /_edge/admin/alerts), for the chosen container or all of them; a failure here leaves the report.
+async function loadAlerts(token) {
+  var list = $("alerts");
+  try {
+    var res = await fetch("/_edge/admin/alerts", { headers: { Authorization: "Bearer " + token }, cache: "no-store" });
+    if (!res.ok) throw new Error(String(res.status));
+    var json = await res.json();
+    var container = $("container").value.trim();
+    var open = json.open.filter(function (a) { return !container || a.containerId === null || a.containerId === container; });
+    list.replaceChildren();
+    if (open.length === 0) { list.textContent = "No open alerts."; return; }
+    open.forEach(function (a) {
+      var li = document.createElement("li");
+      li.className = "alert";
+      li.textContent = a.message + " (since " + a.raisedAt.slice(0, 16).replace("T", " ") + " UTC)";
+      list.appendChild(li);
+    });
+  } catch (error) {
+    list.textContent = "Could not load the alerts: " + error.message;
+  }
+}
+
 // Customer domains of the chosen container (GET …/status, docs/custom-domains.md): one line per custom hostname.
 async function loadHostnames(token, container) {
   var list = $("hostnames");
@@ -118,6 +140,7 @@ async function load() {
     var json = await res.json();
     if (!res.ok) throw new Error(json.message || String(res.status));
     render(json);
+    await loadAlerts(token);
     await loadHostnames(token, $("container").value.trim());
     $("status").textContent = "";
     document.body.dataset.state = "ready";
@@ -162,6 +185,8 @@ svg text.axis { font-size: 12px; }
 table { width: 100%; border-collapse: collapse; font-size: 0.9rem; }
 td { padding: 4px; border-top: 1px solid #f1f3f5; word-break: break-all; }
 td:last-child { text-align: right; white-space: nowrap; }
+#alerts { margin: 0; padding-left: 18px; font-size: 0.9rem; }
+#alerts li.alert { color: #c92a2a; margin-bottom: 4px; word-break: break-word; }
 #hostnames { margin: 0; padding-left: 18px; font-size: 0.9rem; word-break: break-all; }
 #hostnames li[data-state="active"] { color: #2f9e44; }
 #hostnames li[data-state="failed"] { color: #e03131; }
@@ -200,6 +225,7 @@ export function dashboardPage(nonce: string): string {
   <div class="kpi"><b id="kpi-recovered">–</b><span>sessions recovered</span></div>
 </div>
 <div class="cards">
+  <section class="card wide"><h2>Alerts</h2><ul id="alerts"></ul></section>
   <section class="card wide"><h2>Requests over time (red: 5xx)</h2><div id="chart-requests"></div></section>
   <section class="card"><h2>Status mix</h2><div id="chart-status"></div></section>
   <section class="card"><h2>Detection rates (share of sessions)</h2><div id="chart-detection"></div></section>

@@ -15,6 +15,16 @@ const READ_CONCURRENCY = 16;
 const HOUR_MS = 3600_000;
 
 export async function buildReport(bucket: R2Bucket, window: Window, maxObjects = MAX_OBJECTS): Promise<Report> {
+  const { access, detections, objectsRead, truncated } = await readWindow(bucket, window, maxObjects);
+  return { ...aggregate(window, access, detections), objectsRead, truncated };
+}
+
+/** The valid records of every batch object in the window's hour partitions (at most `maxObjects` objects). */
+export async function readWindow(
+  bucket: R2Bucket,
+  window: Window,
+  maxObjects = MAX_OBJECTS,
+): Promise<{ access: AccessRecord[]; detections: DetectionRecord[]; objectsRead: number; truncated: boolean }> {
   const { keys, truncated } = await listWindow(bucket, window, maxObjects);
   const access: AccessRecord[] = [];
   const detections: DetectionRecord[] = [];
@@ -34,7 +44,7 @@ export async function buildReport(bucket: R2Bucket, window: Window, maxObjects =
     }
   }
   if (skipped > 0) console.warn(JSON.stringify({ event: "report_lines_skipped", skipped }));
-  return { ...aggregate(window, access, detections), objectsRead: keys.length, truncated };
+  return { access, detections, objectsRead: keys.length, truncated };
 }
 
 /** Object keys of every hour partition that overlaps the window, newest hour first (what a cut-off keeps). */

@@ -8,6 +8,7 @@ import type { Site } from "../shared/site";
 import { sendAccessRecord, type Outcome, type PathClass } from "./access-log";
 import { blockedBotResponse } from "./blocked-bot";
 import { applyCors } from "./cors-response";
+import { reportHostMiss } from "./host-miss";
 import { decodeProxyTarget } from "./proxy-target";
 import { forwardedBody, unsendableHeader } from "./request-checks";
 import { requestModules, type RequestModules } from "./request-modules";
@@ -24,7 +25,8 @@ export async function handleTraffic(request: Request, env: Env, ctx: ExecutionCo
   try {
     site = await resolveSite(request, env, url, startedAt);
   } catch (error) {
-    // No container: nothing to attribute a record to, so unknown hosts are not logged.
+    // No container: nothing to attribute a record to, so unknown hosts are not logged. KV may have lost the host.
+    if (error instanceof EdgeError && error.code === "unknown_host") reportHostMiss(env, ctx, request, url);
     return errorResponse(error);
   }
 

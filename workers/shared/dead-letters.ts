@@ -3,7 +3,7 @@
 
 export type DeadLetterQueue = "config" | "logs";
 
-const PREFIX = "dead-letters/";
+export const DEAD_LETTER_PREFIX = "dead-letters/";
 
 export interface DeadLetter {
   queue: DeadLetterQueue;
@@ -21,7 +21,7 @@ export async function storeDeadLetter(
 ): Promise<void> {
   const letter: DeadLetter = { queue, body, reason, failedAt: new Date().toISOString() };
   // Keyed by message id: a redelivered dead letter overwrites itself instead of piling up.
-  await env.LOG_BUCKET.put(`${PREFIX}${queue}/${id}.json`, JSON.stringify(letter), {
+  await env.LOG_BUCKET.put(`${DEAD_LETTER_PREFIX}${queue}/${id}.json`, JSON.stringify(letter), {
     httpMetadata: { contentType: "application/json" },
   });
 }
@@ -41,7 +41,7 @@ export async function replayDeadLetters(env: Pick<Env, "LOG_BUCKET" | "CONFIG_QU
   let count = 0;
   let cursor: string | undefined;
   do {
-    const page = await env.LOG_BUCKET.list({ prefix: PREFIX, cursor, limit: 100 });
+    const page = await env.LOG_BUCKET.list({ prefix: DEAD_LETTER_PREFIX, cursor, limit: 100 });
     const letters = await Promise.all(
       page.objects.map(async (object) => ({ key: object.key, letter: (await (await env.LOG_BUCKET.get(object.key))?.json()) as DeadLetter | undefined })),
     );

@@ -1,0 +1,39 @@
+// Operator endpoints for alerts (registered in workers/admin/api.ts, behind the bearer token):
+//   GET    /_edge/admin/alerts                        open and recently resolved alerts, thresholds in force
+//   PUT    /_edge/admin/alerts/thresholds/:id         body: any subset of the thresholds for one container
+//   DELETE /_edge/admin/alerts/thresholds/:id         back to the defaults
+import type { IRequest } from "itty-router";
+import * as v from "valibot";
+import { alertStub } from "../../durable/alert-state";
+import { ThresholdsOverrideSchema } from "../../schemas/alerts";
+import { ContainerIdSchema } from "../../schemas/fields";
+import { readJsonBody } from "../shared/body";
+import { EdgeError, jsonResponse } from "../shared/errors";
+
+function containerId(request: IRequest): string {
+  let id: string;
+  try {
+    id = decodeURIComponent(request.params.id ?? "");
+  } catch {
+    id = "";
+  }
+  if (!v.is(ContainerIdSchema, id)) throw new EdgeError(400, "invalid_container_id", "container id must match ^[a-z0-9][a-z0-9_-]{2,63}$");
+  return id;
+}
+
+export async function listAlertsHandler(_request: IRequest, env: Env): Promise<Response> {
+  return jsonResponse(await alertStub(env).list());
+}
+
+export async function putThresholdsHandler(request: IRequest, env: Env): Promise<Response> {
+  const id = containerId(request);
+  const override = await readJsonBody(request, ThresholdsOverrideSchema);
+  return jsonResponse({ containerId: id, thresholds: await alertStub(env).setThresholds(id, override) });
+}
+
+export async function deleteThresholdsHandler(request: IRequest, env: Env): Promise<Response> {
+  const id = containerId(request);
+  const stub = alertStub(env);
+  if (!(await stub.clearThresholds(id))) throw new EdgeError(404, "not_found", `container ${id} has no threshold overrides`);
+  return jsonResponse({ containerId: id, thresholds: await stub.thresholdsFor(id) });
+}
