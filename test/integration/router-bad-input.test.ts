@@ -73,7 +73,7 @@ describe("client-sent IP and location headers", () => {
   });
 
   it("drops every header that claims a client IP or location", async () => {
-    const claims = {
+    const claims: Record<string, string> = {
       "X-Appengine-User-IP": "198.51.100.1",
       "X-Appengine-CityLatLong": "48.1,11.5",
       "X-Appengine-Country": "ZZ",
@@ -86,10 +86,59 @@ describe("client-sent IP and location headers", () => {
       Forwarded: "for=198.51.100.8",
       "CloudFront-Viewer-Address": "198.51.100.9:443",
     };
+    // The rest of docs/tenant-isolation.md's list: forwarding headers of other proxies, CDNs and platforms.
+    for (const name of [
+      "X-Forwarded",
+      "Forwarded-For",
+      "Client-IP",
+      "X-Originating-IP",
+      "X-Remote-IP",
+      "X-Remote-Addr",
+      "X-ProxyUser-Ip",
+      "Akamai-Client-IP",
+      "X-Akamai-Edgescape",
+      "X-Azure-ClientIP",
+      "X-Azure-SocketIP",
+      "X-Envoy-External-Address",
+      "X-Vercel-Forwarded-For",
+      "X-Vercel-IP-Country",
+      "X-Vercel-IP-Country-Region",
+      "X-Vercel-IP-City",
+      "X-Vercel-IP-Latitude",
+      "X-Vercel-IP-Longitude",
+      "CloudFront-Viewer-Country",
+      "CloudFront-Viewer-Country-Region",
+      "CloudFront-Viewer-City",
+      "CloudFront-Viewer-Latitude",
+      "CloudFront-Viewer-Longitude",
+      "X-Country-Code",
+      "X-Appengine-Region",
+      "X-Appengine-City",
+    ]) {
+      claims[name] = "198.51.100.10";
+    }
     const config = await seedContainer();
     const { response } = await callRouter(routerRequest(config.infraHosts[0]!, "/echo", { headers: claims }));
     const echo = (await response.json()) as { headers: Record<string, string> };
     for (const name of Object.keys(claims)) expect(echo.headers[name.toLowerCase()], name).toBeUndefined();
+  });
+});
+
+describe("hop-by-hop headers", () => {
+  it("none reaches the upstream", async () => {
+    const hopByHop = {
+      "Keep-Alive": "timeout=5",
+      "Proxy-Connection": "keep-alive",
+      "Proxy-Authenticate": "Basic",
+      "Proxy-Authorization": "Basic eA==",
+      TE: "trailers",
+      Trailer: "X-Sum",
+      Upgrade: "h2c",
+    };
+    const config = await seedContainer();
+    const { response } = await callRouter(routerRequest(config.infraHosts[0]!, "/echo", { headers: hopByHop }));
+    const echo = (await response.json()) as { headers: Record<string, string> };
+    for (const name of Object.keys(hopByHop)) expect(echo.headers[name.toLowerCase()], name).toBeUndefined();
   });
 });
 
