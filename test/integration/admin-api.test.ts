@@ -170,7 +170,7 @@ describe("bad input", () => {
     ] as const) {
       const res = await admin(path, { method, body: method === "PUT" ? JSON.stringify(edgeConfig()) : undefined });
       expect(res.status, `${method} ${path}`).toBe(400);
-      expect(await res.json()).toMatchObject({ error: "invalid_container_id" });
+      expect(await res.json()).toMatchObject({ error: "invalid_path" });
     }
     const config = await exports.default.fetch("http://localhost/_edge/config/%ff", { headers: { "X-Edge-Auth": "test-edge-auth" } });
     expect(config.status).toBe(400);
@@ -179,7 +179,7 @@ describe("bad input", () => {
   it("a public host on the domain of the config's own infra host gets 400 naming it", async () => {
     const res = await putConfig(edgeConfig({ containerId: "bad-platform", infraHosts: ["bad-platform.edge.example"], publicHosts: ["evil.edge.example"] }));
     expect(res.status).toBe(400);
-    expect(((await res.json()) as { message: string }).message).toContain("publicHosts.0: evil.edge.example is on edge.example");
+    expect(((await res.json()) as { message: string }).message).toContain("publicHosts[0]: evil.edge.example is on edge.example");
     await expectUntouched("bad-platform");
   });
 });

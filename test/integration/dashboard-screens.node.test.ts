@@ -3,6 +3,8 @@
 // the bindings of their wrangler configs); the history (test/support/traffic-history.mjs) is sent through the real
 // LOG_QUEUE, and the real log consumer writes the R2 batches the report and the logs search read.
 // Screenshots go to test/artifacts/ (git-ignored); UPDATE_SCREENSHOTS=1 also refreshes docs/dashboard-*.png.
+import type { LogRecord } from "../../schemas/log-record";
+import { packRecords, sendBatches } from "../../workers/shared/log-packing";
 import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
@@ -87,8 +89,9 @@ beforeAll(async () => {
   });
   if (put.status !== 202) throw new Error(`PUT demo-shop: ${put.status} ${await put.text()}`);
   const queue = await mf.getQueueProducer("LOG_QUEUE", "qaxal-control");
-  for (let i = 0; i < history.records.length; i += 100) {
-    await queue.sendBatch(history.records.slice(i, i + 100).map((body) => ({ body })));
+  // Packed the way the edge sends them (workers/shared/log-packing.ts), so the consumer sees production's shape.
+  for (const batch of sendBatches(packRecords(history.records as LogRecord[]))) {
+    await queue.sendBatch(batch.map(({ body }) => ({ body })));
   }
   // Every record has gone through the consumer once the report counts all of them, in both periods.
   const deadline = Date.now() + 90_000;

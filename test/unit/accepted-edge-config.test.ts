@@ -44,7 +44,7 @@ describe("the platform's own domains", () => {
     const result = v.safeParse(AcceptedEdgeConfigSchema, input);
     expect(result.success).toBe(false);
     expect(describeIssues(result.issues!)).toContain(
-      "publicHosts.1: evil.edge.example/m is on edge.example, the registrable domain of infra host shop1.edge.example",
+      "publicHosts[1]: evil.edge.example/m is on edge.example, the registrable domain of infra host shop1.edge.example",
     );
   });
 

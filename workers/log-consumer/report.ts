@@ -4,23 +4,19 @@
 // the previous period is left out, and at that volume the Analytics Engine source (analytics-sql.ts) is the tool.
 import * as v from "valibot";
 import type { Report } from "../../schemas/analytics";
-import {
-  type AccessRecord,
-  type DetectionRecord,
-  LOG_CONSUMER_BATCH_SIZE,
-  LogRecordSchema,
-  MAX_RECORDS_PER_MESSAGE,
-} from "../../schemas/log-record";
+import { type AccessRecord, type DetectionRecord, LogRecordSchema } from "../../schemas/log-record";
 import { aggregate, previousWindow, summarize, withPrevious, type Window } from "./aggregate";
 import { gunzipNdjson } from "./ndjson-gzip";
 import { hourPrefix } from "./partition";
 
-/** Records a report holds in memory at most: well inside a Worker's 128 MB. */
-const MAX_RECORDS = 80_000;
-/** An object holds one consumer batch: at most LOG_CONSUMER_BATCH_SIZE packed messages. With at most 336 listings
- * (twice 7 days of hours: the window and the period before it) a report stays under the 1,000 operations on
- * Cloudflare services a Worker invocation may make. */
-export const MAX_OBJECTS = Math.floor(MAX_RECORDS / (LOG_CONSUMER_BATCH_SIZE * MAX_RECORDS_PER_MESSAGE));
+/**
+ * Objects a report reads at most. A 7-day report with its comparison lists 336 hour partitions, and objects plus
+ * listings stay under the 1,000 operations on Cloudflare services a Worker invocation may make. It must not be below
+ * 336, or a week of steady traffic (one object per hour at least) could never be compared with the week before.
+ * Memory: at most 600 × LOG_CONSUMER_BATCH_SIZE × MAX_RECORDS_PER_MESSAGE = 150,000 records (about 50 MB parsed),
+ * inside a Worker's 128 MB; beyond that volume the Analytics Engine source (analytics-sql.ts) answers.
+ */
+export const MAX_OBJECTS = 600;
 const READ_CONCURRENCY = 16;
 const HOUR_MS = 3600_000;
 
