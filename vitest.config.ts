@@ -7,8 +7,8 @@
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
-import { unstable_getMiniflareWorkerOptions } from "wrangler";
 import { defineConfig, defineProject } from "vitest/config";
+import { unstable_getMiniflareWorkerOptions } from "wrangler";
 
 /** Test secrets and vars (the real ones are Worker secrets; the local run uses .dev.vars). */
 const bindings = {
@@ -46,7 +46,16 @@ function controlWorker() {
   const outdir = join(import.meta.dirname, "dist/test-control");
   execFileSync(
     process.execPath,
-    [join(import.meta.dirname, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--env=", "-c", "wrangler.control.jsonc", "--outdir", outdir],
+    [
+      join(import.meta.dirname, "node_modules/wrangler/bin/wrangler.js"),
+      "deploy",
+      "--dry-run",
+      "--env=",
+      "-c",
+      "wrangler.control.jsonc",
+      "--outdir",
+      outdir,
+    ],
     { cwd: import.meta.dirname, stdio: ["ignore", "ignore", "inherit"] },
   );
   const { workerOptions } = unstable_getMiniflareWorkerOptions(join(import.meta.dirname, "wrangler.control.jsonc"));
@@ -66,12 +75,15 @@ export default defineConfig({
     projects: [
       defineProject({
         plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.control.jsonc" }, miniflare: { bindings } })],
-        test: { name: "control", include: ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"], exclude: ["test/**/*.node.test.ts", ...EDGE_TESTS], ...shared },
+        test: {
+          name: "control",
+          include: ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"],
+          exclude: ["test/**/*.node.test.ts", ...EDGE_TESTS],
+          ...shared,
+        },
       }),
       defineProject({
-        plugins: [
-          cloudflareTest({ wrangler: { configPath: "./wrangler.jsonc" }, miniflare: { bindings, workers: [controlWorker()] } }),
-        ],
+        plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.jsonc" }, miniflare: { bindings, workers: [controlWorker()] } })],
         test: { name: "edge", include: EDGE_TESTS, exclude: ["test/**/*.node.test.ts"], ...shared },
       }),
     ],

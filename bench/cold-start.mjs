@@ -40,7 +40,14 @@ function bundle(checkout) {
 
 async function start(target) {
   const workers = [{ ...target.options, name: "edge" }];
-  if (target.split) workers.push({ name: "qaxal-control", modules: true, script: CONTROL_STAND_IN, compatibilityDate: "2026-04-01", durableObjects: { CS: { className: "ContainerState", useSQLite: true } } });
+  if (target.split)
+    workers.push({
+      name: "qaxal-control",
+      modules: true,
+      script: CONTROL_STAND_IN,
+      compatibilityDate: "2026-04-01",
+      durableObjects: { CS: { className: "ContainerState", useSQLite: true } },
+    });
   const t0 = performance.now();
   const mf = new Miniflare({ workers, port: 0 });
   const url = await mf.ready;

@@ -30,7 +30,13 @@ const shop = {
   loaderPath: "/l/",
 };
 // Same shape without the entitlement: /boot answers without touching the vault.
-const basic = { ...shop, containerId: "bench-basic", publicHosts: ["ss.bench-basic.example"], loaderToken: "lt_bench_basic", entitlements: [] };
+const basic = {
+  ...shop,
+  containerId: "bench-basic",
+  publicHosts: ["ss.bench-basic.example"],
+  loaderToken: "lt_bench_basic",
+  entitlements: [],
+};
 
 // The in-isolate config cache outlives the run: the figures are the loader's, not the config reload's. (With the
 // 30 s production lifetime, a reload landing in the KV-write case failed a few requests on local workerd with
@@ -87,7 +93,11 @@ const boot = (host, cookies, cookieHeader) => ({
   host,
   method: "POST",
   path: "/boot",
-  headers: { "Content-Type": "text/plain;charset=UTF-8", Origin: `https://www.${host.slice(3)}`, ...(cookieHeader ? { Cookie: cookieHeader } : {}) },
+  headers: {
+    "Content-Type": "text/plain;charset=UTF-8",
+    Origin: `https://www.${host.slice(3)}`,
+    ...(cookieHeader ? { Cookie: cookieHeader } : {}),
+  },
   body: JSON.stringify({ cookies }),
 });
 
@@ -106,14 +116,19 @@ const returningCookie = (i) => `FPID=FPID2.2.bench${String(((i % RETURNING) + RE
 for (let i = 0; i < RETURNING; i++) await send(boot("ss.bench-shop.example", { _ga: `GA1.1.${i}.1700000000` }, returningCookie(i)));
 
 const cases = /** @type {const} */ ([
-  await measure("GET /_edge/health on a customer host (baseline: the edge's cheapest answer, a 404)", 404, () => ({ host: "ss.bench-shop.example", path: "/_edge/health" })),
+  await measure("GET /_edge/health on a customer host (baseline: the edge's cheapest answer, a 404)", 404, () => ({
+    host: "ss.bench-shop.example",
+    path: "/_edge/health",
+  })),
   await measure("GET script (200)", 200, () => ({ host: "ss.bench-shop.example", path: "/l/lt_bench_shop.js" })),
   await measure("/boot, restoration not entitled (no KV)", 200, () => boot("ss.bench-basic.example", { _ga: "GA1.1.1.1700000000" })),
   await measure("/boot, new visitor (FPID issued, no KV)", 200, () => boot("ss.bench-shop.example", {})),
   await measure("/boot, returning visitor, cookies unchanged (1 KV read, 0 writes)", 200, (i) =>
-    boot("ss.bench-shop.example", { _ga: `GA1.1.${((i % RETURNING) + RETURNING) % RETURNING}.1700000000` }, returningCookie(i))),
+    boot("ss.bench-shop.example", { _ga: `GA1.1.${((i % RETURNING) + RETURNING) % RETURNING}.1700000000` }, returningCookie(i)),
+  ),
   await measure("/boot, first backup (1 KV read, 1 write)", 200, (i) =>
-    boot("ss.bench-shop.example", { _ga: "GA1.1.9.1700000000" }, `FPID=FPID2.2.first${i < 0 ? `w${-i}` : i}.1700000000`)),
+    boot("ss.bench-shop.example", { _ga: "GA1.1.9.1700000000" }, `FPID=FPID2.2.first${i < 0 ? `w${-i}` : i}.1700000000`),
+  ),
 ]);
 
 agent.destroy();

@@ -16,12 +16,31 @@ const PATHS = ["/g/collect", "/gtm.js", "/k/", "/l/lt_demo.js", "/boot"];
 /** One record at `ts`: 95 % access records, 5 % detection records, like a site where 1 in 20 hits is a new session. */
 function record(ts, i) {
   if (random() < 0.05) {
-    return { kind: "detection", ts, containerId: `shop${i % 10}`, sessionId: `bench-session-${i}`, host: "ss.shop.example", adblock: random() < 0.3, itp: random() < 0.2, country: "DE" };
+    return {
+      kind: "detection",
+      ts,
+      containerId: `shop${i % 10}`,
+      sessionId: `bench-session-${i}`,
+      host: "ss.shop.example",
+      adblock: random() < 0.3,
+      itp: random() < 0.2,
+      country: "DE",
+    };
   }
   return {
-    kind: "access", ts, requestId: `bench-${i}`, containerId: `shop${i % 10}`, host: "ss.shop.example", method: "GET",
-    pathClass: "proxy", path: PATHS[i % PATHS.length], status: random() < 0.02 ? 502 : 200, upstreamStatus: 200,
-    durationMs: Math.round(5 + random() * 80), country: "DE", cookieRewrites: random() < 0.3 ? 2 : 0,
+    kind: "access",
+    ts,
+    requestId: `bench-${i}`,
+    containerId: `shop${i % 10}`,
+    host: "ss.shop.example",
+    method: "GET",
+    pathClass: "proxy",
+    path: PATHS[i % PATHS.length],
+    status: random() < 0.02 ? 502 : 200,
+    upstreamStatus: 200,
+    durationMs: Math.round(5 + random() * 80),
+    country: "DE",
+    cookieRewrites: random() < 0.3 ? 2 : 0,
   };
 }
 
@@ -86,7 +105,11 @@ async function pass(queue, label, count) {
 }
 
 // Warm-up (bundle load, first R2 writes) outside the measurement; the real pass reuses no ids from it.
-for (const batch of bodies.slice(0, 1)) await worker.queue("qaxal-logs", batch.map((body, k) => ({ id: `warm-${k}`, timestamp: new Date(), attempts: 1, body })));
+for (const batch of bodies.slice(0, 1))
+  await worker.queue(
+    "qaxal-logs",
+    batch.map((body, k) => ({ id: `warm-${k}`, timestamp: new Date(), attempts: 1, body })),
+  );
 objectsLogged = 0;
 const consumer = await pass("qaxal-logs", "logs", BATCHES);
 const baseline = await pass("qaxal-logs-dlq", "dlq", BASELINE_BATCHES);
@@ -111,7 +134,7 @@ const perMillion = [1_000_000 / 86_400, 20, 100, 1000].map((perSecond) => {
   const projected = batchesOf(arrivals(1_000_000, perSecond, Date.UTC(2026, 10, 23, 0, 0, 0)));
   return {
     requestsPerSecond: Number(perSecond.toFixed(1)),
-    hoursSpanned: Number(((/** @type {number} */ (projected.at(-1)?.at(-1)) - /** @type {number} */ (projected[0]?.[0])) / HOUR).toFixed(1)),
+    hoursSpanned: Number(/** @type {number} */ ((projected.at(-1)?.at(-1) - /** @type {number} */ (projected[0]?.[0])) / HOUR).toFixed(1)),
     averageBatch: Number((1_000_000 / projected.length).toFixed(1)),
     objectsPerMillion: objectsFor(projected),
   };

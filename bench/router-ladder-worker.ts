@@ -11,7 +11,7 @@
 // From rung 5 on the code is the same; bench/router.mjs gives each rung's container a config that switches one more
 // optional module on (6: ipAnonymization truncate, 7: + geoHeaders, 8: + botDetection tag).
 // The target is the decoded `p` parameter on every rung.
-import { sendAccessRecord, type Outcome } from "../workers/router/access-log";
+import { type Outcome, sendAccessRecord } from "../workers/router/access-log";
 import { decodeProxyTarget } from "../workers/router/proxy-target";
 import { requestModules } from "../workers/router/request-modules";
 import { resolveSite } from "../workers/router/resolve-site";
@@ -41,7 +41,14 @@ export default {
     const upstream = await fetchUpstream(upstreamUrl, init, upstreamTimeoutMs(env));
     if (step === 3) return upstream;
 
-    const outcome: Outcome = { pathClass: "proxy", path: target, status: upstream.status, upstreamStatus: upstream.status, cookieRewrites: 0, bot: bot?.bot ?? null };
+    const outcome: Outcome = {
+      pathClass: "proxy",
+      path: target,
+      status: upstream.status,
+      upstreamStatus: upstream.status,
+      cookieRewrites: 0,
+      bot: bot?.bot ?? null,
+    };
     const response = applyResponseRules(upstream, site, null, outcome);
     if (step === 4) return response;
     sendAccessRecord(env, ctx, request, site, outcome);

@@ -14,11 +14,11 @@
 // Bounded: about fourteen minutes on 2 cores. `npm run bench:router`; BENCH_SECONDS and BENCH_ROUNDS change the
 // length of each wrk run and the number of rounds per comparison.
 import { execFile, execFileSync } from "node:child_process";
-import { promisify } from "node:util";
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { createServer, Agent, request as httpRequest } from "node:http";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { Agent, createServer, request as httpRequest } from "node:http";
 import { cpus } from "node:os";
+import { dirname, join } from "node:path";
+import { promisify } from "node:util";
 import { ROOT } from "../scripts/platform.mjs";
 import { bundleWorker, startWorkers } from "./lib/miniflare-worker.mjs";
 import { startWorkerWithLogSink } from "./router-log-sink.mjs";
@@ -40,7 +40,11 @@ const upstream = createServer((req, res) => {
   req.on("end", () => {
     if (req.url?.startsWith("/cookie")) {
       res.writeHead(204, {
-        "Set-Cookie": ["_ga=GA1.1.123456.1700000000; Path=/; Max-Age=604800", "FPID=FPID2.2.abc; Path=/; Max-Age=604800", "other=1; Path=/"],
+        "Set-Cookie": [
+          "_ga=GA1.1.123456.1700000000; Path=/; Max-Age=604800",
+          "FPID=FPID2.2.abc; Path=/; Max-Age=604800",
+          "other=1; Path=/",
+        ],
         "Cache-Control": "no-store",
       });
     } else {
@@ -124,7 +128,7 @@ const cold = await started(() => startWorkers({ scriptPath, port: 0, bindings: {
 // code; `modules` is what their container's config switches on (the first module that needs request.cf pays its
 // parse: geoHeaders here, so botDetection's share is the user-agent list and the bot-management read alone).
 const LADDER = [
-  { name: "decode p; fetch(url, { method, the client's headers, body, redirect: \"manual\" }) instead of fetch(url, request)" },
+  { name: 'decode p; fetch(url, { method, the client\'s headers, body, redirect: "manual" }) instead of fetch(url, request)' },
   { name: "resolve the container (in-isolate caches)" },
   { name: "edge request headers (drop, forwarding; every optional module off)" },
   { name: "header-only upstream timeout" },
@@ -157,7 +161,14 @@ const config = {
 // The same container with every optional module on, on its own host of the same router Workers.
 const ALL_MODULES_HOST = "all.bench.example";
 const allModules = Object.assign({}, config.modules, ...LADDER.map((r) => r.modules ?? {}));
-const allModulesConfig = { ...config, containerId: "bench-all", infraHosts: [ALL_MODULES_HOST], publicHosts: [], loaderToken: "lt_bench_all", modules: allModules };
+const allModulesConfig = {
+  ...config,
+  containerId: "bench-all",
+  infraHosts: [ALL_MODULES_HOST],
+  publicHosts: [],
+  loaderToken: "lt_bench_all",
+  modules: allModules,
+};
 async function seed(mf, edgeConfig) {
   await (await mf.getKVNamespace("EDGE_CONFIG")).put(edgeConfig.containerId, JSON.stringify(edgeConfig));
   for (const host of edgeConfig.infraHosts) await (await mf.getKVNamespace("ROUTING_MAP")).put(host, edgeConfig.containerId);
@@ -202,7 +213,11 @@ const comparisons = [
   ["router(sink) pass-through", { target: routerSink, path: COLLECT, headers: {} }, bareCollect],
   ["router(sink) /k/?p=", { target: routerSink, path: OBFUSCATED, headers: {} }, bareCollect],
   ["router(sink) /k/?p= + Cookie Keeper + CORS", { target: routerSink, path: OBFUSCATED_COOKIE, headers: WITH_ORIGIN }, bareCookies],
-  ["router(sink) /k/?p= every optional module on", { target: routerSink, path: OBFUSCATED, headers: {}, host: ALL_MODULES_HOST }, bareCollect],
+  [
+    "router(sink) /k/?p= every optional module on",
+    { target: routerSink, path: OBFUSCATED, headers: {}, host: ALL_MODULES_HOST },
+    bareCollect,
+  ],
   ["bare vs bare (noise floor)", { target: bareTwin, path: COLLECT, headers: {} }, bareCollect],
 ];
 // Every rung against the bare Worker: a rung's ratio is the cost of all rules up to it, and the difference to the rung
@@ -219,7 +234,9 @@ async function wrk(side, seconds = SECONDS) {
   const args = ["-t1", `-c${CONNECTIONS}`, `-d${seconds}s`, "-H", `Host: ${side.host ?? HOST}`];
   for (const [name, value] of Object.entries({ ...CLIENT_HEADERS, ...side.headers })) args.push("-H", `${name}: ${value}`);
   const cpuBefore = cpuSeconds(side.target.pids);
-  const { stdout: out } = await run("taskset", ["-c", LOAD_CORE, "wrk", ...args, new URL(side.path, side.target.url).href], { encoding: "utf8" });
+  const { stdout: out } = await run("taskset", ["-c", LOAD_CORE, "wrk", ...args, new URL(side.path, side.target.url).href], {
+    encoding: "utf8",
+  });
   const cpu = cpuSeconds(side.target.pids) - cpuBefore;
   if (/Non-2xx or 3xx responses/.test(out) || /Socket errors/.test(out)) throw new Error(`errors under load:\n${out}`);
   const requests = /(\d+) requests in/.exec(out)?.[1];
@@ -231,10 +248,18 @@ const agent = new Agent({ keepAlive: true, maxSockets: 1 });
 function once(side) {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const req = httpRequest(new URL(side.path, side.target.url), { agent, headers: { Host: side.host ?? HOST, ...CLIENT_HEADERS, ...side.headers } }, (res) => {
-      res.resume();
-      res.on("end", () => (Number(res.statusCode) < 300 ? resolve(performance.now() - started) : reject(new Error(`status ${res.statusCode} for ${side.path}`))));
-    });
+    const req = httpRequest(
+      new URL(side.path, side.target.url),
+      { agent, headers: { Host: side.host ?? HOST, ...CLIENT_HEADERS, ...side.headers } },
+      (res) => {
+        res.resume();
+        res.on("end", () =>
+          Number(res.statusCode) < 300
+            ? resolve(performance.now() - started)
+            : reject(new Error(`status ${res.statusCode} for ${side.path}`)),
+        );
+      },
+    );
     req.on("error", reject);
     req.end();
   });
@@ -277,7 +302,7 @@ async function concurrentRound(candidate, baseline, round) {
   return {
     perCpuRatio: cand.requests / cand.cpu / (base.requests / base.cpu),
     countRatio: cand.requests / base.requests,
-    addedCpuUs: ((cand.cpu / cand.requests) - (base.cpu / base.requests)) * 1e6,
+    addedCpuUs: (cand.cpu / cand.requests - base.cpu / base.requests) * 1e6,
     baselineCpuUs: (base.cpu / base.requests) * 1e6,
   };
 }
@@ -331,13 +356,25 @@ const afterExpiry = await coldSamples();
 // The config consumer is the control Worker's.
 const worker = await cold.mf.getWorker("qaxal-control");
 await worker.queue("qaxal-config", [
-  { id: "bench-apply", timestamp: new Date(), attempts: 1, body: { type: "upsert", containerId: "bench", version: 2, config: { ...config, version: 2 }, source: "admin" } },
+  {
+    id: "bench-apply",
+    timestamp: new Date(),
+    attempts: 1,
+    body: { type: "upsert", containerId: "bench", version: 2, config: { ...config, version: 2 }, source: "admin" },
+  },
 ]);
 await (await cold.mf.getKVNamespace("EDGE_CONFIG")).delete("bench");
 const afterKvMiss = await coldSamples();
 
 const report = {
-  setup: { wrkSeconds: SECONDS, rounds: ROUNDS, latencyPairs: LATENCY_PAIRS, connectionsPerSide: CONNECTIONS, sequentialRequests: SEQUENTIAL_REQUESTS, cores: cpus().length },
+  setup: {
+    wrkSeconds: SECONDS,
+    rounds: ROUNDS,
+    latencyPairs: LATENCY_PAIRS,
+    connectionsPerSide: CONNECTIONS,
+    sequentialRequests: SEQUENTIAL_REQUESTS,
+    cores: cpus().length,
+  },
   vsBare: summary,
   costLadder: ladderSummary,
   coldPathMedianMs: {
@@ -361,5 +398,8 @@ const judged = [
   [report.vsBare["router(sink) /k/?p= + Cookie Keeper + CORS"], 0.8],
 ];
 const ok = judged.every(([row, ratio]) => row.throughputRatio >= ratio && row.addedMedianLatencyMs <= 0.1);
-if (!ok) console.error("router target not met: /k/ >= 0.85 and /k/ + Cookie Keeper + CORS >= 0.80 of the bare Worker, added median latency <= 0.1 ms");
+if (!ok)
+  console.error(
+    "router target not met: /k/ >= 0.85 and /k/ + Cookie Keeper + CORS >= 0.80 of the bare Worker, added median latency <= 0.1 ms",
+  );
 process.exitCode = ok ? 0 : 1;

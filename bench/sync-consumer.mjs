@@ -25,7 +25,8 @@ function config(id, version) {
 const random = seededRandom(42);
 const messages = [];
 for (let c = 0; c < CONTAINERS; c++) {
-  for (let v = 1; v <= VERSIONS; v++) messages.push({ type: "upsert", containerId: `bench-${c}`, version: v, config: config(`bench-${c}`, v) });
+  for (let v = 1; v <= VERSIONS; v++)
+    messages.push({ type: "upsert", containerId: `bench-${c}`, version: v, config: config(`bench-${c}`, v) });
 }
 for (let i = messages.length - 1; i > 0; i--) {
   const j = Math.floor(random() * (i + 1));
@@ -68,7 +69,8 @@ await new Promise((r) => setTimeout(r, 500));
 // Check the end state independently of the counters: every container at version 100 in KV.
 const kv = await mf.getKVNamespace("EDGE_CONFIG", "qaxal-control");
 let atNewest = 0;
-for (let c = 0; c < CONTAINERS; c++) if ((/** @type {{ version?: number } | null} */ (await kv.get(`bench-${c}`, "json")))?.version === VERSIONS) atNewest++;
+for (let c = 0; c < CONTAINERS; c++)
+  if (/** @type {{ version?: number } | null} */ (await kv.get(`bench-${c}`, "json"))?.version === VERSIONS) atNewest++;
 await mf.dispose();
 
 const kvOps = firstRun.writes + firstRun.deletes;

@@ -4,24 +4,24 @@
 // (durable/kv-verify.ts), and a container that stays out of sync or failing is reported to the alerts
 // (durable/health-report.ts).
 import { DurableObject } from "cloudflare:workers";
-import type { DeleteMessage, RepairMessage, UpsertMessage, VersionedMessage } from "../schemas/config-message";
 import * as v from "valibot";
-import { EdgeConfigSchema, type EdgeConfig } from "../schemas/edge-config";
+import type { DeleteMessage, RepairMessage, UpsertMessage, VersionedMessage } from "../schemas/config-message";
+import { type EdgeConfig, EdgeConfigSchema } from "../schemas/edge-config";
 import { EdgeError } from "../workers/shared/errors";
 import { syncKv } from "../workers/sync-consumer/kv-sync";
 import type { ContainerStateReads } from "./container-stub";
-import { reportHealth, type ContainerHealth } from "./health-report";
-import { nextVerifyAt, VERIFY_RETRY_MS } from "./kv-verify";
 import {
   createHostnameTable,
+  type HostnameRecord,
   hostnameSummary,
   readHostnames,
   withheldHosts,
   writeHostname,
-  type HostnameRecord,
 } from "./custom-hostname-table";
+import { type ContainerHealth, reportHealth } from "./health-report";
+import { nextVerifyAt, VERIFY_RETRY_MS } from "./kv-verify";
+import { conflictMessage, type RoutingConflict, type RoutingNames, routingNames } from "./routing-keys";
 import { registryStub } from "./routing-registry";
-import { conflictMessage, routingNames, type RoutingConflict, type RoutingNames } from "./routing-keys";
 
 export interface ContainerStatus {
   containerId: string;
@@ -101,7 +101,12 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
       last_repair_at INTEGER NOT NULL DEFAULT 0
     )`);
     createHostnameTable(ctx.storage.sql);
-    const columns = new Set(ctx.storage.sql.exec<{ name: string }>("PRAGMA table_info(state)").toArray().map((c) => c.name));
+    const columns = new Set(
+      ctx.storage.sql
+        .exec<{ name: string }>("PRAGMA table_info(state)")
+        .toArray()
+        .map((c) => c.name),
+    );
     for (const column of ADDED_COLUMNS) {
       if (!columns.has(column)) ctx.storage.sql.exec(`ALTER TABLE state ADD COLUMN ${column} INTEGER NOT NULL DEFAULT 0`);
     }
@@ -241,13 +246,16 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
     const row = this.row(containerId);
     const now = Date.now();
     const desired = Math.max(row.desired_version, version);
-    const next = this.withDrift({
-      ...row,
-      desired_version: desired,
-      last_error: error,
-      error_since: row.error_since || now,
-      out_of_sync_since: desired > row.applied_version ? row.out_of_sync_since || now : row.out_of_sync_since,
-    }, row.drift_attempts);
+    const next = this.withDrift(
+      {
+        ...row,
+        desired_version: desired,
+        last_error: error,
+        error_since: row.error_since || now,
+        out_of_sync_since: desired > row.applied_version ? row.out_of_sync_since || now : row.out_of_sync_since,
+      },
+      row.drift_attempts,
+    );
     await this.schedule(await this.reportIfChanged(next));
   }
 
@@ -370,7 +378,15 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
   private async resendDrift(row: Row): Promise<Row> {
     if (row.desired_version <= row.applied_version || row.desired_message === null) return { ...row, drift_due_at: 0 };
     await this.env.CONFIG_QUEUE.send({ ...JSON.parse(row.desired_message), source: "drift" });
-    console.warn(JSON.stringify({ event: "drift_resend", containerId: row.container_id, desired: row.desired_version, applied: row.applied_version, attempt: row.drift_attempts + 1 }));
+    console.warn(
+      JSON.stringify({
+        event: "drift_resend",
+        containerId: row.container_id,
+        desired: row.desired_version,
+        applied: row.applied_version,
+        attempt: row.drift_attempts + 1,
+      }),
+    );
     // Still not applied after DRIFT_AFTER_MS: from here on the alerts know about it.
     return this.reportIfChanged(this.withDrift({ ...row, drift_attempts: row.drift_attempts + 1 }, row.drift_attempts + 1, true));
   }
@@ -382,14 +398,21 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
       const applied = JSON.parse(fresh.applied_config) as EdgeConfig;
       try {
         const { writes, deletes } = await syncKv(this.env, fresh.container_id, applied, applied, withheldHosts(this.ctx.storage.sql));
-        console.log(JSON.stringify({ event: "kv_verify", containerId: fresh.container_id, version: fresh.applied_version, writes, deletes }));
+        console.log(
+          JSON.stringify({ event: "kv_verify", containerId: fresh.container_id, version: fresh.applied_version, writes, deletes }),
+        );
         return { ...this.stored()!, verify_due_at: nextVerifyAt(this.env, now) };
       } catch (error) {
         // A conflict (a key now names another container) or a KV failure: keep the error visible, look again soon.
         const message = `KV verification of v${fresh.applied_version} failed: ${error instanceof Error ? error.message : String(error)}`;
         console.error(JSON.stringify({ event: "kv_verify_failed", containerId: fresh.container_id, error: message }));
         const current = this.stored()!;
-        return this.reportIfChanged({ ...current, last_error: message, error_since: current.error_since || now, verify_due_at: now + VERIFY_RETRY_MS });
+        return this.reportIfChanged({
+          ...current,
+          last_error: message,
+          error_since: current.error_since || now,
+          verify_due_at: now + VERIFY_RETRY_MS,
+        });
       }
     });
   }

@@ -10,7 +10,7 @@ export type RoutingNames = Pick<EdgeConfig, "infraHosts" | "publicHosts" | "load
  * `host`: a whole host (an infra host in ROUTING_MAP or a public host in SITE_REGISTRY: the router reads both maps
  * for a host, so they share one namespace); `mount`: `host/prefix` (same-origin mode); `token`: a loader token.
  */
-export type RoutingKeyKind = "host" | "mount" | "token";
+type RoutingKeyKind = "host" | "mount" | "token";
 
 export interface RoutingKey {
   kind: RoutingKeyKind;

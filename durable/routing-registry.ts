@@ -11,7 +11,7 @@
 // Object round trip (ContainerState -> registry); per apply two (claim, release). See docs/tenant-isolation.md.
 import { DurableObject } from "cloudflare:workers";
 import { MAX_CONTAINERS_PAGE } from "../schemas/admin";
-import { routingKeys, storageKey, type RoutingConflict, type RoutingKey, type RoutingNames } from "./routing-keys";
+import { type RoutingConflict, type RoutingKey, type RoutingNames, routingKeys, storageKey } from "./routing-keys";
 
 export type ClaimResult = { status: "claimed" } | { status: "conflict"; conflict: RoutingConflict };
 

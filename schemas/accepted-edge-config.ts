@@ -67,7 +67,9 @@ export const AcceptedEdgeConfigSchema = v.pipe(
         });
       };
       if (found.kind === "public-suffix") {
-        issue(`${host} is a public suffix (${found.section} section of the Public Suffix List): browsers refuse cookies for it, so use a host of the site under it, like ss.shop.${host}`);
+        issue(
+          `${host} is a public suffix (${found.section} section of the Public Suffix List): browsers refuse cookies for it, so use a host of the site under it, like ss.shop.${host}`,
+        );
         return;
       }
       const infra = platform.get(registrableDomainOf(host));

@@ -11,7 +11,6 @@ export const ReplayBodySchema = v.union(
   'body must be {"containerIds": [...]} (1-1000 ids), {"all": true} or {"deadLetters": true}',
 );
 
-export type ReplayBody = v.InferOutput<typeof ReplayBodySchema>;
 
 // ---- API keys (POST /_edge/admin/keys) and the audit log (GET /_edge/admin/audit) ----
 
@@ -60,7 +59,12 @@ export function limitParam(max: number, fallback: number) {
 export const AuditQuerySchema = v.strictObject({
   limit: limitParam(500, 100),
   cursor: v.optional(
-    v.pipe(v.string(), v.regex(/^\d{1,15}$/, "cursor must be the cursor of a previous page"), v.description("the previous page's cursor"), v.transform(Number)),
+    v.pipe(
+      v.string(),
+      v.regex(/^\d{1,15}$/, "cursor must be the cursor of a previous page"),
+      v.description("the previous page's cursor"),
+      v.transform(Number),
+    ),
   ),
   container: v.optional(v.pipe(ContainerIdSchema, v.description("only entries about this container"))),
 });
@@ -70,8 +74,10 @@ export const MAX_CONTAINERS_PAGE = 100;
 
 /** GET /_edge/admin/containers: `cursor` is the `next` of the previous page (a container id). */
 export const ListContainersQuerySchema = v.strictObject({
-  cursor: v.optional(v.pipe(v.string(), v.regex(/^([a-z0-9][a-z0-9_-]{2,63})?$/, "cursor must be the next value of the previous page")), ""),
+  cursor: v.optional(
+    v.pipe(v.string(), v.regex(/^([a-z0-9][a-z0-9_-]{2,63})?$/, "cursor must be the next value of the previous page")),
+    "",
+  ),
   limit: limitParam(MAX_CONTAINERS_PAGE, 50),
 });
 
-export type ListContainersQuery = v.InferOutput<typeof ListContainersQuerySchema>;

@@ -5,7 +5,7 @@ import * as v from "valibot";
 import { type AccessRecord, type DetectionRecord, VISIT_MODES } from "./log-record";
 
 /** index1: the container, so AE samples per container and `WHERE index1 = 'shop1'` is cheap. */
-export const AE_INDEX = "containerId" as const;
+const AE_INDEX = "containerId" as const;
 
 /**
  * blob1..blob7, in this order. `country` is "" when unknown; `bot` is "true", "false" or "" (no verdict made).
@@ -137,7 +137,10 @@ export const ReportSchema = v.object({
   containerId: v.nullable(v.string()),
   from: v.string(),
   to: v.string(),
-  source: v.pipe(v.picklist(["r2", "analytics-engine"]), v.description("r2: the raw batches (local runs); analytics-engine: the SQL API (production)")),
+  source: v.pipe(
+    v.picklist(["r2", "analytics-engine"]),
+    v.description("r2: the raw batches (local runs); analytics-engine: the SQL API (production)"),
+  ),
   objectsRead: v.pipe(Count, v.description("R2 batch objects read (0 for analytics-engine)")),
   truncated: v.pipe(v.boolean(), v.description("the window held more R2 batches than one report reads; figures cover the newest part")),
   requests: v.object({
@@ -149,7 +152,10 @@ export const ReportSchema = v.object({
       v.description("zero-filled, oldest first; t is the bucket start; previous is the same bucket one period earlier"),
     ),
   }),
-  previous: v.pipe(v.nullable(PeriodSummarySchema), v.description("the period of equal length just before the window; null when it could not be read whole")),
+  previous: v.pipe(
+    v.nullable(PeriodSummarySchema),
+    v.description("the period of equal length just before the window; null when it could not be read whole"),
+  ),
   statusClasses: v.record(v.string(), Count),
   statuses: ranked("status", v.number()),
   topPaths: ranked("path", v.string()),

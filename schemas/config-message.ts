@@ -3,7 +3,7 @@
 import * as v from "valibot";
 import { ContainerIdSchema, VersionSchema } from "./fields";
 
-export const MESSAGE_SOURCES = ["admin", "webhook", "drift", "replay", "dead-letter", "sweep"] as const;
+const MESSAGE_SOURCES = ["admin", "webhook", "drift", "replay", "dead-letter", "sweep"] as const;
 
 const SourceSchema = v.optional(v.picklist(MESSAGE_SOURCES, `source must be one of ${MESSAGE_SOURCES.join(", ")}`));
 
@@ -12,7 +12,7 @@ const SourceSchema = v.optional(v.picklist(MESSAGE_SOURCES, `source must be one 
  * Supabase. `type` may be omitted so that external producers can send the bare `{containerId, version}` shape.
  * `config` is validated separately (EdgeConfigSchema) so its errors are reported against the config itself.
  */
-export const UpsertMessageSchema = v.strictObject({
+const UpsertMessageSchema = v.strictObject({
   type: v.optional(v.literal("upsert"), "upsert"),
   containerId: ContainerIdSchema,
   version: VersionSchema,
@@ -21,7 +21,7 @@ export const UpsertMessageSchema = v.strictObject({
 });
 
 /** Removes every key of the container; `version` orders it against upserts like any other change. */
-export const DeleteMessageSchema = v.strictObject({
+const DeleteMessageSchema = v.strictObject({
   type: v.literal("delete"),
   containerId: ContainerIdSchema,
   version: VersionSchema,
@@ -29,7 +29,7 @@ export const DeleteMessageSchema = v.strictObject({
 });
 
 /** Re-checks KV against what the Durable Object applied and re-sends a pending version (replay, KV-miss repair). */
-export const RepairMessageSchema = v.strictObject({
+const RepairMessageSchema = v.strictObject({
   type: v.literal("repair"),
   containerId: ContainerIdSchema,
   source: SourceSchema,

@@ -12,10 +12,10 @@ import {
 } from "./fields";
 
 /** Browsers cap cookie lifetimes at 400 days; anything longer would be silently shortened by them anyway. */
-export const MAX_COOKIE_DAYS = 400;
+const MAX_COOKIE_DAYS = 400;
 
-export const ENTITLEMENTS = ["cookie_restoration", "adblock_detection", "bot_detection"] as const;
-export type Entitlement = (typeof ENTITLEMENTS)[number];
+const ENTITLEMENTS = ["cookie_restoration", "adblock_detection", "bot_detection"] as const;
+type Entitlement = (typeof ENTITLEMENTS)[number];
 
 const UpstreamSchema = v.pipe(
   v.string("upstream must be a string"),
@@ -32,16 +32,20 @@ const UpstreamSchema = v.pipe(
       return false;
     }
   }, "upstream must be an origin like https://sgtm.example (no path, query or credentials)"),
-  v.description("the sGTM container's origin, https without a path, e.g. https://sgtm.shop1.example (http only when ALLOW_INSECURE_UPSTREAM is true)"),
+  v.description(
+    "the sGTM container's origin, https without a path, e.g. https://sgtm.shop1.example (http only when ALLOW_INSECURE_UPSTREAM is true)",
+  ),
   v.transform((value) => value.replace(/\/$/, "")),
 );
 
 const CookieKeeperSchema = v.strictObject({
   enabled: v.boolean("enabled must be a boolean"),
-  cookies: v.optional(
-    v.pipe(v.array(CookieNameSchema), v.description("cookie names to keep alive; a trailing * matches a prefix")),
-    ["_ga", "_ga_*", "_fbp", "FPID"],
-  ),
+  cookies: v.optional(v.pipe(v.array(CookieNameSchema), v.description("cookie names to keep alive; a trailing * matches a prefix")), [
+    "_ga",
+    "_ga_*",
+    "_fbp",
+    "FPID",
+  ]),
   maxAgeDays: v.optional(
     v.pipe(
       v.number("maxAgeDays must be a number"),
@@ -72,7 +76,7 @@ const BotDetectionSchema = v.strictObject({
 });
 
 // An array here would otherwise pass as {} and switch every module off without a word.
-export const ModulesSchema = jsonObject(
+const ModulesSchema = jsonObject(
   v.strictObject({
     cookieKeeper: v.optional(CookieKeeperSchema, { enabled: false }),
     cookieRestoration: v.optional(ToggleSchema, { enabled: false }),
@@ -136,7 +140,10 @@ const submittedEntries = {
     "dataLayer",
   ),
   // The first-party cookie that keys COOKIE_VAULT backups (FPID: the edge issues it; another name: the site does).
-  identityCookie: v.optional(v.pipe(CookieNameSchema, v.description("the first-party cookie that keys cookie backups (FPID: the edge issues it)")), "FPID"),
+  identityCookie: v.optional(
+    v.pipe(CookieNameSchema, v.description("the first-party cookie that keys cookie backups (FPID: the edge issues it)")),
+    "FPID",
+  ),
   allowedOrigins: v.optional(
     v.pipe(v.array(OriginSchema), v.description("page origins allowed to make credentialed requests, besides https:// + each public host")),
     [],

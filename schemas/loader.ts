@@ -3,7 +3,7 @@ import * as v from "valibot";
 import { CookieNameSchema, jsonObject } from "./fields";
 
 /** More cookies than this in one boot is not a browser running the loader. */
-export const MAX_BOOT_COOKIES = 50;
+const MAX_BOOT_COOKIES = 50;
 
 // RFC 6265 cookie-octets: what a browser's cookie value can hold, and nothing that could end a Set-Cookie
 // attribute or a `document.cookie` assignment when the value is written back (no ; , space, quote or backslash).
@@ -54,8 +54,6 @@ export const VaultValueSchema = v.strictObject({
   savedAt: v.pipe(v.number(), v.safeInteger()),
 });
 
-export type BootBody = v.InferOutput<typeof BootBodySchema>;
-export type DetectionBody = v.InferOutput<typeof DetectionBodySchema>;
 export type VaultValue = v.InferOutput<typeof VaultValueSchema>;
 
 /** The /boot answer. `sessionId` is the `_sid` the answer also sets, for the script's detection report. */

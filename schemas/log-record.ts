@@ -4,7 +4,7 @@ import * as v from "valibot";
 import { ContainerIdSchema } from "./fields";
 
 /** What the router did on a request: which proxy path it took and what the modules changed. */
-export const PATH_CLASSES = ["proxy", "passthrough", "loader", "boot", "detection", "preflight"] as const;
+const PATH_CLASSES = ["proxy", "passthrough", "loader", "boot", "detection", "preflight"] as const;
 
 export const AccessRecordSchema = v.strictObject({
   kind: v.literal("access"),

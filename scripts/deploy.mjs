@@ -10,8 +10,8 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
-import { ROOT } from "./platform.mjs";
 import { parseJsonc } from "./jsonc.mjs";
+import { ROOT } from "./platform.mjs";
 
 export const REQUIRED_SECRETS = ["ADMIN_TOKEN", "WEBHOOK_SECRET", "EDGE_AUTH_SECRET"];
 /** Uploaded when set in the shell; the control Worker works without them (see docs/deploy.md). */
@@ -146,9 +146,13 @@ export async function deploy({ env: envName, dryRun = false, log = console.log, 
   const onWorker = new Set(((await api("GET", `/workers/scripts/${controlName}/secrets`)) ?? []).map((s) => s.name));
   const unset = REQUIRED_SECRETS.filter((name) => !onWorker.has(name) && !environment[name]);
   if (unset.length > 0) {
-    throw new DeployError(`required secret${unset.length > 1 ? "s" : ""} ${unset.join(", ")} not set on ${controlName}: export ${unset.join(", ")} in this shell (uploaded with the deploy) or run wrangler secret put`);
+    throw new DeployError(
+      `required secret${unset.length > 1 ? "s" : ""} ${unset.join(", ")} not set on ${controlName}: export ${unset.join(", ")} in this shell (uploaded with the deploy) or run wrangler secret put`,
+    );
   }
-  const upload = Object.fromEntries([...REQUIRED_SECRETS, ...OPTIONAL_SECRETS].filter((n) => environment[n]).map((n) => [n, environment[n]]));
+  const upload = Object.fromEntries(
+    [...REQUIRED_SECRETS, ...OPTIONAL_SECRETS].filter((n) => environment[n]).map((n) => [n, environment[n]]),
+  );
 
   const { ids, created } = await ensureResources(api, envName, controlRaw.env[envName], log);
 

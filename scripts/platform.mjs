@@ -48,7 +48,9 @@ async function waitForHealth(url, child, timeoutMs = 90_000) {
 
 /** A demo container as this run needs it: upstream at the running stand-in, local page origins on this run's scheme and port. */
 function demoConfig(container, originUrl, port, scheme) {
-  const allowedOrigins = (container.allowedOrigins ?? []).map((origin) => origin.replace(/^https?:\/\/([a-z0-9.-]*localhost)(:\d+)?$/, `${scheme}://$1:${port}`));
+  const allowedOrigins = (container.allowedOrigins ?? []).map((origin) =>
+    origin.replace(/^https?:\/\/([a-z0-9.-]*localhost)(:\d+)?$/, `${scheme}://$1:${port}`),
+  );
   return { ...container, upstream: originUrl, allowedOrigins };
 }
 
@@ -74,7 +76,9 @@ export async function loadDemoContainers(workerUrl, originUrl, port, file = join
     let body = demoConfig(container, originUrl, port, scheme);
     let { status, answer } = await putDemo(workerUrl, body);
     if (status === 409) {
-      const res = await fetch(`${workerUrl}/_edge/admin/containers/${container.containerId}/status`, { headers: { Authorization: `Bearer ${DEV_ADMIN_TOKEN}` } });
+      const res = await fetch(`${workerUrl}/_edge/admin/containers/${container.containerId}/status`, {
+        headers: { Authorization: `Bearer ${DEV_ADMIN_TOKEN}` },
+      });
       const { desiredVersion } = await res.json();
       // The last accepted version may already hold exactly this content (an earlier run on these ports).
       body = { ...body, version: desiredVersion };
@@ -102,7 +106,9 @@ function controlConfig(dir, vars) {
   mkdirSync(dir, { recursive: true });
   const path = join(dir, "wrangler.control.json");
   writeFileSync(path, JSON.stringify({ ...config, main: join(ROOT, config.main) }));
-  const extra = Object.entries(vars).map(([k, v]) => `${k}=${v}`).join("\n");
+  const extra = Object.entries(vars)
+    .map(([k, v]) => `${k}=${v}`)
+    .join("\n");
   writeFileSync(join(dir, ".dev.vars"), `${readFileSync(join(ROOT, ".dev.vars"), "utf8")}\n${extra}\n`);
   return path;
 }
@@ -122,10 +128,30 @@ export async function startPlatform(options = {}) {
   const control = controlConfig(join(persistTo, "..", "control-config"), options.vars ?? {});
   const child = spawn(
     process.execPath,
-    [join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "dev", "-c", "wrangler.jsonc", "-c", control, "--port", String(port), "--ip", "127.0.0.1",
-      "--persist-to", persistTo, "--inspector-port", "0", "--show-interactive-dev-session=false",
-      ...(options.https ? ["--local-protocol", "https"] : []), ...varArgs],
-    { cwd: ROOT, stdio: options.quiet ? ["ignore", "pipe", "pipe"] : ["ignore", "inherit", "inherit"], env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
+    [
+      join(ROOT, "node_modules/wrangler/bin/wrangler.js"),
+      "dev",
+      "-c",
+      "wrangler.jsonc",
+      "-c",
+      control,
+      "--port",
+      String(port),
+      "--ip",
+      "127.0.0.1",
+      "--persist-to",
+      persistTo,
+      "--inspector-port",
+      "0",
+      "--show-interactive-dev-session=false",
+      ...(options.https ? ["--local-protocol", "https"] : []),
+      ...varArgs,
+    ],
+    {
+      cwd: ROOT,
+      stdio: options.quiet ? ["ignore", "pipe", "pipe"] : ["ignore", "inherit", "inherit"],
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+    },
   );
   const output = [];
   if (options.quiet) for (const stream of [child.stdout, child.stderr]) stream?.on("data", (d) => output.push(String(d)));
@@ -134,7 +160,10 @@ export async function startPlatform(options = {}) {
   const stop = async () => {
     if (child.exitCode === null) {
       child.kill("SIGTERM");
-      await new Promise((r) => { child.once("exit", r); setTimeout(r, 5000); });
+      await new Promise((r) => {
+        child.once("exit", r);
+        setTimeout(r, 5000);
+      });
     }
     await origin.close();
   };

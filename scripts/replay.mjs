@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { parseArgs } from "node:util";
 // Replay for repair: reads the control plane (Supabase, via @supabase/supabase-js with the service-role key) and
 // re-sends what the edge should have, through the edge's own endpoints. Safe to run any number of times: the
 // edge's Durable Objects refuse versions they already applied, and a repair writes only KV keys that differ.
@@ -16,7 +17,6 @@
 // (--webhook-secret, default dev-webhook-secret). Exit code: 0 when everything was accepted, 1 when something
 // failed (run it again), 2 for usage errors.
 import { createClient } from "@supabase/supabase-js";
-import { parseArgs } from "node:util";
 import { fetchOrExplain, localEdgeUrl } from "./local-url.mjs";
 
 const PAGE = 500;
@@ -56,7 +56,8 @@ function options(argv) {
   if (modes !== 1) throw new UsageError("choose one of --all, --container <id> (repeatable) or --outbox");
   const supabaseUrl = values["supabase-url"] ?? process.env.SUPABASE_URL;
   const serviceRoleKey = values["service-role-key"] ?? process.env.SUPABASE_SERVICE_ROLE_KEY;
-  if (!supabaseUrl || !serviceRoleKey) throw new UsageError("set SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY (or --supabase-url, --service-role-key)");
+  if (!supabaseUrl || !serviceRoleKey)
+    throw new UsageError("set SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY (or --supabase-url, --service-role-key)");
   return {
     mode: values.all ? "all" : values.outbox ? "outbox" : "container",
     containerIds: values.container ?? [],
@@ -75,11 +76,15 @@ function supabaseFor(opts) {
     // Realtime; this transport only says so if something ever tries.
     realtime: {
       // Typed as the constructor it stands for: it never builds anything, so it has none of a WebSocket's members.
-      transport: /** @type {import("@supabase/realtime-js").WebSocketLikeConstructor} */ (/** @type {unknown} */ (class {
-        constructor() {
-          throw new Error("replay does not use Supabase Realtime");
-        }
-      })),
+      transport: /** @type {import("@supabase/realtime-js").WebSocketLikeConstructor} */ (
+        /** @type {unknown} */ (
+          class {
+            constructor() {
+              throw new Error("replay does not use Supabase Realtime");
+            }
+          }
+        )
+      ),
     },
   });
 }
@@ -97,11 +102,15 @@ async function allRows(build) {
 
 /** Sends one outbox row to the edge as the Database Webhook would. Returns the edge's answer. */
 async function sendOutboxRow(opts, record) {
-  const res = await fetchOrExplain(`${opts.edgeUrl}/_edge/hooks/supabase`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json", "X-Webhook-Secret": opts.webhookSecret },
-    body: JSON.stringify({ type: "INSERT", table: "edge_outbox", schema: "public", record, old_record: null }),
-  }, opts.edgeUrlFrom);
+  const res = await fetchOrExplain(
+    `${opts.edgeUrl}/_edge/hooks/supabase`,
+    {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-Webhook-Secret": opts.webhookSecret },
+      body: JSON.stringify({ type: "INSERT", table: "edge_outbox", schema: "public", record, old_record: null }),
+    },
+    opts.edgeUrlFrom,
+  );
   const body = await res.json().catch(() => ({}));
   if (res.status !== 202) throw new Error(`edge answered ${res.status}: ${body.message ?? JSON.stringify(body)}`);
   return body;
@@ -110,11 +119,15 @@ async function sendOutboxRow(opts, record) {
 async function queueRepairs(opts, containerIds, log) {
   let queued = 0;
   for (let i = 0; i < containerIds.length; i += REPLAY_CHUNK) {
-    const res = await fetchOrExplain(`${opts.edgeUrl}/_edge/admin/replay`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Authorization: `Bearer ${opts.adminToken}` },
-      body: JSON.stringify({ containerIds: containerIds.slice(i, i + REPLAY_CHUNK) }),
-    }, opts.edgeUrlFrom);
+    const res = await fetchOrExplain(
+      `${opts.edgeUrl}/_edge/admin/replay`,
+      {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Authorization: `Bearer ${opts.adminToken}` },
+        body: JSON.stringify({ containerIds: containerIds.slice(i, i + REPLAY_CHUNK) }),
+      },
+      opts.edgeUrlFrom,
+    );
     const body = await res.json().catch(() => ({}));
     if (res.status !== 202) throw new Error(`POST /_edge/admin/replay answered ${res.status}: ${body.message ?? JSON.stringify(body)}`);
     queued += body.enqueued;
@@ -197,7 +210,11 @@ async function replay(argv, log) {
   const supabase = supabaseFor(opts);
   log(`replay ${opts.mode === "container" ? opts.containerIds.join(", ") : `--${opts.mode}`}: ${opts.supabaseUrl} -> ${opts.edgeUrl}`);
   const summary = opts.mode === "outbox" ? await replayOutbox(opts, supabase, log) : await replayContainers(opts, supabase, log);
-  log(`summary: ${Object.entries(summary).map(([k, v]) => `${k} ${v}`).join(", ")}`);
+  log(
+    `summary: ${Object.entries(summary)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", ")}`,
+  );
   return summary;
 }
 

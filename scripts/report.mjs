@@ -19,8 +19,14 @@ function devToken() {
 export function table(headers, rows) {
   const cells = [headers, ...rows].map((row) => row.map(String));
   const widths = headers.map((_, i) => Math.max(...cells.map((row) => row[i].length)));
-  const numeric = headers.map((_, i) => rows.length > 0 && rows.every((row) => typeof row[i] === "number" || /^[\d.,]+ ?(%|ms)?$|^–$/.test(String(row[i]))));
-  const line = (row) => row.map((cell, i) => (numeric[i] ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join("  ").trimEnd();
+  const numeric = headers.map(
+    (_, i) => rows.length > 0 && rows.every((row) => typeof row[i] === "number" || /^[\d.,]+ ?(%|ms)?$|^–$/.test(String(row[i]))),
+  );
+  const line = (row) =>
+    row
+      .map((cell, i) => (numeric[i] ? cell.padStart(widths[i]) : cell.padEnd(widths[i])))
+      .join("  ")
+      .trimEnd();
   return [line(cells[0]), widths.map((w) => "-".repeat(w)).join("  "), ...cells.slice(1).map(line)].join("\n");
 }
 
@@ -44,39 +50,60 @@ export function formatReport(report) {
   const busiest = Math.max(1, ...report.requests.series.map((b) => b.count));
   const active = report.requests.series.filter((b) => b.count > 0);
   const total = report.requests.total;
-  const source = report.source === "r2"
-    ? `${report.objectsRead} R2 batch object${report.objectsRead === 1 ? "" : "s"}${report.truncated ? " (truncated)" : ""}`
-    : "Analytics Engine";
+  const source =
+    report.source === "r2"
+      ? `${report.objectsRead} R2 batch object${report.objectsRead === 1 ? "" : "s"}${report.truncated ? " (truncated)" : ""}`
+      : "Analytics Engine";
   return [
     `${report.containerId ?? "all containers"} · ${report.from} → ${report.to} · ${source}`,
     "",
-    table(["measure", "value", "vs previous period"], [
-      ["requests", total, change(total, p?.requests)],
-      ["5xx answers", report.requests.errors, change(report.requests.errors, p?.errors)],
-      ["p50 proxy latency", ms(report.latencyMs.p50), ""],
-      ["p95 proxy latency", ms(report.latencyMs.p95), change(report.latencyMs.p95, p?.latencyP95)],
-      ["cookie-keeper rewrites", report.cookieKeeper.rewrites, ""],
-      ["requests with rewrites", report.cookieKeeper.requestsWithRewrites, ""],
-      ["detected sessions", d.sessions, change(d.sessions, p?.sessions)],
-      ["ad-block rate", pct(d.adblockRate), ""],
-      ["ITP rate", pct(d.itpRate), ""],
-      ["ETP rate", pct(d.etpRate), ""],
-      ["sessions recovered", pct(d.recoveredRate), ""],
-      // Shares of the traffic a verdict was made for (containers with botDetection on).
-      ["bot share of checked requests", pct(report.bots.requestShare), change(report.bots.requestShare, p?.botShare)],
-      ["bot share of checked sessions", pct(report.bots.sessionShare), ""],
-    ]),
+    table(
+      ["measure", "value", "vs previous period"],
+      [
+        ["requests", total, change(total, p?.requests)],
+        ["5xx answers", report.requests.errors, change(report.requests.errors, p?.errors)],
+        ["p50 proxy latency", ms(report.latencyMs.p50), ""],
+        ["p95 proxy latency", ms(report.latencyMs.p95), change(report.latencyMs.p95, p?.latencyP95)],
+        ["cookie-keeper rewrites", report.cookieKeeper.rewrites, ""],
+        ["requests with rewrites", report.cookieKeeper.requestsWithRewrites, ""],
+        ["detected sessions", d.sessions, change(d.sessions, p?.sessions)],
+        ["ad-block rate", pct(d.adblockRate), ""],
+        ["ITP rate", pct(d.itpRate), ""],
+        ["ETP rate", pct(d.etpRate), ""],
+        ["sessions recovered", pct(d.recoveredRate), ""],
+        // Shares of the traffic a verdict was made for (containers with botDetection on).
+        ["bot share of checked requests", pct(report.bots.requestShare), change(report.bots.requestShare, p?.botShare)],
+        ["bot share of checked sessions", pct(report.bots.sessionShare), ""],
+      ],
+    ),
     "",
-    table(["status", "requests", "share"], Object.entries(report.statusClasses).sort().map(([cls, n]) => [cls, n, pct(total ? n / total : null)])),
+    table(
+      ["status", "requests", "share"],
+      Object.entries(report.statusClasses)
+        .sort()
+        .map(([cls, n]) => [cls, n, pct(total ? n / total : null)]),
+    ),
     "",
     `requests over time (${bucketLabel(report.requests.bucketSeconds)} buckets, empty ones left out)`,
-    table(["from (UTC)", "requests", "5xx", ""], active.map((b) => [b.t.slice(0, 16).replace("T", " "), b.count, b.errors, "#".repeat(Math.ceil((b.count / busiest) * 40))])),
+    table(
+      ["from (UTC)", "requests", "5xx", ""],
+      active.map((b) => [b.t.slice(0, 16).replace("T", " "), b.count, b.errors, "#".repeat(Math.ceil((b.count / busiest) * 40))]),
+    ),
     "",
-    table(["top path", "requests"], report.topPaths.map((x) => [x.path, x.count])),
+    table(
+      ["top path", "requests"],
+      report.topPaths.map((x) => [x.path, x.count]),
+    ),
     "",
-    table(["host", "requests"], report.hosts.map((x) => [x.host, x.count])),
+    table(
+      ["host", "requests"],
+      report.hosts.map((x) => [x.host, x.count]),
+    ),
     "",
-    table(["country", "requests"], report.countries.map((x) => [x.country, x.count])),
+    table(
+      ["country", "requests"],
+      report.countries.map((x) => [x.country, x.count]),
+    ),
   ].join("\n");
 }
 

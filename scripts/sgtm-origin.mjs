@@ -46,13 +46,16 @@ function handle(req, res, body) {
   if (url.pathname === "/g/collect") {
     const setCookies = [];
     if (!/(^|;\s*)FPID=/.test(cookies)) setCookies.push(`FPID=FPID2.2.${randomBytes(9).toString("base64url")}; Path=/; Max-Age=604800`);
-    if (!/(^|;\s*)_ga=/.test(cookies)) setCookies.push(`_ga=GA1.1.${Math.floor(Math.random() * 1e9)}.${Math.floor(Date.now() / 1000)}; Path=/; Max-Age=604800`);
+    if (!/(^|;\s*)_ga=/.test(cookies))
+      setCookies.push(`_ga=GA1.1.${Math.floor(Math.random() * 1e9)}.${Math.floor(Date.now() / 1000)}; Path=/; Max-Age=604800`);
     res.writeHead(204, { "Set-Cookie": setCookies, "Cache-Control": "no-store" });
     return res.end();
   }
   if (url.pathname === "/echo" || url.pathname.startsWith("/echo/")) {
     res.writeHead(200, { "Content-Type": "application/json" });
-    return res.end(JSON.stringify({ method: req.method, path: url.pathname, search: url.search, headers: req.headers, bodyBytes: body.length }));
+    return res.end(
+      JSON.stringify({ method: req.method, path: url.pathname, search: url.search, headers: req.headers, bodyBytes: body.length }),
+    );
   }
   res.writeHead(404, { "Content-Type": "text/plain" });
   res.end("not found");

@@ -20,5 +20,7 @@ check_types() {
 check_types env.edge.d.ts wrangler.jsonc
 check_types env.control.d.ts wrangler.control.jsonc
 npm run typecheck
+# Biome (lint and format, no warnings) and knip (no unused files, exports or dependencies).
+npm run lint
 npx vitest run
 npx vitest run --config vitest.node.config.ts --passWithNoTests

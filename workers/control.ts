@@ -4,16 +4,16 @@
 // host, mount and loader token), and EdgeCalls, the RPC entrypoint the edge Worker binds as CONTROL_CALLS.
 import { edgeApi } from "./admin/api";
 import { consumeLogBatch } from "./log-consumer/consumer";
+import { runScheduled } from "./scheduled";
 import { persistDeadLetterBatch } from "./shared/dead-letters";
 import { queueKind } from "./shared/queues";
-import { runScheduled } from "./scheduled";
 import { consumeConfigBatch } from "./sync-consumer/consumer";
 
 export { AlertState } from "../durable/alert-state";
-export { EdgeCalls } from "./self-heal/edge-calls";
 export { ContainerState } from "../durable/container-state";
 export { OperatorAccess } from "../durable/operator-access";
 export { RoutingRegistry } from "../durable/routing-registry";
+export { EdgeCalls } from "./self-heal/edge-calls";
 
 export default {
   fetch(request, env, ctx): Promise<Response> {

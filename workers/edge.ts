@@ -1,9 +1,10 @@
 // The edge Worker (CONTRACT.md "Shape"): live traffic on customer hosts. `/_edge/` is the control plane's prefix: on
 // an operator host it goes to the control Worker over the service binding, on every other host it is 404 and never
 // proxied.
-import { errorResponse, EdgeError } from "./shared/errors";
+
 import { isOperatorHost } from "./router/operator-hosts";
 import { handleTraffic } from "./router/traffic";
+import { EdgeError, errorResponse } from "./shared/errors";
 
 export default {
   async fetch(request, env, ctx): Promise<Response> {

@@ -33,7 +33,7 @@ function entry<T>(record: Record<string, T>, key: string, empty: () => T): T {
   return record[key];
 }
 
-export interface Counts {
+interface Counts {
   fetch: number;
   /** Queue consumer invocations by queue name. */
   queueInvocations: Record<string, number>;

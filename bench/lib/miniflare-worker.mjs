@@ -8,7 +8,7 @@ import { Miniflare } from "miniflare";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
 import { ROOT } from "../../scripts/platform.mjs";
 
-export const CONFIGS = { edge: "wrangler.jsonc", control: "wrangler.control.jsonc" };
+const CONFIGS = { edge: "wrangler.jsonc", control: "wrangler.control.jsonc" };
 const NAMES = { edge: "qaxal-edge", control: "qaxal-control" };
 
 /** Vars and secrets for benchmark runs (the real ones are Worker secrets). */
@@ -28,7 +28,16 @@ const BENCH_BINDINGS = {
 export function bundleWorker(worker = "edge", entry) {
   const name = entry ? basename(entry, ".ts") : worker;
   const outdir = join(ROOT, `dist/bench-${name}`);
-  const args = [join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--env=", "-c", CONFIGS[worker], "--outdir", outdir];
+  const args = [
+    join(ROOT, "node_modules/wrangler/bin/wrangler.js"),
+    "deploy",
+    "--dry-run",
+    "--env=",
+    "-c",
+    CONFIGS[worker],
+    "--outdir",
+    outdir,
+  ];
   execFileSync(process.execPath, entry ? [...args, entry] : args, { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
   // wrangler names the bundle after the main module: workers/edge.ts -> edge.js, bench/x.ts -> x.js.
   return join(outdir, `${name}.js`);

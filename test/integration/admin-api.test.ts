@@ -1,7 +1,8 @@
 // Operator API: auth, and bad input that must change nothing.
+
+import { createExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { createExecutionContext } from "cloudflare:test";
 import { edgeApi } from "../../workers/admin/api";
 import { ADMIN, edgeConfig } from "../support/fixtures";
 import { admin, putConfig, statusOf } from "../support/pipeline";
@@ -56,7 +57,11 @@ describe("auth", () => {
   ] as const) {
     for (const unset of ["", undefined]) {
       it(`with ${secret} ${unset === undefined ? "missing" : "empty"}, an empty ${header} gets 401`, async () => {
-        const request = new Request(`http://localhost${path}`, { method, headers: { [header]: empty }, body: method === "POST" ? "{}" : undefined });
+        const request = new Request(`http://localhost${path}`, {
+          method,
+          headers: { [header]: empty },
+          body: method === "POST" ? "{}" : undefined,
+        });
         const res = await edgeApi.fetch(request, { ...env, [secret]: unset }, createExecutionContext());
         expect(res.status).toBe(401);
         expect(await res.json()).toMatchObject({ error: "unauthorized" });
@@ -104,7 +109,10 @@ describe("bad input", () => {
   });
 
   it("a body whose containerId differs from the path gets 400", async () => {
-    const res = await admin("/_edge/admin/containers/bad-path", { method: "PUT", body: JSON.stringify(edgeConfig({ containerId: "bad-other" })) });
+    const res = await admin("/_edge/admin/containers/bad-path", {
+      method: "PUT",
+      body: JSON.stringify(edgeConfig({ containerId: "bad-other" })),
+    });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { message: string }).message).toContain("does not match the path");
     await expectUntouched("bad-path");
@@ -177,7 +185,9 @@ describe("bad input", () => {
   });
 
   it("a public host on the domain of the config's own infra host gets 400 naming it", async () => {
-    const res = await putConfig(edgeConfig({ containerId: "bad-platform", infraHosts: ["bad-platform.edge.example"], publicHosts: ["evil.edge.example"] }));
+    const res = await putConfig(
+      edgeConfig({ containerId: "bad-platform", infraHosts: ["bad-platform.edge.example"], publicHosts: ["evil.edge.example"] }),
+    );
     expect(res.status).toBe(400);
     expect(((await res.json()) as { message: string }).message).toContain("publicHosts[0]: evil.edge.example is on edge.example");
     await expectUntouched("bad-platform");

@@ -13,9 +13,9 @@ import { describe, expect, it } from "vitest";
 import { alertStub, type HostnameObservation } from "../../durable/alert-state";
 import { containerStub } from "../../durable/container-state";
 import type { HostnameRecord } from "../../durable/custom-hostname-table";
-import { customHostnameSource } from "../../workers/alerts/hostnames";
 import type { Alert } from "../../schemas/alerts";
 import { DEFAULT_SOURCES, runAlertChecks } from "../../workers/alerts/check";
+import { customHostnameSource } from "../../workers/alerts/hostnames";
 import { CRONS, runScheduled } from "../../workers/scheduled";
 import { storeDeadLetter } from "../../workers/shared/dead-letters";
 import { QUEUES } from "../../workers/shared/queues";
@@ -383,7 +383,11 @@ describe("the Cron Trigger", () => {
     await waitOnExecutionContext(ctx);
     expect((await alertsOf("dead_letters:*")).open).toHaveLength(1);
     await env.LOG_BUCKET.delete("dead-letters/logs/al-cron-1.json");
-    await runScheduled(createScheduledController({ cron: CRONS.everyFiveMinutes, scheduledTime: Date.now() }), env, createExecutionContext());
+    await runScheduled(
+      createScheduledController({ cron: CRONS.everyFiveMinutes, scheduledTime: Date.now() }),
+      env,
+      createExecutionContext(),
+    );
     expect((await alertsOf("dead_letters:*")).open).toEqual([]);
   });
 });

@@ -11,9 +11,16 @@ import { ROOT } from "../../scripts/platform.mjs";
 const run = promisify(execFile);
 const WRANGLER = join(ROOT, "node_modules/wrangler/bin/wrangler.js");
 const EDGE_GZIP_BUDGET_KIB = 64;
-const CONTROL_PLANE_MODULES = [/^workers\/admin\//, /^workers\/sync-consumer\//, /^workers\/log-consumer\//, /^durable\/container-state\.ts$/, /@supabase\//,
+const CONTROL_PLANE_MODULES = [
+  /^workers\/admin\//,
+  /^workers\/sync-consumer\//,
+  /^workers\/log-consumer\//,
+  /^durable\/container-state\.ts$/,
+  /@supabase\//,
   // The Public Suffix List is applied when a config is accepted; the edge reads the derived cookie domains.
-  /^schemas\/accepted-edge-config\.ts$/, /node_modules\/tldts/];
+  /^schemas\/accepted-edge-config\.ts$/,
+  /node_modules\/tldts/,
+];
 
 const outRoot = mkdtempSync(join(tmpdir(), "qaxal-bundles-"));
 afterAll(() => rmSync(outRoot, { recursive: true, force: true }));

@@ -1,8 +1,8 @@
 // ContainerState's version bookkeeping, called the way the operator API and the webhook call it.
 import { env } from "cloudflare:workers";
+import * as v from "valibot";
 import { describe, expect, it } from "vitest";
 import { containerStub } from "../../durable/container-state";
-import * as v from "valibot";
 import type { UpsertMessage } from "../../schemas/config-message";
 import { EdgeConfigSchema } from "../../schemas/edge-config";
 import { edgeConfig } from "../support/fixtures";

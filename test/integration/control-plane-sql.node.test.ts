@@ -7,7 +7,7 @@ import * as v from "valibot";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EdgeConfigSchema } from "../../schemas/edge-config";
 import { sessionRows } from "../../workers/log-consumer/sessions";
-import { applyMigrations, startPostgres, SUPABASE_ROLES_SQL } from "../support/postgres.mjs";
+import { applyMigrations, SUPABASE_ROLES_SQL, startPostgres } from "../support/postgres.mjs";
 
 let pg: Awaited<ReturnType<typeof startPostgres>>;
 let migrations: string[];
@@ -64,10 +64,13 @@ async function change(id: string, sql: string) {
 describe("migrations", () => {
   it("apply to plain PostgreSQL without Supabase's roles (the role-specific parts are skipped)", async () => {
     expect(plainMigrations).toEqual(migrations);
-    await pg.exec(`begin;
+    await pg.exec(
+      `begin;
       insert into containers (id, upstream, gtm_id) values ('plain-shop', 'https://sgtm.plain.example', 'GTM-PLAIN1');
       insert into container_hosts (kind, host, container_id) values ('infra', 'plain.edge.example', 'plain-shop');
-      commit;`, { database: "plain" });
+      commit;`,
+      { database: "plain" },
+    );
     const [row] = await pg.query(`select public.get_edge_config('plain-shop') as config`, { database: "plain" });
     expect(v.is(EdgeConfigSchema, row.config)).toBe(true);
   });
@@ -91,10 +94,13 @@ describe("migrations", () => {
 describe("config_version and the outbox", () => {
   it("a container created with hosts, modules and entitlements in one transaction is version 1 with one outbox row", async () => {
     const since = await lastOutboxId();
-    await createContainer("ver-create", `
+    await createContainer(
+      "ver-create",
+      `
       insert into container_hosts (kind, host, container_id) values ('public', 'ss.ver-create.example', 'ver-create');
       insert into container_entitlements (container_id, entitlement) values ('ver-create', 'adblock_detection');
-      insert into container_modules (container_id, module, enabled) values ('ver-create', 'adblockDetection', true);`);
+      insert into container_modules (container_id, module, enabled) values ('ver-create', 'adblockDetection', true);`,
+    );
     expect(await versionOf("ver-create")).toBe(1);
     expect(await outboxAfter(since)).toEqual([
       { id: since + 1, container_id: "ver-create", config_version: 1, op: "upsert", delivered_at: null },
@@ -104,41 +110,62 @@ describe("config_version and the outbox", () => {
   // Each kind of change, measured on its own container; `setup` runs first and is not measured.
   const kinds: Array<{ name: string; setup?: (id: string) => string; sql: (id: string) => string }> = [
     { name: "the upstream changes", sql: (id) => `update containers set upstream = 'https://sgtm2.${id}.example' where id = '${id}'` },
-    { name: "two container columns change in one statement", sql: (id) =>
-      `update containers set gtm_id = 'GTM-NEW999', allowed_origins = '{https://www.${id}.example}' where id = '${id}'` },
+    {
+      name: "two container columns change in one statement",
+      sql: (id) => `update containers set gtm_id = 'GTM-NEW999', allowed_origins = '{https://www.${id}.example}' where id = '${id}'`,
+    },
     { name: "the proxy path changes", sql: (id) => `update containers set proxy_path = '/m/' where id = '${id}'` },
-    { name: "a host is added", sql: (id) => `insert into container_hosts (kind, host, container_id) values ('public', 'ss.${id}.example', '${id}')` },
-    { name: "three hosts are added in one statement", sql: (id) => `insert into container_hosts (kind, host, container_id) values
-      ('public', 'a.${id}.example', '${id}'), ('public', 'b.${id}.example', '${id}'), ('public', 'www.${id}.example/m', '${id}')` },
-    { name: "a host is renamed", sql: (id) => `update container_hosts set host = '${id}-2.edge.example' where host = '${id}.edge.example'` },
+    {
+      name: "a host is added",
+      sql: (id) => `insert into container_hosts (kind, host, container_id) values ('public', 'ss.${id}.example', '${id}')`,
+    },
+    {
+      name: "three hosts are added in one statement",
+      sql: (id) => `insert into container_hosts (kind, host, container_id) values
+      ('public', 'a.${id}.example', '${id}'), ('public', 'b.${id}.example', '${id}'), ('public', 'www.${id}.example/m', '${id}')`,
+    },
+    {
+      name: "a host is renamed",
+      sql: (id) => `update container_hosts set host = '${id}-2.edge.example' where host = '${id}.edge.example'`,
+    },
     {
       name: "a host is removed",
       setup: (id) => `insert into container_hosts (kind, host, container_id) values ('public', 'x.${id}.example', '${id}')`,
       sql: (id) => `delete from container_hosts where host = '${id}.edge.example'`,
     },
-    { name: "the loader token is rotated", sql: (id) =>
-      `update loader_tokens set token = 'lt_${id.replaceAll("-", "_")}_rotated' where container_id = '${id}'` },
-    { name: "an entitlement is granted", sql: (id) =>
-      `insert into container_entitlements (container_id, entitlement) values ('${id}', 'cookie_restoration')` },
+    {
+      name: "the loader token is rotated",
+      sql: (id) => `update loader_tokens set token = 'lt_${id.replaceAll("-", "_")}_rotated' where container_id = '${id}'`,
+    },
+    {
+      name: "an entitlement is granted",
+      sql: (id) => `insert into container_entitlements (container_id, entitlement) values ('${id}', 'cookie_restoration')`,
+    },
     {
       name: "an entitlement is withdrawn",
       setup: (id) => `insert into container_entitlements (container_id, entitlement) values ('${id}', 'cookie_restoration')`,
       sql: (id) => `delete from container_entitlements where container_id = '${id}'`,
     },
-    { name: "a module is enabled with settings", sql: (id) => `insert into container_modules (container_id, module, enabled, max_age_days, http_only)
-      values ('${id}', 'cookieKeeper', true, 30, '{FPID}')` },
+    {
+      name: "a module is enabled with settings",
+      sql: (id) => `insert into container_modules (container_id, module, enabled, max_age_days, http_only)
+      values ('${id}', 'cookieKeeper', true, 30, '{FPID}')`,
+    },
     {
       name: "a module's settings change",
       setup: (id) => `insert into container_modules (container_id, module, enabled) values ('${id}', 'cookieKeeper', true)`,
       sql: (id) => `update container_modules set max_age_days = 100, cookies = '{_ga}' where container_id = '${id}'`,
     },
-    { name: "several statements on several tables in one transaction", sql: (id) => `begin;
+    {
+      name: "several statements on several tables in one transaction",
+      sql: (id) => `begin;
       update containers set gtm_id = 'GTM-TX1234' where id = '${id}';
       insert into container_hosts (kind, host, container_id) values ('public', 'tx.${id}.example', '${id}');
       insert into container_entitlements (container_id, entitlement) values ('${id}', 'adblock_detection');
       insert into container_modules (container_id, module, enabled) values ('${id}', 'adblockDetection', true);
       update loader_tokens set token = 'lt_${id.replaceAll("-", "_")}_tx' where container_id = '${id}';
-      commit` },
+      commit`,
+    },
   ];
 
   for (const [i, kind] of kinds.entries()) {
@@ -165,17 +192,22 @@ describe("config_version and the outbox", () => {
 
   it("an update that leaves everything as it was is not a change", async () => {
     await createContainer("ver-noop");
-    const { before, after, outbox } = await change("ver-noop", `
+    const { before, after, outbox } = await change(
+      "ver-noop",
+      `
       update containers set upstream = upstream where id = 'ver-noop';
-      update container_hosts set host = host where container_id = 'ver-noop';`);
+      update container_hosts set host = host where container_id = 'ver-noop';`,
+    );
     expect(after).toBe(before);
     expect(outbox).toEqual([]);
   });
 
   it("a rolled-back change leaves neither a version nor an outbox row", async () => {
     await createContainer("ver-rollback");
-    const { before, after, outbox } = await change("ver-rollback",
-      `begin; update containers set gtm_id = 'GTM-GONE11' where id = 'ver-rollback'; rollback;`);
+    const { before, after, outbox } = await change(
+      "ver-rollback",
+      `begin; update containers set gtm_id = 'GTM-GONE11' where id = 'ver-rollback'; rollback;`,
+    );
     expect(after).toBe(before);
     expect(outbox).toEqual([]);
   });
@@ -188,7 +220,10 @@ describe("config_version and the outbox", () => {
   });
 
   it("deleting a container writes one delete row with the next version; re-creating it continues above", async () => {
-    await createContainer("ver-delete", `insert into container_hosts (kind, host, container_id) values ('public', 'ss.ver-delete.example', 'ver-delete');`);
+    await createContainer(
+      "ver-delete",
+      `insert into container_hosts (kind, host, container_id) values ('public', 'ss.ver-delete.example', 'ver-delete');`,
+    );
     await pg.exec(`update containers set gtm_id = 'GTM-DEL123' where id = 'ver-delete'`);
     const since = await lastOutboxId();
     await pg.exec(`delete from containers where id = 'ver-delete'`);
@@ -196,12 +231,16 @@ describe("config_version and the outbox", () => {
 
     await createContainer("ver-delete");
     expect(await versionOf("ver-delete")).toBe(4);
-    expect(await outboxAfter(since)).toMatchObject([{ op: "delete", config_version: 3 }, { op: "upsert", config_version: 4 }]);
+    expect(await outboxAfter(since)).toMatchObject([
+      { op: "delete", config_version: 3 },
+      { op: "upsert", config_version: 4 },
+    ]);
   });
 
   it("refuses a container without hosts at commit", async () => {
-    await expect(pg.exec(`insert into containers (id, upstream, gtm_id) values ('ver-hostless', 'https://sgtm.example', 'GTM-ABC123')`))
-      .rejects.toThrow(/needs at least one infra or public host/);
+    await expect(
+      pg.exec(`insert into containers (id, upstream, gtm_id) values ('ver-hostless', 'https://sgtm.example', 'GTM-ABC123')`),
+    ).rejects.toThrow(/needs at least one infra or public host/);
     expect(await versionOf("ver-hostless")).toBeUndefined();
   });
 
@@ -217,7 +256,9 @@ describe("get_edge_config", () => {
   }
 
   it("returns a config that the edge's EdgeConfigSchema accepts unchanged", async () => {
-    await createContainer("cfg-full", `
+    await createContainer(
+      "cfg-full",
+      `
       update containers set allowed_origins = '{https://www.cfg-full.example}', proxy_path = '/t/', proxy_param = 'q',
         loader_path = '/boot/' where id = 'cfg-full';
       insert into container_hosts (kind, host, container_id) values
@@ -230,7 +271,8 @@ describe("get_edge_config", () => {
       insert into container_modules (container_id, module, enabled) values
         ('cfg-full', 'cookieRestoration', true), ('cfg-full', 'adblockDetection', false), ('cfg-full', 'geoHeaders', true);
       insert into container_modules (container_id, module, enabled, mode) values ('cfg-full', 'ipAnonymization', true, 'drop');
-      insert into container_modules (container_id, module, enabled, action) values ('cfg-full', 'botDetection', true, 'block');`);
+      insert into container_modules (container_id, module, enabled, action) values ('cfg-full', 'botDetection', true, 'block');`,
+    );
     const config = await edgeConfigOf("cfg-full");
 
     const parsed = v.safeParse(EdgeConfigSchema, config);
@@ -279,16 +321,26 @@ describe("get_edge_config", () => {
 
   it("refuses a mode or action on another module, and values the schema does not know", async () => {
     await createContainer("cfg-modules");
-    const insert = (values: string) => pg.exec(`insert into container_modules (container_id, module, enabled, mode, action) values ${values}`);
-    await expect(insert(`('cfg-modules', 'geoHeaders', true, 'drop', null)`)).rejects.toThrow(/container_modules_mode_only_for_ip_anonymization/);
-    await expect(insert(`('cfg-modules', 'ipAnonymization', true, null, 'block')`)).rejects.toThrow(/container_modules_action_only_for_bot_detection/);
+    const insert = (values: string) =>
+      pg.exec(`insert into container_modules (container_id, module, enabled, mode, action) values ${values}`);
+    await expect(insert(`('cfg-modules', 'geoHeaders', true, 'drop', null)`)).rejects.toThrow(
+      /container_modules_mode_only_for_ip_anonymization/,
+    );
+    await expect(insert(`('cfg-modules', 'ipAnonymization', true, null, 'block')`)).rejects.toThrow(
+      /container_modules_action_only_for_bot_detection/,
+    );
     await expect(insert(`('cfg-modules', 'ipAnonymization', true, 'hash', null)`)).rejects.toThrow(/container_modules_mode_check/);
     await expect(insert(`('cfg-modules', 'botDetection', true, null, 'challenge')`)).rejects.toThrow(/container_modules_action_check/);
-    await expect(pg.exec(`insert into container_entitlements values ('cfg-modules', 'geo_headers')`)).rejects.toThrow(/container_entitlements_entitlement_check/);
+    await expect(pg.exec(`insert into container_entitlements values ('cfg-modules', 'geo_headers')`)).rejects.toThrow(
+      /container_entitlements_entitlement_check/,
+    );
   });
 
   it("bumps config_version when a module's mode or action changes", async () => {
-    await createContainer("cfg-mode", `insert into container_modules (container_id, module, enabled) values ('cfg-mode', 'ipAnonymization', true);`);
+    await createContainer(
+      "cfg-mode",
+      `insert into container_modules (container_id, module, enabled) values ('cfg-mode', 'ipAnonymization', true);`,
+    );
     expect(await edgeConfigOf("cfg-mode")).toMatchObject({ version: 1, modules: { ipAnonymization: { enabled: true, mode: "truncate" } } });
     await pg.exec(`update container_modules set mode = 'drop' where container_id = 'cfg-mode' and module = 'ipAnonymization'`);
     expect(await edgeConfigOf("cfg-mode")).toMatchObject({ version: 2, modules: { ipAnonymization: { mode: "drop" } } });
@@ -299,15 +351,23 @@ describe("get_edge_config", () => {
     await pg.exec(`update containers set identity_cookie = 'shop_uid', data_layer = 'shopLayer',
       gtm_auth = 'aBcD1234efGH', gtm_preview = 'env-7' where id = 'cfg-gtm-env'`);
     const config = await edgeConfigOf("cfg-gtm-env");
-    expect(config).toMatchObject({ version: 2, identityCookie: "shop_uid", dataLayer: "shopLayer", gtmEnvironment: { auth: "aBcD1234efGH", preview: "env-7" } });
+    expect(config).toMatchObject({
+      version: 2,
+      identityCookie: "shop_uid",
+      dataLayer: "shopLayer",
+      gtmEnvironment: { auth: "aBcD1234efGH", preview: "env-7" },
+    });
     expect(v.parse(EdgeConfigSchema, config)).toEqual(config);
   });
 
   it("refuses half a GTM environment, or one on a G- id", async () => {
     await createContainer("cfg-gtm-half");
-    await expect(pg.exec(`update containers set gtm_auth = 'aBcD1234efGH' where id = 'cfg-gtm-half'`)).rejects.toThrow(/containers_gtm_environment/);
-    await expect(pg.exec(`update containers set gtm_id = 'G-ABC1234', gtm_auth = 'aBcD1234efGH', gtm_preview = 'env-7' where id = 'cfg-gtm-half'`))
-      .rejects.toThrow(/containers_gtm_environment/);
+    await expect(pg.exec(`update containers set gtm_auth = 'aBcD1234efGH' where id = 'cfg-gtm-half'`)).rejects.toThrow(
+      /containers_gtm_environment/,
+    );
+    await expect(
+      pg.exec(`update containers set gtm_id = 'G-ABC1234', gtm_auth = 'aBcD1234efGH', gtm_preview = 'env-7' where id = 'cfg-gtm-half'`),
+    ).rejects.toThrow(/containers_gtm_environment/);
   });
 
   it("carries the current config_version", async () => {
@@ -328,9 +388,12 @@ describe("access control", () => {
 
   it("anon can neither read configs nor call get_edge_config (Supabase's default grants are revoked)", async () => {
     await expect(pg.exec(`select * from containers`, { role: "anon" })).rejects.toThrow(/permission denied for table containers/);
-    await expect(pg.exec(`select public.get_edge_config('rls-shop')`, { role: "anon" })).rejects.toThrow(/permission denied for function get_edge_config/);
-    await expect(pg.exec(`insert into loader_sessions values ('sess-anon-1', 'rls-shop', 'h', false, false, null, now())`, { role: "anon" }))
-      .rejects.toThrow(/permission denied for table loader_sessions/);
+    await expect(pg.exec(`select public.get_edge_config('rls-shop')`, { role: "anon" })).rejects.toThrow(
+      /permission denied for function get_edge_config/,
+    );
+    await expect(
+      pg.exec(`insert into loader_sessions values ('sess-anon-1', 'rls-shop', 'h', false, false, null, now())`, { role: "anon" }),
+    ).rejects.toThrow(/permission denied for table loader_sessions/);
   });
 
   it("row-level security alone also hides every row from anon and refuses its writes", async () => {
@@ -343,12 +406,14 @@ describe("access control", () => {
       select (select count(*) from containers) || ',' || (select count(*) from edge_outbox);
       rollback;`);
     expect(out.trim()).toBe("0,0");
-    await expect(pg.exec(`
+    await expect(
+      pg.exec(`
       begin;
       grant insert on loader_sessions to anon;
       set role anon;
       insert into loader_sessions values ('sess-anon-2', 'rls-shop', 'h', false, false, null, now());
-      rollback;`)).rejects.toThrow(/violates row-level security policy for table "loader_sessions"/);
+      rollback;`),
+    ).rejects.toThrow(/violates row-level security policy for table "loader_sessions"/);
   });
 
   it("the service role reads configs and upserts the log consumer's loader_sessions rows", async () => {
@@ -356,14 +421,44 @@ describe("access control", () => {
     expect(row.config).toMatchObject({ containerId: "rls-shop" });
 
     // The rows exactly as the log consumer sends them (PostgREST turns them into this INSERT ... ON CONFLICT).
-    const record = { kind: "detection" as const, containerId: "rls-shop", sessionId: "sess-svc-1", host: "ss.rls-shop.example", adblock: true, itp: false, etp: true, mode: "subdomain" as const, country: "DE", webdriver: false, bot: false };
-    const upsert = (rows: unknown[]) => pg.exec(`
+    const record = {
+      kind: "detection" as const,
+      containerId: "rls-shop",
+      sessionId: "sess-svc-1",
+      host: "ss.rls-shop.example",
+      adblock: true,
+      itp: false,
+      etp: true,
+      mode: "subdomain" as const,
+      country: "DE",
+      webdriver: false,
+      bot: false,
+    };
+    const upsert = (rows: unknown[]) =>
+      pg.exec(
+        `
       insert into loader_sessions select * from json_populate_recordset(null::loader_sessions, ${sqlText(JSON.stringify(rows))})
       on conflict (session_id) do update set adblock = excluded.adblock, itp = excluded.itp, bot = excluded.bot, detected_at = excluded.detected_at`,
-      { role: "service_role" });
+        { role: "service_role" },
+      );
     await upsert(sessionRows([{ ...record, ts: Date.UTC(2026, 10, 23, 12) }]));
     await upsert(sessionRows([{ ...record, ts: Date.UTC(2026, 10, 23, 13), itp: true, bot: true }]));
-    expect(await pg.query(`select session_id, container_id, adblock, itp, etp, mode, country, bot, detected_at from loader_sessions where session_id = 'sess-svc-1'`))
-      .toEqual([{ session_id: "sess-svc-1", container_id: "rls-shop", adblock: true, itp: true, etp: true, mode: "subdomain", country: "DE", bot: true, detected_at: "2026-11-23T13:00:00+00:00" }]);
+    expect(
+      await pg.query(
+        `select session_id, container_id, adblock, itp, etp, mode, country, bot, detected_at from loader_sessions where session_id = 'sess-svc-1'`,
+      ),
+    ).toEqual([
+      {
+        session_id: "sess-svc-1",
+        container_id: "rls-shop",
+        adblock: true,
+        itp: true,
+        etp: true,
+        mode: "subdomain",
+        country: "DE",
+        bot: true,
+        detected_at: "2026-11-23T13:00:00+00:00",
+      },
+    ]);
   });
 });

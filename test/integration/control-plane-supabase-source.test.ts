@@ -9,8 +9,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { QUEUES } from "../../workers/shared/queues";
 import { EDGE_CONFIG_RPC, fetchEdgeConfig } from "../../workers/sync-consumer/supabase-source";
-import { edgeConfig } from "../support/fixtures";
 import { deliver } from "../support/control-pipeline";
+import { edgeConfig } from "../support/fixtures";
 import { statusOf } from "../support/pipeline";
 import { standInTenant } from "../support/postgrest-stand-in.client";
 
@@ -72,12 +72,18 @@ describe("config queue message without a config", () => {
     const result = await deliverWithSupabase(supabase.env, { containerId: "cp-e2e-apply", version: 4 });
 
     expect(result.explicitAcks).toHaveLength(1);
-    expect(await env.EDGE_CONFIG.get("cp-e2e-apply", "json")).toMatchObject({ containerId: "cp-e2e-apply", version: 4, gtmId: config.gtmId });
+    expect(await env.EDGE_CONFIG.get("cp-e2e-apply", "json")).toMatchObject({
+      containerId: "cp-e2e-apply",
+      version: 4,
+      gtmId: config.gtmId,
+    });
     expect(await env.ROUTING_MAP.get("cp-e2e-apply.edge.example")).toBe("cp-e2e-apply");
     expect(await env.LOADER_TOKEN_MAP.get(config.loaderToken)).toBe("cp-e2e-apply");
     expect(await statusOf("cp-e2e-apply")).toMatchObject({ appliedVersion: 4, inSync: true, lastError: null });
     // The stored config carries the cookie domains derived on acceptance, which the edge reads instead of the PSL.
-    expect(await env.EDGE_CONFIG.get("cp-e2e-apply", "json")).toMatchObject({ cookieDomains: { "ss.cp-e2e-apply.example": "cp-e2e-apply.example" } });
+    expect(await env.EDGE_CONFIG.get("cp-e2e-apply", "json")).toMatchObject({
+      cookieDomains: { "ss.cp-e2e-apply.example": "cp-e2e-apply.example" },
+    });
     expect((await supabase.requests()).map((r) => `${r.method} ${r.path}`)).toEqual(["POST /rest/v1/rpc/get_edge_config"]);
   });
 

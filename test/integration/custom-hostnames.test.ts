@@ -6,14 +6,15 @@
 // Cloudflare's API reference for custom hostnames, checks the bearer token, records every request, and lets a test
 // move a hostname through Cloudflare's states. Everything on our side of that boundary is real: the control Worker,
 // ContainerState, the config queue and KV.
-import { env } from "cloudflare:workers";
+
 import { createExecutionContext, createScheduledController } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import worker from "../../workers/control";
 import { refreshPendingHostnames } from "../../workers/admin/custom-hostnames";
+import worker from "../../workers/control";
+import { cloudflareTenant, SAAS_TARGET, STAND_IN_CF_TOKEN, STAND_IN_ZONE_ID } from "../support/cloudflare-api-stand-in.client";
 import { ADMIN, edgeConfig } from "../support/fixtures";
 import { putConfig, statusOf, waitApplied } from "../support/pipeline";
-import { cloudflareTenant, SAAS_TARGET, STAND_IN_CF_TOKEN, STAND_IN_ZONE_ID } from "../support/cloudflare-api-stand-in.client";
 
 const CF_PATH = `/client/v4/zones/${STAND_IN_ZONE_ID}/custom_hostnames`;
 

@@ -41,7 +41,10 @@ beforeAll(async () => {
   persistTo = mkdtempSync(join(tmpdir(), "qaxal-dashboard-"));
   platform = await startPlatform({ quiet: true, persistTo });
   await poll(
-    async () => (await fetch(`${platform.workerUrl}/_edge/admin/containers/demo-shop/status`, { headers: auth })).json() as Promise<{ inSync?: boolean }>,
+    async () =>
+      (await fetch(`${platform.workerUrl}/_edge/admin/containers/demo-shop/status`, { headers: auth })).json() as Promise<{
+        inSync?: boolean;
+      }>,
     (status) => status.inSync === true,
     15_000,
   );

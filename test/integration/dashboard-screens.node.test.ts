@@ -3,15 +3,16 @@
 // the bindings of their wrangler configs); the history (test/support/traffic-history.mjs) is sent through the real
 // LOG_QUEUE, and the real log consumer writes the R2 batches the report and the logs search read.
 // Screenshots go to test/artifacts/ (git-ignored); UPDATE_SCREENSHOTS=1 also refreshes docs/dashboard-*.png.
-import type { LogRecord } from "../../schemas/log-record";
-import { packRecords, sendBatches } from "../../workers/shared/log-packing";
+
 import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWorkers } from "../../bench/lib/miniflare-worker.mjs";
 import type { Report } from "../../schemas/analytics";
+import type { LogRecord } from "../../schemas/log-record";
 import { ROOT } from "../../scripts/platform.mjs";
+import { packRecords, sendBatches } from "../../workers/shared/log-packing";
 import { launchChromium } from "../support/browser";
 import { trafficHistory } from "../support/traffic-history.mjs";
 

@@ -47,9 +47,12 @@ describe("npm run deploy", () => {
   it("creates the KV namespaces, queues and bucket, then bundles both Workers with the real ids", async () => {
     const { created, configs } = await deploy({ env: "staging", dryRun: true, log, environment: environment(SECRETS) });
     expect(created).toHaveLength(5 + 4 + 1);
-    expect(cloudflare.state.queues.map((q) => q.queue_name).sort()).toEqual(
-      ["qaxal-staging-config", "qaxal-staging-config-dlq", "qaxal-staging-logs", "qaxal-staging-logs-dlq"],
-    );
+    expect(cloudflare.state.queues.map((q) => q.queue_name).sort()).toEqual([
+      "qaxal-staging-config",
+      "qaxal-staging-config-dlq",
+      "qaxal-staging-logs",
+      "qaxal-staging-logs-dlq",
+    ]);
     expect(cloudflare.state.buckets.map((b) => b.name)).toEqual(["qaxal-staging-logs"]);
     const routingMap = cloudflare.state.namespaces.find((n) => n.title === kvTitle("staging", "ROUTING_MAP"));
     const edgeKv = configs.edge.env.staging.kv_namespaces;
@@ -75,9 +78,16 @@ describe("npm run deploy", () => {
       env: "staging",
       dryRun: true,
       log,
-      environment: environment({ ...SECRETS, QAXAL_SAAS_ZONE_ID: "023e105f4ecef8ad9ca31a8372d0c353", QAXAL_SAAS_CNAME_TARGET: "edge.qaxal.example" }),
+      environment: environment({
+        ...SECRETS,
+        QAXAL_SAAS_ZONE_ID: "023e105f4ecef8ad9ca31a8372d0c353",
+        QAXAL_SAAS_CNAME_TARGET: "edge.qaxal.example",
+      }),
     });
-    expect(configs.control.env.staging.vars).toMatchObject({ CF_ZONE_ID: "023e105f4ecef8ad9ca31a8372d0c353", SAAS_CNAME_TARGET: "edge.qaxal.example" });
+    expect(configs.control.env.staging.vars).toMatchObject({
+      CF_ZONE_ID: "023e105f4ecef8ad9ca31a8372d0c353",
+      SAAS_CNAME_TARGET: "edge.qaxal.example",
+    });
   });
 
   it("accepts a required secret that is already set on the control Worker", async () => {

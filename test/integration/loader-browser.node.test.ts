@@ -17,9 +17,9 @@ import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEV_ADMIN_TOKEN, ROOT, startPlatform } from "../../scripts/platform.mjs";
-import { startPostgrestStandIn } from "../support/postgrest-stand-in.mjs";
 import { launchChromium } from "../support/browser";
 import { hostRequest } from "../support/http.mjs";
+import { startPostgrestStandIn } from "../support/postgrest-stand-in.mjs";
 
 const SERVICE_KEY = "loader-browser-service-key";
 const TENANT = "loader-browser";
@@ -56,11 +56,15 @@ async function pollUntil<T>(check: () => Promise<T | undefined>, timeoutMs: numb
 }
 
 async function waitInSync(version: number): Promise<void> {
-  await pollUntil(async () => {
-    const res = await fetch(`${platform.workerUrl}/_edge/admin/containers/demo-shop/status`, { headers: admin });
-    const status = res.ok ? ((await res.json()) as { inSync: boolean; appliedVersion: number }) : null;
-    return status?.inSync && status.appliedVersion >= version ? true : undefined;
-  }, 20_000, `demo-shop v${version} in sync`);
+  await pollUntil(
+    async () => {
+      const res = await fetch(`${platform.workerUrl}/_edge/admin/containers/demo-shop/status`, { headers: admin });
+      const status = res.ok ? ((await res.json()) as { inSync: boolean; appliedVersion: number }) : null;
+      return status?.inSync && status.appliedVersion >= version ? true : undefined;
+    },
+    20_000,
+    `demo-shop v${version} in sync`,
+  );
 }
 
 /** Navigates and returns the answer of the /boot call the loader made on that page view. */
@@ -92,22 +96,28 @@ async function reportedSession(page: Page): Promise<string> {
 async function waitForBackup(context: BrowserContext, bootUrl: string): Promise<void> {
   const fpid = (await context.cookies()).find((c) => c.name === "FPID")!.value;
   const url = new URL(bootUrl);
-  await pollUntil(async () => {
-    const res = await hostRequest(`${platform.workerUrl}${url.pathname}`, url.hostname, {
-      method: "POST",
-      headers: { Cookie: `FPID=${fpid}` },
-      body: JSON.stringify({ cookies: {} }),
-    });
-    const answer = JSON.parse(res.body) as BootAnswer;
-    return answer.restoreCookies.some((c) => c.name === "_ga") ? true : undefined;
-  }, 10_000, "the _ga backup in COOKIE_VAULT");
+  await pollUntil(
+    async () => {
+      const res = await hostRequest(`${platform.workerUrl}${url.pathname}`, url.hostname, {
+        method: "POST",
+        headers: { Cookie: `FPID=${fpid}` },
+        body: JSON.stringify({ cookies: {} }),
+      });
+      const answer = JSON.parse(res.body) as BootAnswer;
+      return answer.restoreCookies.some((c) => c.name === "_ga") ? true : undefined;
+    },
+    10_000,
+    "the _ga backup in COOKIE_VAULT",
+  );
 }
 
 /** The restoration round trip the loader exists for: back up on one view, lose the cookie, get it back. */
 async function restoreRoundTrip(context: BrowserContext, url: string): Promise<{ page: Page; restored: BootAnswer }> {
   const page = await context.newPage();
   await visit(page, url); // creates FPID
-  await page.evaluate((ga) => void (document.cookie = `_ga=${ga}; Path=/; Max-Age=3600`), GA);
+  await page.evaluate((ga) => {
+    document.cookie = `_ga=${ga}; Path=/; Max-Age=3600`;
+  }, GA);
   const backup = await visit(page, url); // sends _ga: backed up under FPID
   expect(backup.answer.restoreCookies).toEqual([]);
   await waitForBackup(context, backup.bootUrl);
@@ -229,17 +239,25 @@ describe("subdomain mode: page on www.demo-shop.localhost, loader on ss.demo-sho
     const demo = JSON.parse(readFileSync(join(ROOT, "demo/containers.example.json"), "utf8"));
     const shop = demo.find((c: { containerId: string }) => c.containerId === "demo-shop");
     const config = { ...shop, version: 2, upstream: platform.originUrl, allowedOrigins: [...shop.allowedOrigins, pageOrigin()] };
-    const put = await fetch(`${platform.workerUrl}/_edge/admin/containers/demo-shop`, { method: "PUT", headers: admin, body: JSON.stringify(config) });
+    const put = await fetch(`${platform.workerUrl}/_edge/admin/containers/demo-shop`, {
+      method: "PUT",
+      headers: admin,
+      body: JSON.stringify(config),
+    });
     expect(put.status).toBe(202);
     await waitInSync(2);
     // Past the in-isolate config cache: the preflight grants the new origin.
-    await pollUntil(async () => {
-      const res = await hostRequest(`${platform.workerUrl}/boot`, "ss.demo-shop.localhost", {
-        method: "OPTIONS",
-        headers: { Origin: pageOrigin(), "Access-Control-Request-Method": "POST" },
-      });
-      return res.headers["access-control-allow-origin"] === pageOrigin() ? true : undefined;
-    }, 15_000, "CORS grant for the page origin");
+    await pollUntil(
+      async () => {
+        const res = await hostRequest(`${platform.workerUrl}/boot`, "ss.demo-shop.localhost", {
+          method: "OPTIONS",
+          headers: { Origin: pageOrigin(), "Access-Control-Request-Method": "POST" },
+        });
+        return res.headers["access-control-allow-origin"] === pageOrigin() ? true : undefined;
+      },
+      15_000,
+      "CORS grant for the page origin",
+    );
   });
 
   it("boots cross-origin with credentials and restores a lost cookie on the shop's page", async () => {

@@ -50,7 +50,11 @@ describe("local run", () => {
       gtmId: "GTM-LATE01",
     };
     expect((await hostRequest(`${platform.workerUrl}/gtm.js?id=GTM-LATE01`, "late-shop.edge.localhost")).status).toBe(404);
-    const put = await fetch(`${platform.workerUrl}/_edge/admin/containers/late-shop`, { method: "PUT", headers: auth, body: JSON.stringify(config) });
+    const put = await fetch(`${platform.workerUrl}/_edge/admin/containers/late-shop`, {
+      method: "PUT",
+      headers: auth,
+      body: JSON.stringify(config),
+    });
     expect(put.status).toBe(202);
     await pollUntil(async () => {
       const res = await hostRequest(`${platform.workerUrl}/gtm.js?id=GTM-LATE01`, "late-shop.edge.localhost");

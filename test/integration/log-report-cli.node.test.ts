@@ -6,24 +6,63 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, ROOT } from "../../scripts/platform.mjs";
 import type { AccessRecord, DetectionRecord } from "../../schemas/log-record";
+import { freePort, ROOT } from "../../scripts/platform.mjs";
 import { aggregate } from "../../workers/log-consumer/aggregate";
 
 const run = promisify(execFile);
 const TOKEN = "cli-test-token";
 const from = Date.UTC(2026, 5, 1, 0);
-const base = { kind: "access", containerId: "shop1", host: "ss.shop1.example", method: "GET", pathClass: "proxy", upstreamStatus: 200, country: null, bot: null } as const;
+const base = {
+  kind: "access",
+  containerId: "shop1",
+  host: "ss.shop1.example",
+  method: "GET",
+  pathClass: "proxy",
+  upstreamStatus: 200,
+  country: null,
+  bot: null,
+} as const;
 const access: AccessRecord[] = [
   { ...base, ts: from + 60_000, requestId: "r1", path: "/g/collect", status: 200, durationMs: 10, cookieRewrites: 2, bot: true },
   { ...base, ts: from + 120_000, requestId: "r2", path: "/g/collect", status: 502, durationMs: 40, cookieRewrites: 0, bot: false },
   { ...base, ts: from + 7_200_000, requestId: "r3", path: "/gtm.js", status: 200, durationMs: 20, cookieRewrites: 0 },
 ];
 const detections: DetectionRecord[] = [
-  { kind: "detection", ts: from, containerId: "shop1", sessionId: "session-a1", host: "ss.shop1.example", adblock: true, itp: false, etp: false, mode: "unknown", country: null, webdriver: true, bot: true },
+  {
+    kind: "detection",
+    ts: from,
+    containerId: "shop1",
+    sessionId: "session-a1",
+    host: "ss.shop1.example",
+    adblock: true,
+    itp: false,
+    etp: false,
+    mode: "unknown",
+    country: null,
+    webdriver: true,
+    bot: true,
+  },
 ];
-const previous = { from: "", to: "", requests: 2, errors: 0, latencyP95: 40, sessions: 2, adblockRate: 0.5, itpRate: 0, recoveredRate: 0.5, botShare: null };
-const report = { ...aggregate({ from, to: from + 6 * 3_600_000, containerId: "shop1" }, access, detections), source: "r2", previous, objectsRead: 2, truncated: false };
+const previous = {
+  from: "",
+  to: "",
+  requests: 2,
+  errors: 0,
+  latencyP95: 40,
+  sessions: 2,
+  adblockRate: 0.5,
+  itpRate: 0,
+  recoveredRate: 0.5,
+  botShare: null,
+};
+const report = {
+  ...aggregate({ from, to: from + 6 * 3_600_000, containerId: "shop1" }, access, detections),
+  source: "r2",
+  previous,
+  objectsRead: 2,
+  truncated: false,
+};
 
 let server: Server;
 let url: string;
@@ -55,7 +94,11 @@ describe("npm run report", () => {
     const { stdout } = await cli(["--container", "shop1"]);
     const lines = stdout.split("\n");
     expect(lines[0]).toBe("shop1 · 2026-06-01T00:00:00.000Z → 2026-06-01T06:00:00.000Z · 2 R2 batch objects");
-    const row = (pattern: RegExp) => expect(lines.some((line) => pattern.test(line)), String(pattern)).toBe(true);
+    const row = (pattern: RegExp) =>
+      expect(
+        lines.some((line) => pattern.test(line)),
+        String(pattern),
+      ).toBe(true);
     row(/^requests +3 +\+50\.0 %$/);
     row(/^p95 proxy latency +40 ms +\+0\.0 %$/);
     row(/^cookie-keeper rewrites +2$/);
@@ -70,20 +113,29 @@ describe("npm run report", () => {
 
   it("names the URL it tried, and where it came from, when nothing answers there", async () => {
     const free = await freePort();
-    const failed = run(process.execPath, [join(ROOT, "scripts/report.mjs")], { env: { ...process.env, ADMIN_TOKEN: TOKEN, PORT: String(free), EDGE_URL: "" } });
+    const failed = run(process.execPath, [join(ROOT, "scripts/report.mjs")], {
+      env: { ...process.env, ADMIN_TOKEN: TOKEN, PORT: String(free), EDGE_URL: "" },
+    });
     await expect(failed).rejects.toMatchObject({
       code: 1,
-      stderr: expect.stringContaining(`report: could not reach http://127.0.0.1:${free}/_edge/admin/report?since=24h (ECONNREFUSED); the URL came from PORT.`),
+      stderr: expect.stringContaining(
+        `report: could not reach http://127.0.0.1:${free}/_edge/admin/report?since=24h (ECONNREFUSED); the URL came from PORT.`,
+      ),
     });
   });
 
   it("uses PORT when no --url is given", async () => {
     const port = (server.address() as { port: number }).port;
-    await run(process.execPath, [join(ROOT, "scripts/report.mjs"), "--since", "1h"], { env: { ...process.env, ADMIN_TOKEN: TOKEN, PORT: String(port), EDGE_URL: "" } });
+    await run(process.execPath, [join(ROOT, "scripts/report.mjs"), "--since", "1h"], {
+      env: { ...process.env, ADMIN_TOKEN: TOKEN, PORT: String(port), EDGE_URL: "" },
+    });
     expect(seen.at(-1)!.url).toBe("/_edge/admin/report?since=1h");
   });
 
   it("exits non-zero with the endpoint's message when the token is refused", async () => {
-    await expect(cli([], "wrong")).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining("401 unauthorized: missing or wrong bearer token") });
+    await expect(cli([], "wrong")).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining("401 unauthorized: missing or wrong bearer token"),
+    });
   });
 });

@@ -51,7 +51,10 @@ describe("GET /_edge/admin/report", () => {
       // The record 30 hours ago lies in the 24 hours before the window: the comparison period.
       previous: { requests: 1, errors: 0, sessions: 0 },
       statusClasses: { "2xx": 1, "4xx": 1, "5xx": 1 },
-      topPaths: [{ path: "/g/collect", count: 2 }, { path: "/x", count: 1 }],
+      topPaths: [
+        { path: "/g/collect", count: 2 },
+        { path: "/x", count: 1 },
+      ],
       latencyMs: { p50: 20, p95: 90, samples: 3 },
       cookieKeeper: { rewrites: 1, requestsWithRewrites: 1 },
       detection: { sessions: 2, adblock: 1, itp: 0, etp: 1, adblockRate: 0.5, itpRate: 0, etpRate: 0.5, recoveredRate: 1 },

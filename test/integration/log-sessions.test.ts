@@ -6,8 +6,8 @@
 // The column names asserted here are supabase/migrations' `loader_sessions`.
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { STAND_IN_SERVICE_KEY, standInTenant } from "../support/postgrest-stand-in.client";
 import { accessRecord, deliverLogs, detectionRecord, listKeys } from "../support/log-records";
+import { STAND_IN_SERVICE_KEY, standInTenant } from "../support/postgrest-stand-in.client";
 
 const at = (day: number, hour: number) => Date.UTC(2026, 2, day, hour);
 
@@ -36,8 +36,30 @@ describe("log consumer: loader_sessions", () => {
     expect(upsert!.headers.prefer).toContain("resolution=merge-duplicates");
     expect(upsert!.headers["content-type"]).toContain("application/json");
     expect(upsert!.body).toEqual([
-      { session_id: a.sessionId, container_id: "shop1", host: a.host, adblock: true, itp: false, etp: false, mode: "subdomain", country: "DE", bot: null, detected_at: "2026-03-01T09:00:00.000Z" },
-      { session_id: b.sessionId, container_id: "shop1", host: b.host, adblock: false, itp: true, etp: false, mode: "same-origin", country: null, bot: true, detected_at: "2026-03-01T09:00:00.000Z" },
+      {
+        session_id: a.sessionId,
+        container_id: "shop1",
+        host: a.host,
+        adblock: true,
+        itp: false,
+        etp: false,
+        mode: "subdomain",
+        country: "DE",
+        bot: null,
+        detected_at: "2026-03-01T09:00:00.000Z",
+      },
+      {
+        session_id: b.sessionId,
+        container_id: "shop1",
+        host: b.host,
+        adblock: false,
+        itp: true,
+        etp: false,
+        mode: "same-origin",
+        country: null,
+        bot: true,
+        detected_at: "2026-03-01T09:00:00.000Z",
+      },
     ]);
     expect(await db.rows("loader_sessions")).toEqual(upsert!.body);
   });

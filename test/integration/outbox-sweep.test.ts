@@ -201,7 +201,11 @@ describe("outbox sweeper", () => {
   it("without Supabase configured a run does nothing", async () => {
     const recorder = recordingQueue();
     const ctx = createExecutionContext();
-    await runScheduled(createScheduledController({ cron: CRONS.everyMinute }), { ...env, SUPABASE_URL: "", CONFIG_QUEUE: recorder.queue }, ctx);
+    await runScheduled(
+      createScheduledController({ cron: CRONS.everyMinute }),
+      { ...env, SUPABASE_URL: "", CONFIG_QUEUE: recorder.queue },
+      ctx,
+    );
     expect(recorder.calls()).toBe(0);
   });
 });

@@ -25,7 +25,13 @@ describe("config pipeline end to end", () => {
     await waitApplied("e2e-status", 2);
     const res = await admin("/_edge/admin/containers/e2e-status/status");
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ containerId: "e2e-status", desiredVersion: 2, appliedVersion: 2, inSync: true, lastError: null });
+    expect(await res.json()).toMatchObject({
+      containerId: "e2e-status",
+      desiredVersion: 2,
+      appliedVersion: 2,
+      inSync: true,
+      lastError: null,
+    });
   });
 
   it("a PUT of a version not newer than the applied one is refused with 409 and nothing is queued", async () => {
@@ -60,7 +66,9 @@ describe("config pipeline end to end", () => {
     await admin("/_edge/admin/containers/e2e-traffic", { method: "DELETE" });
     await waitApplied("e2e-traffic", 2);
     // Distinct isolate cache entries are keyed by container; a fresh host lookup sees the deletion.
-    const res = await exports.default.fetch("https://e2e-traffic.edge.example/g/collect", { headers: { Host: "e2e-traffic.edge.example" } });
+    const res = await exports.default.fetch("https://e2e-traffic.edge.example/g/collect", {
+      headers: { Host: "e2e-traffic.edge.example" },
+    });
     expect(res.status).toBe(404);
   });
 

@@ -1,12 +1,13 @@
 // Drift repair, replay and dead letters.
-import { env } from "cloudflare:workers";
+
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { containerStub } from "../../durable/container-state";
 import type { UpsertMessage } from "../../schemas/config-message";
 import { QUEUES } from "../../workers/shared/queues";
-import { edgeConfig } from "../support/fixtures";
 import { deliver } from "../support/control-pipeline";
+import { edgeConfig } from "../support/fixtures";
 import { admin, statusOf, waitApplied } from "../support/pipeline";
 
 const upsert = (containerId: string, version: number): UpsertMessage => ({

@@ -53,7 +53,11 @@ async function seedControlPlane() {
 /** Makes the stand-in serve what PostgreSQL holds now. */
 async function mirrorPostgres() {
   standIn.setRows(TENANT, "containers", await pg.query(`select id, config_version from containers order by id`));
-  standIn.setRows(TENANT, "edge_outbox", await pg.query(`select id, container_id, config_version, op, created_at, delivered_at from edge_outbox order by id`));
+  standIn.setRows(
+    TENANT,
+    "edge_outbox",
+    await pg.query(`select id, container_id, config_version, op, created_at, delivered_at from edge_outbox order by id`),
+  );
   for (const { id, config } of await pg.query(`select id, public.get_edge_config(id) as config from containers`)) {
     standIn.answerRpc(TENANT, "get_edge_config", { p_container_id: id }, { body: config });
   }
@@ -81,7 +85,9 @@ function replay(...args: string[]): Promise<{ code: number | null; out: string }
 }
 
 async function status(id: string) {
-  const res = await fetch(`${platform.workerUrl}/_edge/admin/containers/${id}/status`, { headers: { Authorization: `Bearer ${SECRETS.ADMIN_TOKEN}` } });
+  const res = await fetch(`${platform.workerUrl}/_edge/admin/containers/${id}/status`, {
+    headers: { Authorization: `Bearer ${SECRETS.ADMIN_TOKEN}` },
+  });
   return res.status === 200 ? res.json() : null;
 }
 
@@ -108,7 +114,8 @@ function queueLog() {
 
 async function waitConverged(expected: Record<string, number>) {
   for (const [id, version] of Object.entries(expected)) {
-    await expect.poll(async () => status(id), { timeout: 30_000, interval: 250 })
+    await expect
+      .poll(async () => status(id), { timeout: 30_000, interval: 250 })
       .toMatchObject({ appliedVersion: version, desiredVersion: version, inSync: true, lastError: null });
   }
 }
@@ -166,7 +173,11 @@ describe("npm run replay", () => {
     // Only the three repairs were queued (the Durable Objects refused the already-applied versions): wait for them.
     await expect.poll(() => queueLog().consumed, { timeout: 30_000, interval: 250 }).toBeGreaterThanOrEqual(before.log.consumed + 3);
     // No version was applied (a late re-send from the first run could only log "stale", which touches no KV).
-    expect(queueLog().syncs.slice(before.log.syncs.length).filter((s) => s.status === "applied")).toEqual([]);
+    expect(
+      queueLog()
+        .syncs.slice(before.log.syncs.length)
+        .filter((s) => s.status === "applied"),
+    ).toEqual([]);
     expect(kvBlobs()).toEqual(before.blobs);
     const after = await Promise.all(CONTAINERS.map(status));
     expect(after.map((s) => s.appliedVersion)).toEqual(before.statuses.map((s) => s.appliedVersion));
@@ -203,9 +214,16 @@ describe("npm run replay", () => {
     expect(kvBlobs().filter((blob) => !blobsBefore.includes(blob))).toEqual([expect.stringMatching(/^EDGE_CONFIG\//)]);
 
     expect(standIn.rows(TENANT, "edge_outbox").every((row) => typeof row.delivered_at === "string")).toBe(true);
-    const patches = standIn.requests(TENANT).slice(firstPatch).filter((r) => r.method === "PATCH");
+    const patches = standIn
+      .requests(TENANT)
+      .slice(firstPatch)
+      .filter((r) => r.method === "PATCH");
     expect(patches).toHaveLength(pending);
-    expect(patches[0]).toMatchObject({ path: "/rest/v1/edge_outbox", query: { id: expect.stringMatching(/^eq\.\d+$/) }, body: { delivered_at: expect.any(String) } });
+    expect(patches[0]).toMatchObject({
+      path: "/rest/v1/edge_outbox",
+      query: { id: expect.stringMatching(/^eq\.\d+$/) },
+      body: { delivered_at: expect.any(String) },
+    });
 
     const second = await replay("--outbox");
     expect(second.out).toContain("summary: rows 0, enqueued 0, alreadyApplied 0, failed 0");

@@ -3,7 +3,15 @@
 import * as v from "valibot";
 import { describe, expect, it } from "vitest";
 import { AccessRecordSchema, MAX_RECORDS_PER_MESSAGE, PACKED_LOG_VERSION } from "../../schemas/log-record";
-import { callRouter, callRouterWith, encodeTarget, recordingQueue, routerRequest, seedContainer, uniqueId } from "../support/router-harness";
+import {
+  callRouter,
+  callRouterWith,
+  encodeTarget,
+  recordingQueue,
+  routerRequest,
+  seedContainer,
+  uniqueId,
+} from "../support/router-harness";
 
 const setCookiesPath = (cookies: string[]) => `/set-cookies?c=${encodeTarget(JSON.stringify(cookies))}`;
 const DAYS_395 = 395 * 86_400;
@@ -28,7 +36,9 @@ describe("CORS on proxied responses", () => {
 
   it("adds Origin to the upstream's Vary instead of replacing it", async () => {
     const config = await seedContainer();
-    const { response } = await callRouter(routerRequest(config.publicHosts[0]!, "/cors", { headers: { Origin: `https://${config.publicHosts[0]}` } }));
+    const { response } = await callRouter(
+      routerRequest(config.publicHosts[0]!, "/cors", { headers: { Origin: `https://${config.publicHosts[0]}` } }),
+    );
     expect(response.headers.get("Vary")).toBe("Accept-Encoding, Origin");
   });
 
@@ -156,7 +166,9 @@ describe("access record", () => {
 
   it("carries no client IP and no query string", async () => {
     const config = await seedContainer();
-    const request = routerRequest(config.publicHosts[0]!, "/echo?cid=secret-client-id", { headers: { "CF-Connecting-IP": "203.0.113.99" } });
+    const request = routerRequest(config.publicHosts[0]!, "/echo?cid=secret-client-id", {
+      headers: { "CF-Connecting-IP": "203.0.113.99" },
+    });
     const serialized = JSON.stringify((await callRouter(request)).records);
     expect(serialized).not.toContain("203.0.113.99");
     expect(serialized).not.toContain("secret-client-id");
@@ -171,7 +183,10 @@ describe("access record", () => {
   it("sends one record per request, packed into one message when requests arrive together", async () => {
     const config = await seedContainer();
     const log = recordingQueue();
-    const responses = await callRouterWith(log, Array.from({ length: 30 }, () => routerRequest(config.publicHosts[0]!, "/echo")));
+    const responses = await callRouterWith(
+      log,
+      Array.from({ length: 30 }, () => routerRequest(config.publicHosts[0]!, "/echo")),
+    );
     await Promise.all(responses.map((response) => response.body?.cancel()));
     expect(log.records).toHaveLength(30);
     expect(new Set(log.records.map((r) => r.requestId)).size).toBe(30);

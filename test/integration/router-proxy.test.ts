@@ -136,7 +136,15 @@ describe("request headers to the upstream", () => {
   it("drops cf-* and hop-by-hop headers, and headers named in Connection", async () => {
     const config = await seedContainer();
     const request = routerRequest(config.infraHosts[0]!, "/echo", {
-      headers: { "CF-Ray": "abc", "CF-IPCountry": "DE", "Proxy-Authorization": "x", "Keep-Alive": "5", Connection: "x-private", "X-Private": "1", "X-Public-Host": "x.example" },
+      headers: {
+        "CF-Ray": "abc",
+        "CF-IPCountry": "DE",
+        "Proxy-Authorization": "x",
+        "Keep-Alive": "5",
+        Connection: "x-private",
+        "X-Private": "1",
+        "X-Public-Host": "x.example",
+      },
     });
     const { headers } = await echoed((await callRouter(request)).response);
     for (const name of ["cf-ray", "cf-ipcountry", "proxy-authorization", "keep-alive", "x-private", "x-public-host"]) {

@@ -2,9 +2,9 @@
 // same-origin mounts, the Durable Object fallback and config changes reaching live traffic.
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { callRouter, encodeTarget, originUrl, routerRequest, seedContainer, uniqueId } from "../support/router-harness";
 import { edgeConfig } from "../support/fixtures";
 import { putConfig, waitApplied } from "../support/pipeline";
+import { callRouter, encodeTarget, originUrl, routerRequest, seedContainer, uniqueId } from "../support/router-harness";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Longer than the test config's CONFIG_CACHE_TTL_MS (200 ms). */
@@ -29,7 +29,9 @@ describe("host resolution", () => {
 
   it("prefers the Host header over X-Forwarded-Host", async () => {
     const [a, b] = [await seedContainer(), await seedContainer()];
-    const request = new Request("https://unrouted.example/echo", { headers: { Host: a.infraHosts[0]!, "X-Forwarded-Host": b.infraHosts[0]! } });
+    const request = new Request("https://unrouted.example/echo", {
+      headers: { Host: a.infraHosts[0]!, "X-Forwarded-Host": b.infraHosts[0]! },
+    });
     expect(await servedBy(request)).toBe(a.containerId);
   });
 

@@ -3,8 +3,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { containerStub } from "../../durable/container-state";
 import { QUEUES } from "../../workers/shared/queues";
-import { edgeConfig } from "../support/fixtures";
 import { deliver, kvWriteCount, spyOnKvWrites } from "../support/control-pipeline";
+import { edgeConfig } from "../support/fixtures";
 import { operatorPut } from "../support/operator";
 import { statusOf } from "../support/pipeline";
 
@@ -46,7 +46,10 @@ describe("ordering", () => {
     it(`ends at version 5 for ${order.name}`, async () => {
       const id = `order-${i}`;
       for (const versions of order.batches) {
-        await deliver(QUEUES.config, versions.map((version) => upsert(id, version, { gtmId: `GTM-VER${version}00` })));
+        await deliver(
+          QUEUES.config,
+          versions.map((version) => upsert(id, version, { gtmId: `GTM-VER${version}00` })),
+        );
       }
       expect((await statusOf(id))?.appliedVersion).toBe(5);
       expect(await env.EDGE_CONFIG.get(id, "json")).toMatchObject({ version: 5, gtmId: "GTM-VER500" });
@@ -119,7 +122,12 @@ describe("fail-closed", () => {
   });
 
   it("an invalid config is kept as a dead letter, acknowledged, and writes nothing", async () => {
-    const bad = { type: "upsert", containerId: "fail-bad", version: 1, config: { ...edgeConfig({ containerId: "fail-bad" }), extra: true } };
+    const bad = {
+      type: "upsert",
+      containerId: "fail-bad",
+      version: 1,
+      config: { ...edgeConfig({ containerId: "fail-bad" }), extra: true },
+    };
     const result = await deliver(QUEUES.config, [bad]);
     expect(result.explicitAcks).toHaveLength(1);
     expect(await env.EDGE_CONFIG.get("fail-bad")).toBeNull();
@@ -156,7 +164,9 @@ describe("fail-closed", () => {
     expect((await statusOf("fail-del"))?.lastError).toContain("KV DELETE failed");
     // The delete did not happen, so the host still routes here and nobody else may claim it yet.
     expect(await env.ROUTING_MAP.get("drop.fail-del.edge.example")).toBe("fail-del");
-    const early = await operatorPut(edgeConfig({ containerId: "fail-del-other", infraHosts: [], publicHosts: ["drop.fail-del.edge.example"] }));
+    const early = await operatorPut(
+      edgeConfig({ containerId: "fail-del-other", infraHosts: [], publicHosts: ["drop.fail-del.edge.example"] }),
+    );
     expect(early.response.status).toBe(409);
 
     const retried = await deliver(QUEUES.config, [next]);

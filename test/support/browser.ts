@@ -1,11 +1,11 @@
 // Headless Debian Chromium for the Node-side tests (the loader's real-browser test, dashboard screenshots).
 // playwright-core drives the system browser: no browser download, the same binary CI installs with apt.
-import { chromium, type Browser } from "playwright-core";
+import { type Browser, chromium } from "playwright-core";
 
-export const CHROMIUM_PATH = "/usr/bin/chromium";
+const CHROMIUM_PATH = "/usr/bin/chromium";
 
 /** Flags that keep a test browser quiet and reproducible: no GPU, no background traffic, no first-run UI. */
-export const CHROMIUM_ARGS = [
+const CHROMIUM_ARGS = [
   "--headless",
   "--no-sandbox",
   "--disable-gpu",

@@ -36,7 +36,8 @@ export async function startCloudflareAccountStandIn({ account = "acc123", token 
     }
     if (rest === "/storage/kv/namespaces" && method === "POST") {
       if (typeof body?.title !== "string") return fail(400, 10019, "title is required");
-      if (state.namespaces.some((n) => n.title === body.title)) return fail(400, 10014, "a namespace with this account ID and title already exists");
+      if (state.namespaces.some((n) => n.title === body.title))
+        return fail(400, 10014, "a namespace with this account ID and title already exists");
       const namespace = { id: randomUUID().replaceAll("-", ""), title: body.title, supports_url_encoding: true };
       state.namespaces.push(namespace);
       return ok(namespace);
@@ -50,7 +51,8 @@ export async function startCloudflareAccountStandIn({ account = "acc123", token 
     }
     if (rest === "/r2/buckets" && method === "GET") return ok({ buckets: state.buckets });
     if (rest === "/r2/buckets" && method === "POST") {
-      if (state.buckets.some((b) => b.name === body?.name)) return fail(409, 10004, "The bucket you tried to create already exists, and you own it.");
+      if (state.buckets.some((b) => b.name === body?.name))
+        return fail(409, 10004, "The bucket you tried to create already exists, and you own it.");
       const bucket = { name: body.name, creation_date: new Date().toISOString() };
       state.buckets.push(bucket);
       return ok(bucket);
@@ -71,9 +73,10 @@ export async function startCloudflareAccountStandIn({ account = "acc123", token 
     const text = Buffer.concat(chunks).toString("utf8");
     const body = text ? JSON.parse(text) : undefined;
     state.requests.push({ method: req.method, path: url.pathname, body });
-    const reply = req.headers.authorization !== `Bearer ${token}`
-      ? fail(403, 10000, "Authentication error")
-      : answer(req.method, url.pathname, url.searchParams, body);
+    const reply =
+      req.headers.authorization !== `Bearer ${token}`
+        ? fail(403, 10000, "Authentication error")
+        : answer(req.method, url.pathname, url.searchParams, body);
     // No keep-alive: deploy() runs wrangler synchronously in this process, which blocks this server's event loop for
     // seconds, and a pooled connection whose idle timer fires right after that gets reset under the next request.
     res.writeHead(reply.status, { "Content-Type": "application/json", Connection: "close" });

@@ -1,7 +1,8 @@
 // Control-Worker-only helpers: spies inside ContainerState and direct delivery to the control Worker's queue
 // handler.
-import { env } from "cloudflare:workers";
+
 import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { vi } from "vitest";
 import { containerStub } from "../../durable/container-state";
 import { KV_MAPS } from "../../workers/sync-consumer/kv-sync";

@@ -1,6 +1,7 @@
 // Builders and helpers for the log consumer's Workers-runtime tests.
-import { env } from "cloudflare:workers";
+
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { vi } from "vitest";
 import type { AccessRecord, DetectionRecord } from "../../schemas/log-record";
 import { consumeLogBatch } from "../../workers/log-consumer/consumer";
@@ -72,8 +73,14 @@ export async function deliverLogs(bodies: unknown[], delivery: Delivery = {}) {
 }
 
 /** The bindings the consumer uses, with Supabase off unless a test configures it. */
-export function logEnv() {
-  return { LOG_BUCKET: env.LOG_BUCKET, ACCESS_ANALYTICS: env.ACCESS_ANALYTICS, SESSION_ANALYTICS: env.SESSION_ANALYTICS, SUPABASE_URL: "", SUPABASE_SERVICE_ROLE_KEY: "" };
+function logEnv() {
+  return {
+    LOG_BUCKET: env.LOG_BUCKET,
+    ACCESS_ANALYTICS: env.ACCESS_ANALYTICS,
+    SESSION_ANALYTICS: env.SESSION_ANALYTICS,
+    SUPABASE_URL: "",
+    SUPABASE_SERVICE_ROLE_KEY: "",
+  };
 }
 
 export async function listKeys(prefix: string): Promise<string[]> {

@@ -1,13 +1,14 @@
 // Control-Worker-only: the operator API with CONFIG_QUEUE replaced by a recorder, so the test hands the queued
 // messages to the real queue handler (deliver) exactly when it wants, instead of racing the local queue's consumer.
-import { env } from "cloudflare:workers";
+
 import { createExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import type { EdgeConfigInput } from "../../schemas/edge-config";
 import { edgeApi } from "../../workers/admin/api";
 import { QUEUES } from "../../workers/shared/queues";
+import { deliver } from "./control-pipeline";
 import { ADMIN } from "./fixtures";
 import { OPERATOR_ORIGIN } from "./pipeline";
-import { deliver } from "./control-pipeline";
 
 export interface OperatorCall {
   response: Response;

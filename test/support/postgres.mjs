@@ -81,11 +81,21 @@ export async function startPostgres() {
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await run(join(bin, "initdb"), ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "-N"], { asPostgres: true });
+    await run(join(bin, "initdb"), ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "-N"], {
+      asPostgres: true,
+    });
     await run(
       join(bin, "pg_ctl"),
-      ["start", "-D", data, "-w", "-l", join(dir, "server.log"),
-        "-o", `-p ${port} -k ${dir} -c listen_addresses='' -c fsync=off -c full_page_writes=off`],
+      [
+        "start",
+        "-D",
+        data,
+        "-w",
+        "-l",
+        join(dir, "server.log"),
+        "-o",
+        `-p ${port} -k ${dir} -c listen_addresses='' -c fsync=off -c full_page_writes=off`,
+      ],
       { asPostgres: true },
     );
   } catch (error) {
@@ -126,7 +136,9 @@ export async function startPostgres() {
  * @param {{ database?: string }} [options]
  */
 export async function applyMigrations(pg, { database } = {}) {
-  const files = readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith(".sql")).sort();
+  const files = readdirSync(MIGRATIONS_DIR)
+    .filter((f) => f.endsWith(".sql"))
+    .sort();
   for (const file of files) {
     await pg.exec(`begin;\n${readFileSync(join(MIGRATIONS_DIR, file), "utf8")}\ncommit;`, { database });
   }

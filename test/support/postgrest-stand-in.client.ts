@@ -12,7 +12,7 @@ declare module "vitest" {
 /** Mirrors STAND_IN_SERVICE_KEY in postgrest-stand-in.global.mjs (a .mjs file the type checker does not read). */
 export const STAND_IN_SERVICE_KEY = "stand-in-service-role-key";
 
-export interface RecordedRequest {
+interface RecordedRequest {
   method: string;
   /** Relative to the tenant's Supabase URL, e.g. /rest/v1/rpc/get_edge_config. */
   path: string;

@@ -23,7 +23,7 @@
 // postgrest-stand-in.client.ts).
 // Plain JavaScript with JSDoc: the TypeScript program (tsconfig) has Workers types only, no Node types.
 import { createServer } from "node:http";
-import { applyMigrations, startPostgres, SUPABASE_ROLES_SQL } from "./postgres.mjs";
+import { applyMigrations, SUPABASE_ROLES_SQL, startPostgres } from "./postgres.mjs";
 
 /** Primary keys of supabase/migrations' tables: the default conflict target of an upsert, as in PostgreSQL. */
 const PRIMARY_KEYS = {
@@ -93,21 +93,42 @@ function sqlBackend() {
         { database },
       );
       if (!proc) {
-        return { status: 404, body: { code: "PGRST202", message: `Could not find the function public.${fn}(${Object.keys(args).join(", ")}) in the schema cache`, details: null, hint: null } };
+        return {
+          status: 404,
+          body: {
+            code: "PGRST202",
+            message: `Could not find the function public.${fn}(${Object.keys(args).join(", ")}) in the schema cache`,
+            details: null,
+            hint: null,
+          },
+        };
       }
-      const declared = proc.args === "" ? [] : proc.args.split(", ").map((arg) => {
-        const space = arg.indexOf(" ");
-        return { name: arg.slice(0, space), type: arg.slice(space + 1) };
-      });
+      const declared =
+        proc.args === ""
+          ? []
+          : proc.args.split(", ").map((arg) => {
+              const space = arg.indexOf(" ");
+              return { name: arg.slice(0, space), type: arg.slice(space + 1) };
+            });
       const unknown = Object.keys(args).filter((key) => !declared.some((d) => d.name === key));
       if (unknown.length > 0) {
-        return { status: 404, body: { code: "PGRST202", message: `Could not find the function public.${fn}(${Object.keys(args).join(", ")}) in the schema cache`, details: null, hint: null } };
+        return {
+          status: 404,
+          body: {
+            code: "PGRST202",
+            message: `Could not find the function public.${fn}(${Object.keys(args).join(", ")}) in the schema cache`,
+            details: null,
+            hint: null,
+          },
+        };
       }
       const given = declared.filter((d) => d.name in args);
       const body = JSON.stringify(args);
       if (body.includes("$stand_in$")) throw new PostgrestError(400, "PGRST102", "unsupported body");
-      const record = given.length === 0 ? "(select 1) as a" :
-        `json_to_record($stand_in$${body}$stand_in$::json) as a(${given.map((d) => `"${d.name}" ${d.type}`).join(", ")})`;
+      const record =
+        given.length === 0
+          ? "(select 1) as a"
+          : `json_to_record($stand_in$${body}$stand_in$::json) as a(${given.map((d) => `"${d.name}" ${d.type}`).join(", ")})`;
       const call = `public.${fn}(${given.map((d) => `"${d.name}" := a."${d.name}"`).join(", ")})`;
       const sql = proc.set
         ? `select coalesce(json_agg(r), '[]'::json) from ${record}, ${call} as r`
@@ -121,7 +142,10 @@ function sqlBackend() {
         const stderr = error instanceof Error && "stderr" in error ? String(error.stderr) : "";
         const match = /ERROR:\s+([0-9A-Z]{5}): ([^\n]*)/.exec(stderr);
         const code = match?.[1] ?? "XX000";
-        return { status: statusForSqlState(code), body: { code, message: match?.[2] ?? (error instanceof Error ? error.message : String(error)), details: null, hint: null } };
+        return {
+          status: statusForSqlState(code),
+          body: { code, message: match?.[2] ?? (error instanceof Error ? error.message : String(error)), details: null, hint: null },
+        };
       }
     },
     async stop() {
@@ -148,15 +172,27 @@ function matches(value, filter) {
   const [op, operand] = [filter.slice(0, dot), filter.slice(dot + 1)];
   const text = value === null || value === undefined ? null : String(value);
   switch (op) {
-    case "eq": return text === operand;
-    case "neq": return text !== operand;
-    case "is": return operand === "null" ? text === null : text === operand;
-    case "in": return operand.replace(/^\(|\)$/g, "").split(",").includes(text);
-    case "gt": return text !== null && compare(value, operand) > 0;
-    case "gte": return text !== null && compare(value, operand) >= 0;
-    case "lt": return text !== null && compare(value, operand) < 0;
-    case "lte": return text !== null && compare(value, operand) <= 0;
-    default: throw new PostgrestError(400, "PGRST100", `unsupported filter operator "${op}"`);
+    case "eq":
+      return text === operand;
+    case "neq":
+      return text !== operand;
+    case "is":
+      return operand === "null" ? text === null : text === operand;
+    case "in":
+      return operand
+        .replace(/^\(|\)$/g, "")
+        .split(",")
+        .includes(text);
+    case "gt":
+      return text !== null && compare(value, operand) > 0;
+    case "gte":
+      return text !== null && compare(value, operand) >= 0;
+    case "lt":
+      return text !== null && compare(value, operand) < 0;
+    case "lte":
+      return text !== null && compare(value, operand) <= 0;
+    default:
+      throw new PostgrestError(400, "PGRST100", `unsupported filter operator "${op}"`);
   }
 }
 
@@ -191,7 +227,10 @@ function headerProblem(headers, key) {
 }
 
 function preferences(headers) {
-  return String(headers.prefer ?? "").split(",").map((p) => p.trim()).filter(Boolean);
+  return String(headers.prefer ?? "")
+    .split(",")
+    .map((p) => p.trim())
+    .filter(Boolean);
 }
 
 /** @param {Tenant} tenant */
@@ -209,7 +248,11 @@ async function answerRest(tenant, request, sql) {
     const reply = tenant.rpc.get(rpcKey(rpc[1], body));
     if (!reply && tenant.database !== null) return sql.rpc(tenant.database, rpc[1], body);
     if (!reply) {
-      throw new PostgrestError(404, "PGRST202", `Could not find the function public.${rpc[1]}(${Object.keys(body).join(", ")}) in the schema cache`);
+      throw new PostgrestError(
+        404,
+        "PGRST202",
+        `Could not find the function public.${rpc[1]}(${Object.keys(body).join(", ")}) in the schema cache`,
+      );
     }
     return { status: reply.status ?? 200, body: reply.body ?? null };
   }
@@ -281,7 +324,10 @@ export async function startPostgrestStandIn({ serviceKey, port = 0 }) {
     },
     /** Replaces a table's rows. */
     setRows: (tenant, table, rows) => {
-      tenantOf(tenant).tables.set(table, rows.map((row) => ({ ...row })));
+      tenantOf(tenant).tables.set(
+        table,
+        rows.map((row) => ({ ...row })),
+      );
     },
     rows: (tenant, table) => tenantOf(tenant).tables.get(table) ?? [],
     /** @returns {RecordedRequest[]} */
@@ -323,13 +369,15 @@ export async function startPostgrestStandIn({ serviceKey, port = 0 }) {
           await control.useDatabase(tenant);
           return send(204);
         }
-        if (what === "sql" && req.method === "POST" && name === "exec") return send(200, { output: await control.sqlExec(tenant, input.sql) });
+        if (what === "sql" && req.method === "POST" && name === "exec")
+          return send(200, { output: await control.sqlExec(tenant, input.sql) });
         if (what === "sql" && req.method === "POST" && name === "query") return send(200, await control.sqlQuery(tenant, input.sql));
         return send(404, { error: `no stand-in control ${req.method} ${url.pathname}` });
       }
 
       const scoped = /^\/t\/([\w-]+)(\/.*)$/.exec(url.pathname);
-      if (!scoped) return send(404, { code: "PGRST125", message: "use <stand-in>/t/<tenant> as the Supabase URL", details: null, hint: null });
+      if (!scoped)
+        return send(404, { code: "PGRST125", message: "use <stand-in>/t/<tenant> as the Supabase URL", details: null, hint: null });
       const tenant = tenantOf(scoped[1]);
       let body = null;
       let invalidJson = false;
@@ -356,7 +404,8 @@ export async function startPostgrestStandIn({ serviceKey, port = 0 }) {
       const reply = await answerRest(tenant, request, sql);
       return send(reply.status, reply.body);
     } catch (error) {
-      if (error instanceof PostgrestError) return send(error.status, { code: error.code, message: error.message, details: null, hint: null });
+      if (error instanceof PostgrestError)
+        return send(error.status, { code: error.code, message: error.message, details: null, hint: null });
       return send(500, { code: "XX000", message: String(error), details: null, hint: null });
     }
   });

@@ -29,10 +29,16 @@ async function handle(req, res) {
   }
   if (url.pathname === "/echo" || url.pathname.startsWith("/echo/")) {
     res.writeHead(200, { "Content-Type": "application/json", "Set-Cookie": "origin_seen=1; Path=/" });
-    return res.end(JSON.stringify({
-      method: req.method, path: url.pathname, search: url.search, headers: req.headers, bodyBytes,
-      bodySha256: hash.digest("hex"),
-    }));
+    return res.end(
+      JSON.stringify({
+        method: req.method,
+        path: url.pathname,
+        search: url.search,
+        headers: req.headers,
+        bodyBytes,
+        bodySha256: hash.digest("hex"),
+      }),
+    );
   }
   if (url.pathname === "/set-cookies") {
     const cookies = JSON.parse(Buffer.from(url.searchParams.get("c") ?? "W10", "base64url").toString("utf8"));
@@ -92,5 +98,9 @@ export default async function setup(project) {
   await new Promise((resolve) => probe.close(resolve));
   project.provide("routerOriginUrl", `http://127.0.0.1:${port}`);
   project.provide("routerDeadUrl", `http://127.0.0.1:${deadPort}`);
-  return () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); });
+  return () =>
+    new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(resolve);
+    });
 }

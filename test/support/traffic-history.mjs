@@ -96,7 +96,12 @@ export function trafficHistory({ containerId = "demo-shop", now = Date.now(), da
           adblock: random() < 0.31,
           itp: safari,
           etp: !safari && random() < 0.07,
-          mode: pick(random, [["subdomain", 70], ["same-origin", 26], ["cross-site", 3], ["unknown", 1]]),
+          mode: pick(random, [
+            ["subdomain", 70],
+            ["same-origin", 26],
+            ["cross-site", 3],
+            ["unknown", 1],
+          ]),
           country: pick(random, COUNTRIES),
         });
       }

@@ -2,8 +2,8 @@
 import * as v from "valibot";
 import { describe, expect, it } from "vitest";
 import { AcceptedEdgeConfigSchema, cookieDomainOf } from "../../schemas/accepted-edge-config";
-import { describeIssues } from "../../schemas/issues";
 import { StoredEdgeConfigSchema } from "../../schemas/edge-config";
+import { describeIssues } from "../../schemas/issues";
 import { siteCookieDomain } from "../../workers/shared/cookie-domain";
 import { edgeConfig } from "../support/fixtures";
 
@@ -54,7 +54,10 @@ describe("the platform's own domains", () => {
   });
 
   it("a stored config whose cookie domain covers one of its infra hosts is refused, so the edge never uses it", () => {
-    const stored = { ...edgeConfig({ infraHosts: ["shop1.edge.example"], publicHosts: ["ss.shop1.example"] }), cookieDomains: { "ss.shop1.example": "edge.example" } };
+    const stored = {
+      ...edgeConfig({ infraHosts: ["shop1.edge.example"], publicHosts: ["ss.shop1.example"] }),
+      cookieDomains: { "ss.shop1.example": "edge.example" },
+    };
     const result = v.safeParse(StoredEdgeConfigSchema, stored);
     expect(result.success).toBe(false);
     expect(describeIssues(result.issues!)).toContain("cookieDomains must not cover an infra host");

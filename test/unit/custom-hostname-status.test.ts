@@ -1,7 +1,7 @@
 // Cloudflare's custom hostname statuses -> pending | active | failed, and which records may be live.
 import { describe, expect, it } from "vitest";
+import { type HostnameRecord, isLive } from "../../durable/custom-hostname-table";
 import type { CustomHostname } from "../../schemas/cloudflare";
-import { isLive, type HostnameRecord } from "../../durable/custom-hostname-table";
 import { recordFrom, stateOf } from "../../workers/admin/custom-hostname-status";
 
 function hostname(status: string, sslStatus: string | null): CustomHostname {

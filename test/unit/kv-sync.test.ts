@@ -9,7 +9,9 @@ const config = (overrides = {}) => v.parse(EdgeConfigSchema, edgeConfig(override
 
 describe("entriesFor", () => {
   it("names one key per host and token plus the config itself", () => {
-    const entries = entriesFor(config({ containerId: "kv-one", infraHosts: ["a.edge.example"], publicHosts: ["ss.a.example", "ss.a.example.de"] }));
+    const entries = entriesFor(
+      config({ containerId: "kv-one", infraHosts: ["a.edge.example"], publicHosts: ["ss.a.example", "ss.a.example.de"] }),
+    );
     expect(entries.map((e) => `${e.map}:${e.key}`)).toEqual([
       "EDGE_CONFIG:kv-one",
       "ROUTING_MAP:a.edge.example",

@@ -201,7 +201,9 @@ describe("restoration", () => {
 
   it("drops a name the container no longer lists instead of restoring it", async () => {
     const cookie = FPID("delistdelist");
-    const both = config("boot-delist", { modules: { cookieKeeper: { enabled: true, cookies: ["_ga", "_fbp"] }, cookieRestoration: { enabled: true } } });
+    const both = config("boot-delist", {
+      modules: { cookieKeeper: { enabled: true, cookies: ["_ga", "_fbp"] }, cookieRestoration: { enabled: true } },
+    });
     await boot(both, { _ga: "GA1.1.4.4", _fbp: "fb.1.4.4" }, { cookie });
     const gaOnly = { ...both, version: 2, modules: { ...both.modules, cookieKeeper: { ...both.modules.cookieKeeper, cookies: ["_ga"] } } };
     expect((await restored(await boot(gaOnly, {}, { cookie }))).map((c) => c.name)).toEqual(["_ga"]);

@@ -1,6 +1,7 @@
 // Builders for the loader's Workers-runtime tests: a Site as the router would resolve it, and requests against it.
-import { env } from "cloudflare:workers";
+
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import * as v from "valibot";
 import { AcceptedEdgeConfigSchema } from "../../schemas/accepted-edge-config";
 import type { EdgeConfig, EdgeConfigInput } from "../../schemas/edge-config";

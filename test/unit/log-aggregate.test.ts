@@ -44,9 +44,23 @@ describe("report aggregates", () => {
     expect(report.statuses[0]).toEqual({ status: 200, count: 3 });
     expect(report.hosts).toEqual([{ host: "ss.shop1.example", count: 7 }]);
     expect(report.countries).toEqual([{ country: "DE", count: 7 }]);
-    const mixed = aggregate(window, [accessRecord({ ts: from, country: null }), accessRecord({ ts: from, host: "b.example" }), accessRecord({ ts: from, host: "b.example" })], []);
-    expect(mixed.hosts).toEqual([{ host: "b.example", count: 2 }, { host: "ss.shop1.example", count: 1 }]);
-    expect(mixed.countries).toEqual([{ country: "DE", count: 2 }, { country: "unknown", count: 1 }]);
+    const mixed = aggregate(
+      window,
+      [
+        accessRecord({ ts: from, country: null }),
+        accessRecord({ ts: from, host: "b.example" }),
+        accessRecord({ ts: from, host: "b.example" }),
+      ],
+      [],
+    );
+    expect(mixed.hosts).toEqual([
+      { host: "b.example", count: 2 },
+      { host: "ss.shop1.example", count: 1 },
+    ]);
+    expect(mixed.countries).toEqual([
+      { country: "DE", count: 2 },
+      { country: "unknown", count: 1 },
+    ]);
   });
 
   it("puts the previous period's count beside each bucket", () => {
@@ -93,7 +107,12 @@ describe("report aggregates", () => {
   it("gives the bot share of the requests and sessions a verdict was made for", () => {
     const bots = aggregate(
       window,
-      [accessRecord({ ts: from, bot: true }), accessRecord({ ts: from, bot: false }), accessRecord({ ts: from, bot: false }), accessRecord({ ts: from })],
+      [
+        accessRecord({ ts: from, bot: true }),
+        accessRecord({ ts: from, bot: false }),
+        accessRecord({ ts: from, bot: false }),
+        accessRecord({ ts: from }),
+      ],
       [detectionRecord({ ts: from, bot: true }), detectionRecord({ ts: from })],
     ).bots;
     expect(bots).toEqual({ requestsChecked: 3, requestsBot: 1, requestShare: 1 / 3, sessionsChecked: 1, sessionsBot: 1, sessionShare: 1 });
@@ -104,9 +123,11 @@ describe("report aggregates", () => {
   });
 
   it("ignores records of other containers and outside the window", () => {
-    const other = aggregate(window, [accessRecord({ ts: from, containerId: "shop2" }), accessRecord({ ts: to + 1 })], [
-      detectionRecord({ ts: from - 1 }),
-    ]);
+    const other = aggregate(
+      window,
+      [accessRecord({ ts: from, containerId: "shop2" }), accessRecord({ ts: to + 1 })],
+      [detectionRecord({ ts: from - 1 })],
+    );
     expect(other.requests.total).toBe(0);
     expect(other.detection.sessions).toBe(0);
     expect(other.latencyMs).toEqual({ p50: null, p95: null, samples: 0 });
@@ -114,7 +135,11 @@ describe("report aggregates", () => {
   });
 
   it("counts every container when none is asked for", () => {
-    const all = aggregate({ ...window, containerId: null }, [accessRecord({ ts: from }), accessRecord({ ts: from, containerId: "shop2" })], []);
+    const all = aggregate(
+      { ...window, containerId: null },
+      [accessRecord({ ts: from }), accessRecord({ ts: from, containerId: "shop2" })],
+      [],
+    );
     expect(all.requests.total).toBe(2);
   });
 

@@ -5,7 +5,19 @@ import { accessRecord } from "../support/log-records";
 
 describe("Analytics Engine data point", () => {
   it("puts the container in index1 and the fields in the documented blob and double order", () => {
-    const record = accessRecord({ ts: 1_767_261_600_000, host: "ss.a.example", method: "POST", pathClass: "passthrough", path: "/g/collect", status: 503, upstreamStatus: 503, durationMs: 87.5, country: "FR", cookieRewrites: 3, bot: true });
+    const record = accessRecord({
+      ts: 1_767_261_600_000,
+      host: "ss.a.example",
+      method: "POST",
+      pathClass: "passthrough",
+      path: "/g/collect",
+      status: 503,
+      upstreamStatus: 503,
+      durationMs: 87.5,
+      country: "FR",
+      cookieRewrites: 3,
+      bot: true,
+    });
     expect(AE_BLOBS).toEqual(["host", "method", "pathClass", "path", "statusClass", "country", "bot"]);
     expect(AE_DOUBLES).toEqual(["status", "upstreamStatus", "durationMs", "cookieRewrites", "ts"]);
     expect(accessDataPoint(record)).toEqual({

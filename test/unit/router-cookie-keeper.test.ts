@@ -3,8 +3,8 @@
 import fc from "fast-check";
 import * as v from "valibot";
 import { describe, expect, it } from "vitest";
-import { EdgeConfigSchema, type EdgeConfigInput } from "../../schemas/edge-config";
-import { keeperRule, rewriteSetCookie, rewriteSetCookies, type KeeperRule } from "../../workers/router/cookie-keeper";
+import { type EdgeConfigInput, EdgeConfigSchema } from "../../schemas/edge-config";
+import { type KeeperRule, keeperRule, rewriteSetCookie, rewriteSetCookies } from "../../workers/router/cookie-keeper";
 import { edgeConfig } from "../support/fixtures";
 
 const config = (overrides: Partial<EdgeConfigInput> = {}) => v.parse(EdgeConfigSchema, edgeConfig(overrides));
@@ -125,8 +125,20 @@ describe("rewriteSetCookies", () => {
 describe("rewriter properties", () => {
   const token = fc.stringMatching(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,12}$/);
   const value = fc.stringMatching(/^[A-Za-z0-9._-]{0,20}$/);
-  const attribute = fc.constantFrom("Path=/", "Max-Age=60", "Max-Age=0", "HttpOnly", "Secure", "SameSite=None", "Domain=x.example", "Expires=Wed, 01 Jan 2031 00:00:00 GMT", "Partitioned");
-  const header = fc.tuple(token, value, fc.array(attribute, { maxLength: 4 })).map(([n, val, attrs]) => [`${n}=${val}`, ...attrs].join("; "));
+  const attribute = fc.constantFrom(
+    "Path=/",
+    "Max-Age=60",
+    "Max-Age=0",
+    "HttpOnly",
+    "Secure",
+    "SameSite=None",
+    "Domain=x.example",
+    "Expires=Wed, 01 Jan 2031 00:00:00 GMT",
+    "Partitioned",
+  );
+  const header = fc
+    .tuple(token, value, fc.array(attribute, { maxLength: 4 }))
+    .map(([n, val, attrs]) => [`${n}=${val}`, ...attrs].join("; "));
 
   it("never throws on arbitrary input", () => {
     fc.assert(

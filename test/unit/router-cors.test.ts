@@ -42,7 +42,9 @@ describe("corsHeaders", () => {
   });
 
   it("reflects https:// + the host part of a same-origin entry", () => {
-    expect(corsHeaders(withOrigin("https://www.shop1.example"), site)?.get("Access-Control-Allow-Origin")).toBe("https://www.shop1.example");
+    expect(corsHeaders(withOrigin("https://www.shop1.example"), site)?.get("Access-Control-Allow-Origin")).toBe(
+      "https://www.shop1.example",
+    );
   });
 
   it("does not reflect http:// + a public host", () => {
@@ -85,7 +87,7 @@ describe("preflightResponse", () => {
   });
 
   it("does not reflect requested headers that are not a header list", () => {
-    expect(preflight("https://www.shop1.example", "x-a, (y), \"z\"").headers.get("Access-Control-Allow-Headers")).toBe("Content-Type");
+    expect(preflight("https://www.shop1.example", 'x-a, (y), "z"').headers.get("Access-Control-Allow-Headers")).toBe("Content-Type");
   });
 
   it("answers 204 without any grant for an untrusted origin", () => {

@@ -15,12 +15,16 @@ describe("normalizeHost", () => {
     expect(normalizeHost(raw)).toBe(host);
   });
 
-  it.each([["", "empty"], ["a b.example", "a space"], ["a/b", "a slash"], ["a..b", "an empty label"], ["[::1", "an open bracket"], ["x".repeat(254), "too long"]])(
-    "refuses %j (%s)",
-    (raw) => {
-      expect(normalizeHost(raw)).toBeNull();
-    },
-  );
+  it.each([
+    ["", "empty"],
+    ["a b.example", "a space"],
+    ["a/b", "a slash"],
+    ["a..b", "an empty label"],
+    ["[::1", "an open bracket"],
+    ["x".repeat(254), "too long"],
+  ])("refuses %j (%s)", (raw) => {
+    expect(normalizeHost(raw)).toBeNull();
+  });
 });
 
 describe("requestHost", () => {

@@ -1,23 +1,23 @@
 // Operator endpoints under the reserved /_edge/ prefix (CONTRACT.md "Control plane and repair"; docs/operate.md).
 // Every route here is described in workers/admin/openapi.ts; a test compares the two.
-import { Router, type IRequest } from "itty-router";
+import { type IRequest, Router } from "itty-router";
 import * as v from "valibot";
+import { containerStub } from "../../durable/container-state";
+import { operatorAccess } from "../../durable/operator-access";
+import { conflictMessage, routingNames } from "../../durable/routing-keys";
+import { registryStub } from "../../durable/routing-registry";
+import { AcceptedEdgeConfigSchema } from "../../schemas/accepted-edge-config";
 import { ApiKeyCreateSchema, AuditQuerySchema, ListContainersQuerySchema, ReplayBodySchema } from "../../schemas/admin";
 import type { UpsertMessage } from "../../schemas/config-message";
-import { AcceptedEdgeConfigSchema } from "../../schemas/accepted-edge-config";
 import { upstreamAllowed } from "../../schemas/edge-config";
 import { ContainerIdSchema } from "../../schemas/fields";
 import { WebhookPayloadSchema } from "../../schemas/supabase-webhook";
-import { containerStub } from "../../durable/container-state";
-import { operatorAccess } from "../../durable/operator-access";
-import { registryStub } from "../../durable/routing-registry";
-import { conflictMessage, routingNames } from "../../durable/routing-keys";
+import { deleteThresholdsHandler, listAlertsHandler, putThresholdsHandler } from "../alerts/routes";
+import { dashboardHandler, logsHandler, reportHandler } from "../log-consumer/routes";
 import { requireSecret } from "../shared/auth";
 import { parseQuery, readJsonBody } from "../shared/body";
-import { EdgeError, errorResponse, jsonResponse } from "../shared/errors";
 import { replayDeadLetters } from "../shared/dead-letters";
-import { dashboardHandler, logsHandler, reportHandler } from "../log-consumer/routes";
-import { deleteThresholdsHandler, listAlertsHandler, putThresholdsHandler } from "../alerts/routes";
+import { EdgeError, errorResponse, jsonResponse } from "../shared/errors";
 import { markOutboxDelivered } from "../shared/outbox";
 import { supabaseConfigured } from "../shared/postgrest";
 import { authenticate, authorize, createApiKey, type OperatorRequest } from "./access";

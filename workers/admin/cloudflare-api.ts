@@ -4,8 +4,8 @@
 // Failures become one EdgeError the operator can act on (502 with Cloudflare's own error codes and messages); the
 // token is only ever placed in the Authorization header, never in a message or a log line.
 import * as v from "valibot";
+import { CloudflareEnvelopeSchema, type CustomHostname, CustomHostnameListSchema, CustomHostnameSchema } from "../../schemas/cloudflare";
 import { describeIssues } from "../../schemas/issues";
-import { CloudflareEnvelopeSchema, CustomHostnameListSchema, CustomHostnameSchema, type CustomHostname } from "../../schemas/cloudflare";
 import { EdgeError } from "../shared/errors";
 
 type CloudflareEnv = Pick<Env, "CF_API_TOKEN" | "CF_ZONE_ID" | "CF_API_BASE" | "SAAS_CNAME_TARGET">;

@@ -1,7 +1,8 @@
 // Cloudflare's custom hostname object -> the control plane's record: a small state (pending | active | failed), the
 // errors Cloudflare gives, and the exact DNS records the customer must create.
-import type { CustomHostname } from "../../schemas/cloudflare";
+
 import type { DnsRecord, HostnameRecord, HostnameState } from "../../durable/custom-hostname-table";
+import type { CustomHostname } from "../../schemas/cloudflare";
 
 /** Hostname (ownership) statuses that serve traffic. */
 const ACTIVE_STATUSES = new Set(["active", "active_redeploying"]);

@@ -3,11 +3,11 @@
 // Cloudflare holds the truth about verification and certificates; the container's ContainerState keeps the last
 // answer and withholds the host from SITE_REGISTRY until the hostname is active (or the operator says live=now).
 import * as v from "valibot";
-import { HostSchema } from "../../schemas/fields";
 import { containerStub } from "../../durable/container-state";
-import { isLive, type HostnameRecord } from "../../durable/custom-hostname-table";
+import { type HostnameRecord, isLive } from "../../durable/custom-hostname-table";
+import { HostSchema } from "../../schemas/fields";
 import { EdgeError } from "../shared/errors";
-import { customHostnamesApi, missingSetting, type CustomHostnamesApi } from "./cloudflare-api";
+import { type CustomHostnamesApi, customHostnamesApi, missingSetting } from "./cloudflare-api";
 import { goneRecord, recordFrom, removedRecord, stateOf } from "./custom-hostname-status";
 
 type HostnameEnv = Pick<

@@ -1,8 +1,9 @@
 // Putting config changes on CONFIG_QUEUE. The Durable Object records the desired version first, so a change
 // whose message is lost (a failed send) is still re-sent by its drift alarm.
-import type { RepairMessage, UpsertMessage, VersionedMessage } from "../../schemas/config-message";
+
 import { containerStub, type RecordResult } from "../../durable/container-state";
 import { conflictMessage, type RoutingNames } from "../../durable/routing-keys";
+import type { RepairMessage, UpsertMessage, VersionedMessage } from "../../schemas/config-message";
 import { EdgeError } from "../shared/errors";
 
 /**
@@ -25,10 +26,18 @@ export async function enqueueChange(env: Env, message: UpsertMessage, names: Rou
   const { containerId, version } = message;
   if (outcome === "key_conflict" && conflict) throw new EdgeError(409, "key_conflict", conflictMessage(conflict));
   if (outcome === "stale") {
-    throw new EdgeError(409, "stale_version", `version ${version} is not newer than version ${lastAccepted}, the last one accepted for ${containerId}; send version ${lastAccepted + 1} or higher`);
+    throw new EdgeError(
+      409,
+      "stale_version",
+      `version ${version} is not newer than version ${lastAccepted}, the last one accepted for ${containerId}; send version ${lastAccepted + 1} or higher`,
+    );
   }
   if (outcome === "conflict") {
-    throw new EdgeError(409, "version_conflict", `version ${version} of ${containerId} was already accepted with different content; send version ${lastAccepted + 1} or higher to change it`);
+    throw new EdgeError(
+      409,
+      "version_conflict",
+      `version ${version} of ${containerId} was already accepted with different content; send version ${lastAccepted + 1} or higher to change it`,
+    );
   }
   if (outcome === "accepted") await env.CONFIG_QUEUE.send(message);
   return outcome === "accepted";

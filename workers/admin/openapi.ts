@@ -5,6 +5,7 @@
 import { toJsonSchema } from "@valibot/to-json-schema";
 import type * as v from "valibot";
 import { ApiKeyCreateSchema, AuditQuerySchema, ListContainersQuerySchema, ReplayBodySchema } from "../../schemas/admin";
+import { ThresholdsOverrideSchema } from "../../schemas/alerts";
 import { ReportQuerySchema, ReportSchema } from "../../schemas/analytics";
 import { EdgeConfigSchema, StoredEdgeConfigSchema } from "../../schemas/edge-config";
 import { LogSearchQuerySchema } from "../../schemas/log-search";
@@ -21,7 +22,6 @@ import {
   LogPageSchema,
   ReplayAcceptedSchema,
 } from "../../schemas/responses";
-import { ThresholdsOverrideSchema } from "../../schemas/alerts";
 import { WebhookPayloadSchema } from "../../schemas/supabase-webhook";
 
 type JsonObject = Record<string, unknown>;

@@ -1,6 +1,6 @@
 // Supabase Database Webhook payload -> config queue message.
 import * as v from "valibot";
-import { routingNames, type RoutingNames } from "../../durable/routing-keys";
+import { type RoutingNames, routingNames } from "../../durable/routing-keys";
 import type { VersionedMessage } from "../../schemas/config-message";
 import { EdgeConfigSchema, upstreamAllowed } from "../../schemas/edge-config";
 import { describeIssues } from "../../schemas/issues";
@@ -8,8 +8,8 @@ import {
   CONTAINERS_TABLE,
   ContainerRowSchema,
   OUTBOX_TABLE,
-  OutboxRowSchema,
   type OutboxRow,
+  OutboxRowSchema,
   type WebhookPayload,
 } from "../../schemas/supabase-webhook";
 import { EdgeError } from "../shared/errors";
@@ -80,9 +80,7 @@ export async function withClaimableConfig(
   if (!parsed.success) return { message };
   const config = parsed.output;
   const usable =
-    config.containerId === message.containerId &&
-    config.version >= message.version &&
-    upstreamAllowed(config, env.ALLOW_INSECURE_UPSTREAM);
+    config.containerId === message.containerId && config.version >= message.version && upstreamAllowed(config, env.ALLOW_INSECURE_UPSTREAM);
   if (!usable) return { message };
   return { message: { ...message, version: config.version, config }, names: routingNames(config) };
 }

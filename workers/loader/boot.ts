@@ -2,7 +2,7 @@
 // backup. The browser sends the listed cookies its page can see; the edge keeps a backup per identity cookie (FPID,
 // the long-lived, server-set, HttpOnly id, or the site's own `identityCookie`) and answers with the backed-up cookies
 // the browser has lost.
-import { moduleActive, type EdgeConfig } from "../../schemas/edge-config";
+import { type EdgeConfig, moduleActive } from "../../schemas/edge-config";
 import { BootBodySchema, type BootResponse } from "../../schemas/loader";
 import { readJsonBody } from "../shared/body";
 import { jsonResponse } from "../shared/errors";
@@ -25,7 +25,8 @@ export async function handleBoot(request: Request, env: Env, ctx: ExecutionConte
   const jar = parseCookieHeader(request.headers.get("Cookie"));
   const sessionId = currentSession(jar.get(SESSION_COOKIE));
   const headers = new Headers({ "Set-Cookie": sessionSetCookie(sessionId, site) });
-  const answer = (restoreCookies: BootResponse["restoreCookies"]) => jsonResponse({ restoreCookies, sessionId } satisfies BootResponse, 200, headers);
+  const answer = (restoreCookies: BootResponse["restoreCookies"]) =>
+    jsonResponse({ restoreCookies, sessionId } satisfies BootResponse, 200, headers);
 
   if (!moduleActive(config, "cookieRestoration")) return answer([]);
   const identity = jar.get(config.identityCookie);

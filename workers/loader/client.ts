@@ -15,7 +15,7 @@ export const CONFIG_PLACEHOLDER = "__CONFIG__";
 export const BAIT_FILE = "advertisement.js";
 
 /** sessionStorage key holding the `_sid` whose detection was reported. */
-export const SESSION_KEY = "_qxs";
+const SESSION_KEY = "_qxs";
 
 export const CLIENT_TEMPLATE = String.raw`(function(w,d,c){
 if(w.__qx)return;w.__qx=1;

@@ -2,8 +2,8 @@
 // the vault, and the server-side FPID.
 import type { EdgeConfig } from "../../schemas/edge-config";
 import { randomBase64url } from "../shared/base64url";
-import { cookieNameTest } from "../shared/cookie-names";
 import { siteCookieDomain } from "../shared/cookie-domain";
+import { cookieNameTest } from "../shared/cookie-names";
 import type { Site } from "../shared/site";
 
 const FPID = "FPID";
@@ -21,7 +21,6 @@ export function parseCookieHeader(header: string | null): Map<string, string> {
   }
   return cookies;
 }
-
 
 /**
  * Names the vault keeps for this container: listed, and writable again by the script. The identity cookie is the

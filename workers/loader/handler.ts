@@ -11,10 +11,10 @@ import { serveBait, serveScript } from "./serve-script";
 export const BOOT_PATH = "/boot";
 export const DETECTION_PATH = "/mark-session-detection";
 
-export type LoaderRoute = { kind: "script"; token: string } | { kind: "bait" } | { kind: "boot" } | { kind: "detection" };
+type LoaderRoute = { kind: "script"; token: string } | { kind: "bait" } | { kind: "boot" } | { kind: "detection" };
 
 /** Which loader path `path` (mount prefix already stripped) is, or null when it is not one. */
-export function loaderRoute(path: string, loaderPath: string): LoaderRoute | null {
+function loaderRoute(path: string, loaderPath: string): LoaderRoute | null {
   if (path === BOOT_PATH) return { kind: "boot" };
   if (path === DETECTION_PATH) return { kind: "detection" };
   if (!path.startsWith(loaderPath) || !path.endsWith(".js")) return null;

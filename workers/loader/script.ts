@@ -1,9 +1,9 @@
 // Builds the loader script for one site: the client template with the container's settings injected as a
 // script-safe JSON literal, plus the validators (ETag) that let browsers and Cloudflare's cache revalidate it.
-import { moduleActive, type EdgeConfig } from "../../schemas/edge-config";
+import { type EdgeConfig, moduleActive } from "../../schemas/edge-config";
+import { textToBase64url } from "../shared/base64url";
 import { siteCookieDomain } from "../shared/cookie-domain";
 import type { Site } from "../shared/site";
-import { textToBase64url } from "../shared/base64url";
 import { CLIENT_TEMPLATE, CONFIG_PLACEHOLDER } from "./client";
 
 /** What the client reads from `c` (short keys keep the script small; see client.ts). */
@@ -26,10 +26,9 @@ export interface ClientSettings {
  * value can close the element (`</script>`) or open a comment (`<!--`), and U+2028/U+2029 are escaped because
  * they end a line inside string literals of pre-ES2019 engines.
  */
-export function scriptSafeJson(value: unknown): string {
+function scriptSafeJson(value: unknown): string {
   return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
-
 
 /**
  * What the page would load from Google, as a path on the container's upstream (sGTM serves both): gtm.js for a

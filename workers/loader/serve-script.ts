@@ -9,7 +9,7 @@ import { injectedSettings, matchesIfNoneMatch, renderScript, scriptEtag } from "
 const TOKEN = /^[A-Za-z0-9_-]{6,64}$/;
 
 /** Browsers and Cloudflare's cache may keep the script this long; a config change reaches pages within it. */
-export const SCRIPT_MAX_AGE_SECONDS = 300;
+const SCRIPT_MAX_AGE_SECONDS = 300;
 
 /** token → containerId (null: unknown), in front of LOADER_TOKEN_MAP with the config cache's lifetime. */
 const tokens = new TtlCache<string | null>();

@@ -5,8 +5,8 @@
 
 import * as v from "valibot";
 import { SessionIdSchema } from "../../schemas/loader";
-import { siteCookieDomain } from "../shared/cookie-domain";
 import { randomBase64url } from "../shared/base64url";
+import { siteCookieDomain } from "../shared/cookie-domain";
 import type { Site } from "../shared/site";
 
 export const SESSION_COOKIE = "_sid";

@@ -1,7 +1,7 @@
 // COOKIE_VAULT access: `<containerId>:<fpid>` → { cookies, savedAt }. KV charges per write and allows one write per
 // second per key, so a user's backup is written only when its content changed (or to keep an unchanged one alive).
 import * as v from "valibot";
-import { VaultValueSchema, type VaultValue } from "../../schemas/loader";
+import { type VaultValue, VaultValueSchema } from "../../schemas/loader";
 import { DAY_SECONDS } from "./cookies";
 
 /** KV drops an entry nobody refreshed for this long: a little past the 400-day browser cookie cap. */

@@ -2,7 +2,7 @@
 
 /** One JSON document per line, gzip-compressed, fully buffered (R2 put needs a known length). */
 export async function gzipNdjson(records: readonly unknown[]): Promise<ArrayBuffer> {
-  const text = records.map((record) => JSON.stringify(record)).join("\n") + "\n";
+  const text = `${records.map((record) => JSON.stringify(record)).join("\n")}\n`;
   const stream = new Blob([text]).stream().pipeThrough(new CompressionStream("gzip"));
   return new Response(stream).arrayBuffer();
 }

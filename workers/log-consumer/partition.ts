@@ -1,7 +1,7 @@
 // Where a batch's records go in R2: one object per hour partition, named by a batch id that depends only on
 // the batch's message ids, so a redelivered batch overwrites its own objects instead of adding copies.
 
-export const LOG_PREFIX = "logs/";
+const LOG_PREFIX = "logs/";
 
 /** `logs/dt=YYYY-MM-DD/hour=HH/` (UTC) for an epoch-ms time: Hive partitioning that DuckDB and R2 SQL read. */
 export function hourPrefix(ts: number): string {

@@ -5,7 +5,7 @@
 import * as v from "valibot";
 import type { Report } from "../../schemas/analytics";
 import { type AccessRecord, type DetectionRecord, LogRecordSchema } from "../../schemas/log-record";
-import { aggregate, previousWindow, summarize, withPrevious, type Window } from "./aggregate";
+import { aggregate, previousWindow, summarize, type Window, withPrevious } from "./aggregate";
 import { gunzipNdjson } from "./ndjson-gzip";
 import { hourPrefix } from "./partition";
 
@@ -16,7 +16,7 @@ import { hourPrefix } from "./partition";
  * Memory: at most 600 × LOG_CONSUMER_BATCH_SIZE × MAX_RECORDS_PER_MESSAGE = 150,000 records (about 50 MB parsed),
  * inside a Worker's 128 MB; beyond that volume the Analytics Engine source (analytics-sql.ts) answers.
  */
-export const MAX_OBJECTS = 600;
+const MAX_OBJECTS = 600;
 const READ_CONCURRENCY = 16;
 const HOUR_MS = 3600_000;
 

@@ -1,10 +1,10 @@
 // Detection records into Supabase `loader_sessions`: one upsert per batch, keyed by session id, so a
 // redelivered batch (or a session reported twice) updates its row instead of failing or duplicating.
 import type { DetectionRecord } from "../../schemas/log-record";
-import { upsert, type SupabaseEnv } from "../shared/postgrest";
+import { type SupabaseEnv, upsert } from "../shared/postgrest";
 
-export const SESSIONS_TABLE = "loader_sessions";
-export const SESSIONS_CONFLICT_KEY = "session_id";
+const SESSIONS_TABLE = "loader_sessions";
+const SESSIONS_CONFLICT_KEY = "session_id";
 
 /** A `loader_sessions` row as PostgREST receives it (column names are the control plane's SQL). */
 export interface LoaderSessionRow {

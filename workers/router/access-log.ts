@@ -22,7 +22,7 @@ export interface Outcome {
   bot: boolean | null;
 }
 
-export function accessRecord(request: Request, site: Site, outcome: Outcome): AccessRecord {
+function accessRecord(request: Request, site: Site, outcome: Outcome): AccessRecord {
   return {
     kind: "access",
     ts: site.startedAt,

@@ -1,8 +1,8 @@
 // Cookie Keeper: sGTM's own cookies (FPID, _ga, ...) are set by a server on the shop's domain, so the edge may give
 // them the lifetime the browser allows for server-set first-party cookies instead of the short one JavaScript or a
 // third party gets. Only configured names are touched; every other Set-Cookie passes byte for byte.
-import { moduleActive, type EdgeConfig } from "../../schemas/edge-config";
-import { cookieNameTest, type CookieNameTest } from "../shared/cookie-names";
+import { type EdgeConfig, moduleActive } from "../../schemas/edge-config";
+import { type CookieNameTest, cookieNameTest } from "../shared/cookie-names";
 
 export interface KeeperRule {
   names: CookieNameTest;
@@ -10,10 +10,8 @@ export interface KeeperRule {
   maxAgeSeconds: number;
 }
 
-
 /** Attributes the keeper decides; anything else the upstream sent (Partitioned, Priority, ...) is kept. */
 const OWNED_ATTRIBUTES = new Set(["max-age", "expires", "domain", "path", "secure", "httponly", "samesite"]);
-
 
 // Built once per config object: cached configs are replaced, never mutated, when a new version arrives.
 const rules = new WeakMap<EdgeConfig, KeeperRule | null>();

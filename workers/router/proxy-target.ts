@@ -53,12 +53,7 @@ export function isSafeTarget(target: string): boolean {
   if (target.charCodeAt(0) !== 47 /* / */ || target.charCodeAt(1) === 47 || FORBIDDEN_RAW.test(target)) return false;
   const query = target.indexOf("?");
   const decoded = fullyDecoded(query === -1 ? target : target.slice(0, query));
-  return (
-    decoded !== null &&
-    !decoded.startsWith("//") &&
-    !FORBIDDEN_DECODED.test(decoded) &&
-    !hasDotSegment(decoded)
-  );
+  return decoded !== null && !decoded.startsWith("//") && !FORBIDDEN_DECODED.test(decoded) && !hasDotSegment(decoded);
 }
 
 /** The upstream path + query `encoded` names, or null when it is not valid base64url or not a safe target. */

@@ -1,6 +1,6 @@
 // The optional request modules (CONTRACT.md EdgeConfig "Optional modules"), compiled once per config object so that
 // a request with every module off pays one WeakMap lookup and never touches request.cf.
-import { moduleActive, type EdgeConfig } from "../../schemas/edge-config";
+import { type EdgeConfig, moduleActive } from "../../schemas/edge-config";
 
 export interface RequestModules {
   /** X-Appengine-Country/-Region/-City from request.cf. */

@@ -1,10 +1,11 @@
 // Request -> Site: which container a request on a customer host belongs to, which host the client sees, and
 // (same-origin mode) which mount prefix to strip.
+
+import { upstreamAllowed } from "../../schemas/edge-config";
+import { MOUNT_PREFIX } from "../../schemas/fields";
 import { getEdgeConfig } from "../shared/config-store";
 import { EdgeError } from "../shared/errors";
 import type { Site } from "../shared/site";
-import { upstreamAllowed } from "../../schemas/edge-config";
-import { MOUNT_PREFIX } from "../../schemas/fields";
 import { normalizeHost, requestHost } from "./host";
 import { containerForHost, containerForPublicHost } from "./host-lookup";
 

@@ -20,7 +20,14 @@ export function applyResponseRules(upstream: Response, site: Site, allowedOrigin
     for (const header of cookies.headers) response.headers.append("Set-Cookie", header);
     outcome.cookieRewrites = cookies.rewrites;
     if (cookies.overBound > 0) {
-      console.warn(JSON.stringify({ event: "cookie_keeper_bound", containerId: site.containerId, rewritten: cookies.rewrites, passedThrough: cookies.overBound }));
+      console.warn(
+        JSON.stringify({
+          event: "cookie_keeper_bound",
+          containerId: site.containerId,
+          rewritten: cookies.rewrites,
+          passedThrough: cookies.overBound,
+        }),
+      );
     }
   }
   applyCors(response.headers, allowedOrigin);

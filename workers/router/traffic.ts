@@ -1,17 +1,17 @@
 // Live traffic on customer hosts (CONTRACT.md "Live traffic"): resolve the container, answer preflights and loader
 // paths at the edge, proxy everything else to the container's upstream, and log one access record per request.
 import { BOOT_PATH, DETECTION_PATH, handleLoader } from "../loader/handler";
-import { botVerdict, type BotVerdict } from "../shared/bot-verdict";
+import { type BotVerdict, botVerdict } from "../shared/bot-verdict";
 import { corsHeaders, originAllowed, preflightResponse } from "../shared/cors";
 import { EdgeError, errorResponse } from "../shared/errors";
 import type { Site } from "../shared/site";
-import { sendAccessRecord, type Outcome, type PathClass } from "./access-log";
+import { type Outcome, type PathClass, sendAccessRecord } from "./access-log";
 import { blockedBotResponse } from "./blocked-bot";
 import { applyCors } from "./cors-response";
 import { reportHostMiss } from "./host-miss";
 import { decodeProxyTarget } from "./proxy-target";
 import { forwardedBody, unsendableHeader } from "./request-checks";
-import { requestModules, type RequestModules } from "./request-modules";
+import { type RequestModules, requestModules } from "./request-modules";
 import { resolveSite } from "./resolve-site";
 import { applyResponseRules } from "./response-rules";
 import { fetchUpstream, upstreamTimeoutMs } from "./upstream-fetch";
@@ -124,7 +124,7 @@ async function proxy(
   outcome.path = query === -1 ? target : target.slice(0, query);
   // Loader paths above are the edge's own answers and keep working for bots (their detection records carry the
   // verdict); only what would reach the upstream is refused.
-  if (bot !== null && bot.bot && modules.botDetection === "block") return blockedBotResponse(outcome.path, allowedOrigin);
+  if (bot?.bot && modules.botDetection === "block") return blockedBotResponse(outcome.path, allowedOrigin);
 
   let upstream: Response;
   try {

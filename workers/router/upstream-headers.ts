@@ -7,7 +7,17 @@ import { truncateIp } from "./anonymize-ip";
 import type { RequestModules } from "./request-modules";
 
 /** RFC 9110 §7.6.1 hop-by-hop headers, plus the non-standard ones proxies still send. */
-const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"];
+const HOP_BY_HOP = [
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+];
 
 /**
  * Headers the edge sets itself (a client-sent copy must never reach the upstream, or a visitor could claim any
@@ -24,17 +34,46 @@ const EDGE_OWNED = ["host", "x-public-host", "x-forwarded-host", "x-forwarded-pr
  */
 const CLIENT_IP_AND_LOCATION_HEADERS = [
   // Standard and de-facto forwarding headers
-  "forwarded", "x-forwarded-for", "x-forwarded", "forwarded-for", "x-original-forwarded-for", "x-real-ip",
-  "x-client-ip", "client-ip", "x-cluster-client-ip", "x-originating-ip", "x-remote-ip", "x-remote-addr",
+  "forwarded",
+  "x-forwarded-for",
+  "x-forwarded",
+  "forwarded-for",
+  "x-original-forwarded-for",
+  "x-real-ip",
+  "x-client-ip",
+  "client-ip",
+  "x-cluster-client-ip",
+  "x-originating-ip",
+  "x-remote-ip",
+  "x-remote-addr",
   "x-proxyuser-ip",
   // CDNs and hosting platforms (cf-* headers are all dropped anyway)
-  "true-client-ip", "fastly-client-ip", "akamai-client-ip", "x-akamai-edgescape", "x-azure-clientip",
-  "x-azure-socketip", "x-envoy-external-address", "x-vercel-forwarded-for", "x-vercel-ip-country",
-  "x-vercel-ip-country-region", "x-vercel-ip-city", "x-vercel-ip-latitude", "x-vercel-ip-longitude",
-  "cloudfront-viewer-address", "cloudfront-viewer-country", "cloudfront-viewer-country-region",
-  "cloudfront-viewer-city", "cloudfront-viewer-latitude", "cloudfront-viewer-longitude", "x-country-code",
+  "true-client-ip",
+  "fastly-client-ip",
+  "akamai-client-ip",
+  "x-akamai-edgescape",
+  "x-azure-clientip",
+  "x-azure-socketip",
+  "x-envoy-external-address",
+  "x-vercel-forwarded-for",
+  "x-vercel-ip-country",
+  "x-vercel-ip-country-region",
+  "x-vercel-ip-city",
+  "x-vercel-ip-latitude",
+  "x-vercel-ip-longitude",
+  "cloudfront-viewer-address",
+  "cloudfront-viewer-country",
+  "cloudfront-viewer-country-region",
+  "cloudfront-viewer-city",
+  "cloudfront-viewer-latitude",
+  "cloudfront-viewer-longitude",
+  "x-country-code",
   // Google App Engine / sGTM: what the container's Visitor Region and geo templates read
-  "x-appengine-user-ip", "x-appengine-country", "x-appengine-region", "x-appengine-city", "x-appengine-citylatlong",
+  "x-appengine-user-ip",
+  "x-appengine-country",
+  "x-appengine-region",
+  "x-appengine-city",
+  "x-appengine-citylatlong",
 ];
 
 const DROPPED = new Set([...HOP_BY_HOP, ...EDGE_OWNED, ...CLIENT_IP_AND_LOCATION_HEADERS]);

@@ -3,10 +3,10 @@ import * as v from "valibot";
 import { describeIssues } from "../../schemas/issues";
 import { EdgeError } from "./errors";
 
-export const DEFAULT_BODY_LIMIT = 16 * 1024;
+const DEFAULT_BODY_LIMIT = 16 * 1024;
 
 /** Reads at most `limit` bytes; stops reading (and cancels the stream) as soon as the cap is passed. */
-export async function readLimitedText(request: Request, limit = DEFAULT_BODY_LIMIT): Promise<string> {
+async function readLimitedText(request: Request, limit = DEFAULT_BODY_LIMIT): Promise<string> {
   const declared = Number(request.headers.get("Content-Length") ?? "0");
   if (declared > limit) throw new EdgeError(413, "payload_too_large", `body is larger than ${limit} bytes`);
   if (!request.body) return "";
@@ -33,7 +33,7 @@ export async function readLimitedText(request: Request, limit = DEFAULT_BODY_LIM
 }
 
 /** Validates `input` (the request's body or query); a failure is `400 invalid_body` / `invalid_query` naming the field. */
-export function parseWith<S extends v.GenericSchema>(schema: S, input: unknown, what: "body" | "query" = "body"): v.InferOutput<S> {
+function parseWith<S extends v.GenericSchema>(schema: S, input: unknown, what: "body" | "query" = "body"): v.InferOutput<S> {
   const result = v.safeParse(schema, input);
   if (!result.success) throw new EdgeError(400, `invalid_${what}`, `invalid ${what}: ${describeIssues(result.issues, schema)}`);
   return result.output;

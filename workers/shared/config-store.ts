@@ -1,9 +1,9 @@
 // Read path for live traffic: containerId -> EdgeConfig. In-isolate cache (TTL from CONFIG_CACHE_TTL_MS) in front
 // of KV, and on a KV miss the ContainerState object's applied config as the fallback origin.
 import * as v from "valibot";
-import { StoredEdgeConfigSchema, type EdgeConfig } from "../../schemas/edge-config";
-import { describeIssues } from "../../schemas/issues";
 import { containerReads } from "../../durable/container-stub";
+import { type EdgeConfig, StoredEdgeConfigSchema } from "../../schemas/edge-config";
+import { describeIssues } from "../../schemas/issues";
 import { TtlCache } from "./ttl-cache";
 
 const configs = new TtlCache<EdgeConfig | null>();
@@ -39,4 +39,3 @@ async function readKvConfig(env: Pick<Env, "EDGE_CONFIG">, containerId: string):
   console.error(JSON.stringify({ event: "edge_config_invalid", containerId, reason: describeIssues(parsed.issues) }));
   return null;
 }
-

@@ -43,7 +43,10 @@ export async function replayDeadLetters(env: Pick<Env, "LOG_BUCKET" | "CONFIG_QU
   do {
     const page = await env.LOG_BUCKET.list({ prefix: DEAD_LETTER_PREFIX, cursor, limit: 100 });
     const letters = await Promise.all(
-      page.objects.map(async (object) => ({ key: object.key, letter: (await (await env.LOG_BUCKET.get(object.key))?.json()) as DeadLetter | undefined })),
+      page.objects.map(async (object) => ({
+        key: object.key,
+        letter: (await (await env.LOG_BUCKET.get(object.key))?.json()) as DeadLetter | undefined,
+      })),
     );
     for (const queue of ["config", "logs"] as const) {
       const bodies = letters.filter((l) => l.letter?.queue === queue).map((l) => ({ body: l.letter!.body }));

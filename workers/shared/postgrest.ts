@@ -21,7 +21,11 @@ async function postgrest(env: SupabaseEnv, what: string, path: string, body: unk
   if (prefer) headers.Prefer = prefer;
   let response: Response;
   try {
-    response = await fetch(`${env.SUPABASE_URL.replace(/\/+$/, "")}/rest/v1/${path}`, { method: "POST", headers, body: JSON.stringify(body) });
+    response = await fetch(`${env.SUPABASE_URL.replace(/\/+$/, "")}/rest/v1/${path}`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify(body),
+    });
   } catch (error) {
     throw new EdgeError(502, "supabase_error", `${what} failed`, `${path}: ${String(error)}`);
   }

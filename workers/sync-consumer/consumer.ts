@@ -1,16 +1,11 @@
 // Config queue consumer: coalesces each batch to the newest version per container and hands it to that
 // container's Durable Object, which writes KV. Acknowledge on applied or stale; retry with backoff on failure.
 import * as v from "valibot";
-import {
-  ConfigMessageSchema,
-  type ConfigMessage,
-  type RepairMessage,
-  type VersionedMessage,
-} from "../../schemas/config-message";
-import { AcceptedEdgeConfigSchema } from "../../schemas/accepted-edge-config";
-import { upstreamAllowed, type EdgeConfig } from "../../schemas/edge-config";
-import { describeIssues } from "../../schemas/issues";
 import { containerStub } from "../../durable/container-state";
+import { AcceptedEdgeConfigSchema } from "../../schemas/accepted-edge-config";
+import { type ConfigMessage, ConfigMessageSchema, type RepairMessage, type VersionedMessage } from "../../schemas/config-message";
+import { type EdgeConfig, upstreamAllowed } from "../../schemas/edge-config";
+import { describeIssues } from "../../schemas/issues";
 import { storeDeadLetter } from "../shared/dead-letters";
 import { backoffSeconds } from "../shared/queues";
 import { fetchEdgeConfig } from "./supabase-source";
@@ -70,7 +65,9 @@ async function applyNewest(env: Env, containerId: string, newest: Received & { b
     const result = await stub.apply(containerId, version, config);
     if (result.status === "failed") {
       // The object has recorded the error itself; only the retry is left to do.
-      console.error(JSON.stringify({ event: "config_sync_failed", containerId, version, attempts: message.attempts, reason: result.error }));
+      console.error(
+        JSON.stringify({ event: "config_sync_failed", containerId, version, attempts: message.attempts, reason: result.error }),
+      );
       message.retry({ delaySeconds: backoffSeconds(message.attempts) });
       return;
     }

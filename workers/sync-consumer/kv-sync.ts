@@ -52,18 +52,14 @@ export async function syncKv(
   const stale = (previous ? entriesFor(previous) : []).filter((entry) => !wantedSlots.has(slot(entry)));
 
   const current = await Promise.all(wanted.map((entry) => env[entry.map].get(entry.key)));
-  const conflicts = wanted.filter(
-    (entry, i) => entry.map !== "EDGE_CONFIG" && current[i] !== null && current[i] !== containerId,
-  );
+  const conflicts = wanted.filter((entry, i) => entry.map !== "EDGE_CONFIG" && current[i] !== null && current[i] !== containerId);
   if (conflicts.length > 0) {
     const names = conflicts.map((entry) => `${entry.map}[${entry.key}]`).join(", ");
     throw new EdgeError(409, "key_conflict", `${names} already belong to another container`);
   }
 
   const staleCurrent = await Promise.all(stale.map((entry) => env[entry.map].get(entry.key)));
-  const toDelete = stale.filter(
-    (entry, i) => staleCurrent[i] !== null && (entry.map === "EDGE_CONFIG" || staleCurrent[i] === containerId),
-  );
+  const toDelete = stale.filter((entry, i) => staleCurrent[i] !== null && (entry.map === "EDGE_CONFIG" || staleCurrent[i] === containerId));
   const toWrite = wanted.filter((entry, i) => current[i] !== entry.value);
 
   // Writes before deletes: a host moving between two names of the same container never has a gap.
