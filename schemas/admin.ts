@@ -11,7 +11,6 @@ export const ReplayBodySchema = v.union(
   'body must be {"containerIds": [...]} (1-1000 ids), {"all": true} or {"deadLetters": true}',
 );
 
-
 // ---- API keys (POST /_edge/admin/keys) and the audit log (GET /_edge/admin/audit) ----
 
 export const API_KEY_ACCESS = ["read", "write"] as const;
@@ -80,4 +79,3 @@ export const ListContainersQuerySchema = v.strictObject({
   ),
   limit: limitParam(MAX_CONTAINERS_PAGE, 50),
 });
-
