@@ -15,9 +15,9 @@ export default {
     "workers/router/{host,host-lookup,resolve-site,proxy-target,request-checks,upstream-headers,upstream-fetch}.ts",
     "workers/router/{traffic,response-rules,cookie-keeper,cors-response}.ts",
     "workers/loader/{handler,serve-script,script,boot,cookies,vault,session,detection}.ts",
-    "workers/sync-consumer/{consumer,kv-sync}.ts",
+    "workers/sync-consumer/consumer.ts",
     "workers/shared/auth.ts",
-    "durable/{container-state,routing-registry,routing-keys}.ts",
+    "durable/{container-state,kv-sync,routing-registry,routing-keys}.ts",
   ],
   coverageAnalysis: "perTest",
   // The machine running this is small and shared; one test runner at a time.

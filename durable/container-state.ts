@@ -8,7 +8,6 @@ import * as v from "valibot";
 import type { DeleteMessage, RepairMessage, UpsertMessage, VersionedMessage } from "../schemas/config-message";
 import { type EdgeConfig, EdgeConfigSchema } from "../schemas/edge-config";
 import { EdgeError } from "../workers/shared/errors";
-import { syncKv } from "../workers/sync-consumer/kv-sync";
 import type { ContainerStateReads } from "./container-stub";
 import {
   createHostnameTable,
@@ -19,6 +18,7 @@ import {
   writeHostname,
 } from "./custom-hostname-table";
 import { type ContainerHealth, reportHealth } from "./health-report";
+import { syncKv } from "./kv-sync";
 import { nextVerifyAt, VERIFY_RETRY_MS } from "./kv-verify";
 import { conflictMessage, type RoutingConflict, type RoutingNames, routingNames } from "./routing-keys";
 import { registryStub } from "./routing-registry";

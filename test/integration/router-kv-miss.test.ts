@@ -5,12 +5,12 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { entriesFor } from "../../durable/kv-sync";
 import type { EdgeConfig } from "../../schemas/edge-config";
 import { clearTokenCache } from "../../workers/loader/serve-script";
 import { clearHostMissReports, HOST_MISS_LOOKUPS_PER_MINUTE, reportHostMiss } from "../../workers/router/host-miss";
 import type { ControlCalls } from "../../workers/shared/control-calls";
 import { clearKvMissReports, MISS_REPORT_INTERVAL_MS, reportKvMiss } from "../../workers/shared/kv-miss";
-import { entriesFor } from "../../workers/sync-consumer/kv-sync";
 import { putConfig, waitApplied } from "../support/pipeline";
 import { callRouter, originUrl, routerRequest, seedContainer, uniqueId } from "../support/router-harness";
 

@@ -5,7 +5,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { vi } from "vitest";
 import { containerStub } from "../../durable/container-state";
-import { KV_MAPS } from "../../workers/sync-consumer/kv-sync";
+import { KV_MAPS } from "../../durable/kv-sync";
 
 /**
  * Counts the KV writes and deletes the container's Durable Object makes (it is the only writer). The spies sit on

@@ -6,11 +6,11 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import * as v from "valibot";
 import { inject } from "vitest";
+import { entriesFor } from "../../durable/kv-sync";
 import { AcceptedEdgeConfigSchema } from "../../schemas/accepted-edge-config";
 import type { EdgeConfig, EdgeConfigInput } from "../../schemas/edge-config";
 import type { AccessRecord, PackedLogMessage } from "../../schemas/log-record";
 import { handleTraffic } from "../../workers/router/traffic";
-import { entriesFor } from "../../workers/sync-consumer/kv-sync";
 import { edgeConfig } from "./fixtures";
 
 declare module "vitest" {

@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import * as v from "valibot";
 import { describe, expect, it } from "vitest";
+import { entriesFor, syncKv } from "../../durable/kv-sync";
 import { EdgeConfigSchema } from "../../schemas/edge-config";
-import { entriesFor, syncKv } from "../../workers/sync-consumer/kv-sync";
 import { edgeConfig } from "../support/fixtures";
 
 const config = (overrides = {}) => v.parse(EdgeConfigSchema, edgeConfig(overrides));

@@ -1,8 +1,8 @@
 // Brings the four KV maps in line with one container's config, writing only what differs.
 // KV allows one write per second per key and charges per write, so every key is read first and written
 // only when its value changes; keys the new version no longer names are deleted.
-import type { EdgeConfig } from "../../schemas/edge-config";
-import { EdgeError } from "../shared/errors";
+import type { EdgeConfig } from "../schemas/edge-config";
+import { EdgeError } from "../workers/shared/errors";
 
 export const KV_MAPS = ["EDGE_CONFIG", "ROUTING_MAP", "SITE_REGISTRY", "LOADER_TOKEN_MAP"] as const;
 export type KvMap = (typeof KV_MAPS)[number];
