@@ -9,6 +9,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWorkers } from "../../bench/lib/miniflare-worker.mjs";
 import type { Report } from "../../schemas/analytics";
+import { MAX_RECORDS_PER_MESSAGE, PACKED_LOG_VERSION } from "../../schemas/log-record";
 import { ROOT } from "../../scripts/platform.mjs";
 import { launchChromium } from "../support/browser";
 import { trafficHistory } from "../support/traffic-history.mjs";
@@ -87,8 +88,10 @@ beforeAll(async () => {
   });
   if (put.status !== 202) throw new Error(`PUT demo-shop: ${put.status} ${await put.text()}`);
   const queue = await mf.getQueueProducer("LOG_QUEUE", "qaxal-control");
-  for (let i = 0; i < history.records.length; i += 100) {
-    await queue.sendBatch(history.records.slice(i, i + 100).map((body) => ({ body })));
+  // Packed as the router packs them (schemas/log-record.ts): up to MAX_RECORDS_PER_MESSAGE records per message.
+  // One message at a time: a batch of sends may carry at most 256 KB.
+  for (let i = 0; i < history.records.length; i += MAX_RECORDS_PER_MESSAGE) {
+    await queue.send({ v: PACKED_LOG_VERSION, records: history.records.slice(i, i + MAX_RECORDS_PER_MESSAGE) });
   }
   // Every record has gone through the consumer once the report counts all of them, in both periods.
   const deadline = Date.now() + 90_000;

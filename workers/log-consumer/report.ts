@@ -15,12 +15,14 @@ import { aggregate, previousWindow, summarize, withPrevious, type Window } from 
 import { gunzipNdjson } from "./ndjson-gzip";
 import { hourPrefix } from "./partition";
 
-/** Records a report holds in memory at most: well inside a Worker's 128 MB. */
+/** Records a report holds in memory at most: well inside a Worker's 128 MB. Reading stops there (`truncated`). */
 const MAX_RECORDS = 80_000;
-/** An object holds one consumer batch: at most LOG_CONSUMER_BATCH_SIZE packed messages. With at most 336 listings
- * (twice 7 days of hours: the window and the period before it) a report stays under the 1,000 operations on
- * Cloudflare services a Worker invocation may make. */
-export const MAX_OBJECTS = Math.floor(MAX_RECORDS / (LOG_CONSUMER_BATCH_SIZE * MAX_RECORDS_PER_MESSAGE));
+/** With at most 336 listings (twice 7 days of hours: the window and the period before it) and this many reads, a
+ * report stays under the 1,000 operations on Cloudflare services a Worker invocation may make. A packed batch
+ * object holds at most LOG_CONSUMER_BATCH_SIZE × MAX_RECORDS_PER_MESSAGE records, so the record cap may bind first. */
+export const MAX_OBJECTS = 600;
+/** The most records one object can hold (schemas/log-record.ts), for the check before each read. */
+const RECORDS_PER_OBJECT = LOG_CONSUMER_BATCH_SIZE * MAX_RECORDS_PER_MESSAGE;
 const READ_CONCURRENCY = 16;
 const HOUR_MS = 3600_000;
 
@@ -58,8 +60,17 @@ async function readRecords(bucket: R2Bucket, window: Window, maxObjects: number)
   const access: AccessRecord[] = [];
   const detections: DetectionRecord[] = [];
   let skipped = 0;
+  let read = 0;
+  let cut = cutAtHour;
   for (let i = 0; i < keys.length; i += READ_CONCURRENCY) {
-    const bodies = await Promise.all(keys.slice(i, i + READ_CONCURRENCY).map((key) => bucket.get(key)));
+    const chunk = keys.slice(i, i + READ_CONCURRENCY);
+    // Newest first: stop before the records in memory could pass MAX_RECORDS; the rest counts as cut off.
+    if (access.length + detections.length + chunk.length * RECORDS_PER_OBJECT > MAX_RECORDS) {
+      cut = hourOfKey(chunk[0] ?? "");
+      break;
+    }
+    read += chunk.length;
+    const bodies = await Promise.all(chunk.map((key) => bucket.get(key)));
     for (const object of bodies) {
       if (!object) continue; // removed between list and get (a failed batch's cleanup)
       const { values, broken } = await gunzipNdjson(object.body);
@@ -73,7 +84,13 @@ async function readRecords(bucket: R2Bucket, window: Window, maxObjects: number)
     }
   }
   if (skipped > 0) console.warn(JSON.stringify({ event: "report_lines_skipped", skipped }));
-  return { access, detections, objectsRead: keys.length, cutAtHour };
+  return { access, detections, objectsRead: read, cutAtHour: cut };
+}
+
+/** The hour partition (epoch ms) of an object key `logs/dt=YYYY-MM-DD/hour=HH/…`. */
+function hourOfKey(key: string): number {
+  const match = /dt=(\d{4}-\d{2}-\d{2})\/hour=(\d{2})\//.exec(key);
+  return match ? Date.parse(`${match[1]}T${match[2]}:00:00Z`) : 0;
 }
 
 /** Object keys of every hour partition that overlaps the window, newest hour first (what a cut-off keeps). */
