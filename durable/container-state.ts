@@ -7,6 +7,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { DeleteMessage, RepairMessage, UpsertMessage, VersionedMessage } from "../schemas/config-message";
 import * as v from "valibot";
 import { EdgeConfigSchema, type EdgeConfig } from "../schemas/edge-config";
+import { EdgeError } from "../workers/shared/errors";
 import { syncKv } from "../workers/sync-consumer/kv-sync";
 import type { ContainerStateReads } from "./container-stub";
 import { reportHealth, type ContainerHealth } from "./health-report";
@@ -19,24 +20,36 @@ import {
   writeHostname,
   type HostnameRecord,
 } from "./custom-hostname-table";
+import { registryStub } from "./routing-registry";
+import { conflictMessage, routingNames, type RoutingConflict, type RoutingNames } from "./routing-keys";
 
 export interface ContainerStatus {
   containerId: string;
   desiredVersion: number;
   appliedVersion: number;
   inSync: boolean;
+  /** The newest change asked for is a removal (DELETE, or a delete from the control plane). */
+  deleted: boolean;
   lastError: string | null;
   updatedAt: string;
   hostnames: ReturnType<typeof hostnameSummary>[];
 }
 
+export type RecordResult =
+  | { status: "accepted"; appliedVersion: number }
+  | { status: "stale"; appliedVersion: number }
+  | { status: "conflict"; conflict: RoutingConflict };
+
 export type ApplyResult =
-  | { status: "applied"; version: number; writes: number; deletes: number }
+  | { status: "applied"; version: number; writes: number; deletes: number; released: number }
   | { status: "stale"; appliedVersion: number }
   | { status: "failed"; error: string };
 
-/** accepted: newer than everything before; duplicate: the same version and content again; stale / conflict: 409. */
-export type ChangeOutcome = "accepted" | "duplicate" | "stale" | "conflict";
+/**
+ * accepted: newer than everything before; duplicate: the same version and content again; stale / conflict: 409;
+ * key_conflict: 409, a host, mount or token of the change belongs to another container.
+ */
+export type ChangeOutcome = "accepted" | "duplicate" | "stale" | "conflict" | "key_conflict";
 
 interface Row extends Record<string, SqlStorageValue> {
   container_id: string;
@@ -57,10 +70,12 @@ interface Row extends Record<string, SqlStorageValue> {
   error_since: number;
   /** 1 while the alerts know this container as unhealthy, so they are told when it recovers. */
   health_reported: number;
+  /** 1 while the newest change asked for is a removal. */
+  deleted: number;
 }
 
 /** Columns added after the first release; existing objects get them on their next start. */
-const ADDED_COLUMNS = ["drift_due_at", "verify_due_at", "out_of_sync_since", "error_since", "health_reported"] as const;
+const ADDED_COLUMNS = ["drift_due_at", "verify_due_at", "out_of_sync_since", "error_since", "health_reported", "deleted"] as const;
 
 /** A KV miss on live traffic asks for a repair at most this often. */
 const REPAIR_INTERVAL_MS = 30_000;
@@ -99,20 +114,13 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
     }
   }
 
-  /** Records a version the control plane wants; refuses one that is not newer than the applied version. */
-  async recordDesired(message: VersionedMessage): Promise<{ accepted: boolean; appliedVersion: number }> {
-    const row = this.row(message.containerId);
-    if (message.version <= row.applied_version) return { accepted: false, appliedVersion: row.applied_version };
-    if (message.version >= row.desired_version) {
-      await this.schedule(this.withDrift({
-        ...row,
-        desired_version: message.version,
-        desired_message: JSON.stringify(message),
-        drift_attempts: 0,
-        out_of_sync_since: row.out_of_sync_since || Date.now(),
-      }, 0));
-    }
-    return { accepted: true, appliedVersion: row.applied_version };
+  /**
+   * Records a version the control plane wants. Refuses one that is not newer than the applied version and, when
+   * the caller knows the version's routing names (`names`), one that would route a key another container owns:
+   * the keys are claimed in the RoutingRegistry before anything is recorded.
+   */
+  recordDesired(message: VersionedMessage, names?: RoutingNames): Promise<RecordResult> {
+    return this.serially(() => this.recordDesiredNow(message, names));
   }
 
   /**
@@ -120,11 +128,15 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
    * applied). The same version again is accepted only with identical content (a retried request); with other
    * content it is a conflict, never a silent overwrite.
    */
-  async acceptChange(message: UpsertMessage): Promise<{ outcome: ChangeOutcome; lastAccepted: number }> {
+  async acceptChange(
+    message: UpsertMessage,
+    names: RoutingNames,
+  ): Promise<{ outcome: ChangeOutcome; lastAccepted: number; conflict?: RoutingConflict }> {
     const row = this.row(message.containerId);
     const lastAccepted = Math.max(row.desired_version, row.applied_version);
     if (message.version > lastAccepted) {
-      await this.recordDesired(message);
+      const recorded = await this.recordDesired(message, names);
+      if (recorded.status === "conflict") return { outcome: "key_conflict", lastAccepted, conflict: recorded.conflict };
       return { outcome: "accepted", lastAccepted: message.version };
     }
     if (message.version < lastAccepted) return { outcome: "stale", lastAccepted };
@@ -133,19 +145,49 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
 
   /**
    * A removal gets the next version after everything seen so far, so it orders after every pending change.
-   * Null for a container this object has never seen.
+   * Null for a container this object has never seen or whose newest change is already a removal.
    */
-  async requestDelete(containerId: string): Promise<DeleteMessage | null> {
+  requestDelete(containerId: string): Promise<DeleteMessage | null> {
+    return this.serially(async () => {
+      const row = this.row(containerId);
+      if ((row.applied_version === 0 && row.desired_version === 0) || row.deleted) return null;
+      const message: DeleteMessage = {
+        type: "delete",
+        containerId,
+        version: Math.max(row.desired_version, row.applied_version) + 1,
+        source: "admin",
+      };
+      await this.recordDesiredNow(message);
+      return message;
+    });
+  }
+
+  private async recordDesiredNow(message: VersionedMessage, names?: RoutingNames): Promise<RecordResult> {
+    const { containerId, version } = message;
     const row = this.row(containerId);
-    if (row.applied_version === 0 && row.desired_version === 0) return null;
-    const message: DeleteMessage = {
-      type: "delete",
-      containerId,
-      version: Math.max(row.desired_version, row.applied_version) + 1,
-      source: "admin",
-    };
-    await this.recordDesired(message);
-    return message;
+    if (version <= row.applied_version) return { status: "stale", appliedVersion: row.applied_version };
+    if (names) {
+      const claim = await registryStub(this.env).claim(containerId, version, names);
+      if (claim.status === "conflict") return claim;
+    }
+    if (version >= row.desired_version) {
+      // Re-read: the claim's round trip let other requests in.
+      const fresh = this.row(containerId);
+      await this.schedule(
+        this.withDrift(
+          {
+            ...fresh,
+            desired_version: version,
+            desired_message: JSON.stringify(message),
+            drift_attempts: 0,
+            out_of_sync_since: fresh.out_of_sync_since || Date.now(),
+            deleted: message.type === "delete" ? 1 : 0,
+          },
+          0,
+        ),
+      );
+    }
+    return { status: "accepted", appliedVersion: row.applied_version };
   }
 
   /** Applies a version (config, or null for removal) to KV. Stale versions are refused; failures move nothing. */
@@ -154,9 +196,17 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
       const row = this.row(containerId);
       if (version <= row.applied_version) return { status: "stale", appliedVersion: row.applied_version };
       const previous = row.applied_config ? (JSON.parse(row.applied_config) as EdgeConfig) : null;
+      const registry = registryStub(this.env);
       try {
+        // Claimed again here: a message may arrive without having been claimed (webhook without Supabase at hand,
+        // the outbox sweeper, a replayed dead letter). Claiming what this container already holds changes nothing.
+        if (config) {
+          const claim = await registry.claim(containerId, version, routingNames(config));
+          if (claim.status === "conflict") throw new EdgeError(409, "key_conflict", conflictMessage(claim.conflict));
+        }
         const { writes, deletes } = await syncKv(this.env, containerId, previous, config, withheldHosts(this.ctx.storage.sql));
-        // Re-read: recordDesired may have run while KV I/O had the input gate open.
+        // Only now, with the KV deletes done, may another container have the keys this version dropped.
+        const { released } = await registry.release(containerId, version);
         const fresh = this.row(containerId);
         const desired = Math.max(fresh.desired_version, version);
         const now = Date.now();
@@ -174,9 +224,10 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
           out_of_sync_since: desired > version ? fresh.out_of_sync_since : 0,
           // Keys were just checked; a removed container has nothing left to verify.
           verify_due_at: config ? nextVerifyAt(this.env, now, fresh.verify_due_at === 0) : 0,
+          deleted: desired > version ? fresh.deleted : config === null ? 1 : 0,
         };
         await this.schedule(await this.reportIfChanged(next));
-        return { status: "applied", version, writes, deletes };
+        return { status: "applied", version, writes, deletes, released };
       } catch (error) {
         const message = `apply v${version} failed: ${error instanceof Error ? error.message : String(error)}`;
         await this.recordFailure(containerId, version, message);
@@ -209,6 +260,7 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
       const row = this.row(containerId);
       if (row.applied_version === 0 && row.desired_version === 0) return { writes: 0, deletes: 0, resent: false };
       const applied = row.applied_config ? (JSON.parse(row.applied_config) as EdgeConfig) : null;
+      if (applied) await this.backfillClaim(containerId, row.applied_version, applied);
       const { writes, deletes } = await syncKv(this.env, containerId, applied, applied, withheldHosts(this.ctx.storage.sql));
       const resent = row.desired_version > row.applied_version && row.desired_message !== null;
       if (resent) await this.env.CONFIG_QUEUE.send({ ...JSON.parse(row.desired_message!), source: "replay" });
@@ -257,6 +309,7 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
       desiredVersion: row.desired_version,
       appliedVersion: row.applied_version,
       inSync: row.desired_version <= row.applied_version,
+      deleted: row.deleted === 1,
       lastError: row.last_error,
       updatedAt: row.updated_at,
       hostnames: readHostnames(this.ctx.storage.sql).map(hostnameSummary),
@@ -341,6 +394,17 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
     });
   }
 
+  /**
+   * Containers applied before the registry existed own their keys in KV only; a repair (POST /_edge/admin/replay
+   * {"all": true}) records them. A conflict found here is logged, not fixed: KV keeps whoever holds the key now.
+   */
+  private async backfillClaim(containerId: string, version: number, applied: EdgeConfig): Promise<void> {
+    const claim = await registryStub(this.env).claim(containerId, version, routingNames(applied));
+    if (claim.status === "conflict") {
+      console.error(JSON.stringify({ event: "registry_backfill_conflict", containerId, reason: conflictMessage(claim.conflict) }));
+    }
+  }
+
   /** Arms (or, with `replace`, re-arms) the drift re-send `attempts` doublings of DRIFT_AFTER_MS from now. */
   private withDrift(row: Row, attempts: number, replace = false): Row {
     if (!replace && row.drift_due_at !== 0) return row;
@@ -393,6 +457,7 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
         out_of_sync_since: 0,
         error_since: 0,
         health_reported: 0,
+        deleted: 0,
       }
     );
   }
@@ -405,7 +470,7 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
     this.ctx.storage.sql.exec(
       `INSERT OR REPLACE INTO state (id, container_id, desired_version, desired_message, applied_version, applied_config,
         last_error, updated_at, drift_attempts, last_repair_at, drift_due_at, verify_due_at, out_of_sync_since,
-        error_since, health_reported) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        error_since, health_reported, deleted) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       row.container_id,
       row.desired_version,
       row.desired_message,
@@ -420,6 +485,7 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
       row.out_of_sync_since,
       row.error_since,
       row.health_reported,
+      row.deleted,
     );
   }
 }

@@ -24,6 +24,15 @@ export function cookieDomainOf(host: string): CookieDomainOf {
   return { kind: "host-only" };
 }
 
+/**
+ * The registrable domain of `host` by the Public Suffix List; the host itself where there is none (IPs, single
+ * labels, suffixes). Two hosts with the same one share cookies set with `Domain=` it.
+ */
+export function registrableDomainOf(host: string): string {
+  const found = cookieDomainOf(host);
+  return found.kind === "domain" ? found.domain : host;
+}
+
 /** The host of a public host entry (`www.shop.example/metrics` -> `www.shop.example`). */
 function hostOf(publicHost: string): string {
   const slash = publicHost.indexOf("/");
@@ -31,8 +40,10 @@ function hostOf(publicHost: string): string {
 }
 
 /**
- * EdgeConfigSchema, then the derivation. A public host that is itself a public suffix is an issue on that
- * `publicHosts` entry, so a PUT answers 400 naming it and the sync consumer dead-letters the version.
+ * EdgeConfigSchema, then the derivation. A public host that is itself a public suffix, or that shares its
+ * registrable domain with one of the config's infra hosts (the platform's own domain: its cookies would reach every
+ * container's infra hosts), is an issue on that `publicHosts` entry, so a PUT answers 400 naming it and the sync
+ * consumer dead-letters the version. Across containers the RoutingRegistry applies the second rule too.
  * Infra hosts get no entry: they are the edge's own names, shared by every container, so their cookies stay host-only.
  */
 export const AcceptedEdgeConfigSchema = v.pipe(
@@ -40,20 +51,31 @@ export const AcceptedEdgeConfigSchema = v.pipe(
   v.rawTransform(({ dataset, addIssue, NEVER }): EdgeConfig => {
     const config: SubmittedEdgeConfig = dataset.value;
     const cookieDomains: Record<string, string> = {};
+    const platform = new Map(config.infraHosts.map((host) => [registrableDomainOf(host), host]));
     let refused = false;
     config.publicHosts.forEach((entry, index) => {
       const host = hostOf(entry);
       const found = cookieDomainOf(host);
+      const issue = (message: string) => {
+        refused = true;
+        addIssue({
+          message,
+          path: [
+            { type: "object", origin: "value", input: config, key: "publicHosts", value: config.publicHosts },
+            { type: "array", origin: "value", input: config.publicHosts, key: index, value: entry },
+          ],
+        });
+      };
+      if (found.kind === "public-suffix") {
+        issue(`${host} is a public suffix (${found.section} section of the Public Suffix List): browsers refuse cookies for it, so use a host of the site under it, like ss.shop.${host}`);
+        return;
+      }
+      const infra = platform.get(registrableDomainOf(host));
+      if (infra !== undefined) {
+        issue(`${entry} is on ${registrableDomainOf(host)}, the registrable domain of infra host ${infra} (the platform's own)`);
+        return;
+      }
       if (found.kind === "domain") cookieDomains[host] = found.domain;
-      if (found.kind !== "public-suffix") return;
-      refused = true;
-      addIssue({
-        message: `${host} is a public suffix (${found.section} section of the Public Suffix List): browsers refuse cookies for it, so use a host of the site under it, like ss.shop.${host}`,
-        path: [
-          { type: "object", origin: "value", input: config, key: "publicHosts", value: config.publicHosts },
-          { type: "array", origin: "value", input: config.publicHosts, key: index, value: entry },
-        ],
-      });
     });
     return refused ? NEVER : { ...config, cookieDomains };
   }),

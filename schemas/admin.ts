@@ -64,3 +64,14 @@ export const AuditQuerySchema = v.strictObject({
   ),
   container: v.optional(v.pipe(ContainerIdSchema, v.description("only entries about this container"))),
 });
+
+/** The most containers one page of GET /_edge/admin/containers lists (each costs one Durable Object call). */
+export const MAX_CONTAINERS_PAGE = 100;
+
+/** GET /_edge/admin/containers: `cursor` is the `next` of the previous page (a container id). */
+export const ListContainersQuerySchema = v.strictObject({
+  cursor: v.optional(v.pipe(v.string(), v.regex(/^([a-z0-9][a-z0-9_-]{2,63})?$/, "cursor must be the next value of the previous page")), ""),
+  limit: limitParam(MAX_CONTAINERS_PAGE, 50),
+});
+
+export type ListContainersQuery = v.InferOutput<typeof ListContainersQuerySchema>;

@@ -4,6 +4,7 @@ import {
   ContainerIdSchema,
   CookieNameSchema,
   HostSchema,
+  jsonObject,
   OriginSchema,
   PublicHostSchema,
   RoutePathSchema,
@@ -70,14 +71,18 @@ const BotDetectionSchema = v.strictObject({
   action: v.optional(v.picklist(BOT_ACTIONS, "action must be tag or block"), "tag"),
 });
 
-export const ModulesSchema = v.strictObject({
-  cookieKeeper: v.optional(CookieKeeperSchema, { enabled: false }),
-  cookieRestoration: v.optional(ToggleSchema, { enabled: false }),
-  adblockDetection: v.optional(ToggleSchema, { enabled: false }),
-  geoHeaders: v.optional(ToggleSchema, { enabled: false }),
-  ipAnonymization: v.optional(IpAnonymizationSchema, { enabled: false }),
-  botDetection: v.optional(BotDetectionSchema, { enabled: false }),
-});
+// An array here would otherwise pass as {} and switch every module off without a word.
+export const ModulesSchema = jsonObject(
+  v.strictObject({
+    cookieKeeper: v.optional(CookieKeeperSchema, { enabled: false }),
+    cookieRestoration: v.optional(ToggleSchema, { enabled: false }),
+    adblockDetection: v.optional(ToggleSchema, { enabled: false }),
+    geoHeaders: v.optional(ToggleSchema, { enabled: false }),
+    ipAnonymization: v.optional(IpAnonymizationSchema, { enabled: false }),
+    botDetection: v.optional(BotDetectionSchema, { enabled: false }),
+  }),
+  "modules must be an object",
+);
 
 /** GTM's own id format; `G-` is a Google tag (GA4) id, loaded as gtag.js instead of gtm.js. */
 const GTM_ID = /^(GTM|G)-[A-Z0-9]{4,16}$/;
@@ -185,8 +190,20 @@ const storedEntries = {
 };
 type Stored = v.InferOutput<v.StrictObjectSchema<typeof storedEntries, undefined>>;
 
+/** A cookie Domain reaches `host` when it is the host or one of its parent domains. */
+const covers = (domain: string, host: string) => host === domain || host.endsWith(`.${domain}`);
+
 /** What EDGE_CONFIG and ContainerState hold: the submitted fields plus what was derived from them on acceptance. */
-export const StoredEdgeConfigSchema = v.pipe(v.strictObject(storedEntries), ...crossFieldChecks<Stored>());
+export const StoredEdgeConfigSchema = v.pipe(
+  v.strictObject(storedEntries),
+  ...crossFieldChecks<Stored>(),
+  // Acceptance never derives a Domain that reaches an infra host (the platform's own name, shared by every tenant).
+  // A stored value with one arrived some other way; refused here, the edge reads it like any corrupt value: a miss.
+  v.check<Stored, string>(
+    (config) => !Object.values(config.cookieDomains ?? {}).some((domain) => config.infraHosts.some((host) => covers(domain, host))),
+    "cookieDomains must not cover an infra host",
+  ),
+);
 
 export type EdgeConfig = v.InferOutput<typeof StoredEdgeConfigSchema>;
 export type SubmittedEdgeConfig = v.InferOutput<typeof EdgeConfigSchema>;

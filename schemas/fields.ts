@@ -23,6 +23,9 @@ export const HostSchema = v.pipe(
   ),
 );
 
+/** A same-origin mount prefix: the one path segment after the host in `www.shop1.example/metrics`. */
+export const MOUNT_PREFIX = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
 // `ss.shop1.example` or, for same-origin mode, `www.shop1.example/metrics` (one path segment).
 export const PublicHostSchema = v.pipe(
   v.string("public host must be a string"),
@@ -30,7 +33,7 @@ export const PublicHostSchema = v.pipe(
     const [host, prefix, ...rest] = value.split("/");
     if (rest.length > 0 || host === undefined) return false;
     if (!v.is(HostSchema, host)) return false;
-    return prefix === undefined || /^[a-z0-9][a-z0-9_-]{0,62}$/.test(prefix);
+    return prefix === undefined || MOUNT_PREFIX.test(prefix);
   }, "public host must be a host or host/prefix (one lower-case path segment)"),
 );
 
@@ -50,3 +53,14 @@ export const CookieNameSchema = v.pipe(
   v.string("cookie name must be a string"),
   v.regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, "cookie name must be an RFC 6265 token (a trailing * is a prefix match)"),
 );
+
+/**
+ * `schema` (an object or record schema) for JSON input, refusing arrays: valibot's object and record schemas accept
+ * them (typeof [] is "object"), so `[]` would pass as an empty object and `["x"]` as a record {"0": "x"}.
+ */
+export function jsonObject<S extends v.GenericSchema>(schema: S, message: string) {
+  return v.pipe(
+    v.custom<v.InferInput<S>>((input) => typeof input === "object" && input !== null && !Array.isArray(input), message),
+    schema,
+  );
+}

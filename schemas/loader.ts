@@ -1,6 +1,6 @@
 // Loader boundaries (CONTRACT.md "Loader"): the /boot and /mark-session-detection bodies, and the COOKIE_VAULT value.
 import * as v from "valibot";
-import { CookieNameSchema } from "./fields";
+import { CookieNameSchema, jsonObject } from "./fields";
 
 /** More cookies than this in one boot is not a browser running the loader. */
 export const MAX_BOOT_COOKIES = 50;
@@ -13,15 +13,20 @@ const CookieValueSchema = v.pipe(
   v.regex(/^[\x21\x23-\x2B\x2D-\x3A\x3C-\x5B\x5D-\x7E]*$/, "cookie value must be RFC 6265 cookie-octets"),
 );
 
+const COOKIE_MAP = "cookies must be an object of name: value";
+
 const CookieMapSchema = v.pipe(
-  v.record(CookieNameSchema, CookieValueSchema, "cookies must be an object of name: value"),
+  jsonObject(v.record(CookieNameSchema, CookieValueSchema, COOKIE_MAP), COOKIE_MAP),
   v.check((cookies) => Object.keys(cookies).length <= MAX_BOOT_COOKIES, `at most ${MAX_BOOT_COOKIES} cookies`),
 );
 
 /** POST /boot: the loader-relevant cookies the page's JavaScript can see. */
-export const BootBodySchema = v.strictObject({
-  cookies: v.optional(CookieMapSchema, {}),
-});
+export const BootBodySchema = jsonObject(
+  v.strictObject({
+    cookies: v.optional(CookieMapSchema, {}),
+  }),
+  'body must be a JSON object like {"cookies": {...}}',
+);
 
 export const SessionIdSchema = v.pipe(
   v.string("sessionId must be a string"),
@@ -29,16 +34,19 @@ export const SessionIdSchema = v.pipe(
 );
 
 /** POST /mark-session-detection: what the script detected, once per session (`_sid`). */
-export const DetectionBodySchema = v.strictObject({
-  sessionId: SessionIdSchema,
-  adblock: v.boolean("adblock must be a boolean"),
-  itp: v.boolean("itp must be a boolean"),
-  // Optional: a script cached from before ETP detection existed does not send it.
-  etp: v.optional(v.boolean("etp must be a boolean"), false),
-  /** navigator.webdriver: true in a browser driven by automation (WebDriver, Puppeteer, Playwright). Optional, so
-   * a script cached from before it was sent still reports. */
-  webdriver: v.optional(v.boolean("webdriver must be a boolean"), false),
-});
+export const DetectionBodySchema = jsonObject(
+  v.strictObject({
+    sessionId: SessionIdSchema,
+    adblock: v.boolean("adblock must be a boolean"),
+    itp: v.boolean("itp must be a boolean"),
+    // Optional: a script cached from before ETP detection existed does not send it.
+    etp: v.optional(v.boolean("etp must be a boolean"), false),
+    /** navigator.webdriver: true in a browser driven by automation (WebDriver, Puppeteer, Playwright). Optional, so
+     * a script cached from before it was sent still reports. */
+    webdriver: v.optional(v.boolean("webdriver must be a boolean"), false),
+  }),
+  "body must be a JSON object",
+);
 
 /** COOKIE_VAULT[`<containerId>:<fpid>`]: the last backed-up values and when they were written (epoch seconds). */
 export const VaultValueSchema = v.strictObject({

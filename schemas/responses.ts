@@ -85,3 +85,16 @@ export const LogPageSchema = v.object({
   next: v.pipe(v.nullable(v.string()), v.description("path and query of the next page (window pinned)")),
   objectsRead: v.number(),
 });
+
+/** GET /_edge/admin/containers: one page, `next` is the cursor of the following page ("" at the end). */
+export const ContainerListSchema = v.object({
+  containers: v.array(
+    v.object({
+      containerId: v.string(),
+      status: v.nullable(ContainerStatusSchema),
+      infraHosts: v.array(v.string()),
+      publicHosts: v.array(v.string()),
+    }),
+  ),
+  next: v.pipe(v.nullable(v.string()), v.description("pass as ?cursor= for the next page; empty or null at the end")),
+});

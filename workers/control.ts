@@ -1,7 +1,7 @@
 // The control Worker (CONTRACT.md "Shape"): operator endpoints and the Supabase webhook on fetch, the config and log
 // queues and their dead letters on queue, the Cron Triggers on scheduled (workers/scheduled), the ContainerState
-// Durable Object class the edge Worker binds, the AlertState class, and EdgeCalls, the RPC entrypoint the edge
-// Worker binds as CONTROL_CALLS.
+// Durable Object class the edge Worker binds, the AlertState class, the RoutingRegistry (the one owner of every
+// host, mount and loader token), and EdgeCalls, the RPC entrypoint the edge Worker binds as CONTROL_CALLS.
 import { edgeApi } from "./admin/api";
 import { consumeLogBatch } from "./log-consumer/consumer";
 import { persistDeadLetterBatch } from "./shared/dead-letters";
@@ -13,6 +13,7 @@ export { AlertState } from "../durable/alert-state";
 export { EdgeCalls } from "./self-heal/edge-calls";
 export { ContainerState } from "../durable/container-state";
 export { OperatorAccess } from "../durable/operator-access";
+export { RoutingRegistry } from "../durable/routing-registry";
 
 export default {
   fetch(request, env, ctx): Promise<Response> {

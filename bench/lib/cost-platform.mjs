@@ -67,7 +67,7 @@ export async function startCostPlatform({ vars = {} } = {}) {
   const pids = [...workerdPids()].filter((pid) => !before.has(pid));
   const edge = await mf.getWorker("qaxal-edge");
   const control = await mf.getWorker("qaxal-control");
-  const { containers } = await loadDemoContainers(url, origin.url);
+  const { containers } = await loadDemoContainers(url, origin.url, Number(new URL(url).port));
   // Applied means in KV: asked of the control plane, so the edge's caches stay cold until traffic starts.
   for (const { containerId } of containers) {
     await waitFor(

@@ -47,6 +47,22 @@ describe("auth", () => {
     });
     expect(res.status).toBe(401);
   });
+
+  // A secret left unset in a deployment must never turn an empty credential into a valid one.
+  for (const [secret, path, method, header, empty] of [
+    ["ADMIN_TOKEN", "/_edge/admin/containers/unset-secret/status", "GET", "Authorization", "Bearer "],
+    ["WEBHOOK_SECRET", "/_edge/hooks/supabase", "POST", "X-Webhook-Secret", ""],
+    ["EDGE_AUTH_SECRET", "/_edge/config/unset-secret", "GET", "X-Edge-Auth", ""],
+  ] as const) {
+    for (const unset of ["", undefined]) {
+      it(`with ${secret} ${unset === undefined ? "missing" : "empty"}, an empty ${header} gets 401`, async () => {
+        const request = new Request(`http://localhost${path}`, { method, headers: { [header]: empty }, body: method === "POST" ? "{}" : undefined });
+        const res = await edgeApi.fetch(request, { ...env, [secret]: unset }, createExecutionContext());
+        expect(res.status).toBe(401);
+        expect(await res.json()).toMatchObject({ error: "unauthorized" });
+      });
+    }
+  }
 });
 
 describe("bad input", () => {
@@ -144,5 +160,26 @@ describe("bad input", () => {
     const res = await admin("/_edge/admin/replay", { method: "POST", body: JSON.stringify({ all: "yes" }) });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { message: string }).message).toContain('{"containerIds": [...]}');
+  });
+
+  it("a malformed percent-escape in the container id gets 400, not 500", async () => {
+    for (const [method, path] of [
+      ["GET", "/_edge/admin/containers/%ff/status"],
+      ["PUT", "/_edge/admin/containers/shop%E0%A4%A"],
+      ["DELETE", "/_edge/admin/containers/%ff"],
+    ] as const) {
+      const res = await admin(path, { method, body: method === "PUT" ? JSON.stringify(edgeConfig()) : undefined });
+      expect(res.status, `${method} ${path}`).toBe(400);
+      expect(await res.json()).toMatchObject({ error: "invalid_path" });
+    }
+    const config = await exports.default.fetch("http://localhost/_edge/config/%ff", { headers: { "X-Edge-Auth": "test-edge-auth" } });
+    expect(config.status).toBe(400);
+  });
+
+  it("a public host on the domain of the config's own infra host gets 400 naming it", async () => {
+    const res = await putConfig(edgeConfig({ containerId: "bad-platform", infraHosts: ["bad-platform.edge.example"], publicHosts: ["evil.edge.example"] }));
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { message: string }).message).toContain("publicHosts[0]: evil.edge.example is on edge.example");
+    await expectUntouched("bad-platform");
   });
 });

@@ -3,13 +3,14 @@
 // the bindings of their wrangler configs); the history (test/support/traffic-history.mjs) is sent through the real
 // LOG_QUEUE, and the real log consumer writes the R2 batches the report and the logs search read.
 // Screenshots go to test/artifacts/ (git-ignored); UPDATE_SCREENSHOTS=1 also refreshes docs/dashboard-*.png.
+import type { LogRecord } from "../../schemas/log-record";
+import { packRecords, sendBatches } from "../../workers/shared/log-packing";
 import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWorkers } from "../../bench/lib/miniflare-worker.mjs";
 import type { Report } from "../../schemas/analytics";
-import { MAX_RECORDS_PER_MESSAGE, PACKED_LOG_VERSION } from "../../schemas/log-record";
 import { ROOT } from "../../scripts/platform.mjs";
 import { launchChromium } from "../support/browser";
 import { trafficHistory } from "../support/traffic-history.mjs";
@@ -88,10 +89,9 @@ beforeAll(async () => {
   });
   if (put.status !== 202) throw new Error(`PUT demo-shop: ${put.status} ${await put.text()}`);
   const queue = await mf.getQueueProducer("LOG_QUEUE", "qaxal-control");
-  // Packed as the router packs them (schemas/log-record.ts): up to MAX_RECORDS_PER_MESSAGE records per message.
-  // One message at a time: a batch of sends may carry at most 256 KB.
-  for (let i = 0; i < history.records.length; i += MAX_RECORDS_PER_MESSAGE) {
-    await queue.send({ v: PACKED_LOG_VERSION, records: history.records.slice(i, i + MAX_RECORDS_PER_MESSAGE) });
+  // Packed the way the edge sends them (workers/shared/log-packing.ts), so the consumer sees production's shape.
+  for (const batch of sendBatches(packRecords(history.records as LogRecord[]))) {
+    await queue.sendBatch(batch.map(({ body }) => ({ body })));
   }
   // Every record has gone through the consumer once the report counts all of them, in both periods.
   const deadline = Date.now() + 90_000;

@@ -5,6 +5,7 @@ import { containerStub } from "../../durable/container-state";
 import { QUEUES } from "../../workers/shared/queues";
 import { edgeConfig } from "../support/fixtures";
 import { deliver, kvWriteCount, spyOnKvWrites } from "../support/control-pipeline";
+import { operatorPut } from "../support/operator";
 import { statusOf } from "../support/pipeline";
 
 const upsert = (containerId: string, version: number, overrides = {}) => ({
@@ -141,5 +142,46 @@ describe("fail-closed", () => {
     await deliver(QUEUES.config, [upsert("fail-stale", 3)]);
     expect(await stub.apply("fail-stale", 3, null)).toEqual({ status: "stale", appliedVersion: 3 });
     expect(await env.EDGE_CONFIG.get("fail-stale")).not.toBeNull();
+  });
+
+  it("a KV delete that throws leaves the applied version unchanged, keeps the key owned, and retries", async () => {
+    await deliver(QUEUES.config, [upsert("fail-del", 1, { infraHosts: ["keep.fail-del.edge.example", "drop.fail-del.edge.example"] })]);
+    const spies = await spyOnKvWrites("fail-del");
+    spies.find((s) => s.map === "ROUTING_MAP")!.delete.mockRejectedValueOnce(new Error("KV DELETE failed: 500"));
+
+    const next = upsert("fail-del", 2, { infraHosts: ["keep.fail-del.edge.example"] });
+    const failed = await deliver(QUEUES.config, [next]);
+    expect(failed.retryMessages).toHaveLength(1);
+    expect(await statusOf("fail-del")).toMatchObject({ appliedVersion: 1, desiredVersion: 2, inSync: false });
+    expect((await statusOf("fail-del"))?.lastError).toContain("KV DELETE failed");
+    // The delete did not happen, so the host still routes here and nobody else may claim it yet.
+    expect(await env.ROUTING_MAP.get("drop.fail-del.edge.example")).toBe("fail-del");
+    const early = await operatorPut(edgeConfig({ containerId: "fail-del-other", infraHosts: [], publicHosts: ["drop.fail-del.edge.example"] }));
+    expect(early.response.status).toBe(409);
+
+    const retried = await deliver(QUEUES.config, [next]);
+    expect(retried.explicitAcks).toHaveLength(1);
+    expect(await env.ROUTING_MAP.get("drop.fail-del.edge.example")).toBeNull();
+    expect(await statusOf("fail-del")).toMatchObject({ appliedVersion: 2, inSync: true });
+  });
+});
+
+describe("a config naming another container", () => {
+  it("is refused as a dead letter: neither container's keys are written", async () => {
+    const foreign = { type: "upsert", containerId: "cross-a", version: 1, config: edgeConfig({ containerId: "cross-b" }) };
+    const result = await deliver(QUEUES.config, [foreign]);
+    expect(result.explicitAcks).toHaveLength(1);
+    expect((await statusOf("cross-a"))?.lastError).toContain("config.containerId cross-b does not match message cross-a");
+    const written = await Promise.all([
+      env.EDGE_CONFIG.get("cross-a"),
+      env.EDGE_CONFIG.get("cross-b"),
+      env.ROUTING_MAP.get("cross-b.edge.example"),
+      env.SITE_REGISTRY.get("ss.cross-b.example"),
+      env.LOADER_TOKEN_MAP.get("lt_cross-b_token"),
+    ]);
+    expect(written).toEqual([null, null, null, null, null]);
+    const letters = await env.LOG_BUCKET.list({ prefix: "dead-letters/config/" });
+    const stored = await Promise.all(letters.objects.map(async (o) => (await env.LOG_BUCKET.get(o.key))!.json<{ body: unknown }>()));
+    expect(stored.map((l) => l.body)).toContainEqual(foreign);
   });
 });

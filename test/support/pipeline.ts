@@ -14,6 +14,7 @@ export interface ContainerStatus {
   desiredVersion: number;
   appliedVersion: number;
   inSync: boolean;
+  deleted: boolean;
   lastError: string | null;
   updatedAt: string;
   hostnames: { host: string; state: string; live: boolean; liveNow: boolean; errors: string[]; checkedAt: string }[];

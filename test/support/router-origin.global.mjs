@@ -5,6 +5,8 @@
 //   /redirect              302 to https://elsewhere.example/landing (must be handed back, not followed)
 //   /slow?ms=N             waits N ms before the headers
 //   /cors                  reflects any Origin with credentials, the way sGTM's clients do
+//   /many-cookies?n=N      sets N cookies _ga_0 ... _ga_<N-1>, answers 204
+//   /status?code=N         answers with status N (Node allows 100-999), body "status N"
 //   /__seen                JSON array of every path this origin was asked for (to prove a request never came)
 //   anything else          404 text
 import { createHash } from "node:crypto";
@@ -55,6 +57,16 @@ async function handle(req, res) {
     });
     return res.end("cors");
   }
+  if (url.pathname === "/many-cookies") {
+    const n = Number(url.searchParams.get("n") ?? "0");
+    res.writeHead(204, { "Set-Cookie": Array.from({ length: n }, (_, i) => `_ga_${i}=GA1.1.${i}.1700000000; Path=/`) });
+    return res.end();
+  }
+  if (url.pathname === "/status") {
+    const code = Number(url.searchParams.get("code"));
+    res.writeHead(code, { "Content-Type": "text/plain" });
+    return res.end(`status ${code}`);
+  }
   res.writeHead(404, { "Content-Type": "text/plain" });
   res.end("not found");
 }
@@ -70,6 +82,9 @@ export default async function setup(project) {
       res.end(String(error));
     });
   });
+  // A request the HTTP parser refuses (a header value with DEL or a control character) drops the connection without
+  // an answer, as upstreams behind load balancers do; Node would otherwise answer a bare 400 itself.
+  server.on("clientError", (_error, socket) => socket.destroy());
   const port = await listen(server);
   // Reserve a port, then free it: connecting to it is refused, which is what an unreachable upstream looks like.
   const probe = createServer();

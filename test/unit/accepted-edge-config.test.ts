@@ -2,6 +2,8 @@
 import * as v from "valibot";
 import { describe, expect, it } from "vitest";
 import { AcceptedEdgeConfigSchema, cookieDomainOf } from "../../schemas/accepted-edge-config";
+import { describeIssues } from "../../schemas/issues";
+import { StoredEdgeConfigSchema } from "../../schemas/edge-config";
 import { siteCookieDomain } from "../../workers/shared/cookie-domain";
 import { edgeConfig } from "../support/fixtures";
 
@@ -33,5 +35,28 @@ describe("AcceptedEdgeConfigSchema", () => {
     expect(siteCookieDomain({ config: accepted, publicHost: "127.0.0.1" })).toBeNull();
     expect(siteCookieDomain({ config: accepted, publicHost: "constructor" })).toBeNull();
     expect(siteCookieDomain({ config: accepted, publicHost: "www.shop1.de" })).toBe("shop1.de");
+  });
+});
+
+describe("the platform's own domains", () => {
+  it("refuses a public host on the registrable domain of one of the config's infra hosts, naming both", () => {
+    const input = edgeConfig({ infraHosts: ["shop1.edge.example"], publicHosts: ["ss.shop1.example", "evil.edge.example/m"] });
+    const result = v.safeParse(AcceptedEdgeConfigSchema, input);
+    expect(result.success).toBe(false);
+    expect(describeIssues(result.issues!)).toContain(
+      "publicHosts[1]: evil.edge.example/m is on edge.example, the registrable domain of infra host shop1.edge.example",
+    );
+  });
+
+  it("accepts public hosts on other domains", () => {
+    const input = edgeConfig({ infraHosts: ["shop1.edge.example"], publicHosts: ["edge.shop1.example"] });
+    expect(v.parse(AcceptedEdgeConfigSchema, input).cookieDomains).toEqual({ "edge.shop1.example": "shop1.example" });
+  });
+
+  it("a stored config whose cookie domain covers one of its infra hosts is refused, so the edge never uses it", () => {
+    const stored = { ...edgeConfig({ infraHosts: ["shop1.edge.example"], publicHosts: ["ss.shop1.example"] }), cookieDomains: { "ss.shop1.example": "edge.example" } };
+    const result = v.safeParse(StoredEdgeConfigSchema, stored);
+    expect(result.success).toBe(false);
+    expect(describeIssues(result.issues!)).toContain("cookieDomains must not cover an infra host");
   });
 });

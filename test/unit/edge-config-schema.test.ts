@@ -152,3 +152,9 @@ describe("upstreamAllowed", () => {
     expect(errorOf(edgeConfig(overrides))).toContain(message);
   });
 });
+
+describe("JSON arrays", () => {
+  it("refuses modules given as an array instead of silently switching every module off", () => {
+    expect(errorOf(edgeConfig({ modules: [] as never }))).toContain("modules must be an object");
+  });
+});

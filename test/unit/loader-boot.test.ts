@@ -246,6 +246,26 @@ describe("vault writes", () => {
     expect(stored.cookies).toEqual({ _ga: "GA1.1.2.2" });
   });
 
+  it("writes a cookie added to an existing backup, keeping the ones it had", async () => {
+    const shop = config("boot-add");
+    const cookie = FPID("addaddaddadd");
+    await boot(shop, { _ga: "GA1.1.4.4" }, { cookie });
+    const vault = spyVault();
+    await boot(shop, { _ga: "GA1.1.4.4", _fbp: "fb.1.2.3" }, { cookie });
+    expect(vault.put).toHaveBeenCalledTimes(1);
+    const stored = (await env.COOKIE_VAULT.get("boot-add:FPID2.2.addaddaddadd.1700000000", "json")) as VaultValue;
+    expect(stored.cookies).toEqual({ _ga: "GA1.1.4.4", _fbp: "fb.1.2.3" });
+  });
+
+  it("stores savedAt in seconds since the epoch", async () => {
+    const before = Math.floor(Date.now() / 1000);
+    await boot(config("boot-seconds"), { _ga: "GA1.1.5.5" }, { cookie: FPID("secondssecs") });
+    const after = Math.ceil(Date.now() / 1000);
+    const stored = (await env.COOKIE_VAULT.get("boot-seconds:FPID2.2.secondssecs.1700000000", "json")) as VaultValue;
+    expect(stored.savedAt).toBeGreaterThanOrEqual(before);
+    expect(stored.savedAt).toBeLessThanOrEqual(after);
+  });
+
   it("writes nothing for a user with nothing to back up", async () => {
     const vault = spyVault();
     await boot(config("boot-empty"), {}, { cookie: FPID("emptyemptyy") });
@@ -277,6 +297,14 @@ describe("bodies", () => {
     for (const body of [{ cookies: "x" }, { cookies: {}, extra: 1 }, { cookies: { _ga: "a;b" } }, { cookies: { "a b": "1" } }]) {
       const response = await post(JSON.stringify(body));
       expect(response.status, JSON.stringify(body)).toBe(400);
+      expect(await response.json()).toMatchObject({ error: "invalid_body" });
+    }
+  });
+
+  it("rejects JSON arrays, at the top and as the cookie map, with 400", async () => {
+    for (const body of ["[]", '{"cookies": ["x"]}', '[{"cookies": {}}]']) {
+      const response = await post(body);
+      expect(response.status, body).toBe(400);
       expect(await response.json()).toMatchObject({ error: "invalid_body" });
     }
   });

@@ -49,7 +49,8 @@ describe("GET <loaderPath><token>.js", () => {
     expect(response.status).toBe(200);
     expect(response.headers.get("Content-Type")).toBe("text/javascript; charset=utf-8");
     expect(response.headers.get("Cache-Control")).toBe("public, max-age=300");
-    expect(response.headers.get("ETag")).toBe(`"1-${BUILD_HASH}"`);
+    expect(response.headers.get("ETag")).toMatch(new RegExp(`^"1-${BUILD_HASH}-[0-9a-z]+"$`));
+    expect(response.headers.get("Vary")).toBe("X-Public-Host");
   });
 
   it("injects the proxy route to GTM, never a GTM URL", async () => {
@@ -166,7 +167,19 @@ describe("validators", () => {
     const v2 = { ...v1, version: 2 };
     const response = await loaderResponse(scriptSite(v2), { headers: { "If-None-Match": etag } });
     expect(response.status).toBe(200);
-    expect(response.headers.get("ETag")).toBe(`"2-${BUILD_HASH}"`);
+    expect(response.headers.get("ETag")).toMatch(new RegExp(`^"2-${BUILD_HASH}-[0-9a-z]+"$`));
+  });
+
+  it("gives each public host its own tag, since the script's cookie domain follows it", async () => {
+    const config = await registeredConfig({ containerId: "etag-hosts", publicHosts: ["ss.etag-hosts.example", "ss.etag-hosts-de.example"] });
+    const first = await loaderResponse(scriptSite(config, { publicHost: "ss.etag-hosts.example" }));
+    const second = scriptSite(config, { publicHost: "ss.etag-hosts-de.example" });
+    const etag = first.headers.get("ETag")!;
+    expect((await loaderResponse(second)).headers.get("ETag")).not.toBe(etag);
+    // A copy cached for one public host is never confirmed as current for the other.
+    const revalidated = await loaderResponse(second, { headers: { "If-None-Match": etag } });
+    expect(revalidated.status).toBe(200);
+    expect(injected(await revalidated.text()).d).toBe("etag-hosts-de.example");
   });
 });
 

@@ -80,6 +80,15 @@ describe("rewriteSetCookie", () => {
     );
   });
 
+  it("keeps a negative Max-Age a deletion", () => {
+    expect(rewriteSetCookie("_ga=; Max-Age=-1; Path=/", rule, "shop1.example", NOW)).toContain("; Max-Age=0;");
+  });
+
+  it("leaves a cookie whose name only contains a listed pattern alone", () => {
+    expect(rewriteSetCookie("sess_ga_x=1; Max-Age=60", rule, "shop1.example", NOW)).toBeNull();
+    expect(rewriteSetCookie("x_ga=1; Max-Age=60", rule, "shop1.example", NOW)).toBeNull();
+  });
+
   it("keeps a deletion by past Expires a deletion", () => {
     expect(rewriteSetCookie("_ga=; Expires=Thu, 01 Jan 1970 00:00:00 GMT", rule, "shop1.example", NOW)).toContain("Max-Age=0;");
   });

@@ -66,6 +66,12 @@ describe("decodeProxyTarget", () => {
     expect(decodeProxyTarget(encodeTarget("/g/collect?dt=a%0D%0Ab"))).toBe("/g/collect?dt=a%0D%0Ab");
   });
 
+  it("decodes percent-escapes nested up to 4 levels and refuses deeper nesting", () => {
+    // %41 is "A"; each level escapes the % of the one inside it.
+    expect(decodeProxyTarget(encodeTarget("/a%25252541b"))).toBe("/a%25252541b");
+    expect(decodeProxyTarget(encodeTarget("/a%2525252541b"))).toBeNull();
+  });
+
   it("rejects an empty parameter", () => {
     expect(decodeProxyTarget("")).toBeNull();
   });

@@ -2,7 +2,7 @@
 // Every route here is described in workers/admin/openapi.ts; a test compares the two.
 import { Router, type IRequest } from "itty-router";
 import * as v from "valibot";
-import { ApiKeyCreateSchema, AuditQuerySchema, ReplayBodySchema } from "../../schemas/admin";
+import { ApiKeyCreateSchema, AuditQuerySchema, ListContainersQuerySchema, ReplayBodySchema } from "../../schemas/admin";
 import type { UpsertMessage } from "../../schemas/config-message";
 import { AcceptedEdgeConfigSchema } from "../../schemas/accepted-edge-config";
 import { upstreamAllowed } from "../../schemas/edge-config";
@@ -10,6 +10,8 @@ import { ContainerIdSchema } from "../../schemas/fields";
 import { WebhookPayloadSchema } from "../../schemas/supabase-webhook";
 import { containerStub } from "../../durable/container-state";
 import { operatorAccess } from "../../durable/operator-access";
+import { registryStub } from "../../durable/routing-registry";
+import { conflictMessage, routingNames } from "../../durable/routing-keys";
 import { requireSecret } from "../shared/auth";
 import { parseQuery, readJsonBody } from "../shared/body";
 import { EdgeError, errorResponse, jsonResponse } from "../shared/errors";
@@ -23,7 +25,7 @@ import { auditWrites } from "./audit";
 import { hostParam, liveNowParam, putHostname, removeHostname, showHostname } from "./custom-hostnames";
 import { enqueueChange, enqueueVersioned, replayContainers } from "./enqueue";
 import { openApiDocument } from "./openapi";
-import { messageFromWebhook, outboxIdFromWebhook } from "./webhook";
+import { messageFromWebhook, outboxIdFromWebhook, withClaimableConfig } from "./webhook";
 
 type Args = [Env, ExecutionContext];
 
@@ -68,11 +70,14 @@ edgeApi
     await requireSecret(request.headers.get("X-Webhook-Secret"), env.WEBHOOK_SECRET, "X-Webhook-Secret");
     request.principal = { kind: "webhook" };
     const payload = await readJsonBody(request, WebhookPayloadSchema);
-    const message = messageFromWebhook(payload);
+    const { message, names } = await withClaimableConfig(env, messageFromWebhook(payload));
     request.audit = { containerId: message.containerId, detail: `${message.type} v${message.version}` };
-    const accepted = await enqueueVersioned(env, message);
-    // The change is on the queue (or was applied before): acknowledge the outbox row so the sweeper skips it.
-    // After the answer: pg_net gives the webhook 5 s, and a failed acknowledgement only costs a redundant sweep.
+    const result = await enqueueVersioned(env, message, names);
+    // A takeover is refused like a PUT's, and its outbox row stays unacknowledged: the sweeper then queues it without
+    // a claim, the consumer's apply refuses it, and the container's status shows lastError naming the owner.
+    if (result.status === "conflict") throw new EdgeError(409, "key_conflict", conflictMessage(result.conflict));
+    // The change is on the queue (or was applied before, a stale row): acknowledge the outbox row so the sweeper
+    // skips it. After the answer: pg_net gives the webhook 5 s, and a failed acknowledgement only costs a redundant sweep.
     const outboxId = outboxIdFromWebhook(payload);
     if (outboxId !== null && supabaseConfigured(env)) {
       ctx.waitUntil(
@@ -81,7 +86,7 @@ edgeApi
         ),
       );
     }
-    return jsonResponse({ containerId: message.containerId, version: message.version, enqueued: accepted }, 202);
+    return jsonResponse({ containerId: message.containerId, version: message.version, enqueued: result.status === "accepted" }, 202);
   })
 
   .get("/_edge/config/:id", async (request, env) => {
@@ -112,14 +117,29 @@ edgeApi
     // The message carries what was submitted; derived fields are the consumer's to add.
     const { cookieDomains: _derived, ...submitted } = config;
     const message: UpsertMessage = { type: "upsert", containerId: id, version: config.version, config: submitted, source: "admin" };
-    const enqueued = await enqueueChange(env, message);
+    const enqueued = await enqueueChange(env, message, routingNames(config));
     return jsonResponse({ containerId: id, version: config.version, enqueued }, 202);
+  })
+
+  .get("/_edge/admin/containers", async (request, env) => {
+    const query = parseQuery(ListContainersQuerySchema, request.url);
+    authorize(request, "read", "*");
+    const page = await registryStub(env).list(query.cursor, query.limit);
+    const containers = await Promise.all(
+      page.containers.map(async ({ containerId, infraHosts, publicHosts }) => ({
+        containerId,
+        status: await containerStub(env, containerId).status(containerId),
+        infraHosts,
+        publicHosts,
+      })),
+    );
+    return jsonResponse({ containers, next: page.next });
   })
 
   .delete("/_edge/admin/containers/:id", async (request, env) => {
     const id = containerFor(request, "write");
     const message = await containerStub(env, id).requestDelete(id);
-    if (!message) throw new EdgeError(404, "not_found", `container ${id} has never been configured`);
+    if (!message) throw new EdgeError(404, "not_found", `container ${id} has never been configured or is already deleted`);
     request.audit = { containerId: id, detail: `delete as version ${message.version}` };
     await env.CONFIG_QUEUE.send(message);
     return jsonResponse({ containerId: id, version: message.version, enqueued: true }, 202);

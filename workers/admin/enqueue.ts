@@ -1,23 +1,29 @@
 // Putting config changes on CONFIG_QUEUE. The Durable Object records the desired version first, so a change
 // whose message is lost (a failed send) is still re-sent by its drift alarm.
 import type { RepairMessage, UpsertMessage, VersionedMessage } from "../../schemas/config-message";
-import { containerStub } from "../../durable/container-state";
+import { containerStub, type RecordResult } from "../../durable/container-state";
+import { conflictMessage, type RoutingNames } from "../../durable/routing-keys";
 import { EdgeError } from "../shared/errors";
 
-/** Returns false (and enqueues nothing) when the version is not newer than the one applied. */
-export async function enqueueVersioned(env: Env, message: VersionedMessage): Promise<boolean> {
-  const { accepted } = await containerStub(env, message.containerId).recordDesired(message);
-  if (accepted) await env.CONFIG_QUEUE.send(message);
-  return accepted;
+/**
+ * Enqueues nothing when the version is not newer than the one applied ("stale") or when `names` (the version's
+ * hosts and token, when known) would route a key another container owns ("conflict").
+ */
+export async function enqueueVersioned(env: Env, message: VersionedMessage, names?: RoutingNames): Promise<RecordResult> {
+  const result = await containerStub(env, message.containerId).recordDesired(message, names);
+  if (result.status === "accepted") await env.CONFIG_QUEUE.send(message);
+  return result;
 }
 
 /**
- * An operator's change (PUT): accepted only when its version is newer than the last accepted one. Returns false
+ * An operator's change (PUT): accepted only when its version is newer than the last accepted one and its hosts and
+ * token are free or already its own (claimed in the RoutingRegistry, else 409 naming the owner). Returns false
  * for a repeat of the last accepted change (same version, same content: nothing new to queue); throws 409 otherwise.
  */
-export async function enqueueChange(env: Env, message: UpsertMessage): Promise<boolean> {
-  const { outcome, lastAccepted } = await containerStub(env, message.containerId).acceptChange(message);
+export async function enqueueChange(env: Env, message: UpsertMessage, names: RoutingNames): Promise<boolean> {
+  const { outcome, lastAccepted, conflict } = await containerStub(env, message.containerId).acceptChange(message, names);
   const { containerId, version } = message;
+  if (outcome === "key_conflict" && conflict) throw new EdgeError(409, "key_conflict", conflictMessage(conflict));
   if (outcome === "stale") {
     throw new EdgeError(409, "stale_version", `version ${version} is not newer than version ${lastAccepted}, the last one accepted for ${containerId}; send version ${lastAccepted + 1} or higher`);
   }

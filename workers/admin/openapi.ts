@@ -4,7 +4,7 @@
 // test/integration/openapi.node.test.ts against the OpenAPI 3.1 schema.
 import { toJsonSchema } from "@valibot/to-json-schema";
 import type * as v from "valibot";
-import { ApiKeyCreateSchema, AuditQuerySchema, ReplayBodySchema } from "../../schemas/admin";
+import { ApiKeyCreateSchema, AuditQuerySchema, ListContainersQuerySchema, ReplayBodySchema } from "../../schemas/admin";
 import { ReportQuerySchema, ReportSchema } from "../../schemas/analytics";
 import { EdgeConfigSchema, StoredEdgeConfigSchema } from "../../schemas/edge-config";
 import { LogSearchQuerySchema } from "../../schemas/log-search";
@@ -14,6 +14,7 @@ import {
   ApiKeyListSchema,
   ApiKeySchema,
   AuditPageSchema,
+  ContainerListSchema,
   ContainerStatusSchema,
   ErrorSchema,
   HealthSchema,
@@ -51,6 +52,7 @@ const SCHEMAS: Record<string, v.GenericSchema> = {
   Health: HealthSchema,
   AcceptedChange: AcceptedChangeSchema,
   ContainerStatus: ContainerStatusSchema,
+  ContainerList: ContainerListSchema,
   ReplayAccepted: ReplayAcceptedSchema,
   Report: ReportSchema,
   LogPage: LogPageSchema,
@@ -111,6 +113,20 @@ const OPERATIONS: readonly Operation[] = [
     responses: { 200: ["HTML page"] },
   },
   {
+    method: "get",
+    path: "/_edge/admin/containers",
+    summary: "Every container with its status and hosts, a page at a time",
+    auth: "bearer",
+    scope: "read on every container (admin token or a key for *)",
+    query: ListContainersQuerySchema,
+    responses: {
+      200: ["one page", "ContainerList"],
+      400: ["bad limit or cursor", "Error"],
+      401: ["no or wrong credentials", "Error"],
+      403: ["the API key is limited to some containers", "Error"],
+    },
+  },
+  {
     method: "put",
     path: "/_edge/admin/containers/{id}",
     summary: "Create or change a container (the whole EdgeConfig)",
@@ -122,7 +138,7 @@ const OPERATIONS: readonly Operation[] = [
       400: ["invalid config, naming the field", "Error"],
       401: ["no or wrong credentials", "Error"],
       403: ["the API key may not change this container", "Error"],
-      409: ["stale_version or version_conflict", "Error"],
+      409: ["stale_version, version_conflict, or key_conflict naming the owner of a host, mount or token", "Error"],
       413: ["body over 64 KiB", "Error"],
     },
   },
@@ -136,7 +152,7 @@ const OPERATIONS: readonly Operation[] = [
       202: ["queued", "AcceptedChange"],
       401: ["no or wrong credentials", "Error"],
       403: ["not allowed", "Error"],
-      404: ["never configured", "Error"],
+      404: ["never configured or already deleted", "Error"],
     },
   },
   {

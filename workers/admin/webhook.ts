@@ -1,6 +1,8 @@
 // Supabase Database Webhook payload -> config queue message.
 import * as v from "valibot";
+import { routingNames, type RoutingNames } from "../../durable/routing-keys";
 import type { VersionedMessage } from "../../schemas/config-message";
+import { EdgeConfigSchema, upstreamAllowed } from "../../schemas/edge-config";
 import { describeIssues } from "../../schemas/issues";
 import {
   CONTAINERS_TABLE,
@@ -11,6 +13,8 @@ import {
   type WebhookPayload,
 } from "../../schemas/supabase-webhook";
 import { EdgeError } from "../shared/errors";
+import { supabaseConfigured } from "../shared/postgrest";
+import { fetchEdgeConfig } from "../sync-consumer/supabase-source";
 
 function parseRow<S extends v.GenericSchema>(schema: S, row: unknown, field: string): v.InferOutput<S> {
   const parsed = v.safeParse(schema, row);
@@ -51,4 +55,34 @@ export function outboxIdFromWebhook(payload: WebhookPayload): number | null {
   if (payload.table !== OUTBOX_TABLE || payload.record === null) return null;
   const id = payload.record.id;
   return typeof id === "number" && Number.isSafeInteger(id) && id > 0 ? id : null;
+}
+
+/**
+ * A webhook announces only {containerId, version}. So that a takeover is refused when it is submitted (409), an
+ * upsert's config is read from Supabase here when Supabase is configured, and the message carries it from then on:
+ * the consumer applies exactly what was claimed. Without Supabase, or when the read fails, returns nothing usable
+ * or lags behind the announced version, the message goes on as it came and the consumer claims the keys when it
+ * resolves the config (a conflict then fails the apply and is retried, then dead-lettered).
+ */
+export async function withClaimableConfig(
+  env: Env,
+  message: VersionedMessage,
+): Promise<{ message: VersionedMessage; names?: RoutingNames }> {
+  if (message.type === "delete" || !supabaseConfigured(env)) return { message };
+  let raw: unknown;
+  try {
+    raw = await fetchEdgeConfig(env, message.containerId);
+  } catch (error) {
+    console.error(JSON.stringify({ event: "webhook_config_read_failed", containerId: message.containerId, error: String(error) }));
+    return { message };
+  }
+  const parsed = v.safeParse(EdgeConfigSchema, raw);
+  if (!parsed.success) return { message };
+  const config = parsed.output;
+  const usable =
+    config.containerId === message.containerId &&
+    config.version >= message.version &&
+    upstreamAllowed(config, env.ALLOW_INSECURE_UPSTREAM);
+  if (!usable) return { message };
+  return { message: { ...message, version: config.version, config }, names: routingNames(config) };
 }

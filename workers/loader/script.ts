@@ -70,8 +70,13 @@ export function clientSettings(site: Site): ClientSettings {
   };
 }
 
-export function renderScript(site: Site): string {
-  return CLIENT_TEMPLATE.replace(CONFIG_PLACEHOLDER, () => scriptSafeJson(clientSettings(site)));
+/** The settings literal injected into the script for `site`. */
+export function injectedSettings(site: Site): string {
+  return scriptSafeJson(clientSettings(site));
+}
+
+export function renderScript(settings: string): string {
+  return CLIENT_TEMPLATE.replace(CONFIG_PLACEHOLDER, () => settings);
 }
 
 /** FNV-1a: a stable, dependency-free fingerprint of the template, so a new build invalidates cached scripts. */
@@ -87,11 +92,12 @@ function fnv1a(text: string): string {
 export const BUILD_HASH = fnv1a(CLIENT_TEMPLATE);
 
 /**
- * Strong ETag from the config version and the build. Everything else the script depends on (mount prefix, cookie
- * domain) comes from the request URL's host and path, which are part of the cache key already.
+ * Strong ETag: the config version, the build, and a hash of the injected settings. The settings are everything else
+ * the body depends on, and not all of it is in the URL: the cookie domain follows the public host, which an honoured
+ * X-Public-Host changes without changing the URL, so two public hosts never share a tag.
  */
-export function scriptEtag(site: Site): string {
-  return `"${site.config.version}-${BUILD_HASH}"`;
+export function scriptEtag(version: number, settings: string): string {
+  return `"${version}-${BUILD_HASH}-${fnv1a(settings)}"`;
 }
 
 /** RFC 9110 If-None-Match: a list of (possibly weak) tags or `*`; weak comparison applies. */

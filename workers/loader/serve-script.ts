@@ -4,7 +4,7 @@ import { cacheTtlMs } from "../shared/config-store";
 import { reportKvMiss } from "../shared/kv-miss";
 import type { Site } from "../shared/site";
 import { TtlCache } from "../shared/ttl-cache";
-import { matchesIfNoneMatch, renderScript, scriptEtag } from "./script";
+import { injectedSettings, matchesIfNoneMatch, renderScript, scriptEtag } from "./script";
 
 const TOKEN = /^[A-Za-z0-9_-]{6,64}$/;
 
@@ -46,10 +46,12 @@ export async function serveScript(request: Request, env: Env, ctx: ExecutionCont
   // A token of another container is as unknown here as a token of none: this host serves only its own container.
   if (containerId !== site.containerId) return javascript("/* unknown loader token */", 404, "public, max-age=60");
 
-  const etag = scriptEtag(site);
+  const settings = injectedSettings(site);
   const cache = `public, max-age=${SCRIPT_MAX_AGE_SECONDS}`;
-  if (matchesIfNoneMatch(request.headers.get("If-None-Match"), etag)) return javascript(null, 304, cache, { ETag: etag });
-  return javascript(request.method === "HEAD" ? null : renderScript(site), 200, cache, { ETag: etag });
+  // The body depends on X-Public-Host (the cookie domain), so shared caches must key on it too.
+  const validators = { ETag: scriptEtag(site.config.version, settings), Vary: "X-Public-Host" };
+  if (matchesIfNoneMatch(request.headers.get("If-None-Match"), validators.ETag)) return javascript(null, 304, cache, validators);
+  return javascript(request.method === "HEAD" ? null : renderScript(settings), 200, cache, validators);
 }
 
 /** The bait only has to load when nothing blocks it; it is the same for every container, so it caches long. */

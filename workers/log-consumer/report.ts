@@ -4,25 +4,19 @@
 // the previous period is left out, and at that volume the Analytics Engine source (analytics-sql.ts) is the tool.
 import * as v from "valibot";
 import type { Report } from "../../schemas/analytics";
-import {
-  type AccessRecord,
-  type DetectionRecord,
-  LOG_CONSUMER_BATCH_SIZE,
-  LogRecordSchema,
-  MAX_RECORDS_PER_MESSAGE,
-} from "../../schemas/log-record";
+import { type AccessRecord, type DetectionRecord, LogRecordSchema } from "../../schemas/log-record";
 import { aggregate, previousWindow, summarize, withPrevious, type Window } from "./aggregate";
 import { gunzipNdjson } from "./ndjson-gzip";
 import { hourPrefix } from "./partition";
 
-/** Records a report holds in memory at most: well inside a Worker's 128 MB. Reading stops there (`truncated`). */
-const MAX_RECORDS = 80_000;
-/** With at most 336 listings (twice 7 days of hours: the window and the period before it) and this many reads, a
- * report stays under the 1,000 operations on Cloudflare services a Worker invocation may make. A packed batch
- * object holds at most LOG_CONSUMER_BATCH_SIZE × MAX_RECORDS_PER_MESSAGE records, so the record cap may bind first. */
+/**
+ * Objects a report reads at most. A 7-day report with its comparison lists 336 hour partitions, and objects plus
+ * listings stay under the 1,000 operations on Cloudflare services a Worker invocation may make. It must not be below
+ * 336, or a week of steady traffic (one object per hour at least) could never be compared with the week before.
+ * Memory: at most 600 × LOG_CONSUMER_BATCH_SIZE × MAX_RECORDS_PER_MESSAGE = 150,000 records (about 50 MB parsed),
+ * inside a Worker's 128 MB; beyond that volume the Analytics Engine source (analytics-sql.ts) answers.
+ */
 export const MAX_OBJECTS = 600;
-/** The most records one object can hold (schemas/log-record.ts), for the check before each read. */
-const RECORDS_PER_OBJECT = LOG_CONSUMER_BATCH_SIZE * MAX_RECORDS_PER_MESSAGE;
 const READ_CONCURRENCY = 16;
 const HOUR_MS = 3600_000;
 
@@ -60,17 +54,8 @@ async function readRecords(bucket: R2Bucket, window: Window, maxObjects: number)
   const access: AccessRecord[] = [];
   const detections: DetectionRecord[] = [];
   let skipped = 0;
-  let read = 0;
-  let cut = cutAtHour;
   for (let i = 0; i < keys.length; i += READ_CONCURRENCY) {
-    const chunk = keys.slice(i, i + READ_CONCURRENCY);
-    // Newest first: stop before the records in memory could pass MAX_RECORDS; the rest counts as cut off.
-    if (access.length + detections.length + chunk.length * RECORDS_PER_OBJECT > MAX_RECORDS) {
-      cut = hourOfKey(chunk[0] ?? "");
-      break;
-    }
-    read += chunk.length;
-    const bodies = await Promise.all(chunk.map((key) => bucket.get(key)));
+    const bodies = await Promise.all(keys.slice(i, i + READ_CONCURRENCY).map((key) => bucket.get(key)));
     for (const object of bodies) {
       if (!object) continue; // removed between list and get (a failed batch's cleanup)
       const { values, broken } = await gunzipNdjson(object.body);
@@ -84,13 +69,7 @@ async function readRecords(bucket: R2Bucket, window: Window, maxObjects: number)
     }
   }
   if (skipped > 0) console.warn(JSON.stringify({ event: "report_lines_skipped", skipped }));
-  return { access, detections, objectsRead: read, cutAtHour: cut };
-}
-
-/** The hour partition (epoch ms) of an object key `logs/dt=YYYY-MM-DD/hour=HH/…`. */
-function hourOfKey(key: string): number {
-  const match = /dt=(\d{4}-\d{2}-\d{2})\/hour=(\d{2})\//.exec(key);
-  return match ? Date.parse(`${match[1]}T${match[2]}:00:00Z`) : 0;
+  return { access, detections, objectsRead: keys.length, cutAtHour };
 }
 
 /** Object keys of every hour partition that overlaps the window, newest hour first (what a cut-off keeps). */

@@ -83,21 +83,42 @@ export function rewriteSetCookie(header: string, rule: KeeperRule, domain: strin
 }
 
 /**
- * Applies the rule to every Set-Cookie of a response. Returns the new list and how many were rewritten, or null
- * when nothing matched (so the caller can keep the upstream headers untouched).
+ * Per response, Cookie Keeper rewrites at most this many matching cookies and this many bytes of rewritten headers;
+ * matching cookies past either bound pass through exactly as the upstream sent them (so the edge never makes a
+ * response's headers more than MAX_REWRITTEN_BYTES larger than the upstream's). sGTM sets a handful of cookies per
+ * response; the bounds only stop an upstream from making the edge amplify its headers past what the runtime can
+ * send: about 128 KB of response headers hang the response under wrangler dev (2,000 rewritten _ga_* cookies).
  */
-export function rewriteSetCookies(
-  setCookies: readonly string[],
-  rule: KeeperRule,
-  domain: string | null,
-): { headers: string[]; rewrites: number } | null {
+export const MAX_COOKIE_REWRITES = 50;
+export const MAX_REWRITTEN_BYTES = 16 * 1024;
+
+export interface RewrittenCookies {
+  headers: string[];
+  rewrites: number;
+  /** Matching cookies left as they were because a bound was reached. */
+  overBound: number;
+}
+
+/**
+ * Applies the rule to every Set-Cookie of a response, within the bounds above. Returns the new list, how many were
+ * rewritten and how many were left over the bound, or null when nothing was rewritten (so the caller can keep the
+ * upstream headers untouched).
+ */
+export function rewriteSetCookies(setCookies: readonly string[], rule: KeeperRule, domain: string | null): RewrittenCookies | null {
   let rewrites = 0;
+  let bytes = 0;
+  let overBound = 0;
   const now = Date.now();
   const headers = setCookies.map((header) => {
     const rewritten = rewriteSetCookie(header, rule, domain, now);
     if (rewritten === null) return header;
+    if (overBound > 0 || rewrites === MAX_COOKIE_REWRITES || bytes + rewritten.length > MAX_REWRITTEN_BYTES) {
+      overBound++;
+      return header;
+    }
     rewrites++;
+    bytes += rewritten.length;
     return rewritten;
   });
-  return rewrites > 0 ? { headers, rewrites } : null;
+  return rewrites > 0 ? { headers, rewrites, overBound } : null;
 }

@@ -4,6 +4,7 @@ import { getEdgeConfig } from "../shared/config-store";
 import { EdgeError } from "../shared/errors";
 import type { Site } from "../shared/site";
 import { upstreamAllowed } from "../../schemas/edge-config";
+import { MOUNT_PREFIX } from "../../schemas/fields";
 import { normalizeHost, requestHost } from "./host";
 import { containerForHost, containerForPublicHost } from "./host-lookup";
 
@@ -28,7 +29,9 @@ async function route(env: ResolveEnv, host: string, pathname: string): Promise<R
 
   const end = pathname.indexOf("/", 1);
   const segment = end === -1 ? pathname.slice(1) : pathname.slice(1, end);
-  if (segment === "") return null;
+  // Only a segment that could be a configured prefix is looked up: anything else (favicon.ico, a 600-byte segment
+  // that would exceed KV's 512-byte key limit and make the read throw) is simply not a mount.
+  if (!MOUNT_PREFIX.test(segment)) return null;
   const mounted = await containerForPublicHost(env, `${host}/${segment}`);
   if (mounted === null) return null;
   return { containerId: mounted, mountPrefix: `/${segment}`, path: end === -1 ? "/" : pathname.slice(end) };

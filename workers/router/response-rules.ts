@@ -19,6 +19,9 @@ export function applyResponseRules(upstream: Response, site: Site, allowedOrigin
     response.headers.delete("Set-Cookie");
     for (const header of cookies.headers) response.headers.append("Set-Cookie", header);
     outcome.cookieRewrites = cookies.rewrites;
+    if (cookies.overBound > 0) {
+      console.warn(JSON.stringify({ event: "cookie_keeper_bound", containerId: site.containerId, rewritten: cookies.rewrites, passedThrough: cookies.overBound }));
+    }
   }
   applyCors(response.headers, allowedOrigin);
   return response;

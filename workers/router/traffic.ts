@@ -10,6 +10,7 @@ import { blockedBotResponse } from "./blocked-bot";
 import { applyCors } from "./cors-response";
 import { reportHostMiss } from "./host-miss";
 import { decodeProxyTarget } from "./proxy-target";
+import { forwardedBody, unsendableHeader } from "./request-checks";
 import { requestModules, type RequestModules } from "./request-modules";
 import { resolveSite } from "./resolve-site";
 import { applyResponseRules } from "./response-rules";
@@ -125,11 +126,16 @@ async function proxy(
   // verdict); only what would reach the upstream is refused.
   if (bot !== null && bot.bot && modules.botDetection === "block") return blockedBotResponse(outcome.path, allowedOrigin);
 
-  const upstream = await fetchUpstream(
-    site.config.upstream + target,
-    { method: request.method, headers: upstreamHeaders(request, site, modules, bot), body: request.body },
-    upstreamTimeoutMs(env),
-  );
+  let upstream: Response;
+  try {
+    upstream = await fetchUpstream(
+      site.config.upstream + target,
+      { method: request.method, headers: upstreamHeaders(request, site, modules, bot), body: forwardedBody(request) },
+      upstreamTimeoutMs(env),
+    );
+  } catch (error) {
+    throw error instanceof EdgeError && error.code === "upstream_unreachable" ? (unsendableHeader(request) ?? error) : error;
+  }
   outcome.upstreamStatus = upstream.status;
   return applyResponseRules(upstream, site, allowedOrigin, outcome);
 }

@@ -1,5 +1,6 @@
 // One upstream call: redirects are handed back to the browser (the page must see sGTM's Location, and following
-// it here could leave the upstream origin), an unreachable upstream is a 502 and a slow one a 504.
+// it here could leave the upstream origin), an unreachable upstream is a 502 and a slow one a 504, and so is a
+// status a Worker response cannot carry.
 import { EdgeError } from "../shared/errors";
 
 export function upstreamTimeoutMs(env: Pick<Env, "UPSTREAM_TIMEOUT_MS">): number {
@@ -14,8 +15,9 @@ export function upstreamTimeoutMs(env: Pick<Env, "UPSTREAM_TIMEOUT_MS">): number
 export async function fetchUpstream(url: string, init: RequestInit, timeoutMs: number): Promise<Response> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
+  let response: Response;
   try {
-    return await fetch(url, { ...init, redirect: "manual", signal: controller.signal });
+    response = await fetch(url, { ...init, redirect: "manual", signal: controller.signal });
   } catch (error) {
     if (controller.signal.aborted) {
       throw new EdgeError(504, "upstream_timeout", `the upstream did not answer within ${timeoutMs} ms`, error);
@@ -24,4 +26,11 @@ export async function fetchUpstream(url: string, init: RequestInit, timeoutMs: n
   } finally {
     clearTimeout(timer);
   }
+  // Responses can only be built with 200-599 (and the runtime fails on returning another): a 1xx or 600+ final
+  // status from the upstream is its fault, answered like any other broken upstream.
+  if (response.status < 200 || response.status > 599) {
+    response.body?.cancel().catch(() => undefined);
+    throw new EdgeError(502, "upstream_invalid_status", `the upstream answered with status ${response.status}, which HTTP cannot pass on`);
+  }
+  return response;
 }

@@ -10,20 +10,34 @@ import type { RequestModules } from "./request-modules";
 const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"];
 
 /**
- * Headers the edge sets itself (a client-sent copy must never reach the upstream, or a visitor could claim any IP,
- * host, location or bot verdict), the edge's own routing header, and `host` (fetch derives it from the upstream
- * URL). Every other header that proxies use for a client IP goes too: whatever a visitor writes there is not their
- * address, and with ipAnonymization on it must not become a way around the cut.
- * Geo headers use App Engine's names, which sGTM's Visitor Region variable and geo-aware templates read.
+ * Headers the edge sets itself (a client-sent copy must never reach the upstream, or a visitor could claim any
+ * host or bot verdict), the edge's own routing header, and `host` (fetch derives it from the upstream URL).
  */
-const EDGE_OWNED = [
-  "host", "x-public-host", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "forwarded", "x-real-ip",
-  "true-client-ip", "x-client-ip", "x-cluster-client-ip", "client-ip", "fastly-client-ip", "x-original-forwarded-for",
-  "x-envoy-external-address", "x-originating-ip", "x-remote-ip", "x-remote-addr", "forwarded-for", "x-forwarded",
-  "x-appengine-country", "x-appengine-region", "x-appengine-city", "x-device-bot", "x-device-bot-score",
+const EDGE_OWNED = ["host", "x-public-host", "x-forwarded-host", "x-forwarded-proto", "x-device-bot", "x-device-bot-score"];
+
+/**
+ * Every header a client could send to claim an IP address or a location, in one place. Proxies, CDNs and platforms
+ * each have their own; an upstream (sGTM, its tags, a WAF in front of it) may trust any of them, and with
+ * ipAnonymization on one must not become a way around the cut, so a client-sent copy never passes. The edge sets
+ * X-Forwarded-For and (geoHeaders) the X-Appengine geo headers itself, from what Cloudflare saw. Geo headers use
+ * App Engine's names, which sGTM's Visitor Region variable and geo-aware templates read.
+ */
+const CLIENT_IP_AND_LOCATION_HEADERS = [
+  // Standard and de-facto forwarding headers
+  "forwarded", "x-forwarded-for", "x-forwarded", "forwarded-for", "x-original-forwarded-for", "x-real-ip",
+  "x-client-ip", "client-ip", "x-cluster-client-ip", "x-originating-ip", "x-remote-ip", "x-remote-addr",
+  "x-proxyuser-ip",
+  // CDNs and hosting platforms (cf-* headers are all dropped anyway)
+  "true-client-ip", "fastly-client-ip", "akamai-client-ip", "x-akamai-edgescape", "x-azure-clientip",
+  "x-azure-socketip", "x-envoy-external-address", "x-vercel-forwarded-for", "x-vercel-ip-country",
+  "x-vercel-ip-country-region", "x-vercel-ip-city", "x-vercel-ip-latitude", "x-vercel-ip-longitude",
+  "cloudfront-viewer-address", "cloudfront-viewer-country", "cloudfront-viewer-country-region",
+  "cloudfront-viewer-city", "cloudfront-viewer-latitude", "cloudfront-viewer-longitude", "x-country-code",
+  // Google App Engine / sGTM: what the container's Visitor Region and geo templates read
+  "x-appengine-user-ip", "x-appengine-country", "x-appengine-region", "x-appengine-city", "x-appengine-citylatlong",
 ];
 
-const DROPPED = new Set([...HOP_BY_HOP, ...EDGE_OWNED]);
+const DROPPED = new Set([...HOP_BY_HOP, ...EDGE_OWNED, ...CLIENT_IP_AND_LOCATION_HEADERS]);
 
 /** Header values must be ASCII here; a city like "Zürich" is percent-encoded rather than dropped. */
 function headerSafe(value: string): string {

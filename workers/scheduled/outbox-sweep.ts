@@ -60,8 +60,9 @@ export async function sweepOutbox(env: Env): Promise<SweepResult | null> {
   await Promise.all(
     [...groups.values()].map(async (group) => {
       try {
-        const { accepted } = await containerStub(env, group.message.containerId).recordDesired(group.message);
-        if (accepted) toSend.push(group);
+        // No routing names here (the row carries no config): the consumer claims them when it applies.
+        const recorded = await containerStub(env, group.message.containerId).recordDesired(group.message);
+        if (recorded.status === "accepted") toSend.push(group);
         else {
           result.alreadyApplied += 1;
           toAcknowledge.push(...group.rows);

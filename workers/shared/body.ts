@@ -32,17 +32,16 @@ export async function readLimitedText(request: Request, limit = DEFAULT_BODY_LIM
   return new TextDecoder().decode(bytes);
 }
 
-export function parseWith<S extends v.GenericSchema>(schema: S, input: unknown, what = "body"): v.InferOutput<S> {
+/** Validates `input` (the request's body or query); a failure is `400 invalid_body` / `invalid_query` naming the field. */
+export function parseWith<S extends v.GenericSchema>(schema: S, input: unknown, what: "body" | "query" = "body"): v.InferOutput<S> {
   const result = v.safeParse(schema, input);
-  if (!result.success) throw new EdgeError(400, "invalid_body", `invalid ${what}: ${describeIssues(result.issues, schema)}`);
+  if (!result.success) throw new EdgeError(400, `invalid_${what}`, `invalid ${what}: ${describeIssues(result.issues, schema)}`);
   return result.output;
 }
 
 /** Query parameters (`?since=24h&container=shop1`) validated like a body: 400 `invalid_query` naming the parameter. */
 export function parseQuery<S extends v.GenericSchema>(schema: S, url: string): v.InferOutput<S> {
-  const result = v.safeParse(schema, Object.fromEntries(new URL(url).searchParams));
-  if (!result.success) throw new EdgeError(400, "invalid_query", `invalid query: ${describeIssues(result.issues, schema)}`);
-  return result.output;
+  return parseWith(schema, Object.fromEntries(new URL(url).searchParams), "query");
 }
 
 export async function readJsonBody<S extends v.GenericSchema>(

@@ -1,0 +1,17 @@
+// Stryker ignore-plugin for `npm run mutate`: a log line (console.*) tells operators what happened; a mutant of its
+// text or fields tests the log format, not the edge's behaviour, so those statements are not mutated.
+import { declareValuePlugin, PluginKind } from "@stryker-mutator/api/plugin";
+
+export const strykerPlugins = [
+  declareValuePlugin(PluginKind.Ignore, "console-statements", {
+    shouldIgnore(path) {
+      // Stryker hands a Babel NodePath; its published type does not name `node`.
+      const node = /** @type {{ node: any }} */ (/** @type {unknown} */ (path)).node;
+      const callee = node.type === "ExpressionStatement" && node.expression.type === "CallExpression" ? node.expression.callee : null;
+      if (callee?.type === "MemberExpression" && callee.object.type === "Identifier" && callee.object.name === "console") {
+        return "log lines are not behaviour";
+      }
+      return undefined;
+    },
+  }),
+];

@@ -1,0 +1,55 @@
+// Control-Worker-only: the operator API with CONFIG_QUEUE replaced by a recorder, so the test hands the queued
+// messages to the real queue handler (deliver) exactly when it wants, instead of racing the local queue's consumer.
+import { env } from "cloudflare:workers";
+import { createExecutionContext } from "cloudflare:test";
+import type { EdgeConfigInput } from "../../schemas/edge-config";
+import { edgeApi } from "../../workers/admin/api";
+import { QUEUES } from "../../workers/shared/queues";
+import { ADMIN } from "./fixtures";
+import { OPERATOR_ORIGIN } from "./pipeline";
+import { deliver } from "./control-pipeline";
+
+export interface OperatorCall {
+  response: Response;
+  /** Bodies the call put on CONFIG_QUEUE. */
+  queued: unknown[];
+}
+
+export async function operator(path: string, init: RequestInit = {}, envOverrides: Partial<Env> = {}): Promise<OperatorCall> {
+  const queued: unknown[] = [];
+  const recorder = {
+    async send(body: unknown) {
+      queued.push(body);
+    },
+    async sendBatch(messages: Iterable<{ body: unknown }>) {
+      for (const message of messages) queued.push(message.body);
+    },
+  } as unknown as Queue;
+  const request = new Request(`${OPERATOR_ORIGIN}${path}`, {
+    ...init,
+    headers: { ...ADMIN, "Content-Type": "application/json", ...(init.headers ?? {}) },
+  });
+  const response = await edgeApi.fetch(request, { ...env, ...envOverrides, CONFIG_QUEUE: recorder }, createExecutionContext());
+  return { response, queued };
+}
+
+export function operatorPut(config: EdgeConfigInput): Promise<OperatorCall> {
+  return operator(`/_edge/admin/containers/${config.containerId}`, { method: "PUT", body: JSON.stringify(config) });
+}
+
+export function operatorDelete(containerId: string): Promise<OperatorCall> {
+  return operator(`/_edge/admin/containers/${containerId}`, { method: "DELETE" });
+}
+
+/** Delivers what an operator call queued to the real config consumer. */
+export function deliverQueued(call: OperatorCall) {
+  return deliver(QUEUES.config, call.queued);
+}
+
+/** PUT and apply: the config is live in KV afterwards (throws when the PUT was refused). */
+export async function putAndApply(config: EdgeConfigInput): Promise<void> {
+  const call = await operatorPut(config);
+  if (call.response.status !== 202) throw new Error(`PUT ${config.containerId}: ${call.response.status} ${await call.response.text()}`);
+  const result = await deliverQueued(call);
+  if (result.explicitAcks.length !== call.queued.length) throw new Error(`apply ${config.containerId} was not acknowledged`);
+}
