@@ -4,11 +4,11 @@
 // the real LOG_QUEUE and log consumer. Prints a Markdown table.
 
 import { trafficHistory } from "../test/support/traffic-history.mjs";
+import { startWorkers } from "./lib/miniflare-worker.mjs";
 
 // Mirrors schemas/log-record.ts (a .ts file this script cannot import): the packed LOG_QUEUE message format.
 const PACKED_LOG_VERSION = 1;
 const MAX_RECORDS_PER_MESSAGE = 125;
-import { startWorkers } from "./lib/miniflare-worker.mjs";
 
 const ADMIN = { Authorization: "Bearer bench-admin" };
 const RUNS = 7;
