@@ -68,7 +68,12 @@ async function putDemo(workerUrl, body) {
  * container may already exist: the same content again is a no-op (202, nothing queued); content that differs (an
  * earlier run on other ports) is a 409 for that version, so it is re-PUT as the next version, unchanged otherwise.
  */
-export async function loadDemoContainers(workerUrl, originUrl, port = Number(new URL(workerUrl).port), file = join(ROOT, "demo/containers.example.json")) {
+export async function loadDemoContainers(
+  workerUrl,
+  originUrl,
+  port = Number(new URL(workerUrl).port),
+  file = join(ROOT, "demo/containers.example.json"),
+) {
   const scheme = new URL(workerUrl).protocol.slice(0, -1);
   const containers = JSON.parse(readFileSync(file, "utf8"));
   const lines = [];
