@@ -20,6 +20,9 @@ case "${1:-}" in
     command -v xvfb-run >/dev/null || missing+=(xvfb)
     command -v xauth >/dev/null || missing+=(xauth)
     ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+    # pgTAP for the SQL tests under supabase/tests, and pg_prove to run them (Debian 12 ships PostgreSQL 15).
+    ls /usr/share/postgresql/*/extension/pgtap.control >/dev/null 2>&1 || missing+=(postgresql-15-pgtap)
+    command -v pg_prove >/dev/null || missing+=(libtap-parser-sourcehandler-pgtap-perl)
     ;;
   --with-bench-deps)
     command -v wrk >/dev/null || missing+=(wrk)
