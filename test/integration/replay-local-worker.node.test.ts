@@ -206,7 +206,16 @@ describe("npm run replay", () => {
     const blobsBefore = kvBlobs();
 
     const first = await replay("--outbox");
-    expect(first.out).toContain(`summary: rows ${pending}, enqueued 1, alreadyApplied ${pending - 1}, failed 0`);
+    // The webhook path sends the control plane's current config for a row (the registry claims what will be applied),
+    // so an older row of replay-a already carries its newest version: one or two rows of replay-a may be queued
+    // before the first is applied. Every other row is already applied; none fails.
+    const summary = /summary: rows (\d+), enqueued (\d+), alreadyApplied (\d+), failed 0/.exec(first.out);
+    expect(summary, first.out).not.toBeNull();
+    const [rows, enqueued, alreadyApplied] = summary!.slice(1).map(Number);
+    expect(rows).toBe(pending);
+    expect(enqueued).toBeGreaterThanOrEqual(1);
+    expect(enqueued! + alreadyApplied!).toBe(pending);
+    expect(first.out).not.toMatch(/replay-[bc] v\d+ upsert: enqueued/);
     expect(first.code).toBe(0);
     await waitConverged(await versionsInPostgres());
     expect(await appliedConfig("replay-a")).toMatchObject({ gtmId: "GTM-LOST99" });

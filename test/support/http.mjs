@@ -9,7 +9,8 @@ import { request } from "node:http";
  */
 export function hostRequest(url, host, { method = "GET", headers = {}, body } = {}) {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method, headers: { ...headers, Host: host } }, (res) => {
+    // A connection of its own: the edge may close one after refusing a request, and a reused socket would then reset.
+    const req = request(url, { method, agent: false, headers: { ...headers, Host: host } }, (res) => {
       const chunks = [];
       res.on("data", (c) => chunks.push(c));
       res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
