@@ -15,7 +15,7 @@ import { ROOT } from "./platform.mjs";
 
 export const REQUIRED_SECRETS = ["ADMIN_TOKEN", "WEBHOOK_SECRET", "EDGE_AUTH_SECRET"];
 /** Uploaded when set in the shell; the control Worker works without them (see docs/deploy.md). */
-export const OPTIONAL_SECRETS = ["SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY", "CF_API_TOKEN", "ALERT_WEBHOOK_URL"];
+export const OPTIONAL_SECRETS = ["SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY", "CF_API_TOKEN", "ALERT_WEBHOOK_URL", "ANALYTICS_API_TOKEN"];
 const SETTINGS = {
   CLOUDFLARE_ACCOUNT_ID: "the Cloudflare account to deploy to",
   CLOUDFLARE_API_TOKEN: "an API token with Workers, KV, Queues, R2 and Workers Routes edit rights",
@@ -162,9 +162,13 @@ export async function deploy({ env: envName, dryRun = false, log = console.log, 
     control: deployableConfig(controlRaw, envName, outDir, {
       ids,
       routes: [{ pattern: settings.QAXAL_OPERATOR_HOST, custom_domain: true }],
-      vars: Object.fromEntries(
-        Object.entries(CUSTOM_DOMAIN_VARS).flatMap(([setting, name]) => (environment[setting] ? [[name, environment[setting]]] : [])),
-      ),
+      vars: {
+        ...Object.fromEntries(
+          Object.entries(CUSTOM_DOMAIN_VARS).flatMap(([setting, name]) => (environment[setting] ? [[name, environment[setting]]] : [])),
+        ),
+        // Reports read Analytics Engine's SQL API of this account once its token is uploaded (docs/operate.md).
+        ...(environment.ANALYTICS_API_TOKEN ? { CF_ACCOUNT_ID: settings.CLOUDFLARE_ACCOUNT_ID } : {}),
+      },
     }),
     edge: deployableConfig(edgeRaw, envName, outDir, {
       ids,
