@@ -64,3 +64,20 @@ export function jsonObject<S extends v.GenericSchema>(schema: S, message: string
     schema,
   );
 }
+
+/** Longest window a report reads: every hour partition in it is listed and read from R2. */
+export const MAX_SINCE_MS = 7 * 24 * 3600_000;
+
+const UNIT_MS = { m: 60_000, h: 3600_000, d: 86_400_000 } as const;
+
+/** A window length ending now: `30m`, `24h`, `7d` (at most 7 days), in milliseconds. */
+export function sinceParam(description: string) {
+  return v.pipe(
+    v.string(),
+    // Before the transform: the OpenAPI description is generated from the input side of the pipe.
+    v.description(description),
+    v.regex(/^[1-9]\d{0,3}[mhd]$/, "since must look like 30m, 24h or 7d"),
+    v.transform((text) => Number(text.slice(0, -1)) * UNIT_MS[text.slice(-1) as keyof typeof UNIT_MS]),
+    v.maxValue(MAX_SINCE_MS, "since must be at most 7d"),
+  );
+}

@@ -13,7 +13,7 @@ import { upstreamAllowed } from "../../schemas/edge-config";
 import { ContainerIdSchema } from "../../schemas/fields";
 import { WebhookPayloadSchema } from "../../schemas/supabase-webhook";
 import { deleteThresholdsHandler, listAlertsHandler, putThresholdsHandler } from "../alerts/routes";
-import { dashboardHandler, logsHandler, reportHandler } from "../log-consumer/routes";
+import { dashboardHandler, logsHandler, reportHandler } from "../reports/routes";
 import { requireSecret } from "../shared/auth";
 import { parseQuery, readJsonBody } from "../shared/body";
 import { replayDeadLetters } from "../shared/dead-letters";
