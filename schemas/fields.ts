@@ -1,10 +1,24 @@
 // Field-level schemas shared by several boundaries.
 import * as v from "valibot";
 
-export const ContainerIdSchema = v.pipe(
-  v.string("containerId must be a string"),
-  v.regex(/^[a-z0-9][a-z0-9_-]{2,63}$/, "containerId must match ^[a-z0-9][a-z0-9_-]{2,63}$"),
-);
+// The id patterns, each written once: schemas, path parameters and the edge's own checks use these. (The SQL check
+// constraints in supabase/migrations repeat them; SQL cannot import.)
+const CONTAINER_ID_CHARS = "[a-z0-9][a-z0-9_-]{2,63}";
+/** A container id: the EdgeConfig's containerId, the :id of the operator routes, a report's `container`. */
+export const CONTAINER_ID = new RegExp(`^${CONTAINER_ID_CHARS}$`);
+/** A container id or nothing (the first page of a listing keyed by container id). */
+export const CONTAINER_ID_OR_EMPTY = new RegExp(`^(${CONTAINER_ID_CHARS})?$`);
+/** The loader token: the name of the loader script, `<loaderPath><token>.js`. */
+export const LOADER_TOKEN = /^[A-Za-z0-9_-]{6,64}$/;
+/** The `_sid` session id the loader issues (and accepts back from the browser). */
+export const SESSION_ID = /^[A-Za-z0-9_-]{8,64}$/;
+
+/** What a refused container id is told, under the name the caller used for it (`containerId`, `container`, …). */
+export function containerIdRule(name: string): string {
+  return `${name} must match ${CONTAINER_ID.source}`;
+}
+
+export const ContainerIdSchema = v.pipe(v.string("containerId must be a string"), v.regex(CONTAINER_ID, containerIdRule("containerId")));
 
 export const VersionSchema = v.pipe(
   v.number("version must be a number"),

@@ -1,7 +1,7 @@
 // GET /_edge/admin/report: its query and its answer, the same whether the report was read from R2 or from
 // Analytics Engine (workers/reports). The OpenAPI description is generated from these.
 import * as v from "valibot";
-import { sinceParam } from "./fields";
+import { CONTAINER_ID, containerIdRule, sinceParam } from "./fields";
 import { VISIT_MODES } from "./log-record";
 
 export const ReportQuerySchema = v.strictObject({
@@ -9,7 +9,7 @@ export const ReportQuerySchema = v.strictObject({
   container: v.optional(
     v.pipe(
       v.string(),
-      v.regex(/^[a-z0-9][a-z0-9_-]{2,63}$/, "container must match ^[a-z0-9][a-z0-9_-]{2,63}$"),
+      v.regex(CONTAINER_ID, containerIdRule("container")),
       v.description("one container (default: all the caller may read)"),
     ),
   ),
