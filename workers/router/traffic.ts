@@ -69,7 +69,7 @@ async function answerAtEdge(
     outcome.pathClass = "preflight";
     return preflightResponse(request, site);
   }
-  // The reserved prefix is never proxied, also not below a same-origin mount (index.ts only sees the full path).
+  // The reserved prefix is never proxied, also not below a same-origin mount (edge.ts only sees the full path).
   if (site.path.startsWith("/_edge/")) throw new EdgeError(404, "not_found", "no such endpoint");
 
   const loaded = await handleLoader(request, env, ctx, site);
