@@ -5,15 +5,27 @@
 // kept in sessionStorage, removed from the address bar, and sent only as an Authorization header to the API on
 // the same origin. Every figure carries a sentence saying what it means, for readers who are not engineers.
 import { DASHBOARD_CLIENT } from "./dashboard-client";
+// The figures' titles and plain-words explanations: the page's copy, kept apart from its markup so it reads (and is
+// edited) as one list.
+import FIGURES from "./dashboard-figures.json";
 import { DASHBOARD_STYLE } from "./dashboard-style";
 
+interface Figure {
+  /** The element the page's script fills. */
+  id: string;
+  title: string;
+  explain: string;
+  /** Shown by the script only when there is something to show (bot checks run only with the bot module). */
+  hidden?: boolean;
+}
+
 /** One key figure: title, value, change against the previous period, and what it means in plain words. */
-function kpi(id: string, title: string, explain: string, extra = ""): string {
-  return `<section class="kpi" id="${id}-card"${extra}><h2>${title}</h2><b id="${id}">–</b><span class="delta" id="${id.replace("kpi-", "delta-")}"></span><p class="explain">${explain}</p></section>`;
+function kpi({ id, title, explain, hidden }: Figure): string {
+  return `<section class="kpi" id="${id}-card"${hidden ? " hidden" : ""}><h2>${title}</h2><b id="${id}">–</b><span class="delta" id="${id.replace("kpi-", "delta-")}"></span><p class="explain">${explain}</p></section>`;
 }
 
 /** One bar chart, drawn into the element `id` by the page's script. */
-function card(id: string, title: string, explain: string): string {
+function card({ id, title, explain }: Figure): string {
   return `<section class="card"><h2>${title}</h2><p class="explain">${explain}</p><div id="${id}"></div></section>`;
 }
 
@@ -21,25 +33,13 @@ const OVERVIEW = `
 <div data-view="overview">
 <div id="range"></div>
 <div class="kpis">
-${kpi("kpi-requests", "Tracked requests", "Every hit that reached your tracking domain: tag loads, page views and events.")}
-${kpi("kpi-errors", "Server errors", "Share of requests your tagging server failed to answer (5xx). It should stay close to 0 %.")}
-${kpi("kpi-latency", "Response time", "How long your tagging server took to answer: a typical request / the slowest 5 in 100.")}
-${kpi("kpi-rewrites", "Cookies kept alive", "Cookies such as _ga whose lifetime the edge extended, so returning visitors are still recognised.")}
-${kpi("kpi-sessions", "Sessions checked", "Browser sessions in which the loader checked for ad blockers and browser tracking protection.")}
-${kpi("kpi-recovered", "Sessions saved", "Share of those sessions with an ad blocker or tracking protection: a third-party setup would likely have lost their data.")}
-${kpi("kpi-bots", "Bot traffic", "Share of checked requests that looked automated (crawlers, scripts), flagged so they do not inflate your numbers.", " hidden")}
+${FIGURES.kpis.map(kpi).join("\n")}
 </div>
 <div class="cards">
 <section class="card wide"><h2>Alerts</h2><p class="explain">Problems the edge noticed on its own checks (every 5 minutes): errors, missing traffic, settings not going live.</p><ul id="alerts" class="alerts"></ul></section>
 <section class="card wide"><h2>Requests over time</h2><p class="explain" id="bucket-note"></p><div class="chart" id="chart-requests"></div>
 <div class="legend"><span><i style-fill="requests"></i>requests</span><span><i style-fill="errors"></i>server errors</span><span><i class="prev"></i>previous period</span></div></section>
-${card("chart-status", "How requests were answered", "OK answers should dominate. Many 4xx usually mean a wrong path or a blocked request; 5xx mean your tagging server had trouble.")}
-${card("chart-detection", "Blockers among visitors", "Share of checked sessions with an ad blocker, with Safari's or iOS's tracking prevention (ITP), with Firefox's tracking protection (ETP), and the share whose data first-party tracking saved.")}
-${card("chart-modes", "How pages reach the edge", "Measured per session. Same domain as the shop: cookies last longest. Tracking subdomain: Safari may cut cookies to 7 days. Another site: the loader's cookies are blocked as third-party, so fix the setup.")}
-${card("chart-hosts", "By tracking domain", "Which of your tracking domains the requests came in on.")}
-${card("chart-countries", "By country", "Where visitors were, from the edge's location data (no IP addresses are kept).")}
-${card("chart-paths", "Most requested paths", "The tracking endpoints and scripts used most. Query strings are never stored.")}
-${card("chart-codes", "Most frequent answer codes", "The exact status codes behind the groups above, e.g. 204 for a recorded event or 404 for a wrong path.")}
+${FIGURES.charts.map(card).join("\n")}
 <section class="card wide"><h2>Your own tracking domains</h2><p class="explain">Customer domains set up for this container, and whether each is live (its certificate and DNS checked by Cloudflare).</p><ul id="hostnames" class="alerts"></ul></section>
 </div>
 </div>`;
