@@ -11,8 +11,9 @@
 //     is measured in place, on whatever the router's pipeline is today;
 //   - cold paths: the first request after the in-isolate cache expired (KV reads) and after a KV miss (Durable
 //     Object fallback).
-// Bounded: about fourteen minutes on 2 cores. `npm run bench:router`; BENCH_SECONDS and BENCH_ROUNDS change the
-// length of each wrk run and the number of rounds per comparison.
+// Bounded: about five minutes on 2 cores with BENCH_SECONDS=3 BENCH_ROUNDS=3, longer at the defaults (8 s, 4 rounds).
+// `npm run bench:router`; BENCH_SECONDS and BENCH_ROUNDS change the length of each wrk run and the number of rounds
+// per comparison.
 import { execFile, execFileSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { Agent, createServer, request as httpRequest } from "node:http";
