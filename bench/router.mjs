@@ -6,13 +6,14 @@
 //   - the router twice: with LOG_QUEUE as wrangler.jsonc has it (miniflare's Queues binding; its broker has no
 //     consumer here and answers without reading the messages) and with LOG_QUEUE bound to an RPC sink Worker;
 //   - the router with every optional module on (ipAnonymization, geoHeaders, botDetection), on a second host;
-//   - a cost ladder: the router's warm path rebuilt one contract rule at a time (bench/router-ladder-worker.ts), then
-//     one optional module at a time, each rung against the bare Worker, so every rule's share of the added cost is
-//     measured in place;
+//   - a cost ladder: the router itself (the same bundle) with every module off, then one module switched on at a
+//     time by its container's config, each rung against the bare Worker, so every module's share of the added cost
+//     is measured in place, on whatever the router's pipeline is today;
 //   - cold paths: the first request after the in-isolate cache expired (KV reads) and after a KV miss (Durable
 //     Object fallback).
-// Bounded: about fourteen minutes on 2 cores. `npm run bench:router`; BENCH_SECONDS and BENCH_ROUNDS change the
-// length of each wrk run and the number of rounds per comparison.
+// Bounded: about five minutes on 2 cores with BENCH_SECONDS=3 BENCH_ROUNDS=3, longer at the defaults (8 s, 4 rounds).
+// `npm run bench:router`; BENCH_SECONDS and BENCH_ROUNDS change the length of each wrk run and the number of rounds
+// per comparison.
 import { execFile, execFileSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { Agent, createServer, request as httpRequest } from "node:http";
@@ -124,28 +125,6 @@ const router = await started(() => startWorkers({ scriptPath, port: 0 }));
 const routerSink = await started(() => startWorkerWithLogSink({ scriptPath, port: 0 }));
 // A router whose cache expires almost at once, for the cold paths.
 const cold = await started(() => startWorkers({ scriptPath, port: 0, bindings: { CONFIG_CACHE_TTL_MS: "20" } }));
-// The cost ladder: what each rung of bench/router-ladder-worker.ts adds to the one below it. Rungs 5-8 run the same
-// code; `modules` is what their container's config switches on (the first module that needs request.cf pays its
-// parse: geoHeaders here, so botDetection's share is the user-agent list and the bot-management read alone).
-const LADDER = [
-  { name: 'decode p; fetch(url, { method, the client\'s headers, body, redirect: "manual" }) instead of fetch(url, request)' },
-  { name: "resolve the container (in-isolate caches)" },
-  { name: "edge request headers (drop, forwarding; every optional module off)" },
-  { name: "header-only upstream timeout" },
-  { name: "response rules (Cookie Keeper, CORS)" },
-  { name: "access record (country from CF-IPCountry) + batched send: the default router" },
-  { name: "ipAnonymization truncate", modules: { ipAnonymization: { enabled: true, mode: "truncate" } } },
-  { name: "geoHeaders (reads request.cf)", modules: { geoHeaders: { enabled: true } } },
-  { name: "botDetection tag (bot management fields, isbot)", modules: { botDetection: { enabled: true, action: "tag" } } },
-];
-// The cost ladder's rungs, with LOG_QUEUE bound like routerSink's.
-const ladderPath = bundleWorker("edge", "bench/router-ladder-worker.ts");
-const rungs = [];
-for (let step = 0; step < LADDER.length; step++) {
-  const bindings = { LADDER_STEP: String(step), UPSTREAM: upstreamUrl };
-  rungs.push(await started(() => startWorkerWithLogSink({ scriptPath: ladderPath, port: 0, bindings })));
-}
-
 const config = {
   containerId: "bench",
   version: 1,
@@ -158,16 +137,43 @@ const config = {
   entitlements: ["cookie_restoration", "bot_detection"],
   modules: { cookieKeeper: { enabled: true, cookies: ["_ga", "_ga_*", "FPID"], maxAgeDays: 395, httpOnly: ["FPID"] } },
 };
+// The cost ladder: one container per rung on the same router Workers (routerSink), each on its own host. Rung 0 has
+// every module off (no Cookie Keeper, the page's Origin not allowed); each rung above switches one more on in its
+// container's config, so a rung's share is what that module adds to the real pipeline. Every rung is asked the same
+// thing (/k/?p= of an upstream answer with three Set-Cookie, with an Origin), so only the config differs. The first
+// module that needs request.cf pays its parse: geoHeaders here, so botDetection's share is the user-agent list and
+// the bot-management read alone.
+const LADDER = [
+  { name: "the router, every module off (Cookie Keeper off, the Origin not allowed)" },
+  { name: "+ Cookie Keeper (rewrites the 3 Set-Cookie)", modules: { cookieKeeper: config.modules.cookieKeeper } },
+  { name: "+ CORS (the Origin allowed: Access-Control-* headers)", allowedOrigins: [ORIGIN] },
+  { name: "+ ipAnonymization truncate", modules: { ipAnonymization: { enabled: true, mode: "truncate" } } },
+  { name: "+ geoHeaders (reads request.cf)", modules: { geoHeaders: { enabled: true } } },
+  { name: "+ botDetection tag (bot management fields, isbot)", modules: { botDetection: { enabled: true, action: "tag" } } },
+];
+const rungHost = (step) => `rung${step}.bench.example`;
+/** Rung n's container: what rungs 0..n switch on. */
+function rungConfig(step) {
+  const switched = LADDER.slice(0, step + 1);
+  return {
+    ...config,
+    containerId: `bench-rung-${step}`,
+    infraHosts: [rungHost(step)],
+    publicHosts: [],
+    loaderToken: `lt_bench_rung_${step}`,
+    allowedOrigins: switched.flatMap((rung) => rung.allowedOrigins ?? []),
+    modules: Object.assign({}, ...switched.map((rung) => rung.modules ?? {})),
+  };
+}
 // The same container with every optional module on, on its own host of the same router Workers.
 const ALL_MODULES_HOST = "all.bench.example";
-const allModules = Object.assign({}, config.modules, ...LADDER.map((r) => r.modules ?? {}));
 const allModulesConfig = {
   ...config,
   containerId: "bench-all",
   infraHosts: [ALL_MODULES_HOST],
   publicHosts: [],
   loaderToken: "lt_bench_all",
-  modules: allModules,
+  modules: rungConfig(LADDER.length - 1).modules,
 };
 async function seed(mf, edgeConfig) {
   await (await mf.getKVNamespace("EDGE_CONFIG")).put(edgeConfig.containerId, JSON.stringify(edgeConfig));
@@ -178,11 +184,7 @@ for (const { mf } of [router, routerSink, cold]) {
   await seed(mf, config);
   await seed(mf, allModulesConfig);
 }
-// Rung n's container has the modules of every rung up to n.
-for (const [step, { mf }] of rungs.entries()) {
-  const modules = Object.assign({}, config.modules, ...LADDER.slice(0, step + 1).map((r) => r.modules ?? {}));
-  await seed(mf, { ...config, modules });
-}
+for (const step of LADDER.keys()) await seed(routerSink.mf, rungConfig(step));
 
 const COLLECT = "/g/collect?v=2&tid=G-BENCH&cid=123456.1700000000&en=page_view&dl=https%3A%2F%2Fwww.bench.example%2F";
 const p = (target) => Buffer.from(target).toString("base64url");
@@ -220,11 +222,15 @@ const comparisons = [
   ],
   ["bare vs bare (noise floor)", { target: bareTwin, path: COLLECT, headers: {} }, bareCollect],
 ];
-// Every rung against the bare Worker: a rung's ratio is the cost of all rules up to it, and the difference to the rung
-// below is its own rule's share (comparing neighbours instead would compound each comparison's error over the rungs).
-const rung = (target) => ({ target, path: OBFUSCATED, headers: {} });
+// Every rung against the bare Worker on the same upstream answer: a rung's ratio is the cost of the router with every
+// module up to it, and the difference to the rung below is its own module's share (comparing neighbours instead would
+// compound each comparison's error over the rungs).
 /** @type {[string, Side, Side][]} */
-const ladder = rungs.map((target, step) => [`${step}: ${LADDER[step]?.name}`, rung(target), bareCollect]);
+const ladder = LADDER.map(({ name }, step) => [
+  `${step}: ${name}`,
+  { target: routerSink, path: OBFUSCATED_COOKIE, headers: WITH_ORIGIN, host: rungHost(step) },
+  bareCookies,
+]);
 
 // ---- load: wrk for throughput, one sequential keep-alive connection for latency ----
 const run = promisify(execFile);
@@ -278,13 +284,14 @@ const median = (values) => {
 };
 const round3 = (x) => Math.round(x * 1000) / 1000;
 
-// Warm every isolate (and the routers' caches) under load before measuring anything: a Worker that has served only
-// a few hundred requests read about 2 % slower per CPU second than one that had been under load for a while.
+// Warm every isolate (and the routers' caches, per host) under load before measuring anything: a Worker that has
+// served only a few hundred requests read about 2 % slower per CPU second than one that had been under load for a while.
 const warmed = new Set();
 for (const [, candidate, baseline] of [...comparisons, ...ladder]) {
   for (const side of [candidate, baseline]) {
-    if (warmed.has(side.target)) continue;
-    warmed.add(side.target);
+    const key = `${side.target.url} ${side.host ?? HOST}`;
+    if (warmed.has(key)) continue;
+    warmed.add(key);
     await wrk(side, 3);
   }
 }
@@ -385,7 +392,7 @@ const report = {
 };
 
 agent.destroy();
-for (const { mf } of [bare, bareTwin, router, routerSink, cold, ...rungs]) await mf.dispose();
+for (const { mf } of [bare, bareTwin, router, routerSink, cold]) await mf.dispose();
 
 await new Promise((resolve) => upstream.close(resolve));
 console.log(JSON.stringify(report, null, 2));

@@ -91,28 +91,29 @@ const WEBHOOK_TIMEOUT_MS = 5_000;
 
 const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
 
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS alerts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    key TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    container_id TEXT,
+    subject TEXT,
+    message TEXT NOT NULL,
+    raised_at INTEGER NOT NULL,
+    resolved_at INTEGER,
+    raise_notified INTEGER NOT NULL DEFAULT 0,
+    resolve_notified INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE UNIQUE INDEX IF NOT EXISTS alerts_open ON alerts (key) WHERE resolved_at IS NULL;
+  CREATE TABLE IF NOT EXISTS conditions (key TEXT PRIMARY KEY, first_seen INTEGER NOT NULL);
+  CREATE TABLE IF NOT EXISTS watched (container_id TEXT PRIMARY KEY, reported_at INTEGER NOT NULL);
+  CREATE TABLE IF NOT EXISTS thresholds (container_id TEXT PRIMARY KEY, settings TEXT NOT NULL);
+  CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);`;
+
 export class AlertState extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    ctx.storage.sql.exec(`
-      CREATE TABLE IF NOT EXISTS alerts (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        key TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        container_id TEXT,
-        subject TEXT,
-        message TEXT NOT NULL,
-        raised_at INTEGER NOT NULL,
-        resolved_at INTEGER,
-        raise_notified INTEGER NOT NULL DEFAULT 0,
-        resolve_notified INTEGER NOT NULL DEFAULT 0
-      );
-      CREATE UNIQUE INDEX IF NOT EXISTS alerts_open ON alerts (key) WHERE resolved_at IS NULL;
-      CREATE TABLE IF NOT EXISTS conditions (key TEXT PRIMARY KEY, first_seen INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS watched (container_id TEXT PRIMARY KEY, reported_at INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS thresholds (container_id TEXT PRIMARY KEY, settings TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-    `);
+    ctx.storage.sql.exec(SCHEMA);
   }
 
   /** A ContainerState's change of health: an unhealthy container is watched until it reports recovery. */

@@ -7,6 +7,7 @@ import { DurableObject } from "cloudflare:workers";
 import * as v from "valibot";
 import type { DeleteMessage, RepairMessage, UpsertMessage, VersionedMessage } from "../schemas/config-message";
 import { type EdgeConfig, EdgeConfigSchema } from "../schemas/edge-config";
+import type { ContainerStatus } from "../schemas/responses";
 import { EdgeError } from "../workers/shared/errors";
 import type { ContainerStateReads } from "./container-stub";
 import {
@@ -22,18 +23,6 @@ import { syncKv } from "./kv-sync";
 import { nextVerifyAt, VERIFY_RETRY_MS } from "./kv-verify";
 import { conflictMessage, type RoutingConflict, type RoutingNames, routingNames } from "./routing-keys";
 import { registryStub } from "./routing-registry";
-
-export interface ContainerStatus {
-  containerId: string;
-  desiredVersion: number;
-  appliedVersion: number;
-  inSync: boolean;
-  /** The newest change asked for is a removal (DELETE, or a delete from the control plane). */
-  deleted: boolean;
-  lastError: string | null;
-  updatedAt: string;
-  hostnames: ReturnType<typeof hostnameSummary>[];
-}
 
 export type RecordResult =
   | { status: "accepted"; appliedVersion: number }

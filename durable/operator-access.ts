@@ -60,32 +60,35 @@ const AUDIT_RETENTION_DAYS = 400;
 /** last_used_at is a hint for finding stale keys, so it is written at most this often per key. */
 const LAST_USED_RESOLUTION_MS = 60_000;
 
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS api_keys (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    containers TEXT NOT NULL,
+    access TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT,
+    last_used_at TEXT
+  );
+  CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    key_name TEXT,
+    method TEXT NOT NULL,
+    path TEXT NOT NULL,
+    container_id TEXT,
+    status INTEGER NOT NULL,
+    result TEXT NOT NULL,
+    detail TEXT
+  );
+  CREATE INDEX IF NOT EXISTS audit_container ON audit (container_id, id)`;
+
 export class OperatorAccess extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS api_keys (
-      id TEXT PRIMARY KEY,
-      name TEXT NOT NULL,
-      hash TEXT NOT NULL,
-      containers TEXT NOT NULL,
-      access TEXT NOT NULL,
-      created_at TEXT NOT NULL,
-      revoked_at TEXT,
-      last_used_at TEXT
-    )`);
-    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS audit (
-      id INTEGER PRIMARY KEY AUTOINCREMENT,
-      at TEXT NOT NULL,
-      actor TEXT NOT NULL,
-      key_name TEXT,
-      method TEXT NOT NULL,
-      path TEXT NOT NULL,
-      container_id TEXT,
-      status INTEGER NOT NULL,
-      result TEXT NOT NULL,
-      detail TEXT
-    )`);
-    ctx.storage.sql.exec("CREATE INDEX IF NOT EXISTS audit_container ON audit (container_id, id)");
+    ctx.storage.sql.exec(SCHEMA);
   }
 
   /** Stores a new key by its SHA-256 only; the caller shows the key itself once and never again. */

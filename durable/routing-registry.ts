@@ -33,27 +33,30 @@ interface ClaimRow extends Record<string, SqlStorageValue> {
   version: number;
 }
 
+// One row per key and role: a host that one pending version names as an infra host and a newer one as a public host
+// is held in both roles until the older version is released (either may still reach KV until then).
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS claims (
+    key TEXT NOT NULL,
+    role TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    host TEXT,
+    domain TEXT,
+    owner TEXT NOT NULL,
+    -- the newest version of the owner naming the key in this role: a release after applying version v frees rows below v
+    version INTEGER NOT NULL,
+    PRIMARY KEY (key, role)
+  );
+  CREATE INDEX IF NOT EXISTS claims_owner ON claims (owner, version);
+  CREATE INDEX IF NOT EXISTS claims_host ON claims (host, kind);
+  CREATE INDEX IF NOT EXISTS claims_domain ON claims (domain, role);
+  CREATE TABLE IF NOT EXISTS containers (id TEXT PRIMARY KEY)`;
+
 export class RoutingRegistry extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    // One row per key and role: a host that one pending version names as an infra host and a newer one as a public
-    // host is held in both roles until the older version is released (either may still reach KV until then).
-    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS claims (
-      key TEXT NOT NULL,
-      role TEXT NOT NULL,
-      kind TEXT NOT NULL,
-      name TEXT NOT NULL,
-      host TEXT,
-      domain TEXT,
-      owner TEXT NOT NULL,
-      -- the newest version of the owner naming the key in this role: a release after applying version v frees rows below v
-      version INTEGER NOT NULL,
-      PRIMARY KEY (key, role)
-    );
-    CREATE INDEX IF NOT EXISTS claims_owner ON claims (owner, version);
-    CREATE INDEX IF NOT EXISTS claims_host ON claims (host, kind);
-    CREATE INDEX IF NOT EXISTS claims_domain ON claims (domain, role);
-    CREATE TABLE IF NOT EXISTS containers (id TEXT PRIMARY KEY)`);
+    ctx.storage.sql.exec(SCHEMA);
   }
 
   /**

@@ -6,18 +6,24 @@ import { ContainerIdSchema, SESSION_ID } from "./fields";
 /** What the router did on a request: which proxy path it took and what the modules changed. */
 const PATH_CLASSES = ["proxy", "passthrough", "loader", "boot", "detection", "preflight"] as const;
 
+// The longest request id, method and path a record keeps: the router cuts longer ones, so that an odd request still
+// gets a valid record.
+export const MAX_RECORD_REQUEST_ID = 64;
+export const MAX_RECORD_METHOD = 16;
+export const MAX_RECORD_PATH = 512;
+
 export const AccessRecordSchema = v.strictObject({
   kind: v.literal("access"),
   /** Epoch milliseconds when the request arrived. */
   ts: v.pipe(v.number(), v.safeInteger()),
-  requestId: v.pipe(v.string(), v.maxLength(64)),
+  requestId: v.pipe(v.string(), v.maxLength(MAX_RECORD_REQUEST_ID)),
   containerId: ContainerIdSchema,
   /** The client-facing host (after X-Public-Host), lower-case, no port. */
   host: v.pipe(v.string(), v.maxLength(253)),
-  method: v.pipe(v.string(), v.maxLength(16)),
+  method: v.pipe(v.string(), v.maxLength(MAX_RECORD_METHOD)),
   pathClass: v.picklist(PATH_CLASSES),
   /** The upstream path without query string (queries can carry identifiers). */
-  path: v.pipe(v.string(), v.maxLength(512)),
+  path: v.pipe(v.string(), v.maxLength(MAX_RECORD_PATH)),
   status: v.pipe(v.number(), v.integer()),
   upstreamStatus: v.nullable(v.pipe(v.number(), v.integer())),
   durationMs: v.pipe(v.number(), v.minValue(0)),

@@ -22,6 +22,7 @@ export const ContainerStatusSchema = v.object({
   desiredVersion: v.pipe(v.number(), v.description("the last version accepted")),
   appliedVersion: v.pipe(v.number(), v.description("the version live traffic uses")),
   inSync: v.pipe(v.boolean(), v.description("desiredVersion has been applied")),
+  deleted: v.pipe(v.boolean(), v.description("the newest change asked for is a removal (DELETE, or a delete from the control plane)")),
   lastError: v.pipe(v.nullable(v.string()), v.description("why the last apply failed (it is retried)")),
   updatedAt: v.string(),
   hostnames: v.pipe(
@@ -38,6 +39,9 @@ export const ContainerStatusSchema = v.object({
     v.description("the container's custom hostnames (docs/custom-domains.md)"),
   ),
 });
+
+/** What ContainerState.status() returns and GET …/status answers. */
+export type ContainerStatus = v.InferOutput<typeof ContainerStatusSchema>;
 
 export const ReplayAcceptedSchema = v.object({ enqueued: v.pipe(v.number(), v.description("messages queued")) });
 

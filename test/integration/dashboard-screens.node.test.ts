@@ -12,7 +12,8 @@ import { startWorkers } from "../../bench/lib/miniflare-worker.mjs";
 import type { LogRecord } from "../../schemas/log-record";
 import type { Report } from "../../schemas/report";
 import { ROOT } from "../../scripts/platform.mjs";
-import { packRecords, sendBatches } from "../../workers/shared/log-packing";
+import { packRecords } from "../../workers/shared/log-packing";
+import { sendBatches } from "../../workers/shared/send-batches";
 import { launchChromium } from "../support/browser";
 import { trafficHistory } from "../support/traffic-history.mjs";
 
@@ -91,7 +92,7 @@ beforeAll(async () => {
   if (put.status !== 202) throw new Error(`PUT demo-shop: ${put.status} ${await put.text()}`);
   const queue = await mf.getQueueProducer("LOG_QUEUE", "qaxal-control");
   // Packed the way the edge sends them (workers/shared/log-packing.ts), so the consumer sees production's shape.
-  for (const batch of sendBatches(packRecords(history.records as LogRecord[]))) {
+  for (const batch of sendBatches(packRecords(history.records as LogRecord[]), (message) => message.bytes)) {
     await queue.sendBatch(batch.map(({ body }) => ({ body })));
   }
   // Every record has gone through the consumer once the report counts all of them, in both periods.

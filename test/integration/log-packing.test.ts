@@ -14,7 +14,7 @@ import {
 } from "../../schemas/log-record";
 import type { DeadLetter } from "../../workers/shared/dead-letters";
 import { queueLogRecord } from "../../workers/shared/log-buffer";
-import { jsonBytes } from "../../workers/shared/log-packing";
+import { jsonBytes } from "../../workers/shared/send-batches";
 import { accessRecord, deliverLogs, detectionRecord, listKeys, readObject } from "../support/log-records";
 
 afterEach(() => {

@@ -3,6 +3,8 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { edgeApi } from "../../workers/admin/api";
+import { edgeConfig } from "../support/fixtures";
+import { putConfig, waitApplied } from "../support/pipeline";
 
 describe("GET /_edge/openapi.json", () => {
   it("answers without credentials", async () => {
@@ -24,5 +26,17 @@ describe("GET /_edge/openapi.json", () => {
       .map(([method, , , path]) => `${method} ${path!.replace(/:(\w+)/g, "{$1}")}`)
       .sort();
     expect(described).toEqual(routed);
+  });
+
+  it("the ContainerStatus schema names every field a status answer has, and requires each", async () => {
+    const containerId = "openapi-status";
+    expect((await putConfig(edgeConfig({ containerId }))).status).toBe(202);
+    const status = await waitApplied(containerId, 1);
+    const doc = await (await exports.default.fetch("https://edge.example/_edge/openapi.json")).json<{
+      components: { schemas: { ContainerStatus: { properties: Record<string, unknown>; required: string[] } } };
+    }>();
+    const schema = doc.components.schemas.ContainerStatus;
+    expect(Object.keys(schema.properties).sort()).toEqual(Object.keys(status).sort());
+    expect(schema.required.sort()).toEqual(Object.keys(status).sort());
   });
 });

@@ -9,7 +9,10 @@ import { openApiDocument } from "../../workers/admin/openapi";
 import { edgeConfig } from "../support/fixtures";
 
 const doc = openApiDocument("http://localhost:8787") as {
-  paths: Record<string, Record<string, { parameters?: { name: string }[]; security: unknown[] }>>;
+  paths: Record<
+    string,
+    Record<string, { parameters?: { name: string; in: string }[]; security: unknown[]; requestBody?: unknown; responses: object }>
+  >;
   components: { schemas: Record<string, object> };
 };
 
@@ -54,5 +57,17 @@ describe("GET /_edge/openapi.json document", () => {
     ]);
     expect(logs.security).toEqual([{ bearer: [] }]);
     expect(doc.paths["/_edge/health"]!.get!.security).toEqual([]);
+  });
+
+  it("every endpoint that needs credentials answers 401 and 403 if they are wrong, and 400 for a bad body or query", () => {
+    const operations = Object.entries(doc.paths).flatMap(([path, methods]) =>
+      Object.entries(methods).map(([method, operation]) => ({ name: `${method} ${path}`, ...operation })),
+    );
+    for (const { name, security, requestBody, parameters, responses } of operations) {
+      if (security.length > 0) expect(responses, name).toHaveProperty("401");
+      if (JSON.stringify(security).includes("bearer")) expect(responses, name).toHaveProperty("403");
+      if (requestBody || parameters?.some((p) => p.in === "query")) expect(responses, name).toHaveProperty("400");
+    }
+    expect(operations.filter((o) => o.security.length > 0).length).toBeGreaterThan(15);
   });
 });

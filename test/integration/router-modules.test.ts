@@ -2,7 +2,13 @@
 // record, and handing loader paths to the loader.
 import * as v from "valibot";
 import { describe, expect, it } from "vitest";
-import { AccessRecordSchema, MAX_RECORDS_PER_MESSAGE, PACKED_LOG_VERSION } from "../../schemas/log-record";
+import {
+  AccessRecordSchema,
+  MAX_RECORD_PATH,
+  MAX_RECORD_REQUEST_ID,
+  MAX_RECORDS_PER_MESSAGE,
+  PACKED_LOG_VERSION,
+} from "../../schemas/log-record";
 import {
   callRouter,
   callRouterWith,
@@ -172,6 +178,16 @@ describe("access record", () => {
     const serialized = JSON.stringify((await callRouter(request)).records);
     expect(serialized).not.toContain("203.0.113.99");
     expect(serialized).not.toContain("secret-client-id");
+  });
+
+  it("cuts a path and a ray id longer than the record keeps, so the record stays valid", async () => {
+    const config = await seedContainer();
+    const path = `/echo/${"a".repeat(MAX_RECORD_PATH)}`;
+    const request = routerRequest(config.publicHosts[0]!, path, { headers: { "CF-Ray": "r".repeat(MAX_RECORD_REQUEST_ID + 10) } });
+    const { records } = await callRouter(request);
+    const record = v.parse(AccessRecordSchema, records[0]);
+    expect(record.path).toBe(path.slice(0, MAX_RECORD_PATH));
+    expect(record.requestId).toBe("r".repeat(MAX_RECORD_REQUEST_ID));
   });
 
   it("records an upstream failure with no upstream status", async () => {

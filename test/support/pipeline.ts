@@ -4,21 +4,11 @@
 import { exports } from "cloudflare:workers";
 import { vi } from "vitest";
 import type { EdgeConfigInput } from "../../schemas/edge-config";
+import type { ContainerStatus } from "../../schemas/responses";
 import { ADMIN } from "./fixtures";
 
 /** An operator host of the local run (OPERATOR_HOSTS). */
 export const OPERATOR_ORIGIN = "http://localhost";
-
-export interface ContainerStatus {
-  containerId: string;
-  desiredVersion: number;
-  appliedVersion: number;
-  inSync: boolean;
-  deleted: boolean;
-  lastError: string | null;
-  updatedAt: string;
-  hostnames: { host: string; state: string; live: boolean; liveNow: boolean; errors: string[]; checkedAt: string }[];
-}
 
 export function admin(path: string, init: RequestInit = {}): Promise<Response> {
   return exports.default.fetch(`${OPERATOR_ORIGIN}${path}`, {

@@ -1,8 +1,9 @@
-// Packing log records into LOG_QUEUE messages and messages into sendBatch calls: Queues' limits, nothing lost,
-// nothing reordered.
+// Packing log records into LOG_QUEUE messages: Queues' limits, nothing lost, nothing reordered. (The messages'
+// sendBatch calls: send-batches.test.ts.)
 import { describe, expect, it } from "vitest";
 import { type LogRecord, MAX_MESSAGE_BYTES, MAX_RECORDS_PER_MESSAGE } from "../../schemas/log-record";
-import { jsonBytes, MESSAGE_METADATA_BYTES, type PackedMessage, packRecords, sendBatches } from "../../workers/shared/log-packing";
+import { packRecords } from "../../workers/shared/log-packing";
+import { jsonBytes } from "../../workers/shared/send-batches";
 import { accessRecord, detectionRecord } from "../support/log-records";
 
 /** A record of about 1.4 KB: the longest path a record carries (512 characters), each two bytes in UTF-8. */
@@ -34,24 +35,5 @@ describe("packRecords", () => {
 
   it("packs nothing into no message", () => {
     expect(packRecords([])).toEqual([]);
-  });
-});
-
-describe("sendBatches", () => {
-  const message = (bytes: number): PackedMessage => ({ body: { v: 1, records: [accessRecord()] }, bytes });
-
-  it("puts at most 100 messages into one sendBatch", () => {
-    const batches = sendBatches(Array.from({ length: 150 }, () => message(500)));
-    expect(batches.map((b) => b.length)).toEqual([100, 50]);
-  });
-
-  it("keeps each sendBatch within 256 KB, counting each message's metadata", () => {
-    const messages = Array.from({ length: 5 }, () => message(MAX_MESSAGE_BYTES));
-    const batches = sendBatches(messages);
-    expect(batches.map((b) => b.length)).toEqual([2, 2, 1]);
-    for (const batch of batches) {
-      expect(batch.reduce((sum, m) => sum + m.bytes + MESSAGE_METADATA_BYTES, 0)).toBeLessThanOrEqual(256_000);
-    }
-    expect(batches.flat()).toEqual(messages);
   });
 });

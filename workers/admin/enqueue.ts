@@ -5,6 +5,7 @@ import { containerStub, type RecordResult } from "../../durable/container-state"
 import { conflictMessage, type RoutingNames } from "../../durable/routing-keys";
 import type { RepairMessage, UpsertMessage, VersionedMessage } from "../../schemas/config-message";
 import { EdgeError } from "../shared/errors";
+import { jsonBytes, sendBatches } from "../shared/send-batches";
 
 /**
  * Enqueues nothing when the version is not newer than the one applied ("stale") or when `names` (the version's
@@ -46,12 +47,8 @@ export async function enqueueChange(env: Env, message: UpsertMessage, names: Rou
 /** Queues a repair for each container (every container EDGE_CONFIG lists, for "all"). Returns the count. */
 export async function replayContainers(env: Env, containerIds: string[] | "all"): Promise<number> {
   const ids = containerIds === "all" ? await listConfiguredContainers(env) : [...new Set(containerIds)];
-  for (let i = 0; i < ids.length; i += 100) {
-    const chunk = ids.slice(i, i + 100).map((containerId): { body: RepairMessage } => ({
-      body: { type: "repair", containerId, source: "replay" },
-    }));
-    await env.CONFIG_QUEUE.sendBatch(chunk);
-  }
+  const messages = ids.map((containerId): { body: RepairMessage } => ({ body: { type: "repair", containerId, source: "replay" } }));
+  for (const batch of sendBatches(messages, (message) => jsonBytes(message.body))) await env.CONFIG_QUEUE.sendBatch(batch);
   return ids.length;
 }
 

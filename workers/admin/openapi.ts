@@ -25,20 +25,29 @@ import {
 import { WebhookPayloadSchema } from "../../schemas/supabase-webhook";
 
 type JsonObject = Record<string, unknown>;
-type Auth = "none" | "bearer" | "admin" | "webhook" | "edge";
+type Method = "get" | "put" | "post" | "delete";
 
-interface Operation {
-  method: "get" | "put" | "post" | "delete";
-  /** OpenAPI form: /_edge/admin/containers/{id} */
-  path: string;
+/**
+ * Who may call: no one needs credentials ("none"), the admin token ("admin"), a shared secret ("webhook":
+ * X-Webhook-Secret, "edge": X-Edge-Auth), or, given a `scope`, the admin token or an API key with that scope.
+ */
+type Caller = { auth: "none" | "admin" | "webhook" | "edge" } | { scope: string };
+/** "key": the admin token or an API key (a Caller with a scope). */
+type CallerKind = "none" | "admin" | "key" | "webhook" | "edge";
+
+type Endpoint = Caller & {
   summary: string;
-  auth: Auth;
-  /** For bearer routes: what an API key needs. */
-  scope?: string;
   query?: v.GenericSchema & { entries?: Record<string, v.GenericSchema> };
+  /** Query parameters the endpoint reads without a query schema. */
+  parameters?: JsonObject[];
+  /** The request body: a name in SCHEMAS. */
   body?: string;
-  responses: Record<number, [string, string?]>;
-}
+  /**
+   * Answers by status, besides those the caller, body and query imply (or in their place): a description, or for a
+   * success with a body [description, a name in SCHEMAS]. Every 4xx and 5xx answer is an Error.
+   */
+  answers: Record<number, string | [string, string]>;
+};
 
 /** Named schemas, referenced as #/components/schemas/<name>. */
 const SCHEMAS: Record<string, v.GenericSchema> = {
@@ -62,14 +71,21 @@ const SCHEMAS: Record<string, v.GenericSchema> = {
   AuditPage: AuditPageSchema,
 };
 
-const ID = { name: "id", in: "path", required: true, description: "container id, ^[a-z0-9][a-z0-9_-]{2,63}$", schema: { type: "string" } };
-const HOST = {
-  name: "host",
+const pathParameter = (name: string, description: string) => ({
+  name,
   in: "path",
   required: true,
-  description: "the customer's host, e.g. ss.shop1.example",
+  description,
   schema: { type: "string" },
+});
+
+/** The parameters a path names ({id}, …), by name. */
+const PATH_PARAMETERS: Record<string, JsonObject> = {
+  id: pathParameter("id", "container id, ^[a-z0-9][a-z0-9_-]{2,63}$"),
+  host: pathParameter("host", "the customer's host, e.g. ss.shop1.example"),
+  keyId: pathParameter("keyId", "the key's id (16 hex characters)"),
 };
+
 const LIVE = {
   name: "live",
   in: "query",
@@ -77,260 +93,137 @@ const LIVE = {
   description: '"now": route the host before Cloudflare reports it active',
   schema: { type: "string", enum: ["now"] },
 };
-const KEY_ID = { name: "keyId", in: "path", required: true, description: "the key's id (16 hex characters)", schema: { type: "string" } };
 
-const OPERATIONS: readonly Operation[] = [
-  { method: "get", path: "/_edge/health", summary: "Liveness", auth: "none", responses: { 200: ["up", "Health"] } },
-  { method: "get", path: "/_edge/openapi.json", summary: "This description", auth: "none", responses: { 200: ["OpenAPI 3.1 document"] } },
-  {
-    method: "post",
-    path: "/_edge/hooks/supabase",
+/** Every operator endpoint, by method and path (OpenAPI form: /_edge/admin/containers/{id}). */
+const ENDPOINTS: Record<`${Method} /_edge/${string}`, Endpoint> = {
+  "get /_edge/health": { summary: "Liveness", auth: "none", answers: { 200: ["up", "Health"] } },
+  "get /_edge/openapi.json": { summary: "This description", auth: "none", answers: { 200: "OpenAPI 3.1 document" } },
+  "post /_edge/hooks/supabase": {
     summary: "Supabase Database Webhook (edge_outbox inserts)",
     auth: "webhook",
     body: "WebhookPayload",
-    responses: {
-      202: ["queued (enqueued false: already applied)", "AcceptedChange"],
-      400: ["bad payload", "Error"],
-      401: ["wrong secret", "Error"],
-    },
+    answers: { 202: ["queued (enqueued false: already applied)", "AcceptedChange"], 400: "bad payload" },
   },
-  {
-    method: "get",
-    path: "/_edge/config/{id}",
+  "get /_edge/config/{id}": {
     summary: "The applied EdgeConfig (fallback origin)",
     auth: "edge",
-    responses: {
-      200: ["the config with its derived cookieDomains", "StoredEdgeConfig"],
-      401: ["wrong secret", "Error"],
-      404: ["none applied", "Error"],
-    },
+    answers: { 200: ["the config with its derived cookieDomains", "StoredEdgeConfig"], 404: "none applied" },
   },
-  {
-    method: "get",
-    path: "/_edge/admin/dashboard",
+  "get /_edge/admin/dashboard": {
     summary: "The dashboard page (HTML; asks for the token itself)",
     auth: "none",
-    responses: { 200: ["HTML page"] },
+    answers: { 200: "HTML page" },
   },
-  {
-    method: "get",
-    path: "/_edge/admin/containers",
+  "get /_edge/admin/containers": {
     summary: "Every container with its status and hosts, a page at a time",
-    auth: "bearer",
     scope: "read on every container (admin token or a key for *)",
     query: ListContainersQuerySchema,
-    responses: {
-      200: ["one page", "ContainerList"],
-      400: ["bad limit or cursor", "Error"],
-      401: ["no or wrong credentials", "Error"],
-      403: ["the API key is limited to some containers", "Error"],
-    },
+    answers: { 200: ["one page", "ContainerList"], 400: "bad limit or cursor", 403: "the API key is limited to some containers" },
   },
-  {
-    method: "put",
-    path: "/_edge/admin/containers/{id}",
+  "put /_edge/admin/containers/{id}": {
     summary: "Create or change a container (the whole EdgeConfig)",
-    auth: "bearer",
     scope: "write on the container",
     body: "EdgeConfig",
-    responses: {
+    answers: {
       202: ["queued; live within seconds", "AcceptedChange"],
-      400: ["invalid config, naming the field", "Error"],
-      401: ["no or wrong credentials", "Error"],
-      403: ["the API key may not change this container", "Error"],
-      409: ["stale_version, version_conflict, or key_conflict naming the owner of a host, mount or token", "Error"],
-      413: ["body over 64 KiB", "Error"],
+      400: "invalid config, naming the field",
+      403: "the API key may not change this container",
+      409: "stale_version, version_conflict, or key_conflict naming the owner of a host, mount or token",
+      413: "body over 64 KiB",
     },
   },
-  {
-    method: "delete",
-    path: "/_edge/admin/containers/{id}",
+  "delete /_edge/admin/containers/{id}": {
     summary: "Remove a container (every key it owns)",
-    auth: "bearer",
     scope: "write on the container",
-    responses: {
-      202: ["queued", "AcceptedChange"],
-      401: ["no or wrong credentials", "Error"],
-      403: ["not allowed", "Error"],
-      404: ["never configured or already deleted", "Error"],
-    },
+    answers: { 202: ["queued", "AcceptedChange"], 404: "never configured or already deleted" },
   },
-  {
-    method: "get",
-    path: "/_edge/admin/containers/{id}/status",
+  "get /_edge/admin/containers/{id}/status": {
     summary: "Desired and applied version, last error",
-    auth: "bearer",
     scope: "read on the container",
-    responses: {
-      200: ["status", "ContainerStatus"],
-      401: ["no or wrong credentials", "Error"],
-      403: ["not allowed", "Error"],
-      404: ["never configured", "Error"],
-    },
+    answers: { 200: ["status", "ContainerStatus"], 404: "never configured" },
   },
-  {
-    method: "put",
-    path: "/_edge/admin/containers/{id}/hostnames/{host}",
+  "put /_edge/admin/containers/{id}/hostnames/{host}": {
     summary: "Add a customer's own tracking domain (a Cloudflare for SaaS custom hostname)",
-    auth: "bearer",
     scope: "write on the container",
-    responses: {
-      200: ["already there: its state and the DNS records to create"],
-      201: ["created: its state and the DNS records to create"],
-      400: ["bad host", "Error"],
-      401: ["no or wrong credentials", "Error"],
-      403: ["not allowed", "Error"],
+    parameters: [LIVE],
+    answers: {
+      200: "already there: its state and the DNS records to create",
+      201: "created: its state and the DNS records to create",
+      400: "bad host",
     },
   },
-  {
-    method: "get",
-    path: "/_edge/admin/containers/{id}/hostnames/{host}",
+  "get /_edge/admin/containers/{id}/hostnames/{host}": {
     summary: "A custom hostname's verification and certificate state",
-    auth: "bearer",
     scope: "read on the container",
-    responses: {
-      200: ["its state and the DNS records to create"],
-      401: ["no or wrong credentials", "Error"],
-      403: ["not allowed", "Error"],
-      404: ["no such hostname", "Error"],
-    },
+    answers: { 200: "its state and the DNS records to create", 404: "no such hostname" },
   },
-  {
-    method: "delete",
-    path: "/_edge/admin/containers/{id}/hostnames/{host}",
+  "delete /_edge/admin/containers/{id}/hostnames/{host}": {
     summary: "Remove a custom hostname",
-    auth: "bearer",
     scope: "write on the container",
-    responses: {
-      200: ["removed"],
-      401: ["no or wrong credentials", "Error"],
-      403: ["not allowed", "Error"],
-      404: ["no such hostname", "Error"],
-    },
+    answers: { 200: "removed", 404: "no such hostname" },
   },
-  {
-    method: "get",
-    path: "/_edge/admin/alerts",
+  "get /_edge/admin/alerts": {
     summary: "Open and recently resolved alerts, and the thresholds in force (docs/alerts.md)",
-    auth: "bearer",
     scope: 'read on every container (a "*" key)',
-    responses: { 200: ["the alerts"], 401: ["no or wrong credentials", "Error"], 403: ["not allowed", "Error"] },
+    answers: { 200: "the alerts" },
   },
-  {
-    method: "put",
-    path: "/_edge/admin/alerts/thresholds/{id}",
+  "put /_edge/admin/alerts/thresholds/{id}": {
     summary: "Override alert thresholds for one container",
-    auth: "bearer",
     scope: "write on the container",
     body: "ThresholdsOverride",
-    responses: {
-      200: ["the thresholds now in force"],
-      400: ["bad body", "Error"],
-      401: ["no or wrong credentials", "Error"],
-      403: ["not allowed", "Error"],
-    },
+    answers: { 200: "the thresholds now in force" },
   },
-  {
-    method: "delete",
-    path: "/_edge/admin/alerts/thresholds/{id}",
+  "delete /_edge/admin/alerts/thresholds/{id}": {
     summary: "Back to the default thresholds",
-    auth: "bearer",
     scope: "write on the container",
-    responses: {
-      200: ["the default thresholds"],
-      401: ["no or wrong credentials", "Error"],
-      403: ["not allowed", "Error"],
-      404: ["no overrides", "Error"],
-    },
+    answers: { 200: "the default thresholds", 404: "no overrides" },
   },
-  {
-    method: "post",
-    path: "/_edge/admin/replay",
+  "post /_edge/admin/replay": {
     summary: "Re-send containers, all containers or the dead letters",
-    auth: "bearer",
     scope: "write on every named container; all and deadLetters need the admin token",
     body: "ReplayBody",
-    responses: {
-      202: ["queued", "ReplayAccepted"],
-      400: ["bad body", "Error"],
-      401: ["no or wrong credentials", "Error"],
-      403: ["not allowed", "Error"],
-    },
+    answers: { 202: ["queued", "ReplayAccepted"] },
   },
-  {
-    method: "get",
-    path: "/_edge/admin/report",
+  "get /_edge/admin/report": {
     summary: "Traffic, errors, latency and detection figures for a window",
-    auth: "bearer",
     scope: "read on the container (without ?container=: every container)",
     query: ReportQuerySchema,
-    responses: {
-      200: ["the report", "Report"],
-      400: ["bad query", "Error"],
-      401: ["no or wrong credentials", "Error"],
-      403: ["not allowed", "Error"],
-      502: ["Analytics Engine unreachable", "Error"],
-    },
+    answers: { 200: ["the report", "Report"], 502: "Analytics Engine unreachable" },
   },
-  {
-    method: "get",
-    path: "/_edge/admin/logs",
+  "get /_edge/admin/logs": {
     summary: "Search the raw access and detection records (JSON pages or NDJSON download)",
-    auth: "bearer",
     scope: "read on the container (without ?container=: every container)",
     query: LogSearchQuerySchema,
-    responses: {
-      200: ["a page of records (format=ndjson: one per line, next page in the Link header)", "LogPage"],
-      400: ["bad query", "Error"],
-      401: ["no or wrong credentials", "Error"],
-      403: ["not allowed", "Error"],
-    },
+    answers: { 200: ["a page of records (format=ndjson: one per line, next page in the Link header)", "LogPage"] },
   },
-  {
-    method: "post",
-    path: "/_edge/admin/keys",
+  "post /_edge/admin/keys": {
     summary: "Create an API key (shown once)",
     auth: "admin",
     body: "ApiKeyCreate",
-    responses: {
-      201: ["the key, with the secret", "ApiKeyCreated"],
-      400: ["bad body", "Error"],
-      401: ["no or wrong credentials", "Error"],
-      403: ["needs the admin token", "Error"],
-    },
+    answers: { 201: ["the key, with the secret", "ApiKeyCreated"] },
   },
-  {
-    method: "get",
-    path: "/_edge/admin/keys",
-    summary: "List API keys (never their secrets)",
-    auth: "admin",
-    responses: { 200: ["the keys", "ApiKeyList"], 401: ["no or wrong credentials", "Error"], 403: ["needs the admin token", "Error"] },
-  },
-  {
-    method: "delete",
-    path: "/_edge/admin/keys/{keyId}",
+  "get /_edge/admin/keys": { summary: "List API keys (never their secrets)", auth: "admin", answers: { 200: ["the keys", "ApiKeyList"] } },
+  "delete /_edge/admin/keys/{keyId}": {
     summary: "Revoke an API key (at once)",
     auth: "admin",
-    responses: {
-      200: ["the revoked key", "ApiKey"],
-      401: ["no or wrong credentials", "Error"],
-      403: ["needs the admin token", "Error"],
-      404: ["no such key", "Error"],
-    },
+    answers: { 200: ["the revoked key", "ApiKey"], 404: "no such key" },
   },
-  {
-    method: "get",
-    path: "/_edge/admin/audit",
+  "get /_edge/admin/audit": {
     summary: "The audit log: every write, newest first",
     auth: "admin",
     query: AuditQuerySchema,
-    responses: {
-      200: ["a page of entries", "AuditPage"],
-      401: ["no or wrong credentials", "Error"],
-      403: ["needs the admin token", "Error"],
-    },
+    answers: { 200: ["a page of entries", "AuditPage"] },
   },
-];
+};
+
+/** What a kind of caller brings to every endpoint it may call: the security requirement and the error answers. */
+const CALLERS: Record<CallerKind, { security: JsonObject[]; errors: Record<number, string> }> = {
+  none: { security: [], errors: {} },
+  admin: { security: [{ bearer: [] }], errors: { 401: "no or wrong credentials", 403: "needs the admin token" } },
+  key: { security: [{ bearer: [] }], errors: { 401: "no or wrong credentials", 403: "not allowed" } },
+  webhook: { security: [{ webhookSecret: [] }], errors: { 401: "wrong secret" } },
+  edge: { security: [{ edgeAuth: [] }], errors: { 401: "wrong secret" } },
+};
 
 function jsonSchema(schema: v.GenericSchema): JsonObject {
   const converted = toJsonSchema(schema, { target: "draft-2020-12", typeMode: "input", errorMode: "ignore" }) as JsonObject;
@@ -338,7 +231,7 @@ function jsonSchema(schema: v.GenericSchema): JsonObject {
   return converted;
 }
 
-function queryParameters(schema: NonNullable<Operation["query"]>): JsonObject[] {
+function queryParameters(schema: NonNullable<Endpoint["query"]>): JsonObject[] {
   const properties = (jsonSchema(schema).properties ?? {}) as Record<string, JsonObject>;
   const required = new Set((jsonSchema(schema).required ?? []) as string[]);
   return Object.entries(properties).map(([name, property]) => {
@@ -347,37 +240,34 @@ function queryParameters(schema: NonNullable<Operation["query"]>): JsonObject[] 
   });
 }
 
-const SECURITY: Record<Auth, JsonObject[]> = {
-  none: [],
-  bearer: [{ bearer: [] }],
-  admin: [{ bearer: [] }],
-  webhook: [{ webhookSecret: [] }],
-  edge: [{ edgeAuth: [] }],
-};
+const schemaRef = (name: string) => ({ "application/json": { schema: { $ref: `#/components/schemas/${name}` } } });
 
-function operationObject(op: Operation): JsonObject {
+function operationObject(method: Method, path: string, endpoint: Endpoint): JsonObject {
+  const caller: CallerKind = "scope" in endpoint ? "key" : endpoint.auth;
   const parameters = [
-    ...(op.path.includes("{id}") ? [ID] : []),
-    ...(op.path.includes("{host}") ? [HOST] : []),
-    ...(op.path.includes("{keyId}") ? [KEY_ID] : []),
-    ...(op.path.includes("/hostnames/") && op.method === "put" ? [LIVE] : []),
-    ...(op.query ? queryParameters(op.query) : []),
+    ...[...path.matchAll(/\{(\w+)\}/g)].map(([, name]) => PATH_PARAMETERS[name!]!),
+    ...(endpoint.parameters ?? []),
+    ...(endpoint.query ? queryParameters(endpoint.query) : []),
   ];
-  const access = op.auth === "admin" ? "Needs the admin token." : op.scope ? `Admin token, or an API key with ${op.scope}.` : undefined;
+  const answers: Endpoint["answers"] = { ...CALLERS[caller].errors };
+  if (endpoint.body) answers[400] = "bad body";
+  if (endpoint.query) answers[400] = "bad query";
+  Object.assign(answers, endpoint.answers);
+  const access =
+    "scope" in endpoint ? `Admin token, or an API key with ${endpoint.scope}.` : caller === "admin" ? "Needs the admin token." : undefined;
   return {
-    summary: op.summary,
+    summary: endpoint.summary,
     ...(access ? { description: access } : {}),
-    operationId: `${op.method}${op.path.replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ? c.toUpperCase() : ""))}`,
-    security: SECURITY[op.auth],
+    operationId: `${method}${path.replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ? c.toUpperCase() : ""))}`,
+    security: CALLERS[caller].security,
     ...(parameters.length ? { parameters } : {}),
-    ...(op.body
-      ? { requestBody: { required: true, content: { "application/json": { schema: { $ref: `#/components/schemas/${op.body}` } } } } }
-      : {}),
+    ...(endpoint.body ? { requestBody: { required: true, content: schemaRef(endpoint.body) } } : {}),
+    // Integer keys: the answers come out in status order.
     responses: Object.fromEntries(
-      Object.entries(op.responses).map(([code, [description, name]]) => [
-        code,
-        name ? { description, content: { "application/json": { schema: { $ref: `#/components/schemas/${name}` } } } } : { description },
-      ]),
+      Object.entries(answers).map(([status, answer]) => {
+        const [description, schema] = typeof answer === "string" ? [answer, Number(status) >= 400 ? "Error" : undefined] : answer;
+        return [status, schema ? { description, content: schemaRef(schema) } : { description }];
+      }),
     ),
   };
 }
@@ -393,8 +283,9 @@ export function openApiDocument(origin: string): JsonObject {
       version: "1",
       description: "Operator endpoints under /_edge/ (operator hosts only). See docs/operate.md.",
     },
-    paths: OPERATIONS.reduce<Record<string, JsonObject>>((paths, op) => {
-      paths[op.path] = { ...paths[op.path], [op.method]: operationObject(op) };
+    paths: Object.entries(ENDPOINTS).reduce<Record<string, JsonObject>>((paths, [key, endpoint]) => {
+      const [method, path] = key.split(" ") as [Method, string];
+      paths[path] = { ...paths[path], [method]: operationObject(method, path, endpoint) };
       return paths;
     }, {}),
     components: {

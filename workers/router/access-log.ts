@@ -1,15 +1,11 @@
 // One access record per request on a resolved host, sent to LOG_QUEUE after the response is on its way. Logging
 // must never cost the visitor anything: the send is not awaited, and a failing send is only reported.
-import type { AccessRecord } from "../../schemas/log-record";
+import { type AccessRecord, MAX_RECORD_METHOD, MAX_RECORD_PATH, MAX_RECORD_REQUEST_ID } from "../../schemas/log-record";
 import { requestCountry } from "../shared/country";
 import { type LogQueueEnv, queueLogRecord } from "../shared/log-buffer";
 import type { Site } from "../shared/site";
 
 export type PathClass = AccessRecord["pathClass"];
-
-/** Limits from AccessRecordSchema, applied here so a long path or odd method cannot make a record invalid. */
-const MAX_PATH = 512;
-const MAX_METHOD = 16;
 
 export interface Outcome {
   pathClass: PathClass;
@@ -27,12 +23,12 @@ function accessRecord(request: Request, site: Site, outcome: Outcome): AccessRec
     kind: "access",
     ts: site.startedAt,
     // cf-ray identifies the request in Cloudflare's own logs too; it is absent only in local runs.
-    requestId: (request.headers.get("cf-ray") ?? crypto.randomUUID()).slice(0, 64),
+    requestId: (request.headers.get("cf-ray") ?? crypto.randomUUID()).slice(0, MAX_RECORD_REQUEST_ID),
     containerId: site.containerId,
     host: site.publicHost,
-    method: request.method.slice(0, MAX_METHOD),
+    method: request.method.slice(0, MAX_RECORD_METHOD),
     pathClass: outcome.pathClass,
-    path: outcome.path.length > MAX_PATH ? outcome.path.slice(0, MAX_PATH) : outcome.path,
+    path: outcome.path.length > MAX_RECORD_PATH ? outcome.path.slice(0, MAX_RECORD_PATH) : outcome.path,
     status: outcome.status,
     upstreamStatus: outcome.upstreamStatus,
     durationMs: Math.max(0, Date.now() - site.startedAt),

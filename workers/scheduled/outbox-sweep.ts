@@ -2,8 +2,9 @@
 // never retries, so every minute the control Worker asks for outbox rows nobody acknowledged, puts them on
 // CONFIG_QUEUE exactly as the webhook would have, and acknowledges them once the queue accepted them.
 // Idle, a run is one RPC. Busy, it is bounded: SWEEP_ROW_LIMIT rows, one Durable Object call per container in them,
-// one sendBatch per 100 messages, one acknowledging RPC. Running it twice sends nothing twice that was applied:
-// the container's Durable Object refuses versions it already applied, and the consumer is idempotent.
+// one sendBatch per 100 messages (shared/send-batches.ts), one acknowledging RPC. Running it twice sends nothing
+// twice that was applied: the container's Durable Object refuses versions it already applied, and the consumer is
+// idempotent.
 
 import { containerStub } from "../../durable/container-state";
 import type { VersionedMessage } from "../../schemas/config-message";
@@ -11,6 +12,7 @@ import type { OutboxRow } from "../../schemas/supabase-webhook";
 import { messageFromOutboxRow } from "../admin/webhook";
 import { markOutboxDelivered, outboxRowId, pendingOutboxRows } from "../shared/outbox";
 import { supabaseConfigured } from "../shared/postgrest";
+import { jsonBytes, sendBatches } from "../shared/send-batches";
 
 /** Rows per run: a backlog drains at this many rows a minute, each run staying far below the subrequest limit. */
 const SWEEP_ROW_LIMIT = 100;
@@ -18,7 +20,6 @@ const SWEEP_ROW_LIMIT = 100;
 const SWEEP_MIN_AGE_SECONDS = 10;
 /** A failed send is tried again at once, so a passing queue hiccup does not cost a whole minute. */
 const SEND_ATTEMPTS = 2;
-const SEND_BATCH_MAX = 100;
 
 export interface SweepResult {
   /** Unacknowledged rows the RPC returned. */
@@ -76,17 +77,16 @@ export async function sweepOutbox(env: Env): Promise<SweepResult | null> {
     }),
   );
 
-  for (let i = 0; i < toSend.length; i += SEND_BATCH_MAX) {
-    const chunk = toSend.slice(i, i + SEND_BATCH_MAX);
+  for (const batch of sendBatches(toSend, (group) => jsonBytes(group.message))) {
     if (
       await sendWithRetry(
         env.CONFIG_QUEUE,
-        chunk.map((group) => group.message),
+        batch.map((group) => group.message),
       )
     ) {
-      result.enqueued += chunk.length;
-      for (const group of chunk) toAcknowledge.push(...group.rows);
-    } else result.failed += chunk.length;
+      result.enqueued += batch.length;
+      for (const group of batch) toAcknowledge.push(...group.rows);
+    } else result.failed += batch.length;
   }
 
   const ids = toAcknowledge.map(outboxRowId).filter((id): id is number => id !== null);

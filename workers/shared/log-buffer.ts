@@ -6,7 +6,8 @@
 // Logging never delays or fails a response: nothing here is awaited on the response path, and a failed send is
 // only reported.
 import { type LogRecord, MAX_RECORDS_PER_MESSAGE } from "../../schemas/log-record";
-import { packRecords, sendBatches } from "./log-packing";
+import { packRecords } from "./log-packing";
+import { sendBatches } from "./send-batches";
 
 export type LogQueueEnv = Pick<Env, "LOG_QUEUE"> & { LOG_WINDOW_MS?: string };
 
@@ -35,7 +36,7 @@ function reportFailure(error: unknown, count: number): void {
 }
 
 async function send(queue: Queue, records: LogRecord[]): Promise<void> {
-  for (const batch of sendBatches(packRecords(records))) {
+  for (const batch of sendBatches(packRecords(records), (message) => message.bytes)) {
     try {
       await queue.sendBatch(batch.map((message) => ({ body: message.body, contentType: "json" as const })));
     } catch (error) {

@@ -1,4 +1,5 @@
-// Packs log records into as few LOG_QUEUE messages as Queues' limits allow, and those messages into sendBatch calls.
+// Packs log records into as few LOG_QUEUE messages as Queues' limits allow (send-batches.ts then groups the
+// messages into sendBatch calls).
 // Order is kept throughout: records come out of the consumer in the order this isolate produced them.
 import {
   type LogRecord,
@@ -7,6 +8,7 @@ import {
   PACKED_LOG_VERSION,
   type PackedLogMessage,
 } from "../../schemas/log-record";
+import { jsonBytes } from "./send-batches";
 
 export interface PackedMessage {
   body: PackedLogMessage;
@@ -16,11 +18,6 @@ export interface PackedMessage {
 
 /** `{"v":1,"records":[]}` */
 const ENVELOPE_BYTES = JSON.stringify({ v: PACKED_LOG_VERSION, records: [] }).length;
-const encoder = new TextEncoder();
-
-export function jsonBytes(value: unknown): number {
-  return encoder.encode(JSON.stringify(value)).byteLength;
-}
 
 /** Splits `records` into messages of at most MAX_RECORDS_PER_MESSAGE records and MAX_MESSAGE_BYTES bytes. */
 export function packRecords(records: readonly LogRecord[]): PackedMessage[] {
@@ -40,28 +37,4 @@ export function packRecords(records: readonly LogRecord[]): PackedMessage[] {
   }
   if (current.length > 0) messages.push({ body: { v: PACKED_LOG_VERSION, records: current }, bytes });
   return messages;
-}
-
-/** Queues' sendBatch limits: 100 messages and 256 KB in total, each message carrying about 100 bytes of metadata. */
-const SEND_BATCH_MESSAGES = 100;
-const SEND_BATCH_BYTES = 256_000;
-export const MESSAGE_METADATA_BYTES = 100;
-
-/** Groups messages, in order, into sendBatch calls within Queues' limits. */
-export function sendBatches(messages: readonly PackedMessage[]): PackedMessage[][] {
-  const batches: PackedMessage[][] = [];
-  let current: PackedMessage[] = [];
-  let bytes = 0;
-  for (const message of messages) {
-    const size = message.bytes + MESSAGE_METADATA_BYTES;
-    if (current.length > 0 && (current.length === SEND_BATCH_MESSAGES || bytes + size > SEND_BATCH_BYTES)) {
-      batches.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(message);
-    bytes += size;
-  }
-  if (current.length > 0) batches.push(current);
-  return batches;
 }
