@@ -7,6 +7,7 @@ import type * as v from "valibot";
 import { ApiKeyCreateSchema, AuditQuerySchema, ListContainersQuerySchema, ReplayBodySchema } from "../../schemas/admin";
 import { ThresholdsOverrideSchema } from "../../schemas/alerts";
 import { EdgeConfigSchema, StoredEdgeConfigSchema } from "../../schemas/edge-config";
+import { CONTAINER_ID } from "../../schemas/fields";
 import { LogSearchQuerySchema } from "../../schemas/log-search";
 import { ReportQuerySchema, ReportSchema } from "../../schemas/report";
 import {
@@ -81,7 +82,7 @@ const pathParameter = (name: string, description: string) => ({
 
 /** The parameters a path names ({id}, …), by name. */
 const PATH_PARAMETERS: Record<string, JsonObject> = {
-  id: pathParameter("id", "container id, ^[a-z0-9][a-z0-9_-]{2,63}$"),
+  id: pathParameter("id", `container id, ${CONTAINER_ID.source}`),
   host: pathParameter("host", "the customer's host, e.g. ss.shop1.example"),
   keyId: pathParameter("keyId", "the key's id (16 hex characters)"),
 };
