@@ -3,8 +3,14 @@
 // alerts (at most one open alert per condition), and tells the webhook once per raise and once per resolution.
 // A failed webhook call is retried by the next check; nothing is sent twice.
 import { DurableObject } from "cloudflare:workers";
-import { type Alert, type AlertKind, DEFAULT_THRESHOLDS, type Thresholds, type ThresholdsOverride } from "../schemas/alerts";
-import type { ContainerHealth } from "./health-report";
+import {
+  type Alert,
+  type AlertKind,
+  type ContainerHealth,
+  DEFAULT_THRESHOLDS,
+  type Thresholds,
+  type ThresholdsOverride,
+} from "../schemas/alerts";
 
 export interface TrafficCounts {
   requests: number;

@@ -5,6 +5,7 @@
 // (durable/health-report.ts).
 import { DurableObject } from "cloudflare:workers";
 import * as v from "valibot";
+import type { ContainerHealth } from "../schemas/alerts";
 import type { DeleteMessage, RepairMessage, UpsertMessage, VersionedMessage } from "../schemas/config-message";
 import { type EdgeConfig, EdgeConfigSchema } from "../schemas/edge-config";
 import type { ContainerStatus } from "../schemas/responses";
@@ -18,7 +19,7 @@ import {
   withheldHosts,
   writeHostname,
 } from "./custom-hostname-table";
-import { type ContainerHealth, reportHealth } from "./health-report";
+import { reportHealth } from "./health-report";
 import { syncKv } from "./kv-sync";
 import { nextVerifyAt, VERIFY_RETRY_MS } from "./kv-verify";
 import { conflictMessage, type RoutingConflict, type RoutingNames, routingNames } from "./routing-keys";

@@ -1,18 +1,8 @@
 // ContainerState -> AlertState: a container that stays out of sync or keeps failing is reported, and so is its
 // recovery. Only changes of health are sent (see ContainerState.reportIfChanged), so a healthy container's
 // ordinary config changes cost the alerts nothing.
+import type { ContainerHealth } from "../schemas/alerts";
 import { alertStub } from "./alert-state";
-
-export interface ContainerHealth {
-  containerId: string;
-  /** Epoch ms since desired > applied, or null when in sync. */
-  outOfSyncSince: number | null;
-  /** Epoch ms since lastError has been set, or null. */
-  errorSince: number | null;
-  lastError: string | null;
-  desiredVersion: number;
-  appliedVersion: number;
-}
 
 /** False when the report could not be made (it is made again on the container's next change of state). */
 export async function reportHealth(env: Pick<Env, "ALERT_STATE">, health: ContainerHealth): Promise<boolean> {

@@ -84,3 +84,15 @@ export interface Alert {
   /** Whether the webhook got the raise (and, once resolved, the resolution). */
   notified: boolean;
 }
+
+/** What ContainerState reports to AlertState (an RPC argument) when a container's health changes. */
+export interface ContainerHealth {
+  containerId: string;
+  /** Epoch ms since desired > applied, or null when in sync. */
+  outOfSyncSince: number | null;
+  /** Epoch ms since lastError has been set, or null. */
+  errorSince: number | null;
+  lastError: string | null;
+  desiredVersion: number;
+  appliedVersion: number;
+}

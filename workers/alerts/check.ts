@@ -3,7 +3,7 @@
 // source that fails leaves its alerts as they were (neither raised nor resolved) instead of failing the check.
 import { alertStub, type EvaluationResult, type Observations } from "../../durable/alert-state";
 import { containerStub } from "../../durable/container-state";
-import type { ContainerHealth } from "../../durable/health-report";
+import type { ContainerHealth } from "../../schemas/alerts";
 import { DEAD_LETTER_PREFIX } from "../shared/dead-letters";
 import { customHostnameSource, type HostnameSource } from "./hostnames";
 import { r2TrafficSource, type TrafficSource } from "./traffic";
