@@ -5,6 +5,7 @@ import type { IRequest } from "itty-router";
 import { type ApiKeyInfo, operatorAccess } from "../../durable/operator-access";
 import type { ApiKeyCreate } from "../../schemas/admin";
 import { secretsEqual } from "../shared/auth";
+import { randomBase64url } from "../shared/base64url";
 import { EdgeError } from "../shared/errors";
 
 export type Principal = { kind: "admin" } | { kind: "key"; key: ApiKeyInfo } | { kind: "webhook" };
@@ -16,18 +17,19 @@ export type OperatorRequest = IRequest & {
 };
 
 const KEY_PREFIX = "qxk_";
-const KEY_PATTERN = /^qxk_([0-9a-f]{16})_[A-Za-z0-9_-]{43}$/;
+/** A key's public id: 8 random bytes as hex (what the audit log and DELETE /_edge/admin/keys/:keyId name). */
+const KEY_ID = "[0-9a-f]{16}";
+const KEY_ID_PATTERN = new RegExp(`^${KEY_ID}$`);
+/** `qxk_<id>_<secret>`: the secret is 32 random bytes as base64url. */
+const KEY_PATTERN = new RegExp(`^${KEY_PREFIX}(${KEY_ID})_[A-Za-z0-9_-]{43}$`);
+
+export function isKeyId(id: string): boolean {
+  return KEY_ID_PATTERN.test(id);
+}
 
 async function sha256Hex(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-function base64url(bytes: Uint8Array): string {
-  return btoa(String.fromCharCode(...bytes))
-    .replaceAll("+", "-")
-    .replaceAll("/", "_")
-    .replace(/=+$/, "");
 }
 
 /** `Authorization: Bearer <ADMIN_TOKEN | API key>` → request.principal; 401 when neither matches. */
@@ -77,7 +79,7 @@ export function authorize(request: OperatorRequest, access: "read" | "write", co
 /** Makes a key (`qxk_<id>_<secret>`), stores its hash, and returns it with its scope: the only time it is shown. */
 export async function createApiKey(env: Env, body: ApiKeyCreate): Promise<ApiKeyInfo & { key: string }> {
   const id = [...crypto.getRandomValues(new Uint8Array(8))].map((b) => b.toString(16).padStart(2, "0")).join("");
-  const key = `${KEY_PREFIX}${id}_${base64url(crypto.getRandomValues(new Uint8Array(32)))}`;
+  const key = `${KEY_PREFIX}${id}_${randomBase64url(32)}`;
   const info = await operatorAccess(env).createKey(id, await sha256Hex(key), body.name, body.containers, body.access);
   return { ...info, key };
 }

@@ -1,7 +1,7 @@
 // The obfuscated proxy path's parameter: `p` = base64url(path + query) of the upstream request. Whatever it
 // decodes to is appended to the container's upstream origin, so only a plain absolute path may come out; anything
 // that could move the request to another host or directory is refused (the caller answers 400 and fetches nothing).
-import { base64urlToBytes } from "../shared/base64url";
+import { base64urlToText } from "../shared/base64url";
 
 /** Longer than any real tracking URL, short enough that decoding stays cheap. */
 const MAX_ENCODED_LENGTH = 8192;
@@ -14,19 +14,6 @@ const PERCENT_ESCAPES = /%([0-9A-Fa-f]{2})/g;
 const HAS_PERCENT_ESCAPE = /%[0-9A-Fa-f]{2}/;
 /** Deeper nesting than this is not a real URL, only an attempt to outlast the decoder. */
 const MAX_DECODE_ROUNDS = 4;
-
-// ignoreBOM keeps a leading BOM in the text, so it fails the "starts with /" check instead of vanishing.
-const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-
-function base64UrlToText(encoded: string): string | null {
-  const bytes = base64urlToBytes(encoded);
-  if (bytes === null) return null;
-  try {
-    return utf8.decode(bytes);
-  } catch {
-    return null;
-  }
-}
 
 /**
  * Percent-decodes byte-wise until nothing changes, so `%2e%2e`, `%252e%252e` and `%5c` are seen as what an
@@ -59,6 +46,6 @@ export function isSafeTarget(target: string): boolean {
 /** The upstream path + query `encoded` names, or null when it is not valid base64url or not a safe target. */
 export function decodeProxyTarget(encoded: string): string | null {
   if (encoded.length > MAX_ENCODED_LENGTH || !BASE64URL.test(encoded)) return null;
-  const target = base64UrlToText(encoded);
+  const target = base64urlToText(encoded);
   return target !== null && isSafeTarget(target) ? target : null;
 }

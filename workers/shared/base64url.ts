@@ -1,5 +1,5 @@
 // base64url (RFC 4648 §5) without padding: the router's proxy parameter, the loader's encoded tag paths and the
-// random identifiers the edge issues (FPID, `_sid`).
+// random identifiers the edge issues (FPID, `_sid`, API keys), and the log search's cursor.
 
 function bytesToBase64url(bytes: Uint8Array): string {
   let binary = "";
@@ -17,7 +17,7 @@ export function randomBase64url(length: number): string {
 }
 
 /** The bytes `encoded` names, or null when it is not base64url (padding tolerated). */
-export function base64urlToBytes(encoded: string): Uint8Array | null {
+function base64urlToBytes(encoded: string): Uint8Array | null {
   let binary: string;
   try {
     binary = atob(encoded.replace(/-/g, "+").replace(/_/g, "/"));
@@ -27,4 +27,18 @@ export function base64urlToBytes(encoded: string): Uint8Array | null {
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
   return bytes;
+}
+
+// ignoreBOM keeps a leading BOM in the text, so a proxy target fails the "starts with /" check instead of losing it.
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/** The UTF-8 text `encoded` names, or null when it is not base64url or not valid UTF-8. */
+export function base64urlToText(encoded: string): string | null {
+  const bytes = base64urlToBytes(encoded);
+  if (bytes === null) return null;
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return null;
+  }
 }

@@ -6,9 +6,10 @@ import * as v from "valibot";
 import { statusClass } from "../../schemas/analytics";
 import { type LogRecord, LogRecordSchema } from "../../schemas/log-record";
 import type { LogSearchQuery } from "../../schemas/log-search";
+import { base64urlToText, textToBase64url } from "../shared/base64url";
 import { EdgeError } from "../shared/errors";
-import { gunzipNdjson } from "./ndjson-gzip";
-import { hourPrefix } from "./partition";
+import { hourPrefix } from "../shared/log-partition";
+import { gunzipNdjson } from "../shared/ndjson-gzip";
 
 /** With at most 168 hour listings this stays well under the 1,000 subrequests a Worker invocation may make. */
 const MAX_OBJECTS_PER_PAGE = 100;
@@ -34,12 +35,12 @@ export interface LogPage {
 }
 
 function encodeCursor(position: Position): string {
-  return btoa(JSON.stringify(position)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  return textToBase64url(JSON.stringify(position));
 }
 
 function decodeCursor(cursor: string, query: LogSearchQuery): Position {
   try {
-    const position = JSON.parse(atob(cursor.replaceAll("-", "+").replaceAll("_", "/"))) as Position;
+    const position = JSON.parse(base64urlToText(cursor) ?? "null") as Position;
     if (typeof position.h === "number" && position.h >= Math.floor(query.from / HOUR_MS) * HOUR_MS && position.h <= query.to)
       return position;
   } catch {
