@@ -7,7 +7,9 @@ export const strykerPlugins = [
     shouldIgnore(path) {
       // Stryker hands a Babel NodePath; its published type does not name `node`.
       const node = /** @type {{ node: any }} */ (/** @type {unknown} */ (path)).node;
-      const callee = node.type === "ExpressionStatement" && node.expression.type === "CallExpression" ? node.expression.callee : null;
+      // A console call as a statement, or as an arrow's body (`.catch((error) => console.error(…))`).
+      const call = node.type === "ExpressionStatement" ? node.expression : node;
+      const callee = call.type === "CallExpression" ? call.callee : null;
       if (callee?.type === "MemberExpression" && callee.object.type === "Identifier" && callee.object.name === "console") {
         return "log lines are not behaviour";
       }
