@@ -26,9 +26,10 @@ export default {
   concurrency: 1,
   timeoutMS: 60_000,
   incremental: true,
-  incrementalFile: "reports/stryker-incremental.json",
+  // `npm run mutate:sample` keeps its results apart from a full pass's (scripts/mutate-sample.mjs).
+  incrementalFile: `reports/stryker-${process.env.MUTATE_RUN ?? "full"}-incremental.json`,
   reporters: ["clear-text", "progress-append-only", "json"],
-  jsonReporter: { fileName: "reports/mutation.json" },
+  jsonReporter: { fileName: `reports/mutation-${process.env.MUTATE_RUN ?? "full"}.json` },
   tempDirName: ".stryker-tmp",
   cleanTempDir: "always",
 };

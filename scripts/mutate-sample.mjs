@@ -47,13 +47,9 @@ const run = spawnSync(
     "run",
     "--mutate",
     ranges.join(","),
-    "--incrementalFile",
-    "reports/stryker-sample-incremental.json",
-    "--jsonReporter.fileName",
-    "reports/mutation-sample.json",
     ...process.argv.slice(2),
   ],
-  { cwd: root, stdio: "inherit" },
+  { cwd: root, stdio: "inherit", env: { ...process.env, MUTATE_RUN: "sample" } },
 );
 if (run.status !== 0) process.exit(run.status ?? 1);
 
