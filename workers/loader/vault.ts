@@ -28,8 +28,7 @@ export async function readVault(env: Pick<Env, "COOKIE_VAULT">, key: string): Pr
 function sameBackup(a: Record<string, string>, b: Record<string, string>): boolean {
   const keys = Object.keys(a);
   return (
-    keys.length === Object.keys(b).length &&
-    keys.every((name) => Object.hasOwn(b, name) && (volatileCookie(name) || b[name] === a[name]))
+    keys.length === Object.keys(b).length && keys.every((name) => Object.hasOwn(b, name) && (volatileCookie(name) || b[name] === a[name]))
   );
 }
 
