@@ -13,10 +13,10 @@ export default {
   // optional modules' own files (bot list, IP truncation), the browser script's template (tested in Chromium).
   mutate: [
     "workers/router/{host,host-lookup,resolve-site,proxy-target,request-checks,upstream-headers,upstream-fetch}.ts",
-    "workers/router/{traffic,response-rules,cookie-keeper,cors-response}.ts",
+    "workers/router/{traffic,response-rules,cookie-keeper}.ts",
+    "workers/shared/{auth,cors}.ts",
     "workers/loader/{handler,serve-script,script,boot,cookies,vault,session,detection}.ts",
     "workers/sync-consumer/consumer.ts",
-    "workers/shared/auth.ts",
     "durable/{container-state,kv-sync,routing-registry,routing-keys}.ts",
   ],
   coverageAnalysis: "perTest",

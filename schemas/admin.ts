@@ -1,6 +1,6 @@
 // Operator request bodies under /_edge/admin/.
 import * as v from "valibot";
-import { ContainerIdSchema } from "./fields";
+import { CONTAINER_ID_OR_EMPTY, ContainerIdSchema } from "./fields";
 
 export const ReplayBodySchema = v.union(
   [
@@ -73,9 +73,6 @@ export const MAX_CONTAINERS_PAGE = 100;
 
 /** GET /_edge/admin/containers: `cursor` is the `next` of the previous page (a container id). */
 export const ListContainersQuerySchema = v.strictObject({
-  cursor: v.optional(
-    v.pipe(v.string(), v.regex(/^([a-z0-9][a-z0-9_-]{2,63})?$/, "cursor must be the next value of the previous page")),
-    "",
-  ),
+  cursor: v.optional(v.pipe(v.string(), v.regex(CONTAINER_ID_OR_EMPTY, "cursor must be the next value of the previous page")), ""),
   limit: limitParam(MAX_CONTAINERS_PAGE, 50),
 });

@@ -5,6 +5,7 @@ import {
   CookieNameSchema,
   HostSchema,
   jsonObject,
+  LOADER_TOKEN,
   OriginSchema,
   PublicHostSchema,
   RoutePathSchema,
@@ -121,7 +122,7 @@ const submittedEntries = {
   ),
   loaderToken: v.pipe(
     v.string("loaderToken must be a string"),
-    v.regex(/^[A-Za-z0-9_-]{6,64}$/, "loaderToken must be 6-64 characters of A-Z a-z 0-9 _ -"),
+    v.regex(LOADER_TOKEN, "loaderToken must be 6-64 characters of A-Z a-z 0-9 _ -"),
     v.description("the token in the loader's URL, <loaderPath><token>.js"),
   ),
   gtmId: v.pipe(

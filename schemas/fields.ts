@@ -1,10 +1,24 @@
 // Field-level schemas shared by several boundaries.
 import * as v from "valibot";
 
-export const ContainerIdSchema = v.pipe(
-  v.string("containerId must be a string"),
-  v.regex(/^[a-z0-9][a-z0-9_-]{2,63}$/, "containerId must match ^[a-z0-9][a-z0-9_-]{2,63}$"),
-);
+// The id patterns, each written once: schemas, path parameters and the edge's own checks use these. (The SQL check
+// constraints in supabase/migrations repeat them; SQL cannot import.)
+const CONTAINER_ID_CHARS = "[a-z0-9][a-z0-9_-]{2,63}";
+/** A container id: the EdgeConfig's containerId, the :id of the operator routes, a report's `container`. */
+export const CONTAINER_ID = new RegExp(`^${CONTAINER_ID_CHARS}$`);
+/** A container id or nothing (the first page of a listing keyed by container id). */
+export const CONTAINER_ID_OR_EMPTY = new RegExp(`^(${CONTAINER_ID_CHARS})?$`);
+/** The loader token: the name of the loader script, `<loaderPath><token>.js`. */
+export const LOADER_TOKEN = /^[A-Za-z0-9_-]{6,64}$/;
+/** The `_sid` session id the loader issues (and accepts back from the browser). */
+export const SESSION_ID = /^[A-Za-z0-9_-]{8,64}$/;
+
+/** What a refused container id is told, under the name the caller used for it (`containerId`, `container`, …). */
+export function containerIdRule(name: string): string {
+  return `${name} must match ${CONTAINER_ID.source}`;
+}
+
+export const ContainerIdSchema = v.pipe(v.string("containerId must be a string"), v.regex(CONTAINER_ID, containerIdRule("containerId")));
 
 export const VersionSchema = v.pipe(
   v.number("version must be a number"),
@@ -62,5 +76,22 @@ export function jsonObject<S extends v.GenericSchema>(schema: S, message: string
   return v.pipe(
     v.custom<v.InferInput<S>>((input) => typeof input === "object" && input !== null && !Array.isArray(input), message),
     schema,
+  );
+}
+
+/** Longest window a report reads: every hour partition in it is listed and read from R2. */
+export const MAX_SINCE_MS = 7 * 24 * 3600_000;
+
+const UNIT_MS = { m: 60_000, h: 3600_000, d: 86_400_000 } as const;
+
+/** A window length ending now: `30m`, `24h`, `7d` (at most 7 days), in milliseconds. */
+export function sinceParam(description: string) {
+  return v.pipe(
+    v.string(),
+    // Before the transform: the OpenAPI description is generated from the input side of the pipe.
+    v.description(description),
+    v.regex(/^[1-9]\d{0,3}[mhd]$/, "since must look like 30m, 24h or 7d"),
+    v.transform((text) => Number(text.slice(0, -1)) * UNIT_MS[text.slice(-1) as keyof typeof UNIT_MS]),
+    v.maxValue(MAX_SINCE_MS, "since must be at most 7d"),
   );
 }

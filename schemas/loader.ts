@@ -1,7 +1,7 @@
 // Loader boundaries (CONTRACT.md "Loader"): the /boot and /mark-session-detection bodies, the COOKIE_VAULT value and
 // the backup marker cookie.
 import * as v from "valibot";
-import { CookieNameSchema, jsonObject } from "./fields";
+import { CookieNameSchema, jsonObject, SESSION_ID } from "./fields";
 
 /** More cookies than this in one boot is not a browser running the loader. */
 const MAX_BOOT_COOKIES = 50;
@@ -31,7 +31,7 @@ export const BootBodySchema = jsonObject(
 
 export const SessionIdSchema = v.pipe(
   v.string("sessionId must be a string"),
-  v.regex(/^[A-Za-z0-9_-]{8,64}$/, "sessionId must be 8-64 characters of A-Z a-z 0-9 _ -"),
+  v.regex(SESSION_ID, "sessionId must be 8-64 characters of A-Z a-z 0-9 _ -"),
 );
 
 /** POST /mark-session-detection: what the script detected, once per session (`_sid`). */

@@ -1,7 +1,7 @@
 // Records on LOG_QUEUE: access records from the router, detection records from the loader.
 // Neither ever carries a raw client IP or a cookie value.
 import * as v from "valibot";
-import { ContainerIdSchema } from "./fields";
+import { ContainerIdSchema, SESSION_ID } from "./fields";
 
 /** What the router did on a request: which proxy path it took and what the modules changed. */
 const PATH_CLASSES = ["proxy", "passthrough", "loader", "boot", "detection", "preflight"] as const;
@@ -37,7 +37,7 @@ export const DetectionRecordSchema = v.strictObject({
   kind: v.literal("detection"),
   ts: v.pipe(v.number(), v.safeInteger()),
   containerId: ContainerIdSchema,
-  sessionId: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{8,64}$/)),
+  sessionId: v.pipe(v.string(), v.regex(SESSION_ID)),
   host: v.pipe(v.string(), v.maxLength(253)),
   adblock: v.boolean(),
   itp: v.boolean(),

@@ -1,8 +1,7 @@
 // GET /_edge/admin/logs: the query of a logs search over the R2 batches.
 import * as v from "valibot";
 import { limitParam } from "./admin";
-import { MAX_SINCE_MS, sinceParam } from "./analytics";
-import { ContainerIdSchema, HostSchema } from "./fields";
+import { ContainerIdSchema, HostSchema, MAX_SINCE_MS, sinceParam } from "./fields";
 
 /** An instant as ISO 8601 (`2026-11-23T10:00:00Z`) or epoch milliseconds. */
 const instantParam = (name: string, description: string) =>

@@ -15,6 +15,7 @@ const CONTROL_PLANE_MODULES = [
   /^workers\/admin\//,
   /^workers\/sync-consumer\//,
   /^workers\/log-consumer\//,
+  /^workers\/reports\//,
   /^durable\/container-state\.ts$/,
   /@supabase\//,
   // The Public Suffix List is applied when a config is accepted; the edge reads the derived cookie domains.

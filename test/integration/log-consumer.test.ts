@@ -3,7 +3,7 @@
 // Workers before packing sent); packed messages are in log-packing.test.ts.
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { accessDataPoint } from "../../schemas/analytics";
+import { accessDataPoint } from "../../workers/log-consumer/analytics-points";
 import type { DeadLetter } from "../../workers/shared/dead-letters";
 import { QUEUES } from "../../workers/shared/queues";
 import { deliver } from "../support/control-pipeline";

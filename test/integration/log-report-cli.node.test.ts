@@ -8,7 +8,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AccessRecord, DetectionRecord } from "../../schemas/log-record";
 import { freePort, ROOT } from "../../scripts/platform.mjs";
-import { aggregate } from "../../workers/log-consumer/aggregate";
+import { aggregate } from "../../workers/reports/aggregate";
 
 const run = promisify(execFile);
 const TOKEN = "cli-test-token";

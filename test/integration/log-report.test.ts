@@ -1,7 +1,7 @@
 // GET /_edge/admin/report (aggregates read back from the R2 batches) and GET /_edge/admin/dashboard.
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { buildReport } from "../../workers/log-consumer/report";
+import { buildReport } from "../../workers/reports/report";
 import { ADMIN } from "../support/fixtures";
 import { accessRecord, deliverLogs, detectionRecord } from "../support/log-records";
 

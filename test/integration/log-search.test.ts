@@ -4,7 +4,7 @@ import * as v from "valibot";
 import { describe, expect, it } from "vitest";
 import type { LogRecord } from "../../schemas/log-record";
 import { LogSearchQuerySchema } from "../../schemas/log-search";
-import { searchLogs } from "../../workers/log-consumer/log-search";
+import { searchLogs } from "../../workers/reports/log-search";
 import { accessRecord, deliverLogs, detectionRecord } from "../support/log-records";
 import { admin } from "../support/pipeline";
 

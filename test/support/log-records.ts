@@ -5,7 +5,7 @@ import { env } from "cloudflare:workers";
 import { vi } from "vitest";
 import type { AccessRecord, DetectionRecord } from "../../schemas/log-record";
 import { consumeLogBatch } from "../../workers/log-consumer/consumer";
-import { gunzipNdjson } from "../../workers/log-consumer/ndjson-gzip";
+import { gunzipNdjson } from "../../workers/shared/ndjson-gzip";
 
 let sequence = 0;
 

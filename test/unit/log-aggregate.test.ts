@@ -1,6 +1,6 @@
 // Report aggregates over a known set of records.
 import { describe, expect, it } from "vitest";
-import { aggregate, bucketSeconds, percentile, previousWindow, withPrevious } from "../../workers/log-consumer/aggregate";
+import { aggregate, bucketSeconds, percentile, previousWindow, withPrevious } from "../../workers/reports/aggregate";
 import { accessRecord, detectionRecord } from "../support/log-records";
 
 const HOUR = 3600_000;

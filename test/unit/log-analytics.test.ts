@@ -1,6 +1,7 @@
 // The Analytics Engine column map: what each index, blob and double of a data point holds.
 import { describe, expect, it } from "vitest";
-import { AE_BLOBS, AE_DOUBLES, accessDataPoint, statusClass } from "../../schemas/analytics";
+import { AE_BLOBS, AE_DOUBLES, statusClass } from "../../schemas/analytics";
+import { accessDataPoint } from "../../workers/log-consumer/analytics-points";
 import { accessRecord } from "../support/log-records";
 
 describe("Analytics Engine data point", () => {

@@ -1,6 +1,6 @@
 // R2 keys for log batches: Hive-style hour partitions (UTC) and a batch id that depends only on message ids.
 import { describe, expect, it } from "vitest";
-import { batchId, byHour, hourPrefix, objectKey } from "../../workers/log-consumer/partition";
+import { batchId, byHour, hourPrefix, objectKey } from "../../workers/shared/log-partition";
 
 describe("log partitions", () => {
   it("uses logs/dt=YYYY-MM-DD/hour=HH/ in UTC", () => {

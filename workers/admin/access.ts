@@ -16,7 +16,15 @@ export type OperatorRequest = IRequest & {
 };
 
 const KEY_PREFIX = "qxk_";
-const KEY_PATTERN = /^qxk_([0-9a-f]{16})_[A-Za-z0-9_-]{43}$/;
+/** A key's public id: 8 random bytes as hex (what the audit log and DELETE /_edge/admin/keys/:keyId name). */
+const KEY_ID = "[0-9a-f]{16}";
+const KEY_ID_PATTERN = new RegExp(`^${KEY_ID}$`);
+/** `qxk_<id>_<secret>`: the secret is 32 random bytes as base64url. */
+const KEY_PATTERN = new RegExp(`^${KEY_PREFIX}(${KEY_ID})_[A-Za-z0-9_-]{43}$`);
+
+export function isKeyId(id: string): boolean {
+  return KEY_ID_PATTERN.test(id);
+}
 
 async function sha256Hex(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));

@@ -10,17 +10,17 @@ import { AcceptedEdgeConfigSchema } from "../../schemas/accepted-edge-config";
 import { ApiKeyCreateSchema, AuditQuerySchema, ListContainersQuerySchema, ReplayBodySchema } from "../../schemas/admin";
 import type { UpsertMessage } from "../../schemas/config-message";
 import { upstreamAllowed } from "../../schemas/edge-config";
-import { ContainerIdSchema } from "../../schemas/fields";
+import { ContainerIdSchema, containerIdRule } from "../../schemas/fields";
 import { WebhookPayloadSchema } from "../../schemas/supabase-webhook";
 import { deleteThresholdsHandler, listAlertsHandler, putThresholdsHandler } from "../alerts/routes";
-import { dashboardHandler, logsHandler, reportHandler } from "../log-consumer/routes";
+import { dashboardHandler, logsHandler, reportHandler } from "../reports/routes";
 import { requireSecret } from "../shared/auth";
 import { parseQuery, readJsonBody } from "../shared/body";
 import { replayDeadLetters } from "../shared/dead-letters";
 import { EdgeError, errorResponse, jsonResponse } from "../shared/errors";
 import { markOutboxDelivered } from "../shared/outbox";
 import { supabaseConfigured } from "../shared/postgrest";
-import { authenticate, authorize, createApiKey, type OperatorRequest } from "./access";
+import { authenticate, authorize, createApiKey, isKeyId, type OperatorRequest } from "./access";
 import { auditWrites } from "./audit";
 import { hostParam, liveNowParam, putHostname, removeHostname, showHostname } from "./custom-hostnames";
 import { enqueueChange, enqueueVersioned, replayContainers } from "./enqueue";
@@ -43,7 +43,7 @@ function decodedParam(request: IRequest, name: string): string {
 function containerIdParam(request: IRequest): string {
   const id = decodedParam(request, "id");
   if (!v.is(ContainerIdSchema, id)) {
-    throw new EdgeError(400, "invalid_container_id", "container id must match ^[a-z0-9][a-z0-9_-]{2,63}$");
+    throw new EdgeError(400, "invalid_container_id", containerIdRule("container id"));
   }
   return id;
 }
@@ -206,7 +206,7 @@ edgeApi
     authorize(request, "write", "admin");
     const keyId = decodedParam(request, "keyId");
     request.audit = { detail: `revoked key ${keyId}` };
-    const key = /^[0-9a-f]{16}$/.test(keyId) ? await operatorAccess(env).revokeKey(keyId) : null;
+    const key = isKeyId(keyId) ? await operatorAccess(env).revokeKey(keyId) : null;
     if (!key) throw new EdgeError(404, "not_found", `no API key ${keyId}`);
     return jsonResponse(key);
   })

@@ -6,9 +6,9 @@ import { toJsonSchema } from "@valibot/to-json-schema";
 import type * as v from "valibot";
 import { ApiKeyCreateSchema, AuditQuerySchema, ListContainersQuerySchema, ReplayBodySchema } from "../../schemas/admin";
 import { ThresholdsOverrideSchema } from "../../schemas/alerts";
-import { ReportQuerySchema, ReportSchema } from "../../schemas/analytics";
 import { EdgeConfigSchema, StoredEdgeConfigSchema } from "../../schemas/edge-config";
 import { LogSearchQuerySchema } from "../../schemas/log-search";
+import { ReportQuerySchema, ReportSchema } from "../../schemas/report";
 import {
   AcceptedChangeSchema,
   ApiKeyCreatedSchema,

@@ -6,7 +6,7 @@ import type { IRequest } from "itty-router";
 import * as v from "valibot";
 import { alertStub } from "../../durable/alert-state";
 import { ThresholdsOverrideSchema } from "../../schemas/alerts";
-import { ContainerIdSchema } from "../../schemas/fields";
+import { ContainerIdSchema, containerIdRule } from "../../schemas/fields";
 import { readJsonBody } from "../shared/body";
 import { EdgeError, jsonResponse } from "../shared/errors";
 
@@ -17,7 +17,7 @@ function containerId(request: IRequest): string {
   } catch {
     id = "";
   }
-  if (!v.is(ContainerIdSchema, id)) throw new EdgeError(400, "invalid_container_id", "container id must match ^[a-z0-9][a-z0-9_-]{2,63}$");
+  if (!v.is(ContainerIdSchema, id)) throw new EdgeError(400, "invalid_container_id", containerIdRule("container id"));
   return id;
 }
 

@@ -3,8 +3,8 @@
 // what GET /_edge/admin/report shows); an Analytics Engine SQL source can take its place for production volumes.
 import type { TrafficCounts } from "../../durable/alert-state";
 import type { AccessRecord } from "../../schemas/log-record";
-import { aggregate } from "../log-consumer/aggregate";
-import { readWindow } from "../log-consumer/report";
+import { aggregate } from "../reports/aggregate";
+import { readWindow } from "../reports/report";
 
 interface TrafficFigures {
   perContainer: Map<string, TrafficCounts>;

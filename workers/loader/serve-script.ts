@@ -1,12 +1,11 @@
 // GET <loaderPath><token>.js and the ad-block bait file. Every answer is JavaScript, errors included: a page that
 // embeds the loader must never get a syntax error from it.
+import { LOADER_TOKEN } from "../../schemas/fields";
 import { cacheTtlMs } from "../shared/config-store";
 import { reportKvMiss } from "../shared/kv-miss";
 import type { Site } from "../shared/site";
 import { TtlCache } from "../shared/ttl-cache";
 import { injectedSettings, matchesIfNoneMatch, renderScript, scriptEtag } from "./script";
-
-const TOKEN = /^[A-Za-z0-9_-]{6,64}$/;
 
 /** Browsers and Cloudflare's cache may keep the script this long; a config change reaches pages within it. */
 const SCRIPT_MAX_AGE_SECONDS = 300;
@@ -33,7 +32,7 @@ function tokenContainer(env: Env, token: string): string | null | Promise<string
 export async function serveScript(request: Request, env: Env, ctx: ExecutionContext, site: Site, token: string): Promise<Response> {
   let containerId: string | null;
   try {
-    containerId = TOKEN.test(token) ? await tokenContainer(env, token) : null;
+    containerId = LOADER_TOKEN.test(token) ? await tokenContainer(env, token) : null;
   } catch (error) {
     console.error(JSON.stringify({ event: "loader_token_lookup_failed", containerId: site.containerId, error: String(error) }));
     return javascript("/* loader temporarily unavailable */", 503, "no-store");

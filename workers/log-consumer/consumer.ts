@@ -3,13 +3,13 @@
 // Supabase, then one Analytics Engine data point per access record. The batch lands whole or not at all: on an R2
 // or Supabase failure the objects this attempt wrote are removed and the whole batch is retried; the DLQ consumer
 // keeps what keeps failing.
-import { accessDataPoint, detectionDataPoint } from "../../schemas/analytics";
 import type { AccessRecord, DetectionRecord } from "../../schemas/log-record";
 import { storeDeadLetter } from "../shared/dead-letters";
+import { batchId, byHour, objectKey } from "../shared/log-partition";
+import { gzipNdjson } from "../shared/ndjson-gzip";
 import { supabaseConfigured } from "../shared/postgrest";
 import { backoffSeconds } from "../shared/queues";
-import { gzipNdjson } from "./ndjson-gzip";
-import { batchId, byHour, objectKey } from "./partition";
+import { accessDataPoint, detectionDataPoint } from "./analytics-points";
 import { upsertSessions } from "./sessions";
 import { unpackMessages } from "./unpack";
 

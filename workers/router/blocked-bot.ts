@@ -2,8 +2,8 @@
 // A collect hit gets what sGTM itself answers to one, an empty 204, so a tracking library sees success and does
 // not retry; anything else (gtm.js, other sGTM client paths) gets a 403 that says why, so a false positive is
 // visible in the browser's network panel instead of looking like an empty script.
+import { applyCors } from "../shared/cors";
 import { EdgeError } from "../shared/errors";
-import { applyCors } from "./cors-response";
 
 /** GA4's /g/collect, Universal Analytics' /collect and /j/collect, the Measurement Protocol's /mp/collect, ... */
 function isCollectPath(path: string): boolean {

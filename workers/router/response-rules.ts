@@ -1,10 +1,10 @@
 // What the edge changes on the upstream's response before the browser sees it: Cookie Keeper's Set-Cookie rewrites
 // and the edge's own CORS decision.
 import { siteCookieDomain } from "../shared/cookie-domain";
+import { applyCors, hasUpstreamCors } from "../shared/cors";
 import type { Site } from "../shared/site";
 import type { Outcome } from "./access-log";
 import { keeperRule, rewriteSetCookies } from "./cookie-keeper";
-import { applyCors, hasUpstreamCors } from "./cors-response";
 
 /** The response to send for `upstream`; records the number of rewritten cookies in `outcome`. */
 export function applyResponseRules(upstream: Response, site: Site, allowedOrigin: string | null, outcome: Outcome): Response {

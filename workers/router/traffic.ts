@@ -2,12 +2,11 @@
 // paths at the edge, proxy everything else to the container's upstream, and log one access record per request.
 import { BOOT_PATH, DETECTION_PATH, handleLoader } from "../loader/handler";
 import { type BotVerdict, botVerdict } from "../shared/bot-verdict";
-import { corsHeaders, originAllowed, preflightResponse } from "../shared/cors";
+import { allowedOriginOf, errorCorsHeaders, preflightResponse, withLoaderCors } from "../shared/cors";
 import { EdgeError, errorResponse } from "../shared/errors";
 import type { Site } from "../shared/site";
 import { type Outcome, type PathClass, sendAccessRecord } from "./access-log";
 import { blockedBotResponse } from "./blocked-bot";
-import { applyCors } from "./cors-response";
 import { reportHostMiss } from "./host-miss";
 import { decodeProxyTarget } from "./proxy-target";
 import { forwardedBody, unsendableHeader } from "./request-checks";
@@ -32,8 +31,7 @@ export async function handleTraffic(request: Request, env: Env, ctx: ExecutionCo
 
   // The trusted Origin (or null) is worked out once; the Headers form is only built when an error or a loader
   // response needs it.
-  const origin = request.headers.get("Origin");
-  const allowedOrigin = origin !== null && originAllowed(origin, site.config) ? origin : null;
+  const allowedOrigin = allowedOriginOf(request, site.config);
   const modules = requestModules(site.config);
   const bot = modules.botDetection === null ? null : botVerdict(request);
   const outcome: Outcome = {
@@ -45,45 +43,39 @@ export async function handleTraffic(request: Request, env: Env, ctx: ExecutionCo
     bot: bot === null ? null : bot.bot,
   };
   let response: Response;
+  // Both stages fill `outcome` as they learn what the request was.
   try {
-    response = await serve(request, env, ctx, site, allowedOrigin, outcome, modules, bot);
+    response =
+      (await answerAtEdge(request, env, ctx, site, allowedOrigin, outcome)) ??
+      (await proxy(request, env, site, allowedOrigin, outcome, modules, bot));
   } catch (error) {
-    response = errorResponse(error, allowedOrigin === null ? undefined : (corsHeaders(request, site) ?? undefined));
+    response = errorResponse(error, errorCorsHeaders(allowedOrigin));
   }
   outcome.status = response.status;
   sendAccessRecord(env, ctx, request, site, outcome);
   return response;
 }
 
-/** Everything after resolution. Fills `outcome` as it learns what the request was. */
-async function serve(
+/** What the edge answers itself after resolution (preflights, loader paths), or null when the upstream answers. */
+async function answerAtEdge(
   request: Request,
   env: Env,
   ctx: ExecutionContext,
   site: Site,
   allowedOrigin: string | null,
   outcome: Outcome,
-  modules: RequestModules,
-  bot: BotVerdict | null,
-): Promise<Response> {
+): Promise<Response | null> {
   if (request.method === "OPTIONS") {
     outcome.pathClass = "preflight";
     return preflightResponse(request, site);
   }
-  // The reserved prefix is never proxied, also not below a same-origin mount (index.ts only sees the full path).
+  // The reserved prefix is never proxied, also not below a same-origin mount (edge.ts only sees the full path).
   if (site.path.startsWith("/_edge/")) throw new EdgeError(404, "not_found", "no such endpoint");
 
   const loaded = await handleLoader(request, env, ctx, site);
-  if (loaded !== null) {
-    outcome.pathClass = loaderPathClass(site.path);
-    // The loader sets CORS on its own answers; a response without a grant gets the edge's.
-    if (allowedOrigin === null || loaded.headers.has("Access-Control-Allow-Origin")) return loaded;
-    const response = new Response(loaded.body, loaded);
-    applyCors(response.headers, allowedOrigin);
-    return response;
-  }
-
-  return proxy(request, env, site, allowedOrigin, outcome, modules, bot);
+  if (loaded === null) return null;
+  outcome.pathClass = loaderPathClass(site.path);
+  return withLoaderCors(loaded, allowedOrigin);
 }
 
 function loaderPathClass(path: string): PathClass {

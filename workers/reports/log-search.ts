@@ -7,8 +7,8 @@ import { statusClass } from "../../schemas/analytics";
 import { type LogRecord, LogRecordSchema } from "../../schemas/log-record";
 import type { LogSearchQuery } from "../../schemas/log-search";
 import { EdgeError } from "../shared/errors";
-import { gunzipNdjson } from "./ndjson-gzip";
-import { hourPrefix } from "./partition";
+import { hourPrefix } from "../shared/log-partition";
+import { gunzipNdjson } from "../shared/ndjson-gzip";
 
 /** With at most 168 hour listings this stays well under the 1,000 subrequests a Worker invocation may make. */
 const MAX_OBJECTS_PER_PAGE = 100;

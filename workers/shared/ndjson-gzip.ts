@@ -1,4 +1,5 @@
-// gzip NDJSON: how a batch's records are stored in R2 and read back by the report.
+// gzip NDJSON: how a log batch's records are stored in R2 (written by workers/log-consumer) and read back by the
+// report and the logs search (workers/reports).
 
 /** One JSON document per line, gzip-compressed, fully buffered (R2 put needs a known length). */
 export async function gzipNdjson(records: readonly unknown[]): Promise<ArrayBuffer> {

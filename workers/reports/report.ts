@@ -3,11 +3,11 @@
 // Bounded: at most MAX_OBJECTS objects per report; beyond that the answer says `truncated`, the comparison with
 // the previous period is left out, and at that volume the Analytics Engine source (analytics-sql.ts) is the tool.
 import * as v from "valibot";
-import type { Report } from "../../schemas/analytics";
 import { type AccessRecord, type DetectionRecord, LogRecordSchema } from "../../schemas/log-record";
+import type { Report } from "../../schemas/report";
+import { hourPrefix } from "../shared/log-partition";
+import { gunzipNdjson } from "../shared/ndjson-gzip";
 import { aggregate, previousWindow, summarize, type Window, withPrevious } from "./aggregate";
-import { gunzipNdjson } from "./ndjson-gzip";
-import { hourPrefix } from "./partition";
 
 /**
  * Objects a report reads at most. A 7-day report with its comparison lists 336 hour partitions, and objects plus

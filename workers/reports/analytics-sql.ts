@@ -3,9 +3,9 @@
 // every count is weighted by _sample_interval). Same answer shape as the R2 report.
 // API: POST <CF_API_BASE>/accounts/<CF_ACCOUNT_ID>/analytics_engine/sql, `Authorization: Bearer
 // <ANALYTICS_API_TOKEN>`, the SQL as the body; the answer (FORMAT JSON, the default) is { meta, data, rows }.
-import type { Report } from "../../schemas/analytics";
 import { aeColumn, sessionColumn } from "../../schemas/analytics";
 import { VISIT_MODES, type VisitMode } from "../../schemas/log-record";
+import type { Report } from "../../schemas/report";
 import { EdgeError } from "../shared/errors";
 import { bucketSeconds, bucketStarts, previousWindow, rate, type Window } from "./aggregate";
 

@@ -1,5 +1,6 @@
 // Where a batch's records go in R2: one object per hour partition, named by a batch id that depends only on
-// the batch's message ids, so a redelivered batch overwrites its own objects instead of adding copies.
+// the batch's message ids, so a redelivered batch overwrites its own objects instead of adding copies. Written by
+// workers/log-consumer; the report and the logs search (workers/reports) list the same hour partitions.
 
 const LOG_PREFIX = "logs/";
 

@@ -1,7 +1,7 @@
 // Turns log records into the report's aggregates. Pure: the same records always give the same report.
-import type { PeriodSummary, Report } from "../../schemas/analytics";
 import { statusClass } from "../../schemas/analytics";
 import { type AccessRecord, type DetectionRecord, VISIT_MODES, type VisitMode } from "../../schemas/log-record";
+import type { PeriodSummary, Report } from "../../schemas/report";
 
 const TOP = 10;
 /** Bucket sizes (seconds) the series may use; the smallest that keeps it at most MAX_BUCKETS long wins. */

@@ -12,8 +12,9 @@ function kpi(id: string, title: string, explain: string, extra = ""): string {
   return `<section class="kpi" id="${id}-card"${extra}><h2>${title}</h2><b id="${id}">–</b><span class="delta" id="${id.replace("kpi-", "delta-")}"></span><p class="explain">${explain}</p></section>`;
 }
 
-function card(id: string, title: string, explain: string, wide = false): string {
-  return `<section class="card${wide ? " wide" : ""}"><h2>${title}</h2><p class="explain">${explain}</p><div id="${id}"></div></section>`;
+/** One bar chart, drawn into the element `id` by the page's script. */
+function card(id: string, title: string, explain: string): string {
+  return `<section class="card"><h2>${title}</h2><p class="explain">${explain}</p><div id="${id}"></div></section>`;
 }
 
 const OVERVIEW = `

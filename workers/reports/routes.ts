@@ -1,6 +1,6 @@
 // Handlers for the operator's observability endpoints (registered in workers/admin/api.ts, behind authentication).
-import { ReportQuerySchema } from "../../schemas/analytics";
 import { LogSearchQuerySchema } from "../../schemas/log-search";
+import { ReportQuerySchema } from "../../schemas/report";
 import { authorize, type OperatorRequest } from "../admin/access";
 import { parseQuery } from "../shared/body";
 import { EdgeError, jsonResponse } from "../shared/errors";
