@@ -17,8 +17,8 @@ import { VAULT_REFRESH_SECONDS, VAULT_TTL_SECONDS } from "./vault";
  * under the vault key, so a marker vouches only for its own container and identity. It covers every name, each
  * non-volatile value and whether the page could read the name (a value only the Cookie header carried was never
  * backed up, so the page sending it later must be merged). SHA-256 from the runtime's native `crypto.subtle`, cut to
- * 96 bits: a few microseconds for a few hundred bytes, no hand-written 64-bit arithmetic (which an FNV-1a-64 in JS
- * would need), and no accidental collision, so a matching digest means the same cookies.
+ * 96 bits: native code over a few hundred bytes, no hand-written 64-bit arithmetic (which an FNV-1a-64 in JS would
+ * need), and no accidental collision, so a matching digest means the same cookies.
  */
 export async function backupDigest(key: string, shown: Map<string, string | null>): Promise<string> {
   const entries = [...shown.keys()].sort().map((name) => {
