@@ -4,7 +4,8 @@
 // loader sends no /boot.
 export const MIX = {
   cookieRestoration: true,
-  // New visitors arrive without cookies; returning ones bring FPID, _ga and a cookie backup from an earlier visit.
+  // New visitors arrive without cookies; returning ones bring FPID, _ga, a cookie backup from an earlier visit and the
+  // backup marker that visit left.
   newVisitorShare: 0.6,
   // Page views per session as [pages, weight]: many sessions bounce after one page.
   pagesPerSession: [
@@ -21,10 +22,13 @@ export const MIX = {
   // and the beacon.
   adblockShare: 0.3,
   // GA4's own script (gtag, loaded by GTM) rewrites its `_ga_<ID>` session cookie on every page view. The demo
-  // container keeps `_ga_*`, so every /boot after the first backup finds a changed cookie and rewrites the backup.
+  // container keeps `_ga_*`; the edge treats the cookie as volatile, so its changes alone write nothing.
   ga4SessionCookie: true,
-  // Returning sessions in which another kept cookie changed (say a new _fbp after an ad click): a backup write
-  // (it only shows when ga4SessionCookie is false; with it, every /boot after the first backup writes anyway).
+  // The edge's backup marker (docs/cookies.md): a /boot whose browser shows what its backup holds reads no KV.
+  // false prices the edge before it, when every /boot with FPID read the vault and GA4's cookie forced writes.
+  backupMarker: true,
+  // Returning sessions that bring a new value of another kept cookie (a new _fbp after an ad click): their first
+  // /boot reads the vault and writes the backup.
   changedCookieShare: 0.1,
   // Visitor countries (request.cf.country), which the access records and Analytics Engine points carry.
   countries: [

@@ -12,20 +12,26 @@
 // What it takes from a measurement: CPU per hit and the bytes of a record.
 import { seededRandom } from "./lib/seeded-random.mjs";
 
-/** Operations per hit, beyond the Worker request and the access record every hit on a resolved host makes. */
+/**
+ * Operations per hit, beyond the Worker request and the access record every hit on a resolved host makes (each
+ * record one Analytics Engine point; `proxied` marks the hits that reach sGTM).
+ */
 const HIT_RULES = {
-  // GET <loaderPath><token>.js: the token lookup is cached in the isolate (see configReadsPerReload).
+  // GET <loaderPath><token>.js: the token lookup is cached in the isolate (loadConfig in operationsFor).
   script: {},
   // GET/POST <proxyPath>?p=…: gtm.js and GA4 collect hits, proxied to sGTM.
-  gtm: {},
-  collect: {},
+  gtm: { proxied: true },
+  collect: { proxied: true },
   // GET <loaderPath>advertisement.js: the ad-block bait, an empty script.
   bait: {},
-  // POST /mark-session-detection: one detection record besides the access record.
+  // POST /mark-session-detection: one detection record (and its Analytics Engine point) besides the access record.
   detection: { detectionRecords: 1 },
   // POST /boot without FPID: a new id is issued, nothing read or written (workers/loader/boot.ts).
   "boot-new": {},
-  // POST /boot with FPID: one COOKIE_VAULT read; a write when the backup is new or changed.
+  // POST /boot with FPID and a backup marker that vouches for what the browser shows (backup-marker.ts): no KV.
+  "boot-marked": {},
+  // POST /boot with FPID otherwise: one COOKIE_VAULT read; a write when the backup is new, or a name or a
+  // non-volatile value changed (a change of only GA4's session cookie is not written).
   "boot-first-backup": { kvRead: { COOKIE_VAULT: 1 }, kvWrite: { COOKIE_VAULT: 1 } },
   "boot-unchanged": { kvRead: { COOKIE_VAULT: 1 } },
   "boot-changed": { kvRead: { COOKIE_VAULT: 1 }, kvWrite: { COOKIE_VAULT: 1 } },
@@ -39,9 +45,9 @@ const HOST_KEYS = ["ROUTING_MAP", "SITE_REGISTRY", "EDGE_CONFIG"];
 const TOKEN_KEYS = ["LOADER_TOKEN_MAP"];
 
 /**
- * Expected hits of each kind per session of `mix` (bench/cost-mix.mjs). Two switches price changes the edge does not
- * make today (docs/cost.md): `bootOncePerSession` (the loader posts /boot on a session's first page view, and on the
- * second only until the first backup exists) and `cookieRestoration: false` (no /boot at all).
+ * Expected hits of each kind per session of `mix` (bench/cost-mix.mjs). `cookieRestoration: false` prices containers
+ * without restoration (no /boot at all); `backupMarker: false` prices the edge before the backup marker and volatile
+ * cookies, when every /boot with FPID read the vault and GA4's session cookie made every later one write.
  */
 export function hitsPerSession(mix) {
   const weights = mix.pagesPerSession.reduce((sum, [, w]) => sum + w, 0);
@@ -50,19 +56,20 @@ export function hitsPerSession(mix) {
   const returning = 1 - mix.newVisitorShare;
   const common = { script: 1, gtm: 1, collect: pages * mix.collectsPerPage, bait: 1 - mix.adblockShare, detection: 1 };
   if (mix.cookieRestoration === false) return common;
+  // A new visitor's first /boot gets FPID; the second backs up what GA4 and sGTM have set by then.
   const firstBackup = mix.newVisitorShare * expect((p) => (p >= 2 ? 1 : 0));
   // /boot calls after the first backup: new visitors' third and later page views, every page view of a returning one.
-  const laterNew = mix.bootOncePerSession ? 0 : mix.newVisitorShare * expect((p) => Math.max(p - 2, 0));
-  const laterReturning = mix.bootOncePerSession ? returning : returning * pages;
-  // With GA4's session cookie every later /boot sees a changed cookie; without it, only a returning session's first
-  // /boot may (changedCookieShare).
-  const changed = mix.ga4SessionCookie ? laterNew + laterReturning : returning * mix.changedCookieShare;
+  const later = mix.newVisitorShare * expect((p) => Math.max(p - 2, 0)) + returning * pages;
+  // Which of them write: a returning session's first, when another kept cookie changed (changedCookieShare); before
+  // the marker, GA4's session cookie made every one of them write.
+  const changed = !mix.backupMarker && mix.ga4SessionCookie ? later : returning * mix.changedCookieShare;
   return {
     ...common,
     "boot-new": mix.newVisitorShare,
     "boot-first-backup": firstBackup,
-    "boot-unchanged": laterNew + laterReturning - changed,
     "boot-changed": changed,
+    // The rest show what the backup holds: the marker spares their read (before it, each read the vault).
+    [mix.backupMarker ? "boot-marked" : "boot-unchanged"]: later - changed,
   };
 }
 
@@ -153,6 +160,7 @@ export function operationsFor(hits, settings, recordBytes, history = []) {
   const kvRead = {};
   const kvWrite = {};
   let accessRecords = 0;
+  let proxiedRecords = 0;
   let detectionRecords = 0;
   const byIsolate = new Map();
   const isolateOf = (id) => {
@@ -175,6 +183,7 @@ export function operationsFor(hits, settings, recordBytes, history = []) {
     for (const [ns, n] of Object.entries(rule.kvRead ?? {})) add(kvRead, ns, n);
     for (const [ns, n] of Object.entries(rule.kvWrite ?? {})) add(kvWrite, ns, n);
     accessRecords += 1;
+    if (rule.proxied) proxiedRecords += 1;
     detectionRecords += rule.detectionRecords ?? 0;
     const isolate = isolateOf(hit.isolate);
     // The loader queues its detection record before the router queues the request's access record.
@@ -204,13 +213,15 @@ export function operationsFor(hits, settings, recordBytes, history = []) {
     kvRead,
     kvWrite,
     accessRecords,
+    proxiedRecords,
     detectionRecords,
     logSends: sends.length,
     recordsPerSend: sends,
     queueMessages: messages.length,
     queueOperations: { write: units, read: units, delete: units },
     r2: { classA: batches.reduce((sum, b) => sum + hoursOf(b), 0), classB: 0 },
-    analyticsPoints: accessRecords,
+    // One point per access record (ACCESS_ANALYTICS) and per detection record (SESSION_ANALYTICS).
+    analyticsPoints: accessRecords + detectionRecords,
     durableObjectRequests: 0,
   };
 }

@@ -117,7 +117,7 @@ for (const rate of RATES) {
     bytes,
     measured,
     model,
-    aggregatePointsPerAccessRecord: records.reduce((s, r) => s + aggregateKeys(r), 0) / Math.max(1, measured.analyticsPoints),
+    aggregatePointsPerAccessRecord: records.reduce((s, r) => s + aggregateKeys(r), 0) / Math.max(1, model.accessRecords),
     recordsPerObject: records.flat().length / Math.max(1, records.length),
     records: records.flat(),
   };
@@ -250,35 +250,35 @@ console.log("");
 const base = nearestRun(100);
 const bigBatch = 10;
 const aeBig = aggregatePointsPerRecord(base.records, bigBatch * settings.maxRecords);
-function variant(mix, { ae = 1, consumerBatch = settings.consumerBatch, vaultDO = false } = {}) {
+/**
+ * The model's million hits at 100 hits/s for `mix`, with the proposals' changes: `ae` aggregate points per access
+ * record (A), `proxiedOnly` access points only for proxied requests (E), `consumerBatch` (A'), `vaultDO` (D).
+ */
+function variant(mix, { ae = 1, proxiedOnly = false, consumerBatch = settings.consumerBatch, vaultDO = false } = {}) {
   let ops = operationsFor(
     syntheticHits({ count: MILLION, rate: 100, isolates: 1, mix, seed: 11 }),
     { ...settings, consumerBatch },
     base.bytes,
   );
-  ops.analyticsPoints = Math.round(ops.analyticsPoints * ae);
+  ops.analyticsPoints = Math.round((proxiedOnly ? ops.proxiedRecords : ops.accessRecords) * ae) + ops.detectionRecords;
   if (vaultDO) ops = vaultInDurableObject(ops);
   return ops;
 }
-const noGa4 = { ...MIX, ga4SessionCookie: false };
+const beforeMarker = { ...MIX, backupMarker: false };
 const noRestoration = { ...MIX, cookieRestoration: false };
-/** @type {[string, typeof MIX & { bootOncePerSession?: boolean }, { ae?: number, consumerBatch?: number, vaultDO?: boolean }][]} */
+const aeA = base.aggregatePointsPerAccessRecord;
+const bigA = { ae: aeBig, consumerBatch: bigBatch };
+/** @type {[string, typeof MIX, { ae?: number, proxiedOnly?: boolean, consumerBatch?: number, vaultDO?: boolean }][]} */
 const variants = [
-  ["1. the mix above: cookie restoration on, GA4's _ga_<ID> kept, so every /boot after the first backup writes it", MIX, {}],
-  ["2. as 1, but GA4's session cookie not kept (only _ga, _fbp)", noGa4, {}],
-  ["3. containers without cookie restoration (no /boot)", noRestoration, {}],
-  ["3 + A: Analytics Engine aggregates per consumer batch (2 messages)", noRestoration, { ae: base.aggregatePointsPerAccessRecord }],
-  [`3 + A': aggregates, consumer batches of ${bigBatch} messages`, noRestoration, { ae: aeBig, consumerBatch: bigBatch }],
-  [
-    "2 + A' + C: /boot once per session (page 2 too until the first backup)",
-    { ...noGa4, bootOncePerSession: true },
-    { ae: aeBig, consumerBatch: bigBatch },
-  ],
-  [
-    "2 + A' + C + D: backups in a Durable Object's SQLite instead of KV",
-    { ...noGa4, bootOncePerSession: true },
-    { ae: aeBig, consumerBatch: bigBatch, vaultDO: true },
-  ],
+  ["0. before the backup marker: every /boot with FPID reads COOKIE_VAULT, GA4's _ga_<ID> makes each later one write", beforeMarker, {}],
+  ["1. the mix above: the backup marker, GA4's session cookie volatile", MIX, {}],
+  ["1 + E: Analytics Engine access points only for proxied requests", MIX, { proxiedOnly: true }],
+  ["1 + A: Analytics Engine aggregates per consumer batch (2 messages)", MIX, { ae: aeA }],
+  [`1 + A': aggregates, consumer batches of ${bigBatch} messages`, MIX, bigA],
+  ["1 + A' + D: backups in a Durable Object's SQLite instead of KV", MIX, { ...bigA, vaultDO: true }],
+  ["2. containers without cookie restoration (no /boot)", noRestoration, {}],
+  ["2 + A", noRestoration, { ae: aeA }],
+  ["2 + A'", noRestoration, bigA],
 ];
 console.log(`## Variants and proposals at 100 hits/s, one isolate\n`);
 console.log(

@@ -1,4 +1,5 @@
-// Loader boundaries (CONTRACT.md "Loader"): the /boot and /mark-session-detection bodies, and the COOKIE_VAULT value.
+// Loader boundaries (CONTRACT.md "Loader"): the /boot and /mark-session-detection bodies, the COOKIE_VAULT value and
+// the backup marker cookie.
 import * as v from "valibot";
 import { CookieNameSchema, jsonObject, SESSION_ID } from "./fields";
 
@@ -55,6 +56,21 @@ export const VaultValueSchema = v.strictObject({
 });
 
 export type VaultValue = v.InferOutput<typeof VaultValueSchema>;
+
+/**
+ * The backup marker cookie's value, `<savedAt>.<digest>` (workers/loader/backup-marker.ts): the backup's `savedAt`
+ * (epoch seconds; the time of the read when there is no backup) and a digest of what it holds (12 bytes of SHA-256,
+ * 16 base64url characters). It comes back from the browser, so anything may arrive: a value that does not parse is
+ * ignored, never an error.
+ */
+export const BackupMarkerSchema = v.pipe(
+  v.string(),
+  v.regex(/^\d{1,12}\.[A-Za-z0-9_-]{16}$/),
+  v.transform((value) => {
+    const dot = value.indexOf(".");
+    return { savedAt: Number(value.slice(0, dot)), digest: value.slice(dot + 1) };
+  }),
+);
 
 /** The /boot answer. `sessionId` is the `_sid` the answer also sets, for the script's detection report. */
 export interface BootResponse {

@@ -11,7 +11,7 @@ const QUEUE_METADATA_BYTES = 100;
 const KV_BINDINGS = ["ROUTING_MAP", "EDGE_CONFIG", "LOADER_TOKEN_MAP", "SITE_REGISTRY", "COOKIE_VAULT"];
 const QUEUE_BINDINGS = ["LOG_QUEUE", "CONFIG_QUEUE"];
 const R2_BINDINGS = ["LOG_BUCKET"];
-const AE_BINDINGS = ["ACCESS_ANALYTICS"];
+const AE_BINDINGS = ["ACCESS_ANALYTICS", "SESSION_ANALYTICS"];
 const DO_BINDINGS = ["CONTAINER_STATE"];
 
 /** R2's operation classes (https://developers.cloudflare.com/r2/pricing/): deletes are free. */

@@ -30,7 +30,8 @@ export function measuredOperations({ edge, control }, logQueue = "qaxal-logs") {
       delete: units(control.queueDeleted),
     },
     r2: { classA: control.r2.LOG_BUCKET?.classA ?? 0, classB: control.r2.LOG_BUCKET?.classB ?? 0 },
-    analyticsPoints: control.analyticsPoints.ACCESS_ANALYTICS ?? 0,
+    // Both datasets: ACCESS_ANALYTICS (access records) and SESSION_ANALYTICS (detection records).
+    analyticsPoints: sum(Object.values(control.analyticsPoints)),
     durableObjectRequests: sum(Object.values(edge.durableObjectRequests)) + sum(Object.values(control.durableObjectRequests)),
   };
 }

@@ -12,6 +12,10 @@ const GTM_ID = "GTM-DEMO01";
 const GA4_ID = "DEMO01";
 /** The cookies the demo container keeps that a page can read (FPID is HttpOnly). */
 const VISIBLE_KEPT = /^(_ga|_ga_.*|_fbp)$/;
+/** Of those, the ones the edge treats as volatile (workers/loader/cookies.ts volatileCookie): GA4's session cookie. */
+const VOLATILE = /^_ga_/;
+/** The edge's backup marker cookie (workers/loader/cookies.ts BACKUP_MARKER). */
+const MARKER = "_qxb";
 /** Between a session's page views (compressed from real minutes: the bill depends on the hit rate, not on this). */
 const PAGE_GAP_MS = 1000;
 
@@ -41,11 +45,12 @@ export function createClient(baseUrl, maxSockets = 64) {
 }
 
 /**
- * A visitor: its cookie jar, the cookies the edge has backed up for it (null before the first backup), and whether
- * its browser runs GA4's own script, which rewrites the `_ga_<ID>` session cookie on every page view.
+ * A visitor: its cookie jar, the cookies the edge has backed up for it (null before the first backup), what the
+ * marker in its jar vouches for (null before the first), and whether its browser runs GA4's own script, which
+ * rewrites the `_ga_<ID>` session cookie on every page view.
  */
 export function newVisitor(id, { ga4 = true } = {}) {
-  return { id, jar: new Map(), backup: null, ga4 };
+  return { id, jar: new Map(), backup: null, marked: null, ga4 };
 }
 
 /** What gtag writes into `_ga_<ID>`: session start, session number, engaged flag and the last hit time (seconds). */
@@ -55,14 +60,28 @@ function ga4SessionCookie(visitor, sessionStart) {
   return `GS1.1.${sessionStart}.${visitor.sessions}.1.${Math.floor(Date.now() / 1000)}.0.0.0`;
 }
 
+/** What a backup marker vouches for: the shown names and their non-volatile values (backup-marker.ts). */
+const vouched = (cookies) =>
+  JSON.stringify(
+    Object.keys(cookies)
+      .sort()
+      .map((name) => [name, VOLATILE.test(name) ? 0 : cookies[name]]),
+  );
+
 /**
- * What /boot will do, from the jar and the last backup (workers/loader/boot.ts, vault.ts): no FPID, no KV; else a
- * read, and a write when a cookie the page sends is new or differs from the backup.
+ * What /boot will do, from the jar, the last backup and the marker (workers/loader/boot.ts, vault.ts,
+ * backup-marker.ts): no FPID, no KV; a marker set for exactly these names and non-volatile values, no KV; else a
+ * read, and a write when a name is new or a non-volatile value differs from the backup. These visitors never lose a
+ * cookie, so nothing is restored and the Cookie header shows the same kept cookies as the body.
  */
 function bootKind(visitor, cookies) {
   if (!visitor.jar.has("FPID")) return "boot-new";
+  if (visitor.jar.has(MARKER) && visitor.marked === vouched(cookies)) return "boot-marked";
   if (visitor.backup === null) return Object.keys(cookies).length > 0 ? "boot-first-backup" : "boot-unchanged";
-  return Object.entries(cookies).some(([name, value]) => visitor.backup[name] !== value) ? "boot-changed" : "boot-unchanged";
+  const changed = Object.entries(cookies).some(
+    ([name, value]) => !Object.hasOwn(visitor.backup, name) || (!VOLATILE.test(name) && visitor.backup[name] !== value),
+  );
+  return changed ? "boot-changed" : "boot-unchanged";
 }
 
 function storeCookies(jar, setCookie = []) {
@@ -101,7 +120,11 @@ export async function runSession(client, { visitor, pages, adblock, country, ses
     const cookies = Object.fromEntries([...visitor.jar].filter(([name]) => VISIBLE_KEPT.test(name)));
     const kind = bootKind(visitor, cookies);
     await hit(kind, { method: "POST", path: "/boot", body: JSON.stringify({ cookies }) });
-    if (kind !== "boot-new") visitor.backup = { ...visitor.backup, ...cookies };
+    if (kind !== "boot-new" && kind !== "boot-marked") {
+      // The backup now holds these names and non-volatile values, and the answer set a marker saying so.
+      visitor.backup = { ...visitor.backup, ...cookies };
+      visitor.marked = vouched(cookies);
+    }
     // GA4's script runs once GTM is loaded and rewrites its session cookie on every page view.
     if (visitor.ga4) visitor.jar.set(`_ga_${GA4_ID}`, ga4SessionCookie(visitor, sessionStart));
     if (page === 1) await hit("gtm", { path: `/k/?p=${base64url(`/gtm.js?id=${GTM_ID}`)}` });

@@ -70,8 +70,9 @@ describe("cost model", () => {
       hits,
     );
     await drained(platform, settings.windowMs);
-    // Phase 2: returning visitors (two with a changed _fbp) and new visitors whose second page view makes their
-    // first backup; fewer than 125 records, so one message.
+    // Phase 2: returning visitors (two with a changed _fbp, two whose browsers lost the backup marker) and new
+    // visitors whose second page view makes their first backup; fewer than 125 records, so one message.
+    for (const [i, visitor] of returning.entries()) if (i % 3 === 1) visitor.jar.delete("_qxb");
     await phase(
       [
         ...returning.map((v, i) => session(v, 2, i, i % 3 === 0)),
@@ -90,6 +91,7 @@ describe("cost model", () => {
       "bait",
       "detection",
       "boot-new",
+      "boot-marked",
       "boot-first-backup",
       "boot-unchanged",
       "boot-changed",

@@ -5,7 +5,8 @@
 //   subdomain mode    http://www.demo-shop.localhost:<page port>/ embedding http://ss.demo-shop.localhost:<port>/l/…
 // How each claim is proven:
 //   /boot was called         the page's own POST …/boot request and its JSON answer
-//   cookie restored          the test deletes _ga from the browser, reloads, and reads it back from document.cookie
+//   cookie restored          the test deletes _ga from the browser (which keeps the backup marker _qxb), reloads,
+//                            and reads it back from document.cookie
 //   GTM through the proxy    the page requested <prefix><proxyPath>?p=<base64url> (no URL names gtm.js or
 //                            googletagmanager) and ran the stand-in origin's gtm.js (window.__sgtmStandIn)
 //   detection reached LOG_QUEUE  the session id the page stored shows up as a row in `loader_sessions` of a
@@ -120,6 +121,8 @@ async function restoreRoundTrip(context: BrowserContext, url: string): Promise<{
   }, GA);
   const backup = await visit(page, url); // sends _ga: backed up under FPID
   expect(backup.answer.restoreCookies).toEqual([]);
+  // That answer set the backup marker, HttpOnly: the restore below has to see past it (the digest no longer matches).
+  expect((await context.cookies()).find((c) => c.name === "_qxb")).toMatchObject({ httpOnly: true, sameSite: "Lax" });
   await waitForBackup(context, backup.bootUrl);
   await context.clearCookies({ name: "_ga" });
   expect(await page.evaluate(() => document.cookie)).not.toContain("_ga=");

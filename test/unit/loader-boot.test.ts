@@ -2,42 +2,15 @@
 // change, module gating, bodies and CORS.
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { EdgeConfig, EdgeConfigInput } from "../../schemas/edge-config";
 import type { BootResponse, VaultValue } from "../../schemas/loader";
 import { VAULT_REFRESH_SECONDS, VAULT_TTL_SECONDS } from "../../workers/loader/vault";
-import { loaderConfig, loaderResponse, siteFor } from "./loader-support";
+import { boot, config, FPID, loaderResponse, restored, setCookie, siteFor, spyVault } from "./loader-support";
 
 afterEach(() => {
   vi.restoreAllMocks();
 });
 
 const YEAR_395 = 395 * 86_400;
-
-function boot(config: EdgeConfig, cookies: Record<string, string>, init: { cookie?: string; headers?: Record<string, string> } = {}) {
-  const headers: Record<string, string> = { ...init.headers };
-  if (init.cookie) headers.Cookie = init.cookie;
-  return loaderResponse(siteFor(config, "/boot"), { method: "POST", headers, body: JSON.stringify({ cookies }) });
-}
-
-/** The Set-Cookie header the answer has for `name`, or null. */
-function setCookie(response: Response, name: string): string | null {
-  return response.headers.getSetCookie().find((header) => header.startsWith(`${name}=`)) ?? null;
-}
-
-async function restored(response: Response): Promise<BootResponse["restoreCookies"]> {
-  expect(response.status).toBe(200);
-  return ((await response.json()) as BootResponse).restoreCookies;
-}
-
-function spyVault() {
-  return { get: vi.spyOn(env.COOKIE_VAULT, "get"), put: vi.spyOn(env.COOKIE_VAULT, "put") };
-}
-
-function config(containerId: string, overrides: Partial<EdgeConfigInput> = {}): EdgeConfig {
-  return loaderConfig({ containerId, ...overrides });
-}
-
-const FPID = (id: string) => `FPID=FPID2.2.${id}.1700000000`;
 
 describe("modules off", () => {
   it("answers nothing to restore and touches no KV when restoration is disabled", async () => {
@@ -211,15 +184,16 @@ describe("restoration", () => {
     expect(stored.cookies).toEqual({ _ga: "GA1.1.4.4" });
   });
 
-  it("backs up only listed cookies, never FPID or HttpOnly names", async () => {
+  it("backs up only listed cookies, never FPID, HttpOnly names or the edge's backup marker", async () => {
     const shop = config("boot-list", {
       modules: {
-        cookieKeeper: { enabled: true, cookies: ["_ga", "_ga_*", "FPID", "_secret"], httpOnly: ["FPID", "_secret"] },
+        cookieKeeper: { enabled: true, cookies: ["_ga", "_ga_*", "FPID", "_secret", "_q*"], httpOnly: ["FPID", "_secret"] },
         cookieRestoration: { enabled: true },
       },
     });
     const fpid = "FPID2.2.listlistlist.1700000000";
-    await boot(shop, { _ga: "GA1.1.1.1", _ga_ABC: "GS1.1.2", session: "s3cr3t", FPID: "forged", _secret: "x" }, { cookie: `FPID=${fpid}` });
+    const sent = { _ga: "GA1.1.1.1", _ga_ABC: "GS1.1.2", session: "s3cr3t", FPID: "forged", _secret: "x", _qxb: "forged" };
+    await boot(shop, sent, { cookie: `FPID=${fpid}` });
     const stored = (await env.COOKIE_VAULT.get(`boot-list:${fpid}`, "json")) as VaultValue;
     expect(stored.cookies).toEqual({ _ga: "GA1.1.1.1", _ga_ABC: "GS1.1.2" });
   });

@@ -3,8 +3,10 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import * as v from "valibot";
+import { expect, vi } from "vitest";
 import { AcceptedEdgeConfigSchema } from "../../schemas/accepted-edge-config";
 import type { EdgeConfig, EdgeConfigInput } from "../../schemas/edge-config";
+import type { BootResponse } from "../../schemas/loader";
 import { handleLoader } from "../../workers/loader/handler";
 import type { Site } from "../../workers/shared/site";
 import { edgeConfig } from "../support/fixtures";
@@ -52,4 +54,38 @@ export async function registeredConfig(overrides: Partial<EdgeConfigInput> = {})
   const config = loaderConfig(overrides);
   await env.LOADER_TOKEN_MAP.put(config.loaderToken, config.containerId);
   return config;
+}
+
+/** A container with the loader test defaults (every module on, `ss.<id>.example`). */
+export function config(containerId: string, overrides: Partial<EdgeConfigInput> = {}): EdgeConfig {
+  return loaderConfig({ containerId, ...overrides });
+}
+
+/** A Cookie header pair for an FPID the edge would accept. */
+export const FPID = (id: string) => `FPID=FPID2.2.${id}.1700000000`;
+
+/** POST /boot on `site` (default: the container's ss. host over https) with `cookies` as the page sends them. */
+export function boot(
+  config: EdgeConfig,
+  cookies: Record<string, string>,
+  init: { cookie?: string; headers?: Record<string, string>; site?: Site } = {},
+): Promise<Response> {
+  const headers: Record<string, string> = { ...init.headers };
+  if (init.cookie) headers.Cookie = init.cookie;
+  return loaderResponse(init.site ?? siteFor(config, "/boot"), { method: "POST", headers, body: JSON.stringify({ cookies }) });
+}
+
+/** The Set-Cookie header the answer has for `name`, or null. */
+export function setCookie(response: Response, name: string): string | null {
+  return response.headers.getSetCookie().find((header) => header.startsWith(`${name}=`)) ?? null;
+}
+
+export async function restored(response: Response): Promise<BootResponse["restoreCookies"]> {
+  expect(response.status).toBe(200);
+  return ((await response.json()) as BootResponse).restoreCookies;
+}
+
+/** Spies on COOKIE_VAULT's get and put (calls go through to the real KV); vi.restoreAllMocks() removes them. */
+export function spyVault() {
+  return { get: vi.spyOn(env.COOKIE_VAULT, "get"), put: vi.spyOn(env.COOKIE_VAULT, "put") };
 }

@@ -1,19 +1,23 @@
 // POST /boot, once per page view: keeps the `_sid` session cookie and, when cookie restoration is active, the cookie
 // backup. The browser sends the listed cookies its page can see; the edge keeps a backup per identity cookie (FPID,
 // the long-lived, server-set, HttpOnly id, or the site's own `identityCookie`) and answers with the backed-up cookies
-// the browser has lost.
+// the browser has lost. The backup marker (backup-marker.ts) spares the vault read when the browser shows exactly
+// what the backup holds.
 import { type EdgeConfig, moduleActive } from "../../schemas/edge-config";
 import { BootBodySchema, type BootResponse } from "../../schemas/loader";
 import { readJsonBody } from "../shared/body";
 import { jsonResponse } from "../shared/errors";
 import type { Site } from "../shared/site";
+import { backupDigest, markerSetCookie, markerVouches } from "./backup-marker";
 import {
+  BACKUP_MARKER,
   backupEligible,
   cookieMaxAgeSeconds,
   edgeIssuesIdentity,
   fpidSetCookie,
   newFpid,
   parseCookieHeader,
+  shownCookies,
   usableIdentity,
 } from "./cookies";
 import { currentSession, SESSION_COOKIE, sessionSetCookie } from "./session";
@@ -37,20 +41,35 @@ export async function handleBoot(request: Request, env: Env, ctx: ExecutionConte
     if (edgeIssuesIdentity(config)) headers.append("Set-Cookie", fpidSetCookie(newFpid(), site));
     return answer([]);
   }
-  return answer(await restore(env, ctx, site, config, identity, sent, jar));
+
+  const key = vaultKey(site.containerId, identity);
+  const shown = shownCookies(sent, jar, config);
+  const digest = await backupDigest(key, shown);
+  const now = Math.floor(Date.now() / 1000);
+  // Nothing lost, nothing new to back up, and no refresh due: no KV read, and the marker stays as it is.
+  if (markerVouches(jar.get(BACKUP_MARKER), digest, now)) return answer([]);
+
+  const { restoreCookies, savedAt } = await restore(env, ctx, site, config, key, shown, now);
+  // The marker describes the browser once the script has written the restored cookies back.
+  for (const { name, value } of restoreCookies) shown.set(name, value);
+  const after = restoreCookies.length > 0 ? await backupDigest(key, shown) : digest;
+  headers.append("Set-Cookie", markerSetCookie(savedAt, after, site));
+  return answer(restoreCookies);
 }
 
-/** Merges the sent cookies into the backup (written off the response path) and lists the ones the browser lost. */
+/**
+ * Merges the shown cookies into the backup (written off the response path) and lists the ones the browser lost.
+ * `savedAt` is the backup's as it now stands: now when written, else the stored one (now when there is none).
+ */
 async function restore(
   env: Env,
   ctx: ExecutionContext,
   site: Site,
   config: EdgeConfig,
-  identity: string,
-  sent: Record<string, string>,
-  jar: Map<string, string>,
-): Promise<BootResponse["restoreCookies"]> {
-  const key = vaultKey(site.containerId, identity);
+  key: string,
+  shown: Map<string, string | null>,
+  now: number,
+): Promise<{ restoreCookies: BootResponse["restoreCookies"]; savedAt: number }> {
   const stored = await readVault(env, key);
   const maxAge = cookieMaxAgeSeconds(config);
   const restoreCookies: BootResponse["restoreCookies"] = [];
@@ -60,20 +79,17 @@ async function restore(
     // A name the container no longer lists is dropped from the backup, not restored.
     if (!backupEligible(name, config)) continue;
     next[name] = value;
-    if (!Object.hasOwn(sent, name) && !jar.has(name)) restoreCookies.push({ name, value, maxAge });
+    if (!shown.has(name)) restoreCookies.push({ name, value, maxAge });
   }
-  for (const [name, value] of Object.entries(sent)) {
-    if (backupEligible(name, config)) next[name] = value;
-  }
+  // Only values the page sent are backed up; a name only the Cookie header carries just counts as present.
+  for (const [name, value] of shown) if (value !== null) next[name] = value;
 
-  const now = Math.floor(Date.now() / 1000);
-  if (vaultNeedsWrite(stored, next, now)) {
-    // Off the response path: the page waits for /boot before loading GTM.
-    ctx.waitUntil(
-      writeVault(env, key, next, now).catch((error: unknown) =>
-        console.error(JSON.stringify({ event: "cookie_vault_write_failed", containerId: site.containerId, error: String(error) })),
-      ),
-    );
-  }
-  return restoreCookies;
+  if (!vaultNeedsWrite(stored, next, now)) return { restoreCookies, savedAt: stored?.savedAt ?? now };
+  // Off the response path: the page waits for /boot before loading GTM.
+  ctx.waitUntil(
+    writeVault(env, key, next, now).catch((error: unknown) =>
+      console.error(JSON.stringify({ event: "cookie_vault_write_failed", containerId: site.containerId, error: String(error) })),
+    ),
+  );
+  return { restoreCookies, savedAt: now };
 }

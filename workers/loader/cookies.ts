@@ -1,5 +1,5 @@
-// Cookie helpers for /boot: reading the Cookie header, the container's cookie list, the identity cookie that keys
-// the vault, and the server-side FPID.
+// Cookie helpers for /boot: reading the Cookie header, the container's cookie list (which names are backed up, and
+// which of them are volatile), the identity cookie that keys the vault, and the server-side FPID.
 import type { EdgeConfig } from "../../schemas/edge-config";
 import { randomBase64url } from "../shared/base64url";
 import { siteCookieDomain } from "../shared/cookie-domain";
@@ -7,6 +7,8 @@ import { cookieNameTest } from "../shared/cookie-names";
 import type { Site } from "../shared/site";
 
 const FPID = "FPID";
+/** The edge's own record of the last backup (backup-marker.ts): never a cookie to back up itself. */
+export const BACKUP_MARKER = "_qxb";
 export const DAY_SECONDS = 86_400;
 
 /** Name → value from a Cookie header; the first occurrence wins, as browsers send the most specific cookie first. */
@@ -24,12 +26,38 @@ export function parseCookieHeader(header: string | null): Map<string, string> {
 
 /**
  * Names the vault keeps for this container: listed, and writable again by the script. The identity cookie is the
- * vault key itself, and HttpOnly names are invisible to `document.cookie`, so neither can be sent or restored by
- * the page.
+ * vault key itself, and HttpOnly names (the backup marker among them) are invisible to `document.cookie`, so none of
+ * them can be sent or restored by the page.
  */
 export function backupEligible(name: string, config: EdgeConfig): boolean {
   const keeper = config.modules.cookieKeeper;
-  return name !== config.identityCookie && !keeper.httpOnly.includes(name) && cookieNameTest(keeper.cookies)(name);
+  return (
+    name !== config.identityCookie && name !== BACKUP_MARKER && !keeper.httpOnly.includes(name) && cookieNameTest(keeper.cookies)(name)
+  );
+}
+
+/**
+ * Volatile cookies: backed up like any other, but a change of only their value does not rewrite the backup (the new
+ * value goes along with the next write, or the 30-day refresh). GA4's session cookie `_ga_<ID>` (session start,
+ * session number, engagement, last hit time) is rewritten by GA4's script on every page view, so keeping it current
+ * would cost a KV write per page view. A days-old copy costs little accuracy when it is restored: GA4 starts a new
+ * session after 30 idle minutes anyway, so only the session number (`ga_session_number`) may undercount, by the
+ * sessions since the last write. A new `_ga_<ID>` name is still written at once (docs/cookies.md).
+ */
+export function volatileCookie(name: string): boolean {
+  return name.startsWith("_ga_");
+}
+
+/**
+ * The backup-eligible cookies a /boot shows, as restore() sees them: name → the value the page sent, or null for a
+ * name only the Cookie header carries (the page cannot read it, so its value is never backed up; it only counts as
+ * present).
+ */
+export function shownCookies(sent: Record<string, string>, jar: Map<string, string>, config: EdgeConfig): Map<string, string | null> {
+  const shown = new Map<string, string | null>();
+  for (const [name, value] of Object.entries(sent)) if (backupEligible(name, config)) shown.set(name, value);
+  for (const name of jar.keys()) if (!shown.has(name) && backupEligible(name, config)) shown.set(name, null);
+  return shown;
 }
 
 /**

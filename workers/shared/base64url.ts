@@ -1,7 +1,8 @@
 // base64url (RFC 4648 §5) without padding: the router's proxy parameter, the loader's encoded tag paths and the
-// random identifiers the edge issues (FPID, `_sid`, API keys), and the log search's cursor.
+// random identifiers the edge issues (FPID, `_sid`, API keys), the log search's cursor and the digest in the
+// loader's backup marker.
 
-function bytesToBase64url(bytes: Uint8Array): string {
+export function bytesToBase64url(bytes: Uint8Array): string {
   let binary = "";
   for (const byte of bytes) binary += String.fromCharCode(byte);
   return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
