@@ -42,13 +42,7 @@ console.log(`sample: ${ranges.length} blocks of ${BLOCK} lines (share ${share}, 
 
 const run = spawnSync(
   process.execPath,
-  [
-    join(root, "node_modules/@stryker-mutator/core/bin/stryker.js"),
-    "run",
-    "--mutate",
-    ranges.join(","),
-    ...process.argv.slice(2),
-  ],
+  [join(root, "node_modules/@stryker-mutator/core/bin/stryker.js"), "run", "--mutate", ranges.join(","), ...process.argv.slice(2)],
   { cwd: root, stdio: "inherit", env: { ...process.env, MUTATE_RUN: "sample" } },
 );
 if (run.status !== 0) process.exit(run.status ?? 1);
