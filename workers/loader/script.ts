@@ -102,6 +102,7 @@ export function scriptEtag(version: number, settings: string): string {
 /** RFC 9110 If-None-Match: a list of (possibly weak) tags or `*`; weak comparison applies. */
 export function matchesIfNoneMatch(header: string | null, etag: string): boolean {
   if (header === null) return false;
-  if (header.trim() === "*") return true;
+  // Header values reach the Worker trimmed (Fetch normalizes them).
+  if (header === "*") return true;
   return header.split(",").some((tag) => tag.trim().replace(/^W\//, "") === etag);
 }
