@@ -98,3 +98,111 @@ describe("restart", () => {
     expect(await env.ROUTING_MAP.get(`${id}.edge.example`)).toBe(id);
   });
 });
+
+describe("versions announced to the object", () => {
+  it("a pending version announced again with its config (the first announcement had none) makes that config the latest", async () => {
+    const id = uniqueId("announce");
+    const stub = containerStub(env, id);
+    // The webhook could not read the control plane the first time, so its message carried no config.
+    const bare: VersionedMessage = { type: "upsert", containerId: id, version: 2, source: "webhook" };
+    const config = edgeConfig({ containerId: id, version: 2, publicHosts: [`new.${id}.example`] });
+    const withConfig: VersionedMessage = { ...bare, config: v.parse(EdgeConfigSchema, config) };
+
+    expect(await stub.recordDesired(bare)).toMatchObject({ status: "accepted" });
+    expect(await stub.latestPublicHosts(id)).toBeNull();
+    expect(await stub.recordDesired(withConfig)).toMatchObject({ status: "accepted" });
+
+    expect(await stub.latestPublicHosts(id)).toEqual([`new.${id}.example`]);
+  });
+
+  it("a version recorded but not yet applied counts as out of sync from the moment it was recorded", async () => {
+    const id = uniqueId("out-of-sync");
+    const stub = containerStub(env, id);
+    const before = Date.now();
+
+    await stub.recordDesired({ type: "upsert", containerId: id, version: 1, source: "webhook" });
+
+    const health = await stub.health();
+    expect(health).toMatchObject({ containerId: id, desiredVersion: 1, appliedVersion: 0, errorSince: null });
+    expect(health!.outOfSyncSince).toBeGreaterThanOrEqual(before);
+    expect(health!.outOfSyncSince).toBeLessThanOrEqual(Date.now());
+  });
+});
+
+describe("repair", () => {
+  it("of a container the object never saw does nothing and leaves it unconfigured", async () => {
+    const id = uniqueId("repair-unknown");
+    const spies = await spyOnKvWrites(id);
+
+    expect(await containerStub(env, id).repair(id)).toEqual({ writes: 0, deletes: 0, resent: false });
+
+    expect(kvWriteCount(spies)).toBe(0);
+    expect(await statusOf(id)).toBeNull();
+  });
+});
+
+describe("GET /_edge/config/:id", () => {
+  it("serves the applied config without queueing a repair (only a KV miss on live traffic does)", async () => {
+    const id = await appliedFromQueue("config-read");
+    const send = await runInDurableObject(containerStub(env, id), (instance) =>
+      vi.spyOn((instance as unknown as { env: Env }).env.CONFIG_QUEUE, "send"),
+    );
+
+    const res = await exports.default.fetch(`http://localhost/_edge/config/${id}`, { headers: { "X-Edge-Auth": env.EDGE_AUTH_SECRET } });
+
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ containerId: id, version: 1 });
+    expect(send).not.toHaveBeenCalled();
+  });
+});
+
+describe("a verification that was due when the container was removed", () => {
+  it("finds nothing left to verify: the keys stay deleted and no alarm is left", async () => {
+    const id = await appliedFromQueue("verify-removed");
+    await runInDurableObject(containerStub(env, id), async (instance) => {
+      // The removal is being applied when the alarm fires: the verification waits for it, then runs.
+      const removal = instance.apply(id, 2, null);
+      const alarm = instance.alarm();
+      expect(await removal).toMatchObject({ status: "applied", version: 2 });
+      await alarm;
+    });
+
+    expect(await alarmOf(id)).toBeNull();
+    expect(await env.EDGE_CONFIG.get(id)).toBeNull();
+    expect(await env.ROUTING_MAP.get(`${id}.edge.example`)).toBeNull();
+    expect(await statusOf(id)).toMatchObject({ appliedVersion: 2, deleted: true, lastError: null });
+  });
+});
+
+describe("a PUT repeating a version the queue applied on its own", () => {
+  it("with the same content is a repeat: 202, nothing queued", async () => {
+    const id = await appliedFromQueue("put-repeat");
+
+    const call = await operatorPut(edgeConfig({ containerId: id }));
+
+    expect(call.response.status).toBe(202);
+    expect(await call.response.json()).toEqual({ containerId: id, version: 1, enqueued: false });
+    expect(call.queued).toEqual([]);
+  });
+
+  it("with other content is 409 version_conflict", async () => {
+    const id = await appliedFromQueue("put-other");
+
+    const call = await operatorPut(edgeConfig({ containerId: id, gtmId: "GTM-OTHER1" }));
+
+    expect(call.response.status).toBe(409);
+    expect(await call.response.json()).toMatchObject({ error: "version_conflict" });
+    expect(call.queued).toEqual([]);
+  });
+
+  it("at the version of a removal is 409 version_conflict", async () => {
+    const id = await appliedFromQueue("put-removed");
+    expect((await deliver(QUEUES.config, [{ type: "delete", containerId: id, version: 2 }])).explicitAcks).toHaveLength(1);
+
+    const call = await operatorPut(edgeConfig({ containerId: id, version: 2 }));
+
+    expect(call.response.status).toBe(409);
+    expect(await call.response.json()).toMatchObject({ error: "version_conflict" });
+    expect(call.queued).toEqual([]);
+  });
+});
