@@ -64,6 +64,7 @@ describe("drift re-sends", () => {
     expect(send).toHaveBeenCalledTimes(7);
     expect(send).toHaveBeenLastCalledWith(expect.objectContaining({ containerId: id, version: 1, source: "drift" }));
   });
+
   it("keep their backed-off time when a newer version is recorded meanwhile", async () => {
     const id = uniqueId("drift-kept");
     const stub = containerStub(env, id);
