@@ -13,15 +13,18 @@ import { statusOf } from "../support/pipeline";
 import { standInTenant } from "../support/postgrest-stand-in.client";
 
 /**
- * Like `deliver`, for one message on its `attempts`-th delivery, and with the options of its retry() call: the
- * test runtime's queue result records that a message was retried but not the delay asked for.
+ * Like `deliver`, for messages on their `attempts`-th delivery, and with each message's retry() spied on: the test
+ * runtime's queue result records that a message was retried but not the delay asked for.
  */
-async function deliverAttempt(body: unknown, attempts: number) {
-  const batch = createMessageBatch(QUEUES.config, [{ id: `m-${crypto.randomUUID()}`, timestamp: new Date(), attempts, body }]);
-  const retry = vi.spyOn(batch.messages[0]!, "retry");
+async function deliverAttempt(bodies: unknown[], attempts: number, envOverrides: Partial<Env> = {}) {
+  const batch = createMessageBatch(
+    QUEUES.config,
+    bodies.map((body, i) => ({ id: `m-${crypto.randomUUID()}-${i}`, timestamp: new Date(), attempts, body })),
+  );
+  const retries = batch.messages.map((message) => vi.spyOn(message, "retry"));
   const ctx = createExecutionContext();
-  await (worker.queue as ExportedHandlerQueueHandler<Env>)(batch, env, ctx);
-  return { result: await getQueueResult(batch, ctx), retry };
+  await (worker.queue as ExportedHandlerQueueHandler<Env>)(batch, { ...env, ...envOverrides }, ctx);
+  return { result: await getQueueResult(batch, ctx), retries, ids: batch.messages.map((message) => message.id) };
 }
 
 describe("a message without a config", () => {
@@ -29,10 +32,12 @@ describe("a message without a config", () => {
     const supabase = standInTenant("retry-unknown");
     await supabase.answerRpc(EDGE_CONFIG_RPC, { p_container_id: "retry-unknown" }, { body: null });
 
-    const result = await deliver(QUEUES.config, [{ containerId: "retry-unknown", version: 1 }], supabase.env);
+    const { result, retries } = await deliverAttempt([{ containerId: "retry-unknown", version: 1 }], 2, supabase.env);
 
     expect(result.explicitAcks).toHaveLength(0);
     expect(result.retryMessages).toHaveLength(1);
+    // The second attempt waits 2^2 s (workers/shared/queues.ts backoffSeconds).
+    expect(retries[0]).toHaveBeenCalledWith({ delaySeconds: 4 });
     expect((await statusOf("retry-unknown"))?.lastError).toContain("control plane has no config for retry-unknown");
     expect(await env.EDGE_CONFIG.get("retry-unknown")).toBeNull();
   });
@@ -74,17 +79,51 @@ describe("a repair", () => {
     const spies = await spyOnKvWrites(id);
     spies.find((s) => s.map === "EDGE_CONFIG")!.put.mockRejectedValueOnce(new Error("KV PUT failed: 429 Too Many Requests"));
 
-    const { result: failed, retry } = await deliverAttempt({ type: "repair", containerId: id, source: "drift" }, 3);
+    const { result: failed, retries } = await deliverAttempt([{ type: "repair", containerId: id, source: "drift" }], 3);
 
     expect(failed.explicitAcks).toHaveLength(0);
     expect(failed.retryMessages).toHaveLength(1);
-    // The third attempt waits 2^3 s (workers/shared/queues.ts backoffSeconds).
-    expect(retry).toHaveBeenCalledWith({ delaySeconds: 8 });
+    expect(retries[0]).toHaveBeenCalledWith({ delaySeconds: 8 });
     expect(await env.EDGE_CONFIG.get(id)).toBeNull();
 
     const retried = await deliver(QUEUES.config, [{ type: "repair", containerId: id, source: "drift" }]);
     expect(retried.explicitAcks).toHaveLength(1);
     expect(kvWriteCount(spies)).toBe(2);
     expect(await env.EDGE_CONFIG.get(id, "json")).toMatchObject({ containerId: id, version: 1 });
+  });
+});
+
+describe("an upsert whose KV write fails", () => {
+  it("is retried after a backoff delay", async () => {
+    const id = "retry-kv-put";
+    const spies = await spyOnKvWrites(id);
+    spies.find((s) => s.map === "ROUTING_MAP")!.put.mockRejectedValueOnce(new Error("KV PUT failed: 429 Too Many Requests"));
+
+    const { result, retries } = await deliverAttempt(
+      [{ type: "upsert", containerId: id, version: 1, config: edgeConfig({ containerId: id }) }],
+      4,
+    );
+
+    expect(result.explicitAcks).toHaveLength(0);
+    expect(retries[0]).toHaveBeenCalledWith({ delaySeconds: 16 });
+    expect(await statusOf(id)).toMatchObject({ appliedVersion: 0, desiredVersion: 1, inSync: false });
+  });
+});
+
+describe("a batch with several versions of one container", () => {
+  it("acknowledges the versions the newest supersedes, and retries the newest when it fails", async () => {
+    const id = "retry-batch-newest";
+    // Version 2 carries no config and Supabase is not configured here, so it cannot be applied yet.
+    const { result, ids } = await deliverAttempt(
+      [
+        { type: "upsert", containerId: id, version: 1, config: edgeConfig({ containerId: id }) },
+        { containerId: id, version: 2 },
+      ],
+      1,
+    );
+
+    expect(result.explicitAcks).toEqual([ids[0]]);
+    expect(result.retryMessages).toEqual([{ msgId: ids[1] }]);
+    expect(await env.EDGE_CONFIG.get(id)).toBeNull();
   });
 });
