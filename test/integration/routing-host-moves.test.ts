@@ -1,0 +1,61 @@
+// A container moving one of its own hosts between infraHosts and publicHosts in a new version. The RoutingRegistry
+// refuses a public host on the registrable domain of any infra host, this container's own included; a host the new
+// version names again is the same key, so it may change role. Operator API, real queue handler, real KV.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { edgeConfig } from "../support/fixtures";
+import { operatorPut, putAndApply } from "../support/operator";
+import { statusOf } from "../support/pipeline";
+import { uniqueId } from "../support/takeovers";
+
+describe("a container's own host", () => {
+  it("moves from its infraHosts to its publicHosts in a new version", async () => {
+    const id = uniqueId("move-out");
+    const host = `in.${id}-a.example`;
+    await putAndApply(edgeConfig({ containerId: id, version: 1, infraHosts: [host], publicHosts: [`ss.${id}.example`] }));
+
+    await putAndApply(edgeConfig({ containerId: id, version: 2, infraHosts: [`in.${id}-b.example`], publicHosts: [host] }));
+
+    expect(await statusOf(id)).toMatchObject({ appliedVersion: 2, inSync: true, lastError: null });
+    expect(await env.SITE_REGISTRY.get(host)).toBe(id);
+    expect(await env.ROUTING_MAP.get(host)).toBeNull();
+  });
+
+  it("moves from its publicHosts to its infraHosts in a new version", async () => {
+    const id = uniqueId("move-in");
+    const host = `ss.${id}-a.example`;
+    await putAndApply(edgeConfig({ containerId: id, version: 1, infraHosts: [`in.${id}-b.example`], publicHosts: [host] }));
+
+    await putAndApply(edgeConfig({ containerId: id, version: 2, infraHosts: [host], publicHosts: [`ss.${id}.example`] }));
+
+    expect(await env.ROUTING_MAP.get(host)).toBe(id);
+    expect(await env.SITE_REGISTRY.get(host)).toBeNull();
+  });
+
+  it("on the domain of an infra host it still holds is refused as a public host, whoever owns the infra host", async () => {
+    const id = uniqueId("move-domain");
+    await putAndApply(edgeConfig({ containerId: id, version: 1, infraHosts: [`in.${id}-a.example`], publicHosts: [`ss.${id}.example`] }));
+
+    // Version 2 drops the infra host but is not applied yet, so version 1's claim on it still stands.
+    expect((await operatorPut(edgeConfig({ containerId: id, version: 2, infraHosts: [`in.${id}-b.example`] }))).response.status).toBe(202);
+    const put = await operatorPut(
+      edgeConfig({ containerId: id, version: 3, infraHosts: [`in.${id}-b.example`], publicHosts: [`www.${id}-a.example`] }),
+    );
+
+    expect(put.response.status).toBe(409);
+    expect(await put.response.json()).toMatchObject({ error: "key_conflict", message: expect.stringContaining(`container ${id}`) });
+  });
+});
+
+describe("another container's public host", () => {
+  it("keeps its registrable domain: an infra host on it is refused with 409 naming the owner", async () => {
+    const owner = uniqueId("domain-owner");
+    await putAndApply(edgeConfig({ containerId: owner, publicHosts: [`ss.${owner}.example`] }));
+
+    const put = await operatorPut(edgeConfig({ containerId: uniqueId("domain-intruder"), infraHosts: [`edge.${owner}.example`] }));
+
+    expect(put.response.status).toBe(409);
+    expect(await put.response.json()).toMatchObject({ error: "key_conflict", message: expect.stringContaining(`container ${owner}`) });
+    expect(await env.ROUTING_MAP.get(`edge.${owner}.example`)).toBeNull();
+  });
+});
