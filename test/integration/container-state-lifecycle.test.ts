@@ -14,7 +14,7 @@ import { EdgeConfigSchema } from "../../schemas/edge-config";
 import { QUEUES } from "../../workers/shared/queues";
 import { deliver, kvWriteCount, spyOnKvWrites } from "../support/control-pipeline";
 import { edgeConfig } from "../support/fixtures";
-import { operatorPut } from "../support/operator";
+import { operatorPut, putAndApply } from "../support/operator";
 import { statusOf } from "../support/pipeline";
 
 const INTERVAL_MS = Number(env.KV_VERIFY_INTERVAL_MS);
@@ -138,6 +138,47 @@ describe("repair", () => {
 
     expect(kvWriteCount(spies)).toBe(0);
     expect(await statusOf(id)).toBeNull();
+  });
+});
+
+describe("repair of a container in sync", () => {
+  it("re-sends nothing, although the object keeps the applied version's message", async () => {
+    const id = uniqueId("repair-in-sync");
+    await putAndApply(edgeConfig({ containerId: id }));
+    const stub = containerStub(env, id);
+    const send = await runInDurableObject(stub, (instance) => vi.spyOn((instance as unknown as { env: Env }).env.CONFIG_QUEUE, "send"));
+
+    expect(await stub.repair(id)).toEqual({ writes: 0, deletes: 0, resent: false });
+
+    expect(send).not.toHaveBeenCalled();
+  });
+});
+
+describe("repair of a container whose pending version only failed", () => {
+  it("re-sends nothing: no message was recorded for that version (its own retry brings it)", async () => {
+    const id = await appliedFromQueue("repair-failed-only");
+    const stub = containerStub(env, id);
+    await stub.recordFailure(id, 2, "control plane has no config");
+    const send = await runInDurableObject(stub, (instance) => vi.spyOn((instance as unknown as { env: Env }).env.CONFIG_QUEUE, "send"));
+
+    expect(await stub.repair(id)).toMatchObject({ resent: false });
+
+    expect(send).not.toHaveBeenCalled();
+  });
+});
+
+describe("the drift alarm of a version that only failed", () => {
+  it("re-sends nothing and is not armed again: no message was recorded for that version", async () => {
+    const id = await appliedFromQueue("drift-failed-only");
+    const stub = containerStub(env, id);
+    await stub.recordFailure(id, 2, "control plane has no config");
+    const send = await runInDurableObject(stub, (instance) => vi.spyOn((instance as unknown as { env: Env }).env.CONFIG_QUEUE, "send"));
+
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+
+    expect(send).not.toHaveBeenCalled();
+    // Only the daily verification is left.
+    expect(await alarmOf(id)).toBeGreaterThan(Date.now() + INTERVAL_MS * 0.4);
   });
 });
 
