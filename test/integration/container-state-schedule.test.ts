@@ -7,6 +7,7 @@ import { env } from "cloudflare:workers";
 import * as v from "valibot";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { containerStub } from "../../durable/container-state";
+import { VERIFY_RETRY_MS } from "../../durable/kv-verify";
 import type { UpsertMessage } from "../../schemas/config-message";
 import { EdgeConfigSchema } from "../../schemas/edge-config";
 import { QUEUES } from "../../workers/shared/queues";
@@ -119,6 +120,46 @@ describe("the KV verification", () => {
     await containerStub(env, id).repair(id);
 
     expect(await alarmOf(id)).toBeNull();
+  });
+});
+
+describe("a failed KV verification", () => {
+  it("is looked at again VERIFY_RETRY_MS (15 minutes) later", async () => {
+    const id = uniqueId("verify-retry");
+    await deliver(QUEUES.config, [upsert(id, 1)]);
+    // A key the container's config names now belongs to another container: the verification must not overwrite it.
+    await env.ROUTING_MAP.put(`${id}.edge.example`, "someone-else");
+
+    const window = await timed(() => runDurableObjectAlarm(containerStub(env, id)));
+
+    await expectAlarmAfter(id, window, VERIFY_RETRY_MS);
+    expect((await statusOf(id))?.lastError).toMatch(/KV verification of v1 failed/);
+  });
+});
+
+describe("a failure recorded for a version", () => {
+  it("already applied leaves the container in sync: the error is kept, but it is not out of sync", async () => {
+    const id = uniqueId("fail-applied");
+    await deliver(QUEUES.config, [upsert(id, 1)]);
+    const stub = containerStub(env, id);
+
+    await stub.recordFailure(id, 1, "a replayed message for version 1 was invalid");
+
+    expect(await stub.health()).toMatchObject({ outOfSyncSince: null, errorSince: expect.any(Number) });
+    expect(await statusOf(id)).toMatchObject({ inSync: true, lastError: "a replayed message for version 1 was invalid" });
+  });
+
+  it("not applied yet makes the container out of sync from then", async () => {
+    const id = uniqueId("fail-newer");
+    await deliver(QUEUES.config, [upsert(id, 1)]);
+    const stub = containerStub(env, id);
+    const before = Date.now();
+
+    await stub.recordFailure(id, 2, "control plane has no config");
+
+    const health = await stub.health();
+    expect(health?.outOfSyncSince).toBeGreaterThanOrEqual(before);
+    expect(health?.outOfSyncSince).toBeLessThanOrEqual(Date.now());
   });
 });
 
