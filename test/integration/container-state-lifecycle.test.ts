@@ -182,6 +182,38 @@ describe("the drift alarm of a version that only failed", () => {
   });
 });
 
+describe("the drift alarm of a failure recorded for the applied version", () => {
+  it("re-sends nothing: the version it would send is already applied", async () => {
+    const id = uniqueId("drift-applied");
+    await putAndApply(edgeConfig({ containerId: id }));
+    const stub = containerStub(env, id);
+    await stub.recordFailure(id, 1, "a replayed message for version 1 was invalid");
+    const send = await runInDurableObject(stub, (instance) => vi.spyOn((instance as unknown as { env: Env }).env.CONFIG_QUEUE, "send"));
+
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+
+    expect(send).not.toHaveBeenCalled();
+  });
+});
+
+describe("a drift re-send", () => {
+  it("does not run the KV verification before it is due", async () => {
+    const id = await appliedFromQueue("drift-not-verify");
+    const stub = containerStub(env, id);
+    await runInDurableObject(stub, (instance) =>
+      vi.spyOn((instance as unknown as { env: Env }).env.CONFIG_QUEUE, "send").mockResolvedValue(undefined as never),
+    );
+    await stub.recordDesired({ type: "upsert", containerId: id, version: 2, source: "webhook" });
+    await env.ROUTING_MAP.delete(`${id}.edge.example`);
+    const spies = await spyOnKvWrites(id);
+
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+
+    expect(kvWriteCount(spies)).toBe(0);
+    expect(await env.ROUTING_MAP.get(`${id}.edge.example`)).toBeNull();
+  });
+});
+
 describe("GET /_edge/config/:id", () => {
   it("serves the applied config without queueing a repair (only a KV miss on live traffic does)", async () => {
     const id = await appliedFromQueue("config-read");
