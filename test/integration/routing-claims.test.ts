@@ -1,6 +1,6 @@
-// A container moving one of its own hosts between infraHosts and publicHosts in a new version. The RoutingRegistry
-// refuses a public host on the registrable domain of any infra host, this container's own included; a host the new
-// version names again is the same key, so it may change role. Operator API, real queue handler, real KV.
+// Routing-key claims the takeover cases do not cover: a container moving one of its own hosts between infraHosts and
+// publicHosts, the registrable-domain rule in both directions and for the container's own pending claims, and two
+// containers sharing one host through different mounts. Operator API, real queue handler, real RoutingRegistry and KV.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { edgeConfig } from "../support/fixtures";
@@ -57,5 +57,19 @@ describe("another container's public host", () => {
     expect(put.response.status).toBe(409);
     expect(await put.response.json()).toMatchObject({ error: "key_conflict", message: expect.stringContaining(`container ${owner}`) });
     expect(await env.ROUTING_MAP.get(`edge.${owner}.example`)).toBeNull();
+  });
+});
+
+describe("one host's paths", () => {
+  it("can be mounted by two containers, each its own prefix", async () => {
+    const first = uniqueId("mount-a");
+    const second = uniqueId("mount-b");
+    const host = `www.${first}.example`;
+    await putAndApply(edgeConfig({ containerId: first, publicHosts: [`${host}/a`] }));
+
+    await putAndApply(edgeConfig({ containerId: second, publicHosts: [`${host}/b`] }));
+
+    expect(await env.SITE_REGISTRY.get(`${host}/a`)).toBe(first);
+    expect(await env.SITE_REGISTRY.get(`${host}/b`)).toBe(second);
   });
 });
