@@ -279,3 +279,17 @@ describe("a PUT repeating a version the queue applied on its own", () => {
     expect(call.queued).toEqual([]);
   });
 });
+
+describe("a PUT repeated before its version is applied", () => {
+  it("is a repeat: 202, nothing queued again", async () => {
+    const config = edgeConfig({ containerId: uniqueId("put-pending") });
+    // The first PUT's message is recorded but not delivered: the version is accepted, not applied.
+    expect((await operatorPut(config)).response.status).toBe(202);
+
+    const again = await operatorPut(config);
+
+    expect(again.response.status).toBe(202);
+    expect(await again.response.json()).toEqual({ containerId: config.containerId, version: 1, enqueued: false });
+    expect(again.queued).toEqual([]);
+  });
+});
