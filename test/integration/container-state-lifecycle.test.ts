@@ -1,6 +1,7 @@
 // ContainerState across its life: a restart on stored state, the migration of an object created before KV
-// verification existed, versions announced twice, health timestamps, a verification that was due when the
-// container was removed, and PUTs that repeat a version the queue applied on its own (replay, drift, sweep).
+// verification existed, versions announced twice, what repairs and drift alarms re-send (and do not), the config
+// endpoint, a verification that was due when the container was removed, and PUTs that repeat a version (pending, or
+// applied by the queue on its own: replay, drift, sweep).
 // Restarts are made by constructing the class again on the object's own storage (what the runtime does when it
 // wakes an evicted object); the old schema is the first release's table, as the constructor still creates it.
 
