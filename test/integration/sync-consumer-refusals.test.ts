@@ -3,9 +3,11 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { QUEUES } from "../../workers/shared/queues";
+import { EDGE_CONFIG_RPC } from "../../workers/sync-consumer/supabase-source";
 import { deliver, kvWriteCount, spyOnKvWrites } from "../support/control-pipeline";
 import { edgeConfig } from "../support/fixtures";
 import { statusOf } from "../support/pipeline";
+import { standInTenant } from "../support/postgrest-stand-in.client";
 
 async function deadLetterBodies(): Promise<unknown[]> {
   const letters = await env.LOG_BUCKET.list({ prefix: "dead-letters/config/" });
@@ -49,5 +51,20 @@ describe("a refused config message", () => {
     expect(await env.ROUTING_MAP.get("refuse-http.edge.example")).toBeNull();
     expect((await statusOf("refuse-http"))?.lastError).toContain("upstream must be https");
     expect(await deadLetterBodies()).toContainEqual(message);
+  });
+});
+
+describe("a refused config read from the control plane", () => {
+  it("whose version is not a number is a dead letter, not retried as a lagging read", async () => {
+    const id = "refuse-text-version";
+    const supabase = standInTenant(id);
+    await supabase.answerRpc(EDGE_CONFIG_RPC, { p_container_id: id }, { body: { ...edgeConfig({ containerId: id }), version: "1" } });
+
+    const result = await deliver(QUEUES.config, [{ containerId: id, version: 2 }], supabase.env);
+
+    expect(result.explicitAcks).toHaveLength(1);
+    expect(result.retryMessages).toHaveLength(0);
+    expect((await statusOf(id))?.lastError).toContain("invalid EdgeConfig");
+    expect(await env.EDGE_CONFIG.get(id)).toBeNull();
   });
 });
