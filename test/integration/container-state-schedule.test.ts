@@ -6,6 +6,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import * as v from "valibot";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { alertStub } from "../../durable/alert-state";
 import { containerStub } from "../../durable/container-state";
 import { VERIFY_RETRY_MS } from "../../durable/kv-verify";
 import type { UpsertMessage } from "../../schemas/config-message";
@@ -160,6 +161,37 @@ describe("a failure recorded for a version", () => {
     const health = await stub.health();
     expect(health?.outOfSyncSince).toBeGreaterThanOrEqual(before);
     expect(health?.outOfSyncSince).toBeLessThanOrEqual(Date.now());
+  });
+});
+
+describe("the alerts", () => {
+  it("are told about a container that is in sync but failing, and told again once it recovers", async () => {
+    const id = uniqueId("alert-error-only");
+    await deliver(QUEUES.config, [upsert(id, 1)]);
+    const stub = containerStub(env, id);
+
+    await stub.recordFailure(id, 1, "a replayed message for version 1 was invalid");
+    expect((await alertStub(env).plan(Date.now())).watched).toContain(id);
+
+    await deliver(QUEUES.config, [upsert(id, 2, { gtmId: "GTM-AGAIN2" })]);
+    expect((await alertStub(env).plan(Date.now())).watched).not.toContain(id);
+  });
+});
+
+describe("a container that recovered", () => {
+  it("does not tell the alerts about its later, healthy changes", async () => {
+    const id = uniqueId("alert-recovered");
+    await deliver(QUEUES.config, [upsert(id, 1)]);
+    const stub = containerStub(env, id);
+    await stub.recordFailure(id, 1, "a replayed message for version 1 was invalid");
+    await deliver(QUEUES.config, [upsert(id, 2, { gtmId: "GTM-AGAIN2" })]);
+    const reached = await runInDurableObject(stub, (instance) =>
+      vi.spyOn((instance as unknown as { env: Env }).env.ALERT_STATE, "idFromName"),
+    );
+
+    await deliver(QUEUES.config, [upsert(id, 3, { gtmId: "GTM-AGAIN3" })]);
+
+    expect(reached).not.toHaveBeenCalled();
   });
 });
 
