@@ -1,5 +1,6 @@
-// ContainerState's one alarm and its pending versions: how far apart drift re-sends come, when the KV verification
-// is due after an apply or a repair, and what an apply leaves behind while a newer version is still pending.
+// ContainerState's one alarm, its pending versions and its health reports: how far apart drift re-sends come, when
+// the KV verification is due after an apply, a repair or a failed verification, what an apply leaves behind while a
+// newer version is still pending, and when the alerts hear about the container (only on a change of health).
 // The jitter of the verification time is pinned at its lowest (Math.random() = 0), so each rule gives one time.
 
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
