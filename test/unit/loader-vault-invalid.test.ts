@@ -9,7 +9,10 @@ describe("an invalid stored backup", () => {
   it("restores nothing from it", async () => {
     const shop = config("vault-invalid");
     const identity = "FPID2.2.invalidvault.1700000000";
-    await env.COOKIE_VAULT.put(vaultKey(shop.containerId, identity), JSON.stringify({ cookies: { _ga: "GA1.1.old.old" }, savedAt: "yesterday" }));
+    await env.COOKIE_VAULT.put(
+      vaultKey(shop.containerId, identity),
+      JSON.stringify({ cookies: { _ga: "GA1.1.old.old" }, savedAt: "yesterday" }),
+    );
     expect(await restored(await boot(shop, {}, { cookie: FPID("invalidvault") }))).toEqual([]);
   });
 
