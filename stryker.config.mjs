@@ -17,7 +17,7 @@ export default {
     "workers/router/{host,host-lookup,resolve-site,proxy-target,request-checks,upstream-headers,upstream-fetch}.ts",
     "workers/router/{traffic,response-rules,cookie-keeper}.ts",
     "workers/shared/{auth,cors}.ts",
-    "workers/loader/{handler,serve-script,script,boot,cookies,vault,session,detection}.ts",
+    "workers/loader/{handler,serve-script,script,boot,backup-marker,cookies,vault,session,detection}.ts",
     "workers/sync-consumer/consumer.ts",
     "durable/{container-state,kv-sync,routing-registry,routing-keys}.ts",
   ],

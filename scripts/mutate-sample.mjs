@@ -13,15 +13,22 @@ import config from "../stryker.config.mjs";
 const root = join(import.meta.dirname, "..");
 const BLOCK = 8;
 const share = Number(process.env.MUTATE_SHARE ?? "0.33");
-let seed = Number(process.env.MUTATE_SEED ?? "1");
+const seed = Number(process.env.MUTATE_SEED ?? "1");
 
-/** mulberry32: the same sample for the same seed, on every machine. */
-function random() {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = seed;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+/**
+ * mulberry32, seeded by the seed and the file's path: the same sample on every machine, and a file's sample does
+ * not move when another file grows or shrinks.
+ */
+function randomFor(/** @type {string} */ file) {
+  let state = seed;
+  for (const char of file) state = Math.imul(state ^ char.charCodeAt(0), 0x9e3779b1);
+  return () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 /** @param {string} pattern a path with at most one `{a,b}` list, as stryker.config.mjs writes them (no wildcards) */
@@ -34,11 +41,12 @@ function expand(pattern) {
 const ranges = [];
 for (const file of /** @type {string[]} */ (config.mutate).flatMap(expand)) {
   const lines = readFileSync(join(root, file), "utf8").split("\n").length;
+  const random = randomFor(file);
   for (let start = 1; start <= lines; start += BLOCK) {
     if (random() < share) ranges.push(`${file}:${start}-${Math.min(start + BLOCK - 1, lines)}`);
   }
 }
-console.log(`sample: ${ranges.length} blocks of ${BLOCK} lines (share ${share}, seed ${process.env.MUTATE_SEED ?? "1"})`);
+console.log(`sample: ${ranges.length} blocks of ${BLOCK} lines (share ${share}, seed ${seed})`);
 
 const run = spawnSync(
   process.execPath,
