@@ -4,6 +4,7 @@
 //   /set-cookies?c=<b64u>  sets each Set-Cookie of the base64url JSON array c, answers 204
 //   /redirect              302 to https://elsewhere.example/landing (must be handed back, not followed)
 //   /slow?ms=N             waits N ms before the headers
+//   /drip?ms=N             sends the headers and "first " at once, then "last" N ms later
 //   /cors                  reflects any Origin with credentials, the way sGTM's clients do
 //   /many-cookies?n=N      sets N cookies _ga_0 ... _ga_<N-1>, answers 204
 //   /status?code=N         answers with status N (Node allows 100-999), body "status N"
@@ -53,6 +54,12 @@ async function handle(req, res) {
     await new Promise((resolve) => setTimeout(resolve, Number(url.searchParams.get("ms") ?? "0")));
     res.writeHead(200, { "Content-Type": "text/plain" });
     return res.end("slow");
+  }
+  if (url.pathname === "/drip") {
+    res.writeHead(200, { "Content-Type": "text/plain" });
+    res.write("first ");
+    await new Promise((resolve) => setTimeout(resolve, Number(url.searchParams.get("ms") ?? "0")));
+    return res.end("last");
   }
   if (url.pathname === "/cors") {
     res.writeHead(200, {
