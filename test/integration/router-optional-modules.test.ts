@@ -42,6 +42,20 @@ describe("geoHeaders", () => {
     expect(headers["x-appengine-city"]).toBe(encodeURIComponent("münchen"));
   });
 
+  it("sends only the fields Cloudflare knows for the request", async () => {
+    const config = await container({ geoHeaders: { enabled: true } });
+    const { headers } = await upstreamSaw(config.publicHosts[0]!, { cf: { country: "AT" } });
+    expect(headers["x-appengine-country"]).toBe("AT");
+    expect(headers["x-appengine-region"]).toBeUndefined();
+    expect(headers["x-appengine-city"]).toBeUndefined();
+  });
+
+  it("proxies a request without request.cf (a local run), sending no geo headers", async () => {
+    const config = await container({ geoHeaders: { enabled: true } });
+    const { headers } = await upstreamSaw(config.publicHosts[0]!);
+    expect(headers["x-appengine-country"]).toBeUndefined();
+  });
+
   it("sends nothing when enabled is false", async () => {
     const config = await container({ geoHeaders: { enabled: false } });
     const { headers } = await upstreamSaw(config.publicHosts[0]!, { cf: GEO_CF });
