@@ -3,7 +3,7 @@
 // the sample keeps every file of stryker.config.mjs's `mutate` list and, in each, a random third of its blocks of
 // BLOCK lines (Stryker mutates what lies inside a `file:start-end` range), so it estimates the same score in about a
 // third of the time. Mutants that span more than one block (a whole function's body) are not in the sample.
-//   MUTATE_SEED=1 MUTATE_SHARE=0.33 npm run mutate:sample [-- extra stryker options]
+//   MUTATE_SEED=1 MUTATE_SHARE=0.33 npm run mutate:sample [-- extra stryker options | --score-only]
 // Results: reports/mutation-sample.json (Stryker's JSON report), and the score printed per file.
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -43,25 +43,41 @@ for (const file of /** @type {string[]} */ (config.mutate).flatMap(expand)) {
   const lines = readFileSync(join(root, file), "utf8").split("\n").length;
   const random = randomFor(file);
   for (let start = 1; start <= lines; start += BLOCK) {
-    if (random() < share) ranges.push(`${file}:${start}-${Math.min(start + BLOCK - 1, lines)}`);
+    if (random() < share) ranges.push({ file, start, end: Math.min(start + BLOCK - 1, lines) });
   }
 }
 console.log(`sample: ${ranges.length} blocks of ${BLOCK} lines (share ${share}, seed ${seed})`);
 
-const run = spawnSync(
-  process.execPath,
-  [join(root, "node_modules/@stryker-mutator/core/bin/stryker.js"), "run", "--mutate", ranges.join(","), ...process.argv.slice(2)],
-  { cwd: root, stdio: "inherit", env: { ...process.env, MUTATE_RUN: "sample" } },
-);
+// `--score-only`: score the last report again without running Stryker.
+const scoreOnly = process.argv.includes("--score-only");
+const run = scoreOnly
+  ? { status: 0 }
+  : spawnSync(
+      process.execPath,
+      [
+        join(root, "node_modules/@stryker-mutator/core/bin/stryker.js"),
+        "run",
+        "--mutate",
+        ranges.map((r) => `${r.file}:${r.start}-${r.end}`).join(","),
+        ...process.argv.slice(2).filter((arg) => arg !== "--score-only"),
+      ],
+      { cwd: root, stdio: "inherit", env: { ...process.env, MUTATE_RUN: "sample" } },
+    );
 if (run.status !== 0) process.exit(run.status ?? 1);
 
-/** @type {{ files: Record<string, { mutants: { status: string }[] }> }} */
+/** @typedef {{ status: string, location: { start: { line: number }, end: { line: number } } }} Mutant */
+/** @type {{ files: Record<string, { mutants: Mutant[] }> }} */
 const report = JSON.parse(readFileSync(join(root, "reports/mutation-sample.json"), "utf8"));
 const caught = (/** @type {string} */ status) => status === "Killed" || status === "Timeout";
 const missed = (/** @type {string} */ status) => status === "Survived" || status === "NoCoverage";
+// The incremental report keeps the results of mutants an earlier sample had and this one has not (Stryker carries
+// them over unchanged, with their old tests): only this sample's blocks count.
+const inSample = (/** @type {string} */ file, /** @type {Mutant} */ m) =>
+  ranges.some((r) => r.file === file && r.start <= m.location.start.line && m.location.end.line <= r.end);
 let total = 0;
 let killed = 0;
-for (const [file, { mutants }] of Object.entries(report.files).sort()) {
+for (const [file, { mutants: all }] of Object.entries(report.files).sort()) {
+  const mutants = all.filter((m) => inSample(file, m));
   const k = mutants.filter((m) => caught(m.status)).length;
   const n = k + mutants.filter((m) => missed(m.status)).length;
   total += n;
