@@ -7,9 +7,8 @@
 import * as v from "valibot";
 import { BackupMarkerSchema } from "../../schemas/loader";
 import { bytesToBase64url } from "../shared/base64url";
-import { siteCookieDomain } from "../shared/cookie-domain";
 import type { Site } from "../shared/site";
-import { BACKUP_MARKER, volatileCookie } from "./cookies";
+import { BACKUP_MARKER, edgeSetCookie, volatileCookie } from "./cookies";
 import { VAULT_REFRESH_SECONDS, VAULT_TTL_SECONDS } from "./vault";
 
 /**
@@ -46,14 +45,8 @@ export function markerVouches(cookie: string | undefined, digest: string, nowSec
  * use for it; Secure when the request came over https (a local http run keeps it too).
  */
 export function markerSetCookie(savedAt: number, digest: string, site: Pick<Site, "publicHost" | "config" | "url">): string {
-  const domain = siteCookieDomain(site);
-  return [
-    `${BACKUP_MARKER}=${savedAt}.${digest}`,
-    `Max-Age=${VAULT_TTL_SECONDS}`,
-    ...(domain === null ? [] : [`Domain=${domain}`]),
-    "Path=/",
-    ...(site.url.protocol === "https:" ? ["Secure"] : []),
-    "HttpOnly",
-    "SameSite=Lax",
-  ].join("; ");
+  return edgeSetCookie(BACKUP_MARKER, `${savedAt}.${digest}`, VAULT_TTL_SECONDS, site, {
+    secure: site.url.protocol === "https:",
+    httpOnly: true,
+  });
 }

@@ -87,14 +87,28 @@ export function newFpid(now = Date.now()): string {
 
 /** Server-set, so Safari does not cap it like a script cookie; HttpOnly, so page scripts can neither read nor forge it. */
 export function fpidSetCookie(value: string, site: Pick<Site, "publicHost" | "config">): string {
+  return edgeSetCookie(FPID, value, cookieMaxAgeSeconds(site.config), site, { secure: true, httpOnly: true });
+}
+
+/**
+ * A cookie the edge sets for the site (FPID, `_sid`, the backup marker): the site's cookie Domain (none on an infra
+ * host), Path=/ and SameSite=Lax.
+ */
+export function edgeSetCookie(
+  name: string,
+  value: string,
+  maxAgeSeconds: number,
+  site: Pick<Site, "publicHost" | "config">,
+  flags: { secure: boolean; httpOnly: boolean },
+): string {
   const domain = siteCookieDomain(site);
   return [
-    `${FPID}=${value}`,
-    `Max-Age=${cookieMaxAgeSeconds(site.config)}`,
+    `${name}=${value}`,
+    `Max-Age=${maxAgeSeconds}`,
     ...(domain === null ? [] : [`Domain=${domain}`]),
     "Path=/",
-    "Secure",
-    "HttpOnly",
+    ...(flags.secure ? ["Secure"] : []),
+    ...(flags.httpOnly ? ["HttpOnly"] : []),
     "SameSite=Lax",
   ].join("; ");
 }

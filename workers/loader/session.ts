@@ -6,8 +6,8 @@
 import * as v from "valibot";
 import { SessionIdSchema } from "../../schemas/loader";
 import { randomBase64url } from "../shared/base64url";
-import { siteCookieDomain } from "../shared/cookie-domain";
 import type { Site } from "../shared/site";
+import { edgeSetCookie } from "./cookies";
 
 export const SESSION_COOKIE = "_sid";
 /** A visit ends after 30 minutes without a page view, as GA4 counts sessions. */
@@ -28,13 +28,5 @@ export function currentSession(sent: string | undefined): string {
  * scripts on purpose (a web container may read it); it identifies a visit, it authorises nothing.
  */
 export function sessionSetCookie(id: string, site: Pick<Site, "publicHost" | "config">): string {
-  const domain = siteCookieDomain(site);
-  return [
-    `${SESSION_COOKIE}=${id}`,
-    `Max-Age=${SESSION_SECONDS}`,
-    ...(domain === null ? [] : [`Domain=${domain}`]),
-    "Path=/",
-    "Secure",
-    "SameSite=Lax",
-  ].join("; ");
+  return edgeSetCookie(SESSION_COOKIE, id, SESSION_SECONDS, site, { secure: true, httpOnly: false });
 }
