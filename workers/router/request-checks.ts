@@ -18,11 +18,12 @@ const UNSENDABLE = /[\x00-\x08\x0a-\x1f\x7f]/;
 
 /**
  * After the upstream could not be reached: was it the request's own fault? The runtime accepts a header value with
- * a control character or DEL from the client, but the upstream drops the connection on it. Checked only once the
- * fetch failed, so requests that go through pay nothing for it.
+ * a control character or DEL from the client, but the upstream drops the connection on it. `sent` is what was
+ * forwarded (a dropped header cannot have caused it). Checked only once the fetch failed, so requests that go
+ * through pay nothing for it.
  */
-export function unsendableHeader(request: Request): EdgeError | null {
-  for (const [name, value] of request.headers) {
+export function unsendableHeader(sent: Headers): EdgeError | null {
+  for (const [name, value] of sent) {
     if (UNSENDABLE.test(value)) {
       return new EdgeError(400, "invalid_header", `header ${name} contains a control character`);
     }

@@ -118,15 +118,16 @@ async function proxy(
   // verdict); only what would reach the upstream is refused.
   if (bot?.bot && modules.botDetection === "block") return blockedBotResponse(outcome.path, allowedOrigin);
 
+  const headers = upstreamHeaders(request, site, modules, bot);
   let upstream: Response;
   try {
     upstream = await fetchUpstream(
       site.config.upstream + target,
-      { method: request.method, headers: upstreamHeaders(request, site, modules, bot), body: forwardedBody(request) },
+      { method: request.method, headers, body: forwardedBody(request) },
       upstreamTimeoutMs(env),
     );
   } catch (error) {
-    throw error instanceof EdgeError && error.code === "upstream_unreachable" ? (unsendableHeader(request) ?? error) : error;
+    throw error instanceof EdgeError && error.code === "upstream_unreachable" ? (unsendableHeader(headers) ?? error) : error;
   }
   outcome.upstreamStatus = upstream.status;
   return applyResponseRules(upstream, site, allowedOrigin, outcome);

@@ -1,82 +1,47 @@
-// Request headers for the upstream sGTM container: the client's headers minus hop-by-hop and Cloudflare-internal
-// ones, plus the forwarding headers the container needs to see the real visitor, and what the optional modules add
-// (geo headers, the bot verdict) or change (the client IP).
+// Request headers for the upstream sGTM container, by allow-list: only the client headers sGTM, its clients and
+// their tags read are forwarded, and the edge adds the forwarding headers (client address, public host, scheme) and
+// what the optional modules decide (geo headers, the bot verdict). Anything else a client sends, in particular
+// every header a proxy or CDN may use to claim a client address (Via, True-Client-IP, X_Forwarded_For, …), never
+// reaches the upstream: a list of names to remove would always miss one.
 import type { BotVerdict } from "../shared/bot-verdict";
 import type { Site } from "../shared/site";
 import { truncateIp } from "./anonymize-ip";
 import type { RequestModules } from "./request-modules";
 
-/** RFC 9110 §7.6.1 hop-by-hop headers, plus the non-standard ones proxies still send. */
-const HOP_BY_HOP = [
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "proxy-authenticate",
-  "proxy-authorization",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-];
-
 /**
- * Headers the edge sets itself (a client-sent copy must never reach the upstream, or a visitor could claim any
- * host or bot verdict), the edge's own routing header, and `host` (fetch derives it from the upstream URL).
+ * Client headers the upstream receives as sent (lower case; docs/privacy.md says why each is here). None of them can
+ * carry a client address: X-Forwarded-For and the geo and bot headers are the edge's own, set below.
  */
-const EDGE_OWNED = ["host", "x-public-host", "x-forwarded-host", "x-forwarded-proto", "x-device-bot", "x-device-bot-score"];
+const FORWARDED = new Set([
+  // What sGTM's clients and tags read to build a hit: identity cookies, the browser, the page, consent signals.
+  "cookie",
+  "user-agent",
+  "accept-language",
+  "referer",
+  "origin",
+  "dnt",
+  "sec-gpc",
+  "sec-fetch-site",
+  "sec-fetch-mode",
+  "sec-fetch-dest",
+  // Preview and debug mode through the customer's own domain (Tag Assistant sets it).
+  "x-gtm-server-preview",
+  // Content negotiation, the body's description, and conditional requests for gtm.js / gtag.js.
+  "accept",
+  "accept-encoding",
+  "content-type",
+  "content-encoding",
+  "content-length",
+  "if-none-match",
+  "if-modified-since",
+]);
 
-/**
- * Every header a client could send to claim an IP address or a location, in one place. Proxies, CDNs and platforms
- * each have their own; an upstream (sGTM, its tags, a WAF in front of it) may trust any of them, and with
- * ipAnonymization on one must not become a way around the cut, so a client-sent copy never passes. The edge sets
- * X-Forwarded-For and (geoHeaders) the X-Appengine geo headers itself, from what Cloudflare saw. Geo headers use
- * App Engine's names, which sGTM's Visitor Region variable and geo-aware templates read.
- */
-const CLIENT_IP_AND_LOCATION_HEADERS = [
-  // Standard and de-facto forwarding headers
-  "forwarded",
-  "x-forwarded-for",
-  "x-forwarded",
-  "forwarded-for",
-  "x-original-forwarded-for",
-  "x-real-ip",
-  "x-client-ip",
-  "client-ip",
-  "x-cluster-client-ip",
-  "x-originating-ip",
-  "x-remote-ip",
-  "x-remote-addr",
-  "x-proxyuser-ip",
-  // CDNs and hosting platforms (cf-* headers are all dropped anyway)
-  "true-client-ip",
-  "fastly-client-ip",
-  "akamai-client-ip",
-  "x-akamai-edgescape",
-  "x-azure-clientip",
-  "x-azure-socketip",
-  "x-envoy-external-address",
-  "x-vercel-forwarded-for",
-  "x-vercel-ip-country",
-  "x-vercel-ip-country-region",
-  "x-vercel-ip-city",
-  "x-vercel-ip-latitude",
-  "x-vercel-ip-longitude",
-  "cloudfront-viewer-address",
-  "cloudfront-viewer-country",
-  "cloudfront-viewer-country-region",
-  "cloudfront-viewer-city",
-  "cloudfront-viewer-latitude",
-  "cloudfront-viewer-longitude",
-  "x-country-code",
-  // Google App Engine / sGTM: what the container's Visitor Region and geo templates read
-  "x-appengine-user-ip",
-  "x-appengine-country",
-  "x-appengine-region",
-  "x-appengine-city",
-  "x-appengine-citylatlong",
-];
+/** User-agent client hints (Sec-CH-UA, -Mobile, -Platform, -Platform-Version, -Full-Version-List, -Model, …). */
+const CLIENT_HINTS_PREFIX = "sec-ch-ua";
 
-const DROPPED = new Set([...HOP_BY_HOP, ...EDGE_OWNED, ...CLIENT_IP_AND_LOCATION_HEADERS]);
+function forwards(name: string): boolean {
+  return FORWARDED.has(name) || name.startsWith(CLIENT_HINTS_PREFIX);
+}
 
 /** Header values must be ASCII here; a city like "Zürich" is percent-encoded rather than dropped. */
 function headerSafe(value: string): string {
@@ -89,7 +54,10 @@ function forwardedIp(clientIp: string, mode: RequestModules["ipAnonymization"]):
   return mode === "truncate" ? truncateIp(clientIp) : null;
 }
 
-/** Reads request.cf, whose parse is the largest single cost a request can add: only with geoHeaders on. */
+/**
+ * Reads request.cf, whose parse is the largest single cost a request can add: only with geoHeaders on. App
+ * Engine's names, which sGTM's Visitor Region variable and geo-aware templates read.
+ */
 function setGeoHeaders(headers: Headers, request: Request): void {
   const cf = request.cf as IncomingRequestCfProperties | undefined;
   if (cf?.country) headers.set("X-Appengine-Country", cf.country);
@@ -105,17 +73,14 @@ export function upstreamHeaders(request: Request, site: Site, modules: RequestMo
   let clientIp: string | null = null;
   let connection: string | null = null;
   for (const [name, value] of request.headers) {
-    if (name.startsWith("cf-")) {
-      if (name === "cf-connecting-ip") clientIp = value;
-    } else if (DROPPED.has(name)) {
-      if (name === "connection") connection = value;
-    } else {
-      headers.append(name, value);
-    }
+    if (forwards(name)) headers.append(name, value);
+    else if (name === "cf-connecting-ip") clientIp = value;
+    else if (name === "connection") connection = value;
   }
-  // Headers named in Connection are hop-by-hop for this hop only (RFC 9110 §7.6.1).
+  // Headers named in Connection are hop-by-hop for this hop only (RFC 9110 §7.6.1), allowed or not.
   if (connection !== null) for (const name of connection.split(",")) headers.delete(name.trim());
 
+  // The one client-address header: from what Cloudflare saw (CF-Connecting-IP), never from the client.
   const forwarded = clientIp === null ? null : forwardedIp(clientIp, modules.ipAnonymization);
   if (forwarded !== null) headers.set("X-Forwarded-For", forwarded);
   headers.set("X-Forwarded-Host", site.publicHost);
