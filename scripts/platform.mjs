@@ -9,6 +9,7 @@ import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseJsonc } from "./jsonc.mjs";
+import { DATA_DIR } from "./local-url.mjs";
 import { startSgtmOrigin } from "./sgtm-origin.mjs";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -24,6 +25,37 @@ export function freePort() {
       server.close(() => resolve(port));
     });
   });
+}
+
+/** A problem the person starting the local run can fix, told in one line (no stack). */
+export class LocalRunError extends Error {}
+
+/** The one-line answer to a port another program holds, naming the variable that moves it. */
+function portInUse(port, variable) {
+  return new LocalRunError(
+    `port ${port} is already in use (another program or another local run); start on another one: ${variable}=${port + 10} npm start`,
+  );
+}
+
+/** Fails with `portInUse` when something listens on 127.0.0.1:`port` (wrangler would die with a raw EADDRINUSE). */
+export function assertPortFree(port, variable) {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", (error) =>
+      reject(/** @type {{ code?: string }} */ (error).code === "EADDRINUSE" ? portInUse(port, variable) : error),
+    );
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(undefined)));
+  });
+}
+
+/** The stand-in origin on `port`, with a busy port told as such. */
+async function startOrigin(port) {
+  try {
+    return await startSgtmOrigin(port);
+  } catch (error) {
+    if (/** @type {{ code?: string }} */ (error).code === "EADDRINUSE") throw portInUse(port, "SGTM_PORT");
+    throw error;
+  }
 }
 
 export function ensureDevVars() {
@@ -127,8 +159,9 @@ function controlConfig(dir, vars) {
 export async function startPlatform(options = {}) {
   ensureDevVars();
   const port = options.port ?? (await freePort());
-  const origin = await startSgtmOrigin(options.originPort ?? 0);
-  const persistTo = options.persistTo ?? join(ROOT, ".data/wrangler");
+  await assertPortFree(port, "PORT");
+  const origin = await startOrigin(options.originPort ?? 0);
+  const persistTo = options.persistTo ?? join(DATA_DIR, "wrangler");
   const varArgs = Object.entries(options.vars ?? {}).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
   const control = controlConfig(join(persistTo, "..", "control-config"), options.vars ?? {});
   const child = spawn(

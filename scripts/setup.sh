@@ -1,21 +1,23 @@
 #!/usr/bin/env bash
 # Idempotent setup for a fresh machine: npm packages (pinned by package-lock.json) and, for the test suite,
-# Debian's chromium and WebKitGTK's WebDriver under Xvfb (browser tests) and postgresql (control-plane SQL tests), for
+# Debian's chromium, firefox-esr and WebKitGTK's WebDriver under Xvfb (browser tests) and postgresql (control-plane SQL tests), for
 # the router benchmark Debian's wrk.
 # Fast when everything is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ ! -x node_modules/.bin/wrangler ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  # `npm install`, not `npm ci`: npm 11 records only this platform's binary of the supabase CLI's optional
-  # per-platform packages, and `npm ci` then refuses the lock as out of sync. The lock still pins every version.
-  npm install --no-audit --no-fund
+  # `npm ci`: installs exactly what package-lock.json pins (every per-platform package of the supabase CLI is in it)
+  # and never rewrites the lock, so `npm start` leaves the checkout as it was.
+  npm ci --no-audit --no-fund
 fi
 
 missing=()
 case "${1:-}" in
   --with-test-deps)
     [ -x /usr/bin/chromium ] || missing+=(chromium)
+    # Firefox, driven by puppeteer-core over WebDriver BiDi (test/support/firefox.ts).
+    [ -x /usr/bin/firefox-esr ] || missing+=(firefox-esr)
     [ -x /usr/bin/WebKitWebDriver ] || missing+=(webkit2gtk-driver)
     command -v xvfb-run >/dev/null || missing+=(xvfb)
     command -v xauth >/dev/null || missing+=(xauth)

@@ -68,7 +68,8 @@ export function startSgtmOrigin(port = 0, host = "127.0.0.1") {
     req.on("data", (chunk) => chunks.push(chunk));
     req.on("end", () => handle(req, res, Buffer.concat(chunks)));
   });
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
     server.listen(port, host, () => {
       const { port: actual } = /** @type {import("node:net").AddressInfo} */ (server.address());
       resolve({ url: `http://${host}:${actual}`, port: actual, close: () => new Promise((r) => server.close(r)) });

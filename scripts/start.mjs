@@ -1,22 +1,73 @@
-// `npm start`: the platform locally, with demo containers, until Ctrl-C.
+// `npm start`: the platform locally, with demo containers, until Ctrl-C. `npm start -- --help` lists the options.
 import { execFileSync } from "node:child_process";
-import { join } from "node:path";
-import { recordRunning } from "./local-url.mjs";
-import { DEV_ADMIN_TOKEN, ROOT, startPlatform } from "./platform.mjs";
+import { join, relative } from "node:path";
+import { parseArgs } from "node:util";
+import { claimDataDir, DATA_DIR } from "./local-url.mjs";
+import { assertPortFree, DEV_ADMIN_TOKEN, LocalRunError, ROOT, startPlatform } from "./platform.mjs";
 
+const HELP = `npm start [-- --https]: both Workers, the stand-in sGTM origin and the demo containers, until Ctrl-C.
+
+Options:
+  --https        serve over https with wrangler's self-signed certificate (WebKit keeps Secure cookies only there)
+  --help         this text
+
+Environment:
+  PORT           the Workers' port (default 8787)
+  SGTM_PORT      the stand-in sGTM origin's port (default 8790)
+  EDGE_DATA_DIR  the state directory (default .data); one local run per state directory
+
+Documentation: docs/development.md`;
+
+/**
+ * Prints one line and exits non-zero: the problems here are the operator's to fix, and a stack would hide the fix.
+ * @param {string} message
+ * @returns {never}
+ */
+function fail(message) {
+  console.error(`npm start: ${message}`);
+  process.exit(1);
+}
+
+let values;
+try {
+  ({ values } = parseArgs({ options: { https: { type: "boolean", default: false }, help: { type: "boolean", default: false } } }));
+} catch (error) {
+  fail(`${error instanceof Error ? error.message : String(error)} (npm start -- --help lists the options)`);
+}
+if (values.help) {
+  console.log(HELP);
+  process.exit(0);
+}
 const port = Number(process.env.PORT ?? 8787);
+const originPort = Number(process.env.SGTM_PORT ?? 8790);
+// `npm start -- --https`: https with wrangler's self-signed certificate (WebKit keeps Secure cookies only on https).
+const https = values.https;
+// Before anything starts: a second run on the same state would re-point the first run's demo containers.
+let claim;
+try {
+  claim = claimDataDir({ port, originPort, scheme: https ? "https" : "http" });
+  await assertPortFree(port, "PORT");
+  await assertPortFree(originPort, "SGTM_PORT");
+} catch (error) {
+  claim?.release();
+  fail(error instanceof Error ? error.message : String(error));
+}
 // First run on a fresh machine: install the pinned npm packages.
 execFileSync("bash", [join(ROOT, "scripts/setup.sh")], { stdio: "inherit" });
-// `npm start -- --https`: https with wrangler's self-signed certificate (WebKit keeps Secure cookies only on https).
-const https = process.argv.includes("--https");
-const platform = await startPlatform({ port, originPort: Number(process.env.SGTM_PORT ?? 8790), https });
+let platform;
+try {
+  platform = await startPlatform({ port, originPort, https });
+} catch (error) {
+  claim.release();
+  fail(error instanceof LocalRunError ? error.message : String(error instanceof Error ? error.message : error));
+}
 const base = `${https ? "https" : "http"}://localhost:${port}`;
 // wrangler's certificate is self-signed: curl needs -k.
 const curl = https ? "curl -k" : "curl";
 // `npm run report` / `npm run replay` in another terminal find this port even without PORT.
-const forget = recordRunning(platform.workerUrl, port);
+claim.ready(platform.workerUrl);
 console.log(`
-Qaxal Edge is running (state persists in .data/; Ctrl-C stops it)
+Qaxal Edge is running (state persists in ${relative(ROOT, DATA_DIR) || DATA_DIR}/; Ctrl-C stops it)
   Worker                 ${base}
   stand-in sGTM origin   ${platform.originUrl}
   demo containers        ${platform.demo.lines.join(", ")}
@@ -32,7 +83,7 @@ Try:
   report in the terminal npm run report
 `);
 const shutdown = async () => {
-  forget();
+  claim.release();
   await platform.stop();
   process.exit(0);
 };
