@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import { parseArgs } from "node:util";
 // Replay for repair: reads the control plane (Supabase, via @supabase/supabase-js with the service-role key) and
 // re-sends what the edge should have, through the edge's own endpoints. Safe to run any number of times: the
 // edge's Durable Objects refuse versions they already applied, and a repair writes only KV keys that differ.
@@ -15,13 +14,31 @@ import { parseArgs } from "node:util";
 // Environment (or flags): SUPABASE_URL, SUPABASE_SERVICE_ROLE_KEY (required); EDGE_URL (--edge-url; default: PORT,
 // else the port a running `npm start` recorded, else 8787), ADMIN_TOKEN (--admin-token, default dev-admin-token), WEBHOOK_SECRET
 // (--webhook-secret, default dev-webhook-secret). Exit code: 0 when everything was accepted, 1 when something
-// failed (run it again), 2 for usage errors.
+// failed (run it again), 2 for usage errors. `--help` prints the same as usage.
+import { parseArgs } from "node:util";
 import { createClient } from "@supabase/supabase-js";
 import { fetchOrExplain, localEdgeUrl } from "./local-url.mjs";
 
 const PAGE = 500;
 /** POST /_edge/admin/replay takes at most this many ids per call (schemas/admin.ts). */
 const REPLAY_CHUNK = 1000;
+
+const HELP = `npm run replay -- <mode> [options]: re-sends what the edge should have from the control plane (Supabase).
+
+Modes (exactly one):
+  --all                  every container at its current config_version, then a KV repair of each
+  --container <id>       the same for the named containers (repeatable); one not in Supabase is an error
+  --outbox               every edge_outbox row not yet delivered, oldest first; marks each delivered
+
+Options (or environment):
+  --supabase-url <url>        SUPABASE_URL (required)
+  --service-role-key <key>    SUPABASE_SERVICE_ROLE_KEY (required)
+  --edge-url <base URL>       EDGE_URL; default: PORT, else the running npm start, else http://127.0.0.1:8787
+  --admin-token <token>       ADMIN_TOKEN (default dev-admin-token)
+  --webhook-secret <secret>   WEBHOOK_SECRET (default dev-webhook-secret)
+  --help                      this text
+
+Exit code: 0 everything accepted, 1 something failed (run it again), 2 usage error. Documentation: docs/self-healing.md`;
 
 class UsageError extends Error {}
 
@@ -34,7 +51,7 @@ function parseArgsOrExplain(config) {
   try {
     return parseArgs(config);
   } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
+    throw new UsageError(`${error instanceof Error ? error.message : String(error)} (npm run replay -- --help lists the options)`);
   }
 }
 
@@ -50,10 +67,12 @@ function options(argv) {
       "webhook-secret": { type: "string" },
       "supabase-url": { type: "string" },
       "service-role-key": { type: "string" },
+      help: { type: "boolean" },
     },
   });
+  if (values.help) return null;
   const modes = [values.all, values.container, values.outbox].filter(Boolean).length;
-  if (modes !== 1) throw new UsageError("choose one of --all, --container <id> (repeatable) or --outbox");
+  if (modes !== 1) throw new UsageError("choose one of --all, --container <id> (repeatable) or --outbox (npm run replay -- --help)");
   const supabaseUrl = values["supabase-url"] ?? process.env.SUPABASE_URL;
   const serviceRoleKey = values["service-role-key"] ?? process.env.SUPABASE_SERVICE_ROLE_KEY;
   if (!supabaseUrl || !serviceRoleKey)
@@ -63,7 +82,7 @@ function options(argv) {
     containerIds: values.container ?? [],
     supabaseUrl,
     serviceRoleKey,
-    ...(({ url, from }) => ({ edgeUrl: url, edgeUrlFrom: from }))(localEdgeUrl(values["edge-url"])),
+    ...(({ url, from }) => ({ edgeUrl: url, edgeUrlFrom: from }))(localEdgeUrl(values["edge-url"], "--edge-url")),
     adminToken: values["admin-token"] ?? process.env.ADMIN_TOKEN ?? "dev-admin-token",
     webhookSecret: values["webhook-secret"] ?? process.env.WEBHOOK_SECRET ?? "dev-webhook-secret",
   };
@@ -110,6 +129,7 @@ async function sendOutboxRow(opts, record) {
       body: JSON.stringify({ type: "INSERT", table: "edge_outbox", schema: "public", record, old_record: null }),
     },
     opts.edgeUrlFrom,
+    "--edge-url",
   );
   const body = await res.json().catch(() => ({}));
   if (res.status !== 202) throw new Error(`edge answered ${res.status}: ${body.message ?? JSON.stringify(body)}`);
@@ -127,6 +147,7 @@ async function queueRepairs(opts, containerIds, log) {
         body: JSON.stringify({ containerIds: containerIds.slice(i, i + REPLAY_CHUNK) }),
       },
       opts.edgeUrlFrom,
+      "--edge-url",
     );
     const body = await res.json().catch(() => ({}));
     if (res.status !== 202) throw new Error(`POST /_edge/admin/replay answered ${res.status}: ${body.message ?? JSON.stringify(body)}`);
@@ -207,9 +228,21 @@ async function replayOutbox(opts, supabase, log) {
 
 async function replay(argv, log) {
   const opts = options(argv);
+  if (opts === null) {
+    log(HELP);
+    return { failed: 0 };
+  }
   const supabase = supabaseFor(opts);
   log(`replay ${opts.mode === "container" ? opts.containerIds.join(", ") : `--${opts.mode}`}: ${opts.supabaseUrl} -> ${opts.edgeUrl}`);
-  const summary = opts.mode === "outbox" ? await replayOutbox(opts, supabase, log) : await replayContainers(opts, supabase, log);
+  const summary = await (opts.mode === "outbox" ? replayOutbox(opts, supabase, log) : replayContainers(opts, supabase, log)).catch(
+    (error) => {
+      // A Supabase failure names the project it tried and where that came from.
+      if (error instanceof Error && error.message.startsWith("Supabase:")) {
+        throw new Error(`${error.message} (asking ${opts.supabaseUrl}, from SUPABASE_URL or --supabase-url)`);
+      }
+      throw error;
+    },
+  );
   log(
     `summary: ${Object.entries(summary)
       .map(([k, v]) => `${k} ${v}`)

@@ -1,5 +1,6 @@
 // `npm run report [-- --since 24h --container demo-shop --url http://127.0.0.1:8787]`: the report endpoint's
-// aggregates (GET /_edge/admin/report, read from the R2 batches) printed as tables, for a local run.
+// aggregates (GET /_edge/admin/report, read from the R2 batches) printed as tables, for a local run. `--help` lists
+// the options.
 // The token comes from ADMIN_TOKEN in the environment, else from .dev.vars (what `npm start` uses).
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -107,29 +108,83 @@ export function formatReport(report) {
   ].join("\n");
 }
 
-async function main() {
-  const { values } = parseArgs({
-    options: {
-      since: { type: "string", default: "24h" },
-      container: { type: "string" },
-      url: { type: "string" },
-      json: { type: "boolean", default: false },
-    },
-  });
+const HELP = `npm run report [-- options]: the report endpoint's aggregates (GET /_edge/admin/report) as tables.
+
+Options:
+  --since <window>    how far back: 15m, 6h, 24h (default), 7d
+  --container <id>    one container (an unknown one is an error); default: all containers
+  --url <base URL>    the platform (default: EDGE_URL, else PORT, else the running npm start, else port 8787)
+  --json              the endpoint's JSON as it is
+  --help              this text
+
+The token: ADMIN_TOKEN, else ADMIN_TOKEN in .dev.vars (what npm start uses). Documentation: docs/operate.md`;
+
+class UsageError extends Error {}
+
+function options(argv) {
+  try {
+    return parseArgs({
+      args: argv,
+      options: {
+        since: { type: "string", default: "24h" },
+        container: { type: "string" },
+        url: { type: "string" },
+        json: { type: "boolean", default: false },
+        help: { type: "boolean", default: false },
+      },
+    }).values;
+  } catch (error) {
+    throw new UsageError(`${error instanceof Error ? error.message : String(error)} (npm run report -- --help lists the options)`);
+  }
+}
+
+/** GET with the token; a refusal is an error carrying the endpoint's own `{error, message}`. */
+async function getJson(path, token, { url, from }) {
+  const res = await fetchOrExplain(`${url}${path}`, { headers: { Authorization: `Bearer ${token}` } }, from);
+  const text = await res.text();
+  try {
+    return { status: res.status, body: JSON.parse(text) };
+  } catch {
+    return {
+      status: res.status,
+      body: { error: "not_json", message: `${url} answered with something other than the API's JSON: ${text.slice(0, 120)}` },
+    };
+  }
+}
+
+/** "; its containers: a, b, c…" from the listing's first page, or "" when this token may not list them. */
+async function knownContainers(token, edge) {
+  const { status, body } = await getJson("/_edge/admin/containers?limit=20", token, edge);
+  if (status !== 200) return "";
+  const ids = body.containers.map((c) => c.containerId);
+  return ids.length === 0 ? "; it has no containers yet" : `; its containers: ${ids.join(", ")}${body.next ? ", …" : ""}`;
+}
+
+async function main(argv) {
+  const values = options(argv);
+  if (values.help) {
+    console.log(HELP);
+    return;
+  }
   const token = process.env.ADMIN_TOKEN ?? devToken();
-  if (!token) throw new Error("no admin token: set ADMIN_TOKEN or create .dev.vars (npm start does)");
+  if (!token) throw new Error("no admin token: set ADMIN_TOKEN, or run `npm start` once (it creates .dev.vars with the development token)");
+  const edge = localEdgeUrl(values.url);
+  if (values.container) {
+    // The report of a container the platform never heard of would be all zeros: ask for it first.
+    const { status, body } = await getJson(`/_edge/admin/containers/${encodeURIComponent(values.container)}/status`, token, edge);
+    if (status === 404) throw new Error(`no container "${values.container}" on ${edge.url}${await knownContainers(token, edge)}`);
+    if (status !== 200) throw new Error(`${status} ${body.error}: ${body.message}`);
+  }
   const query = new URLSearchParams({ since: values.since });
   if (values.container) query.set("container", values.container);
-  const { url, from } = localEdgeUrl(values.url);
-  const res = await fetchOrExplain(`${url}/_edge/admin/report?${query}`, { headers: { Authorization: `Bearer ${token}` } }, from);
-  const body = await res.json();
-  if (!res.ok) throw new Error(`${res.status} ${body.error}: ${body.message}`);
+  const { status, body } = await getJson(`/_edge/admin/report?${query}`, token, edge);
+  if (status !== 200) throw new Error(`${status} ${body.error}: ${body.message}`);
   console.log(values.json ? JSON.stringify(body, null, 2) : formatReport(body));
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  main().catch((error) => {
+  main(process.argv.slice(2)).catch((error) => {
     console.error(`report: ${error.message}`);
-    process.exit(1);
+    process.exit(error instanceof UsageError ? 2 : 1);
   });
 }

@@ -72,8 +72,18 @@ beforeAll(async () => {
   server = createServer((req, res) => {
     seen.push(req);
     const ok = req.headers.authorization === `Bearer ${TOKEN}`;
-    res.writeHead(ok ? 200 : 401, { "Content-Type": "application/json" });
-    res.end(JSON.stringify(ok ? report : { error: "unauthorized", message: "missing or wrong bearer token" }));
+    // The container reads the CLI makes first, answered as the operator API does (shop1 is the one container).
+    const [status, body] = !ok
+      ? [401, { error: "unauthorized", message: "missing or wrong bearer token" }]
+      : req.url === "/_edge/admin/containers/shop1/status"
+        ? [200, { containerId: "shop1", inSync: true }]
+        : req.url?.startsWith("/_edge/admin/containers/")
+          ? [404, { error: "not_found", message: "container has never been configured" }]
+          : req.url === "/_edge/admin/containers?limit=20"
+            ? [200, { containers: [{ containerId: "shop1" }], next: null }]
+            : [200, report];
+    res.writeHead(status, { "Content-Type": "application/json" });
+    res.end(JSON.stringify(body));
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
@@ -88,6 +98,31 @@ describe("npm run report", () => {
   it("asks for the window and container with the bearer token", async () => {
     await cli(["--since", "6h", "--container", "shop1"]);
     expect(seen.at(-1)!.url).toBe("/_edge/admin/report?since=6h&container=shop1");
+    expect(seen.at(-1)!.headers.authorization).toBe(`Bearer ${TOKEN}`);
+  });
+
+  it("refuses a container the platform does not know, naming it and the ones it has, instead of printing zeros", async () => {
+    const asked = seen.length;
+    await expect(cli(["--container", "shpo1"])).rejects.toMatchObject({
+      code: 1,
+      stdout: "",
+      stderr: `report: no container "shpo1" on ${url}; its containers: shop1\n`,
+    });
+    expect(seen.slice(asked).map((req) => req.url)).toEqual(["/_edge/admin/containers/shpo1/status", "/_edge/admin/containers?limit=20"]);
+  });
+
+  it("--help lists the options and asks nothing", async () => {
+    const asked = seen.length;
+    const { stdout } = await cli(["--help"]);
+    for (const option of ["--since", "--container", "--url", "--json", "--help"]) expect(stdout).toContain(option);
+    expect(seen.length).toBe(asked);
+  });
+
+  it("an unknown option is a usage error (exit 2) that points at --help", async () => {
+    await expect(cli(["--contianer", "shop1"])).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining("Unknown option '--contianer' (npm run report -- --help lists the options)"),
+    });
   });
 
   it("prints the aggregates as tables", async () => {

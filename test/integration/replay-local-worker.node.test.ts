@@ -191,6 +191,18 @@ describe("npm run replay", () => {
     expect(code).toBe(1);
   });
 
+  it("--help lists the modes and options and needs no Supabase settings", async () => {
+    const child = spawn(process.execPath, [join(ROOT, "scripts/replay.mjs"), "--help"], {
+      env: { ...process.env, SUPABASE_URL: "", SUPABASE_SERVICE_ROLE_KEY: "" },
+    });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    const code = await new Promise((r) => child.once("exit", r));
+    expect(code).toBe(0);
+    for (const option of ["--all", "--container", "--outbox", "--edge-url", "--supabase-url", "--service-role-key"])
+      expect(out).toContain(option);
+  });
+
   it("refuses to run without a mode (usage error, exit code 2)", async () => {
     const { code, out } = await replay();
     expect(out).toContain("choose one of --all, --container <id> (repeatable) or --outbox");
