@@ -21,6 +21,9 @@ const bindings = {
   UPSTREAM_TIMEOUT_MS: "1500",
   // A short log window: router tests wait for their records (the production window is 10 s).
   LOG_WINDOW_MS: "50",
+  // The fixtures' infra hosts (*.edge.example), the local run's (*.edge.localhost), and workers.dev, a private Public
+  // Suffix List entry whose every subdomain is a registrable domain of its own (test/support/takeovers.ts).
+  PLATFORM_DOMAINS: "edge.example,edge.localhost,workers.dev",
   SUPABASE_URL: "",
   SUPABASE_SERVICE_ROLE_KEY: "",
 };

@@ -3,10 +3,17 @@
 // containers sharing one host through different mounts. Operator API, real queue handler, real RoutingRegistry and KV.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { EdgeConfigInput } from "../../schemas/edge-config";
 import { edgeConfig } from "../support/fixtures";
-import { operatorPut, putAndApply } from "../support/operator";
+import { putAndApply as applyTo, operatorPut as putTo } from "../support/operator";
 import { statusOf } from "../support/pipeline";
 import { uniqueId } from "../support/takeovers";
+
+// These cases are about the registry, so each config's own infra hosts are taken as the platform's domains (the host
+// rules, host-rules.test.ts, would refuse a host moving between infraHosts and publicHosts first).
+const ownPlatform = (config: EdgeConfigInput) => ({ PLATFORM_DOMAINS: (config.infraHosts ?? []).join(",") }) as Partial<Env>;
+const operatorPut = (config: EdgeConfigInput) => putTo(config, ownPlatform(config));
+const putAndApply = (config: EdgeConfigInput) => applyTo(config, ownPlatform(config));
 
 describe("a container's own host", () => {
   it("moves from its infraHosts to its publicHosts in a new version", async () => {

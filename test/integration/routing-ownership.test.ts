@@ -133,7 +133,9 @@ async function runSequence(ops: Op[]): Promise<void> {
         keyOf(config.loaderToken, "token"),
       ];
       const expected = expectedStatus(c, keys);
-      const call = await operatorPut(config);
+      // The registry's rules are under test here, not the host rules (host-rules.test.ts): each PUT's own infra hosts
+      // are the platform's domains, so an infra host is never refused for being off the platform.
+      const call = await operatorPut(config, { PLATFORM_DOMAINS: config.infraHosts!.join(",") } as Partial<Env>);
       expect(call.response.status, `PUT ${c} v${next} ${JSON.stringify(step)}: ${await call.response.clone().text()}`).toBe(expected);
       if (expected === 202) {
         version.set(c, next);

@@ -165,7 +165,7 @@ describe("fail-closed", () => {
     // The delete did not happen, so the host still routes here and nobody else may claim it yet.
     expect(await env.ROUTING_MAP.get("drop.fail-del.edge.example")).toBe("fail-del");
     const early = await operatorPut(
-      edgeConfig({ containerId: "fail-del-other", infraHosts: [], publicHosts: ["drop.fail-del.edge.example"] }),
+      edgeConfig({ containerId: "fail-del-other", infraHosts: ["drop.fail-del.edge.example"], publicHosts: ["ss.fail-del-other.example"] }),
     );
     expect(early.response.status).toBe(409);
 

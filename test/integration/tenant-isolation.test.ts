@@ -30,6 +30,13 @@ async function expectUntouched(a: EdgeConfigInput): Promise<void> {
   expect(await env.EDGE_CONFIG.get(a.containerId, "json")).toMatchObject({ version: a.version, upstream: a.upstream });
 }
 
+/** 400 naming the host rule when one refuses the takeover at submission, else 409 naming the owner. */
+async function expectRefusal(response: Response, owner: string, rule: string | undefined): Promise<void> {
+  if (rule === undefined) return expectConflictNaming(response, owner);
+  expect(response.status).toBe(400);
+  expect(await response.json()).toMatchObject({ error: rule });
+}
+
 async function expectConflictNaming(response: Response, owner: string): Promise<void> {
   expect(response.status).toBe(409);
   const body = (await response.json()) as { error: string; message: string };
@@ -39,12 +46,12 @@ async function expectConflictNaming(response: Response, owner: string): Promise<
 
 describe("takeovers through the operator API", () => {
   const a = victim();
-  for (const { name, takeover } of takeovers(a)) {
-    it(`refuses ${name} with 409 naming the owner`, async () => {
+  for (const { name, takeover, rule } of takeovers(a)) {
+    it(`refuses ${name} with ${rule ? `400 ${rule}` : "409 naming the owner"}`, async () => {
       if ((await statusOf(a.containerId)) === null) await putAndApply(a);
       const b = intruder(takeover);
       const put = await operatorPut(b);
-      await expectConflictNaming(put.response, a.containerId);
+      await expectRefusal(put.response, a.containerId, rule);
       expect(put.queued).toEqual([]);
       expect(await statusOf(b.containerId)).toBeNull();
       await expectUntouched(a);
@@ -56,8 +63,8 @@ describe("takeovers through the Supabase webhook", () => {
   // Supabase's PostgREST cannot run here; a stand-in answers get_edge_config at the HTTP boundary (see
   // control-plane-supabase-source.test.ts), so the webhook reads the intruder's config the way it would in production.
   const a = victim();
-  for (const { name, takeover } of takeovers(a)) {
-    it(`refuses ${name} with 409 naming the owner`, async () => {
+  for (const { name, takeover, rule } of takeovers(a)) {
+    it(`refuses ${name} with ${rule ? `400 ${rule}` : "409 naming the owner"}`, async () => {
       if ((await statusOf(a.containerId)) === null) await putAndApply(a);
       const b = intruder(takeover, 3);
       const supabase = standInTenant(b.containerId);
@@ -74,7 +81,7 @@ describe("takeovers through the Supabase webhook", () => {
         { method: "POST", headers: { "X-Webhook-Secret": "test-webhook-secret" }, body: JSON.stringify(payload) },
         supabase.env,
       );
-      await expectConflictNaming(hook.response, a.containerId);
+      await expectRefusal(hook.response, a.containerId, rule);
       expect(hook.queued).toEqual([]);
       await expectUntouched(a);
     });
@@ -125,7 +132,7 @@ describe("claims at the same moment", () => {
     for (let round = 0; round < 20; round++) {
       const host = `race-${round}-${crypto.randomUUID().slice(0, 8)}.example`;
       const contenders = [intruder({ publicHosts: [host] }), intruder({ publicHosts: [host] })];
-      const calls = await Promise.all(contenders.map(operatorPut));
+      const calls = await Promise.all(contenders.map((config) => operatorPut(config)));
       const statuses = calls.map((call) => call.response.status);
       expect(statuses.sort(), `round ${round}`).toEqual([202, 409]);
       const winner = contenders[calls.findIndex((call) => call.response.status === 202)]!;

@@ -34,8 +34,9 @@ export async function operator(path: string, init: RequestInit = {}, envOverride
   return { response, queued };
 }
 
-export function operatorPut(config: EdgeConfigInput): Promise<OperatorCall> {
-  return operator(`/_edge/admin/containers/${config.containerId}`, { method: "PUT", body: JSON.stringify(config) });
+/** `vars`: env overrides for this call (PLATFORM_DOMAINS, for a test about the registry rather than the host rules). */
+export function operatorPut(config: EdgeConfigInput, vars: Partial<Env> = {}): Promise<OperatorCall> {
+  return operator(`/_edge/admin/containers/${config.containerId}`, { method: "PUT", body: JSON.stringify(config) }, vars);
 }
 
 export function operatorDelete(containerId: string): Promise<OperatorCall> {
@@ -48,8 +49,8 @@ export function deliverQueued(call: OperatorCall) {
 }
 
 /** PUT and apply: the config is live in KV afterwards (throws when the PUT was refused). */
-export async function putAndApply(config: EdgeConfigInput): Promise<void> {
-  const call = await operatorPut(config);
+export async function putAndApply(config: EdgeConfigInput, vars: Partial<Env> = {}): Promise<void> {
+  const call = await operatorPut(config, vars);
   if (call.response.status !== 202) throw new Error(`PUT ${config.containerId}: ${call.response.status} ${await call.response.text()}`);
   const result = await deliverQueued(call);
   if (result.explicitAcks.length !== call.queued.length) throw new Error(`apply ${config.containerId} was not acknowledged`);

@@ -24,6 +24,7 @@ import { authenticate, authorize, createApiKey, isKeyId, type OperatorRequest } 
 import { auditWrites } from "./audit";
 import { hostParam, liveNowParam, putHostname, removeHostname, showHostname } from "./custom-hostnames";
 import { enqueueChange, enqueueVersioned, replayContainers } from "./enqueue";
+import { checkHostRules } from "./host-rules";
 import { openApiDocument } from "./openapi";
 import { messageFromWebhook, outboxIdFromWebhook, withClaimableConfig } from "./webhook";
 
@@ -114,6 +115,7 @@ edgeApi
     if (!upstreamAllowed(config, env.ALLOW_INSECURE_UPSTREAM)) {
       throw new EdgeError(400, "invalid_body", "invalid body: upstream must be https");
     }
+    checkHostRules(env, config);
     // The message carries what was submitted; derived fields are the consumer's to add.
     const { cookieDomains: _derived, ...submitted } = config;
     const message: UpsertMessage = { type: "upsert", containerId: id, version: config.version, config: submitted, source: "admin" };

@@ -15,6 +15,7 @@ import {
 import { EdgeError } from "../shared/errors";
 import { supabaseConfigured } from "../shared/postgrest";
 import { fetchEdgeConfig } from "../sync-consumer/supabase-source";
+import { checkHostRules } from "./host-rules";
 
 function parseRow<S extends v.GenericSchema>(schema: S, row: unknown, field: string): v.InferOutput<S> {
   const parsed = v.safeParse(schema, row);
@@ -82,5 +83,6 @@ export async function withClaimableConfig(
   const usable =
     config.containerId === message.containerId && config.version >= message.version && upstreamAllowed(config, env.ALLOW_INSECURE_UPSTREAM);
   if (!usable) return { message };
+  checkHostRules(env, config);
   return { message: { ...message, version: config.version, config }, names: routingNames(config) };
 }
