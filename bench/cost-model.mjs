@@ -90,26 +90,26 @@ function pack(records, recordBytes, limits) {
 }
 
 /**
- * The log window of one isolate over its record times (ms, ascending): the first record opens a window of
- * `windowMs`; reaching `maxRecords` sends at once (the window's timer keeps running, as in log-buffer.ts).
- * Returns the sends as { t, records, first, last } (t = send time, first/last = record times).
+ * The log window of one isolate over its records (ascending `t`, ms): the first record opens a window of `windowMs`;
+ * once `flushRecords` records wait they are sent at once (the window's timer keeps running, as in log-buffer.ts).
+ * Returns the sends as { t, records } (t = send time, records = the records sent).
  */
-function simulateWindows(times, { windowMs, maxRecords }) {
+function simulateWindows(records, { windowMs, flushRecords }) {
   const sends = [];
   let pending = [];
   let timerAt = null;
   const flush = (t) => {
-    if (pending.length > 0) sends.push({ t, records: pending.length, first: pending[0], last: pending.at(-1) });
+    if (pending.length > 0) sends.push({ t, records: pending });
     pending = [];
   };
-  for (const t of times) {
-    if (timerAt !== null && timerAt <= t) {
+  for (const record of records) {
+    if (timerAt !== null && timerAt <= record.t) {
       flush(timerAt);
       timerAt = null;
     }
-    pending.push(t);
-    if (pending.length >= maxRecords) flush(t);
-    else if (timerAt === null) timerAt = t + windowMs;
+    pending.push(record);
+    if (pending.length >= flushRecords) flush(record.t);
+    else if (timerAt === null) timerAt = record.t + windowMs;
   }
   if (timerAt !== null) flush(timerAt);
   return sends;
@@ -141,9 +141,24 @@ const HOUR = 3_600_000;
 
 /** R2 objects a batch writes: one per UTC hour its records fall in. */
 function hoursOf(batch) {
-  const first = Math.floor(Math.min(...batch.map((m) => m.first)) / HOUR);
-  const last = Math.floor(Math.max(...batch.map((m) => m.last)) / HOUR);
-  return last - first + 1;
+  const hours = new Set();
+  for (const message of batch) for (const record of message.records) hours.add(Math.floor(record.ts / HOUR));
+  return hours.size;
+}
+
+/**
+ * Analytics Engine points a batch writes (workers/log-consumer/analytics-points.ts): one aggregate per distinct
+ * dimension set of its counted access records (proxied, or status ≥ 400), one point per detection record.
+ */
+function pointsOf(batch) {
+  const keys = new Set();
+  let detections = 0;
+  for (const message of batch)
+    for (const record of message.records) {
+      if (record.detection) detections += 1;
+      else if (record.counted) keys.add(record.key);
+    }
+  return keys.size + detections;
 }
 
 function add(target, key, n) {
@@ -151,10 +166,16 @@ function add(target, key, n) {
 }
 
 /**
- * The operations a stream of hits makes. `hits` = [{ kind, t, isolate }] with t in ms, ascending; settings =
- * { windowMs, maxRecords, maxBytes, consumerBatch, consumerTimeoutMs, configTtlMs }; recordBytes = { access,
- * detection }. `history` = earlier hits on the same isolates: they only warm the config caches, as they did in the
- * Worker. Counts are named like the spies' (bench/lib/binding-spies.ts).
+ * The dimension set of a hit's access record, as far as the model knows it: the container, the kind (which fixes
+ * method, path class and path), the status and the country. Hits without them share one container and country.
+ */
+const dimensionKey = (hit) => `${hit.container ?? ""}|${hit.kind}|${hit.status ?? 200}|${hit.country ?? ""}`;
+
+/**
+ * The operations a stream of hits makes. `hits` = [{ kind, t, isolate, status?, country?, container? }] with t in
+ * ms, ascending; settings = { windowMs, flushRecords, maxRecords, maxBytes, consumerBatch, consumerTimeoutMs,
+ * configTtlMs }; recordBytes = { access, detection }. `history` = earlier hits on the same isolates: they only warm
+ * the config caches, as they did in the Worker. Counts are named like the spies' (bench/lib/binding-spies.ts).
  */
 export function operationsFor(hits, settings, recordBytes, history = []) {
   const kvRead = {};
@@ -170,8 +191,9 @@ export function operationsFor(hits, settings, recordBytes, history = []) {
   // Config caches: a key is read again on the first hit after its TTL ran out.
   const loadConfig = (isolate, hit, count) => {
     for (const ns of hit.kind === "script" ? [...HOST_KEYS, ...TOKEN_KEYS] : HOST_KEYS) {
-      if (isolate.loaded[ns] === undefined || hit.t - isolate.loaded[ns] >= settings.configTtlMs) {
-        isolate.loaded[ns] = hit.t;
+      const key = `${hit.container ?? ""}|${ns}`;
+      if (isolate.loaded[key] === undefined || hit.t - isolate.loaded[key] >= settings.configTtlMs) {
+        isolate.loaded[key] = hit.t;
         if (count) add(kvRead, ns, 1);
       }
     }
@@ -187,7 +209,9 @@ export function operationsFor(hits, settings, recordBytes, history = []) {
     detectionRecords += rule.detectionRecords ?? 0;
     const isolate = isolateOf(hit.isolate);
     // The loader queues its detection record before the router queues the request's access record.
-    for (let i = 0; i < 1 + (rule.detectionRecords ?? 0); i++) isolate.records.push(hit.t);
+    for (let i = 0; i < (rule.detectionRecords ?? 0); i++) isolate.records.push({ t: hit.t, ts: hit.t, detection: true });
+    const counted = Boolean(rule.proxied) || (hit.status ?? 200) >= 400;
+    isolate.records.push({ t: hit.t, ts: hit.t, key: dimensionKey(hit), counted });
     loadConfig(isolate, hit, true);
   }
 
@@ -197,15 +221,19 @@ export function operationsFor(hits, settings, recordBytes, history = []) {
   const messages = [];
   const sends = [];
   for (const { records } of byIsolate.values()) {
-    records.sort((a, b) => a - b);
+    records.sort((a, b) => a.t - b.t);
     for (const send of simulateWindows(records, settings)) {
-      sends.push(send.records);
-      for (const message of pack(send.records, meanRecordBytes, settings))
-        messages.push({ ...message, t: send.t, first: send.first, last: send.last });
+      sends.push(send.records.length);
+      let from = 0;
+      for (const message of pack(send.records.length, meanRecordBytes, settings)) {
+        messages.push({ ...message, t: send.t, records: send.records.slice(from, from + message.records) });
+        from += message.records;
+      }
     }
   }
   const units = messages.reduce((sum, m) => sum + queueUnits(m.bytes), 0);
   const batches = simulateConsumerBatches(messages, { maxBatch: settings.consumerBatch, timeoutMs: settings.consumerTimeoutMs });
+  const accessPoints = batches.reduce((sum, b) => sum + pointsOf(b), 0) - detectionRecords;
   return {
     hits: hits.length,
     workerRequests: hits.length + batches.length,
@@ -220,8 +248,9 @@ export function operationsFor(hits, settings, recordBytes, history = []) {
     queueMessages: messages.length,
     queueOperations: { write: units, read: units, delete: units },
     r2: { classA: batches.reduce((sum, b) => sum + hoursOf(b), 0), classB: 0 },
-    // One point per access record (ACCESS_ANALYTICS) and per detection record (SESSION_ANALYTICS).
-    analyticsPoints: accessRecords + detectionRecords,
+    // ACCESS_ANALYTICS aggregates per consumer batch, and one SESSION_ANALYTICS point per detection record.
+    analyticsPoints: accessPoints + detectionRecords,
+    accessPoints,
     durableObjectRequests: 0,
   };
 }
@@ -250,7 +279,7 @@ export function syntheticHits({ count, rate, isolates, mix, seed = 1 }) {
   for (let i = 0; i < count; i++) {
     t += (-Math.log(1 - random()) * 1000) / rate;
     const kind = pick(random, kinds);
-    hits.push({ kind, t: Math.floor(t), isolate: Math.floor(random() * isolates) });
+    hits.push({ kind, t: Math.floor(t), isolate: Math.floor(random() * isolates), country: pick(random, mix.countries) });
   }
   return hits;
 }

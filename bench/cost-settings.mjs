@@ -1,11 +1,11 @@
 // The settings the cost model simulates, read from where the Workers read them: the edge's vars (wrangler.jsonc)
-// and the log consumer's batching (wrangler.control.jsonc). The packing limits are schemas/log-record.ts's
-// (test/integration/cost-model.node.test.ts checks that they match).
+// and the log consumer's batching (wrangler.control.jsonc). The packing limits and the log window's record bound are
+// schemas/log-record.ts's (test/integration/cost-model.node.test.ts checks that they match).
 import { join } from "node:path";
 import { unstable_readConfig } from "wrangler";
 import { ROOT } from "../scripts/platform.mjs";
 
-export const PACKING = { maxRecords: 125, maxBytes: 127_000 };
+export const PACKING = { maxRecords: 125, maxBytes: 127_000, flushRecords: 50 };
 
 /** `vars` override the edge's vars, as the platform's bindings do. */
 export function modelSettings(vars = {}) {

@@ -70,12 +70,20 @@ export type LogRecord = v.InferOutput<typeof LogRecordSchema>;
 export const PACKED_LOG_VERSION = 1;
 
 /**
- * Records per message. The consumer writes one Analytics Engine point per access record, and Analytics Engine takes
- * at most 250 points per Worker invocation; the log consumer's max_batch_size (2) times this must stay within it.
+ * Records per message. The log consumer takes LOG_CONSUMER_BATCH_SIZE messages per batch; its Analytics Engine
+ * points (one aggregate per distinct dimension set, one per detection record) must stay within
+ * AE_POINTS_PER_INVOCATION, which the consumer guards (a message whose points would pass it waits for the next batch).
  */
 export const MAX_RECORDS_PER_MESSAGE = 125;
 export const LOG_CONSUMER_BATCH_SIZE = 2;
 export const AE_POINTS_PER_INVOCATION = 250;
+
+/**
+ * Records an isolate's log window holds at most before it sends (workers/shared/log-buffer.ts): what one isolate
+ * crash can lose besides the sends in flight. Below MAX_RECORDS_PER_MESSAGE it costs fuller isolates more messages
+ * (docs/cost.md prices it); at the traffic most isolates see the window's time closes it first.
+ */
+export const LOG_FLUSH_RECORDS = 50;
 
 /**
  * JSON bytes per message body. Queues allows 128 KB (1 KB = 1,000 bytes) including about 100 bytes of its own

@@ -99,7 +99,7 @@ const cookieHeader = (jar) => [...jar].map(([name, value]) => `${name}=${value}`
 
 /**
  * Runs one session for `visitor`: `pages` page views, detection unless `adblock` blocks the bait (the beacon still
- * goes), every hit appended to `log` as { kind, t, status }. `changedCookie`: a kept cookie (_fbp) got a new value
+ * goes), every hit appended to `log` as { kind, t, status, country }. `changedCookie`: a kept cookie (_fbp) got a new value
  * since the last visit.
  */
 export async function runSession(client, { visitor, pages, adblock, country, sessionId, changedCookie = false }, log) {
@@ -110,7 +110,7 @@ export async function runSession(client, { visitor, pages, adblock, country, ses
     const res = await client.send({ method, path, headers, body, country });
     const setCookie = res.headers["set-cookie"];
     storeCookies(visitor.jar, Array.isArray(setCookie) ? setCookie : setCookie ? [setCookie] : []);
-    log.push({ kind, t: Date.now(), status: res.status });
+    log.push({ kind, t: Date.now(), status: res.status, country });
     return res;
   };
   const sessionStart = Math.floor(Date.now() / 1000);

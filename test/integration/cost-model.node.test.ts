@@ -9,7 +9,13 @@ import { modelSettings, PACKING } from "../../bench/cost-settings.mjs";
 import { logObjects, measuredOperations, recordBytes } from "../../bench/lib/cost-measure.mjs";
 import { drained, startCostPlatform } from "../../bench/lib/cost-platform.mjs";
 import { createClient, makeReturningVisitors, newVisitor, runSession } from "../../bench/lib/cost-traffic.mjs";
-import { AE_POINTS_PER_INVOCATION, LOG_CONSUMER_BATCH_SIZE, MAX_MESSAGE_BYTES, MAX_RECORDS_PER_MESSAGE } from "../../schemas/log-record";
+import {
+  AE_POINTS_PER_INVOCATION,
+  LOG_CONSUMER_BATCH_SIZE,
+  LOG_FLUSH_RECORDS,
+  MAX_MESSAGE_BYTES,
+  MAX_RECORDS_PER_MESSAGE,
+} from "../../schemas/log-record";
 
 // A window far longer than a phase takes; config caches that outlive the test, so only the warm-up loads them.
 const VARS = { LOG_WINDOW_MS: "8000", CONFIG_CACHE_TTL_MS: "3600000" };
@@ -45,7 +51,7 @@ async function phase(sessions: ReturnType<typeof session>[], log: Hit[]): Promis
 
 describe("cost model", () => {
   it("uses the packing limits and consumer batch the Workers use, within Analytics Engine's limit", () => {
-    expect(PACKING).toEqual({ maxRecords: MAX_RECORDS_PER_MESSAGE, maxBytes: MAX_MESSAGE_BYTES });
+    expect(PACKING).toEqual({ maxRecords: MAX_RECORDS_PER_MESSAGE, maxBytes: MAX_MESSAGE_BYTES, flushRecords: LOG_FLUSH_RECORDS });
     expect(settings.consumerBatch).toBe(LOG_CONSUMER_BATCH_SIZE);
     expect(settings.consumerBatch * settings.maxRecords).toBeLessThanOrEqual(AE_POINTS_PER_INVOCATION);
   });
@@ -63,21 +69,26 @@ describe("cost model", () => {
     const before = new Set((await logObjects(platform.mf)).keys());
 
     const hits: Hit[] = [];
-    // Phase 1: 32 one-page sessions of new visitors at once: past two full messages (125 records each), the rest
-    // sent when the window closes.
+    // Phase 1: 32 one-page sessions of new visitors at once: sent whenever LOG_FLUSH_RECORDS records wait, the rest
+    // when the window closes.
     await phase(
       Array.from({ length: 32 }, (_, i) => session(newVisitor(`p1_${i}`), 1, i)),
       hits,
     );
     await drained(platform, settings.windowMs);
-    // Phase 2: returning visitors (two with a changed _fbp, two whose browsers lost the backup marker) and new
-    // visitors whose second page view makes their first backup; fewer than 125 records, so one message.
+    // Phases 2 and 3: returning visitors (two with a changed _fbp, two whose browsers lost the backup marker); phase
+    // 4: new visitors whose second page view makes their first backup. Each holds fewer than LOG_FLUSH_RECORDS
+    // records, so it is one send when its window closes.
     for (const [i, visitor] of returning.entries()) if (i % 3 === 1) visitor.jar.delete("_qxb");
+    for (const group of [returning.slice(0, 3), returning.slice(3)]) {
+      await phase(
+        group.map((v, i) => session(v, 1, i, i % 3 === 0)),
+        hits,
+      );
+      await drained(platform, settings.windowMs);
+    }
     await phase(
-      [
-        ...returning.map((v, i) => session(v, 2, i, i % 3 === 0)),
-        ...Array.from({ length: 3 }, (_, i) => session(newVisitor(`p2_${i}`), 2, i)),
-      ],
+      Array.from({ length: 3 }, (_, i) => session(newVisitor(`p4_${i}`), 2, i)),
       hits,
     );
     const counts = await drained(platform, settings.windowMs);
@@ -108,9 +119,9 @@ describe("cost model", () => {
       history.map((h) => ({ ...h, isolate: 0 })).sort(byTime),
     );
     const measured = measuredOperations(counts);
-    // Phase 1 crossed the record limit twice; each phase's rest went when its window closed.
-    expect(measured.recordsPerSend.slice(0, 2)).toEqual([MAX_RECORDS_PER_MESSAGE, MAX_RECORDS_PER_MESSAGE]);
-    expect(measured.recordsPerSend).toHaveLength(4);
+    // Phase 1 crossed the record bound at least twice; each phase's rest went when its window closed.
+    expect(measured.recordsPerSend.slice(0, 2)).toEqual([LOG_FLUSH_RECORDS, LOG_FLUSH_RECORDS]);
+    expect(measured.recordsPerSend.filter((n) => n < LOG_FLUSH_RECORDS)).toHaveLength(4);
     expect(records).toHaveLength(model.accessRecords + model.detectionRecords);
     expect(measured).toEqual({
       hits: model.hits,

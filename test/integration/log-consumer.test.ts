@@ -3,7 +3,8 @@
 // Workers before packing sent); packed messages are in log-packing.test.ts.
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { accessDataPoint } from "../../workers/log-consumer/analytics-points";
+import { AE_DOUBLES } from "../../schemas/analytics";
+import { AE_POINTS_PER_INVOCATION, PACKED_LOG_VERSION } from "../../schemas/log-record";
 import type { DeadLetter } from "../../workers/shared/dead-letters";
 import { QUEUES } from "../../workers/shared/queues";
 import { deliver } from "../support/control-pipeline";
@@ -97,12 +98,57 @@ describe("log consumer: R2 batches", () => {
 });
 
 describe("log consumer: Analytics Engine", () => {
-  it("writes one data point per access record and none for detection records", async () => {
-    const write = vi.spyOn(env.ACCESS_ANALYTICS, "writeDataPoint");
-    const access = [accessRecord({ ts: at(7, 1) }), accessRecord({ ts: at(7, 2), status: 404, cookieRewrites: 2 })];
-    await deliverLogs([access[0], detectionRecord({ ts: at(7, 1) }), access[1]]);
+  const COUNT = AE_DOUBLES.indexOf("count");
 
-    expect(write.mock.calls.map(([point]) => point)).toEqual(access.map(accessDataPoint));
+  it("writes one aggregate per distinct dimension set whose counts add up to the counted records, none for detections", async () => {
+    const access = vi.spyOn(env.ACCESS_ANALYTICS, "writeDataPoint");
+    const sessions = vi.spyOn(env.SESSION_ANALYTICS, "writeDataPoint");
+    const proxied = Array.from({ length: 40 }, (_, i) =>
+      accessRecord({
+        ts: at(7, 1),
+        containerId: ["shop1", "shop2"][i % 2],
+        status: [204, 502][i % 2],
+        country: ["DE", "US"][(i % 4) >> 1],
+      }),
+    );
+    const loaderOk = accessRecord({ ts: at(7, 1), pathClass: "loader", status: 200 });
+    const loaderError = accessRecord({ ts: at(7, 1), pathClass: "loader", status: 404 });
+    const { summary } = await deliverLogs([
+      { v: PACKED_LOG_VERSION, records: [...proxied, loaderOk, detectionRecord({ ts: at(7, 1) }), loaderError] },
+    ]);
+
+    const points = access.mock.calls.map(([point]) => point!);
+    // shop1 always answers 204, shop2 502; two countries each: 4 points for the 40 proxied records, 1 for the error.
+    expect(points).toHaveLength(5);
+    const counts = (match: (p: AnalyticsEngineDataPoint) => boolean) =>
+      points.filter(match).reduce((sum, p) => sum + (p.doubles![COUNT] as number), 0);
+    expect(counts(() => true)).toBe(41);
+    expect(counts((p) => p.indexes![0] === "shop2")).toBe(proxied.filter((r) => r.containerId === "shop2").length);
+    expect(counts((p) => p.blobs![5] === "US")).toBe(proxied.filter((r) => r.country === "US").length);
+    expect(counts((p) => p.blobs![2] === "loader")).toBe(1);
+    expect(sessions).toHaveBeenCalledTimes(1);
+    expect(summary.points).toBe(6);
+  });
+
+  it("leaves the messages whose points would pass Analytics Engine's limit per invocation for a later batch", async () => {
+    const write = vi.spyOn(env.ACCESS_ANALYTICS, "writeDataPoint");
+    // Every record its own dimension set (a distinct path): 100 points per message.
+    const message = (m: number) => ({
+      v: PACKED_LOG_VERSION,
+      records: Array.from({ length: 100 }, (_, i) => accessRecord({ ts: at(9, 3), path: `/p/${m}/${i}` })),
+    });
+    const { summary, result } = await deliverLogs([message(1), message(2), message(3)]);
+
+    expect(write.mock.calls.length).toBeLessThanOrEqual(AE_POINTS_PER_INVOCATION);
+    expect(write).toHaveBeenCalledTimes(200);
+    expect(summary).toMatchObject({ access: 200, deferred: 1, points: 200 });
+    expect(result.ackAll).toBe(false);
+    expect(result.explicitAcks).toHaveLength(2);
+    expect(result.retryMessages).toHaveLength(1);
+    // The deferred message's records are not in R2 yet: it comes back whole in another batch.
+    const stored = (await readObject((await listKeys("logs/dt=2026-02-09/"))[0]!)) as { path: string }[];
+    expect(stored.some((r) => r.path.startsWith("/p/3/"))).toBe(false);
+    expect(stored).toHaveLength(200);
   });
 });
 

@@ -5,13 +5,7 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import {
-  type LogRecord,
-  MAX_MESSAGE_BYTES,
-  MAX_RECORDS_PER_MESSAGE,
-  PACKED_LOG_VERSION,
-  type PackedLogMessage,
-} from "../../schemas/log-record";
+import { LOG_FLUSH_RECORDS, type LogRecord, MAX_MESSAGE_BYTES, PACKED_LOG_VERSION, type PackedLogMessage } from "../../schemas/log-record";
 import type { DeadLetter } from "../../workers/shared/dead-letters";
 import { queueLogRecord } from "../../workers/shared/log-buffer";
 import { jsonBytes } from "../../workers/shared/send-batches";
@@ -37,9 +31,8 @@ async function deadLetter(key: string): Promise<DeadLetter> {
 }
 
 describe("packed log messages through the real queue", () => {
-  it("gives back every record of a window in order, across the record and byte limits of a message", async () => {
-    // 150 small records, then 150 of about 1.4 KB: the first message is cut by the record limit, the next ones
-    // by the byte limit.
+  it("gives back every record of a window in order, sent in groups of LOG_FLUSH_RECORDS", async () => {
+    // 150 small records, then 150 of about 1.4 KB (the message limits themselves are in test/unit/log-packing.test.ts).
     const ts = at(1);
     const records: LogRecord[] = [
       ...Array.from({ length: 150 }, (_, i) => (i % 10 === 0 ? detectionRecord({ ts }) : accessRecord({ ts }))),
@@ -55,10 +48,8 @@ describe("packed log messages through the real queue", () => {
     await waitOnExecutionContext(ctx);
 
     const sent = sendBatch.mock.calls.flatMap(([messages]) => [...messages].map((m) => m.body as PackedLogMessage));
-    expect(sent.every((m) => m.v === PACKED_LOG_VERSION && m.records.length <= MAX_RECORDS_PER_MESSAGE)).toBe(true);
-    expect(sent.every((m) => jsonBytes(m) <= MAX_MESSAGE_BYTES)).toBe(true);
-    expect(sent[0]!.records).toHaveLength(MAX_RECORDS_PER_MESSAGE);
-    expect(sent.some((m) => m.records.length < MAX_RECORDS_PER_MESSAGE && jsonBytes(m) > MAX_MESSAGE_BYTES - 2_000)).toBe(true);
+    expect(sent.every((m) => m.v === PACKED_LOG_VERSION && jsonBytes(m) <= MAX_MESSAGE_BYTES)).toBe(true);
+    expect(sent.map((m) => m.records.length)).toEqual(Array(records.length / LOG_FLUSH_RECORDS).fill(LOG_FLUSH_RECORDS));
     expect(sent.flatMap((m) => m.records)).toEqual(records);
 
     const out = await vi.waitFor(
@@ -70,6 +61,29 @@ describe("packed log messages through the real queue", () => {
       { timeout: 20_000, interval: 200 },
     );
     expect(out).toEqual(records);
+  });
+
+  it("sends as soon as LOG_FLUSH_RECORDS records wait, long before the window closes: what a crash can lose", async () => {
+    const sendBatch = vi.spyOn(env.LOG_QUEUE, "sendBatch");
+    const windowEnv = { LOG_QUEUE: env.LOG_QUEUE, LOG_WINDOW_MS: "3000" };
+    const contexts = Array.from({ length: 2 * LOG_FLUSH_RECORDS + 3 }, () => createExecutionContext());
+    let windowClosed = false;
+    contexts.forEach((ctx, i) => {
+      queueLogRecord(windowEnv, ctx, accessRecord({ ts: at(20), path: `/bound/${i}` }));
+    });
+    const windowDone = waitOnExecutionContext(contexts[0]!).then(() => {
+      windowClosed = true;
+    });
+    // The requests that brought the 50th and the 100th record carry the sends.
+    await waitOnExecutionContext(contexts[LOG_FLUSH_RECORDS - 1]!);
+    await waitOnExecutionContext(contexts[2 * LOG_FLUSH_RECORDS - 1]!);
+    expect(windowClosed).toBe(false);
+    const sizes = () =>
+      sendBatch.mock.calls.map(([messages]) => [...messages].reduce((n, m) => n + (m.body as PackedLogMessage).records.length, 0));
+    expect(sizes()).toEqual([LOG_FLUSH_RECORDS, LOG_FLUSH_RECORDS]);
+    // Only the last 3 waited for the window.
+    await windowDone;
+    expect(sizes()).toEqual([LOG_FLUSH_RECORDS, LOG_FLUSH_RECORDS, 3]);
   });
 
   it("dead-letters a poisoned record alone and writes its neighbours", async () => {

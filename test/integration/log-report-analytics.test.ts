@@ -1,7 +1,8 @@
 // The report's production source: Analytics Engine's SQL API. The API cannot run here, so it is stood in at the
-// HTTP boundary (test/support/analytics-sql-stand-in.mjs: the documented request and response shapes, and a small
-// interpreter of the SQL subset the edge sends). The data points are the ones the real log consumer wrote through
-// the Analytics Engine bindings for the same records that went to R2, so both sources must give the same report.
+// HTTP boundary (test/support/analytics-sql-stand-in.mjs: the documented request and response shapes, AE's
+// sampling, and a small interpreter of the SQL subset the edge sends). The data points are the aggregates the real
+// log consumer wrote through the Analytics Engine bindings for the same records that went to R2 (miniflare's
+// Analytics Engine stores nothing, so a spy collects them), so both sources must give the same report.
 
 import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
@@ -30,13 +31,13 @@ function tenantBase(): string {
 }
 
 /** Delivers records through the real consumer and loads the data points it wrote into the stand-in. */
-async function deliverToBoth(base: string, records: Parameters<typeof deliverLogs>[0]) {
+async function deliverToBoth(base: string, records: Parameters<typeof deliverLogs>[0], sampleInterval = 1) {
   const access = vi.spyOn(env.ACCESS_ANALYTICS, "writeDataPoint");
   const sessions = vi.spyOn(env.SESSION_ANALYTICS, "writeDataPoint");
   await deliverLogs(records);
   // AE stamps a point with its write time; the record's own time (its `ts` column) stands in for it.
   const load = async (dataset: string, points: AnalyticsEngineDataPoint[], tsIndex: number) => {
-    const body = { dataset, points: points.map((p) => ({ ...p, timestamp: p.doubles?.[tsIndex] })) };
+    const body = { dataset, sampleInterval, points: points.map((p) => ({ ...p, timestamp: p.doubles?.[tsIndex] })) };
     await fetch(`${base}/__points`, { method: "POST", body: JSON.stringify(body) });
   };
   await load(
@@ -87,7 +88,7 @@ describe("report from Analytics Engine's SQL API", () => {
         host: "ss.b.example",
         country: null,
       }),
-      accessRecord({ containerId: id, ts: now - 4 * HOUR, status: 200, path: "/l/x.js", pathClass: "loader", durationMs: 2 }),
+      accessRecord({ containerId: id, ts: now - 4 * HOUR, status: 404, path: "/l/x.js", pathClass: "loader", durationMs: 2 }),
       accessRecord({ containerId: id, ts: now - 30 * HOUR, status: 200 }), // the previous 24 hours
       accessRecord({ containerId: "ae-other", ts: now - 10 * MIN, status: 500 }),
       detectionRecord({ containerId: id, ts: now - 15 * MIN, adblock: true, bot: false }),
@@ -108,13 +109,39 @@ describe("report from Analytics Engine's SQL API", () => {
     expect(ae.bots).toMatchObject({ requestsChecked: 2, requestsBot: 1, requestShare: 0.5, sessionsChecked: 1, sessionsBot: 0 });
     expect(ae.previous).toMatchObject({ requests: 1, sessions: 1, adblockRate: 1 });
     expect(ae.detection).toMatchObject({ sessions: 4, etp: 1, modes: { "same-origin": 1, subdomain: 3, "cross-site": 0, unknown: 0 } });
-    // Every figure the two sources share agrees (AE orders ties differently, so lists are compared as sets).
-    for (const key of ["statusClasses", "latencyMs", "cookieKeeper", "detection", "bots"] as const) expect(ae[key], key).toEqual(r2[key]);
+    // Every figure the two sources share agrees (AE orders ties differently, so lists are compared as sets), but
+    // latency: AE's is read off the duration histogram. Proxied durations 9, 12, 20, 80: p50 is 12 (bucket ≤ 25 ms),
+    // p95 is 80 (bucket ≤ 100 ms, capped by the largest duration).
+    expect(r2.latencyMs).toEqual({ p50: 12, p95: 80, samples: 4 });
+    expect(ae.latencyMs).toEqual({ p50: 25, p95: 80, samples: 4 });
+    for (const key of ["statusClasses", "cookieKeeper", "detection", "bots"] as const) expect(ae[key], key).toEqual(r2[key]);
     for (const key of ["statuses", "topPaths", "hosts", "countries"] as const)
       expect(new Set(ae[key].map((x) => JSON.stringify(x))), key).toEqual(new Set(r2[key].map((x) => JSON.stringify(x))));
     expect(ae.requests.series).toEqual(r2.requests.series);
     expect(ae.requests.errors).toBe(1);
     expect(ae.previous).toMatchObject({ requests: r2.previous!.requests, errors: r2.previous!.errors, sessions: r2.previous!.sessions });
+  });
+
+  it("counts what AE samples by _sample_interval, and leaves the edge's successful own answers to R2", async () => {
+    const base = tenantBase();
+    const sql = { CF_ACCOUNT_ID: ACCOUNT, ANALYTICS_API_TOKEN: TOKEN, CF_API_BASE: `${base}/client/v4` } as Partial<Env>;
+    const id = `ae-${crypto.randomUUID().slice(0, 8)}`;
+    const ts = Date.now() - 5 * MIN;
+    // Four batches with the same dimension set (one point each); AE keeps one point in two, stamped 2.
+    for (let batch = 0; batch < 4; batch++) {
+      const records = Array.from({ length: 3 }, () => accessRecord({ containerId: id, ts, status: 204, durationMs: 30 }));
+      await deliverToBoth(base, records, 2);
+    }
+    await deliverToBoth(base, [
+      accessRecord({ containerId: id, ts, pathClass: "loader", path: "/l/t.js", status: 200 }),
+      accessRecord({ containerId: id, ts, pathClass: "boot", path: "/boot", method: "POST", status: 200 }),
+    ]);
+    const ae = await (await report(`container=${id}&since=1h`, sql)).json<Report>();
+    const r2 = await (await report(`container=${id}&since=1h&source=r2`, sql)).json<Report>();
+    expect(r2.requests.total).toBe(14);
+    expect(ae.requests.total).toBe(12);
+    expect(ae.topPaths).toEqual([{ path: "/g/collect", count: 12 }]);
+    expect(ae.latencyMs).toEqual({ p50: 30, p95: 30, samples: 12 });
   });
 
   it("sends each query as the documented request: POST, bearer token, SQL body, a fixed number of queries", async () => {

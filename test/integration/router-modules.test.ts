@@ -4,9 +4,9 @@ import * as v from "valibot";
 import { describe, expect, it } from "vitest";
 import {
   AccessRecordSchema,
+  LOG_FLUSH_RECORDS,
   MAX_RECORD_PATH,
   MAX_RECORD_REQUEST_ID,
-  MAX_RECORDS_PER_MESSAGE,
   PACKED_LOG_VERSION,
 } from "../../schemas/log-record";
 import {
@@ -210,16 +210,16 @@ describe("access record", () => {
     expect(log.messages[0]).toMatchObject({ v: PACKED_LOG_VERSION });
   });
 
-  it("sends a full message at once and never packs more than MAX_RECORDS_PER_MESSAGE records into one", async () => {
+  it("sends as soon as LOG_FLUSH_RECORDS records wait, however long the window", async () => {
     const config = await seedContainer();
     const log = recordingQueue();
-    const count = MAX_RECORDS_PER_MESSAGE + 25;
-    // A window long enough for every request to land in it, so the split can only come from the full message.
+    const count = 2 * LOG_FLUSH_RECORDS + 25;
+    // A window long enough for every request to land in it, so the split can only come from the record bound.
     const requests = Array.from({ length: count }, () => routerRequest(config.publicHosts[0]!, "/echo"));
     const responses = await callRouterWith(log, requests, 5_000);
     await Promise.all(responses.map((response) => response.body?.cancel()));
     expect(log.records).toHaveLength(count);
-    expect(log.messages.map((m) => m.records.length)).toEqual([MAX_RECORDS_PER_MESSAGE, 25]);
+    expect(log.messages.map((m) => m.records.length)).toEqual([LOG_FLUSH_RECORDS, LOG_FLUSH_RECORDS, 25]);
   });
 
   it("never fails the response when the queue refuses the record", async () => {

@@ -5,8 +5,11 @@
 //   with 64-bit integers as strings, as ClickHouse's JSON format gives them.
 // Data points are loaded by the test (POST <base>/__points), and the SQL is evaluated by a small interpreter of
 // the dialect's subset the edge uses: SELECT … FROM <dataset> WHERE … [GROUP BY] [ORDER BY] [LIMIT], with SUM,
-// IF, IN, comparisons, + and *, toDateTime, toStartOfInterval(… INTERVAL 'n' SECOND), toUnixTimestamp and
+// MAX, IF, IN, comparisons, + and *, toDateTime, toStartOfInterval(… INTERVAL 'n' SECOND), toUnixTimestamp and
 // quantileExactWeighted(q)(x, w) (the first value whose cumulative weight reaches q of the total).
+// Sampling as AE does it (https://developers.cloudflare.com/analytics/analytics-engine/sampling/): a stored row stands
+// for `_sample_interval` points written; loading with `sampleInterval: k` keeps one point in k per index and
+// stamps it k, so only SUM(_sample_interval * x) gives back the written totals.
 // Each test uses its own tenant: base = <url>/t/<tenant>.
 import { createServer } from "node:http";
 
@@ -124,7 +127,7 @@ class Parser {
   }
 }
 
-const AGGREGATES = new Set(["sum", "quantileexactweighted"]);
+const AGGREGATES = new Set(["sum", "max", "quantileexactweighted"]);
 
 function isAggregate(e) {
   if (!e || typeof e !== "object") return false;
@@ -179,6 +182,7 @@ function evalRow(e, row) {
 
 function evalGroup(e, rows) {
   if (e.fn && e.fn.toLowerCase() === "sum") return rows.reduce((sum, row) => sum + Number(evalRow(e.args[0], row)), 0);
+  if (e.fn && e.fn.toLowerCase() === "max") return Math.max(...rows.map((row) => Number(evalRow(e.args[0], row))));
   if (e.fn && e.fn.toLowerCase() === "quantileexactweighted") {
     const q = evalRow(e.params[0], {});
     const pairs = rows.map((row) => [evalRow(e.args[0], row), evalRow(e.args[1], row)]).sort((a, b) => a[0] - b[0]);
@@ -276,7 +280,7 @@ export async function startAnalyticsSqlStandIn() {
   /** tenant → { datasets: Map<name, rows[]>, requests: [] } */
   const tenants = new Map();
   const tenant = (name) => {
-    if (!tenants.has(name)) tenants.set(name, { datasets: new Map(), requests: [], failWith: null });
+    if (!tenants.has(name)) tenants.set(name, { datasets: new Map(), written: new Map(), requests: [], failWith: null });
     return tenants.get(name);
   };
   const server = createServer(async (req, res) => {
@@ -290,11 +294,16 @@ export async function startAnalyticsSqlStandIn() {
     const path = m[2] ?? "";
     const text = await body(req);
     if (path === "/__points" && req.method === "POST") {
-      // { dataset, points: [{ timestamp (epoch ms), indexes: [..], blobs: [..], doubles: [..], sampleInterval? }] }
-      const { dataset, points } = JSON.parse(text);
+      // { dataset, sampleInterval?, points: [{ timestamp (epoch ms), indexes: [..], blobs: [..], doubles: [..] }] }
+      const { dataset, points, sampleInterval = 1 } = JSON.parse(text);
       const rows = t.datasets.get(dataset) ?? [];
+      const seen = t.written;
       for (const p of points) {
-        const row = { dataset, timestamp: p.timestamp, _sample_interval: p.sampleInterval ?? 1, index1: p.indexes?.[0] ?? "" };
+        const index = p.indexes?.[0] ?? "";
+        const key = `${dataset}\n${index}`;
+        seen.set(key, (seen.get(key) ?? 0) + 1);
+        if ((seen.get(key) - 1) % sampleInterval !== 0) continue;
+        const row = { dataset, timestamp: p.timestamp, _sample_interval: sampleInterval, index1: index };
         for (let i = 1; i <= 20; i += 1) {
           row[`blob${i}`] = p.blobs?.[i - 1] ?? "";
           row[`double${i}`] = p.doubles?.[i - 1] ?? 0;

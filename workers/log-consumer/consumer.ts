@@ -1,15 +1,15 @@
 // LOG_QUEUE consumer. Per batch: unpack the messages and validate every record (a malformed one is kept alone as a
 // dead letter in R2), write one gzip NDJSON object per hour partition to R2, upsert detection records into
-// Supabase, then one Analytics Engine data point per access record. The batch lands whole or not at all: on an R2
-// or Supabase failure the objects this attempt wrote are removed and the whole batch is retried; the DLQ consumer
-// keeps what keeps failing.
-import type { AccessRecord, DetectionRecord } from "../../schemas/log-record";
+// Supabase, then the Analytics Engine points: one aggregate per distinct dimension set of the counted access
+// records, one point per detection record. The batch lands whole or not at all: on an R2 or Supabase failure the
+// objects this attempt wrote are removed and the whole batch is retried; the DLQ consumer keeps what keeps failing.
+import { type AccessRecord, AE_POINTS_PER_INVOCATION, type DetectionRecord, type LogRecord } from "../../schemas/log-record";
 import { storeDeadLetter } from "../shared/dead-letters";
 import { batchId, byHour, objectKey } from "../shared/log-partition";
 import { gzipNdjson } from "../shared/ndjson-gzip";
 import { supabaseConfigured } from "../shared/postgrest";
 import { backoffSeconds } from "../shared/queues";
-import { accessDataPoint, detectionDataPoint } from "./analytics-points";
+import { accessAggregates, aggregateKey, detectionDataPoint } from "./analytics-points";
 import { upsertSessions } from "./sessions";
 import { unpackMessages } from "./unpack";
 
@@ -20,23 +20,63 @@ export interface LogBatchSummary {
   detection: number;
   /** Records (or unreadable messages) kept as dead letters under dead-letters/logs/. */
   malformed: number;
+  /** Analytics Engine points written (access aggregates + detection points). */
+  points: number;
+  /** Messages left for a later batch because their points would pass Analytics Engine's limit per invocation. */
+  deferred: number;
   objects: string[];
   sessionsUpserted: number;
 }
 
 type LogEnv = Pick<Env, "LOG_BUCKET" | "ACCESS_ANALYTICS" | "SESSION_ANALYTICS" | "SUPABASE_URL" | "SUPABASE_SERVICE_ROLE_KEY">;
 
+/**
+ * The longest prefix of the batch whose Analytics Engine points fit in one invocation (the first message always
+ * does: it holds at most MAX_RECORDS_PER_MESSAGE records), and the messages after it.
+ */
+function withinPointBudget(messages: readonly Message<unknown>[]) {
+  const keys = new Set<string>();
+  let detections = 0;
+  const taken: Message<unknown>[] = [];
+  const unpacked: ReturnType<typeof unpackMessages>[] = [];
+  for (const message of messages) {
+    const one = unpackMessages([message]);
+    const newKeys = new Set<string>();
+    let newDetections = 0;
+    for (const record of one.records) {
+      if (record.kind === "detection") newDetections += 1;
+      else {
+        const key = aggregateKey(record);
+        if (key !== null && !keys.has(key)) newKeys.add(key);
+      }
+    }
+    if (taken.length > 0 && keys.size + newKeys.size + detections + newDetections > AE_POINTS_PER_INVOCATION) break;
+    for (const key of newKeys) keys.add(key);
+    detections += newDetections;
+    taken.push(message);
+    unpacked.push(one);
+  }
+  return {
+    taken,
+    deferred: messages.slice(taken.length),
+    records: unpacked.flatMap((u): LogRecord[] => u.records),
+    rejected: unpacked.flatMap((u) => u.rejected),
+  };
+}
+
 export async function consumeLogBatch(batch: MessageBatch<unknown>, env: LogEnv): Promise<LogBatchSummary> {
-  const { records, rejected } = unpackMessages(batch.messages);
+  const { taken, deferred, records, rejected } = withinPointBudget(batch.messages);
   const access = records.filter((r): r is AccessRecord => r.kind === "access");
   const detection = records.filter((r): r is DetectionRecord => r.kind === "detection");
-  const id = await batchId(batch.messages.map((m) => m.id));
+  const id = await batchId(taken.map((m) => m.id));
   const summary: LogBatchSummary = {
     status: "written",
     batchId: id,
     access: access.length,
     detection: detection.length,
     malformed: rejected.length,
+    points: 0,
+    deferred: deferred.length,
     objects: [],
     sessionsUpserted: 0,
   };
@@ -69,12 +109,18 @@ export async function consumeLogBatch(batch: MessageBatch<unknown>, env: LogEnv)
     return { ...summary, status: "retried" };
   }
 
-  // Analytics Engine last: its writes cannot be undone, so they happen only once the batch is durable.
-  // A batch holds at most LOG_CONSUMER_BATCH_SIZE messages of MAX_RECORDS_PER_MESSAGE records: within AE's limit
-  // of 250 data points per invocation (schemas/log-record.ts), access and detection points together.
-  for (const record of access) env.ACCESS_ANALYTICS.writeDataPoint(accessDataPoint(record));
+  // Analytics Engine last: its writes cannot be undone, so they happen only once the batch is durable. The taken
+  // messages' points fit in AE's limit per invocation (withinPointBudget), access and detection points together.
+  const points = accessAggregates(access);
+  for (const point of points) env.ACCESS_ANALYTICS.writeDataPoint(point);
   for (const record of detection) env.SESSION_ANALYTICS.writeDataPoint(detectionDataPoint(record));
-  batch.ackAll();
+  summary.points = points.length + detection.length;
+  if (deferred.length === 0) batch.ackAll();
+  else {
+    // Rare (a batch with more distinct dimension sets than AE takes at once): the rest come back in another batch.
+    for (const message of taken) message.ack();
+    for (const message of deferred) message.retry();
+  }
   summary.objects = written.sort();
   console.log(JSON.stringify({ event: "log_batch", ...summary, objects: written.length }));
   return summary;

@@ -1,9 +1,12 @@
 // The report from Analytics Engine's SQL API (production): ten aggregate queries over the whole
-// window, sent at once, whose cost does not grow with traffic (AE samples per index, i.e. per container, and
-// every count is weighted by _sample_interval). Same answer shape as the R2 report.
+// window, sent at once, whose cost does not grow with traffic. Same answer shape as the R2 report.
+// ACCESS_ANALYTICS holds aggregates (workers/log-consumer/analytics-points.ts): a point stands for `count` records,
+// and AE samples points per index (container), so every figure is SUM(_sample_interval * <column>). It counts
+// proxied requests and errors of the edge's own answers only; latency percentiles are read off the duration
+// histogram, to the upper edge of a bucket (the largest duration for the open last bucket).
 // API: POST <CF_API_BASE>/accounts/<CF_ACCOUNT_ID>/analytics_engine/sql, `Authorization: Bearer
 // <ANALYTICS_API_TOKEN>`, the SQL as the body; the answer (FORMAT JSON, the default) is { meta, data, rows }.
-import { aeColumn, sessionColumn } from "../../schemas/analytics";
+import { aeColumn, DURATION_BUCKETS_MS, HISTOGRAM_DOUBLES, sessionColumn } from "../../schemas/analytics";
 import { VISIT_MODES, type VisitMode } from "../../schemas/log-record";
 import type { Report } from "../../schemas/report";
 import { EdgeError } from "../shared/errors";
@@ -59,6 +62,24 @@ async function query(env: SqlEnv, sql: string): Promise<Row[]> {
   return body.data ?? [];
 }
 
+/**
+ * The nearest-rank percentile `p` read off a period's histogram row (h0…h9, max): the upper edge of the bucket that
+ * holds it, or the largest duration when that is smaller or the bucket is the open last one. Null without samples.
+ */
+function fromHistogram(row: Row, p: number): number | null {
+  const counts = HISTOGRAM_DOUBLES.map((_, i) => num(row[`h${i}`]));
+  const total = counts.reduce((a, b) => a + b, 0);
+  const max = maybe(row.max);
+  if (total === 0 || max === null) return null;
+  const rank = Math.max(1, Math.ceil(p * total));
+  let seen = 0;
+  for (const [i, n] of counts.entries()) {
+    seen += n;
+    if (seen >= rank) return Math.min(DURATION_BUCKETS_MS[i] ?? max, max);
+  }
+  return max;
+}
+
 export async function buildAnalyticsReport(env: SqlEnv, window: Window): Promise<Report> {
   const ACCESS_DATASET = identifier(env.AE_ACCESS_DATASET);
   const SESSION_DATASET = identifier(env.AE_SESSION_DATASET);
@@ -70,23 +91,28 @@ export async function buildAnalyticsReport(env: SqlEnv, window: Window): Promise
   const current = `timestamp >= toDateTime(${sec(window.from)}) AND timestamp <= toDateTime(${sec(window.to)})${scope}`;
   const period = `IF(timestamp >= toDateTime(${sec(window.from)}), 'current', 'previous')`;
   const status = aeColumn("status");
-  const errors = `SUM(IF(${status} >= 500, _sample_interval, 0))`;
+  const count = aeColumn("count");
+  /** The records a point stands for, weighted by AE's sampling. */
+  const requests = `SUM(_sample_interval * ${count})`;
+  const countIf = (condition: string) => `SUM(IF(${condition}, _sample_interval * ${count}, 0))`;
+  const errors = countIf(`${status} >= 500`);
   const proxied = `${aeColumn("pathClass")} IN ('proxy', 'passthrough')`;
+  const histogram = HISTOGRAM_DOUBLES.map((name, i) => `SUM(_sample_interval * ${aeColumn(name)}) AS h${i}`).join(", ");
   const ranked = (column: string) =>
-    `SELECT ${column} AS key, SUM(_sample_interval) AS count FROM ${ACCESS_DATASET} WHERE ${current} GROUP BY key ORDER BY count DESC LIMIT ${TOP}`;
+    `SELECT ${column} AS key, ${requests} AS count FROM ${ACCESS_DATASET} WHERE ${current} GROUP BY key ORDER BY count DESC LIMIT ${TOP}`;
 
   const [series, totals, latency, classes, statuses, paths, hosts, countries, sessions, modes] = await Promise.all([
     query(
       env,
-      `SELECT toUnixTimestamp(toStartOfInterval(timestamp, INTERVAL '${seconds}' SECOND)) AS t, SUM(_sample_interval) AS count, ${errors} AS errors FROM ${ACCESS_DATASET} WHERE ${both} GROUP BY t ORDER BY t`,
+      `SELECT toUnixTimestamp(toStartOfInterval(timestamp, INTERVAL '${seconds}' SECOND)) AS t, ${requests} AS count, ${errors} AS errors FROM ${ACCESS_DATASET} WHERE ${both} GROUP BY t ORDER BY t`,
     ),
     query(
       env,
-      `SELECT ${period} AS period, SUM(_sample_interval) AS requests, ${errors} AS errors, SUM(_sample_interval * ${aeColumn("cookieRewrites")}) AS rewrites, SUM(IF(${aeColumn("cookieRewrites")} > 0, _sample_interval, 0)) AS with_rewrites, SUM(IF(${aeColumn("bot")} != '', _sample_interval, 0)) AS bot_checked, SUM(IF(${aeColumn("bot")} = 'true', _sample_interval, 0)) AS bot_flagged FROM ${ACCESS_DATASET} WHERE ${both} GROUP BY period`,
+      `SELECT ${period} AS period, ${requests} AS requests, ${errors} AS errors, SUM(_sample_interval * ${aeColumn("cookieRewrites")}) AS rewrites, SUM(_sample_interval * ${aeColumn("withRewrites")}) AS with_rewrites, ${countIf(`${aeColumn("bot")} != ''`)} AS bot_checked, ${countIf(`${aeColumn("bot")} = 'true'`)} AS bot_flagged FROM ${ACCESS_DATASET} WHERE ${both} GROUP BY period`,
     ),
     query(
       env,
-      `SELECT ${period} AS period, quantileExactWeighted(0.5)(${aeColumn("durationMs")}, _sample_interval) AS p50, quantileExactWeighted(0.95)(${aeColumn("durationMs")}, _sample_interval) AS p95, SUM(_sample_interval) AS samples FROM ${ACCESS_DATASET} WHERE ${both} AND ${proxied} GROUP BY period`,
+      `SELECT ${period} AS period, ${histogram}, MAX(${aeColumn("durationMax")}) AS max, ${requests} AS samples FROM ${ACCESS_DATASET} WHERE ${both} AND ${proxied} GROUP BY period`,
     ),
     query(env, ranked(aeColumn("statusClass"))),
     query(env, ranked(status)),
@@ -126,8 +152,8 @@ export async function buildAnalyticsReport(env: SqlEnv, window: Window): Promise
       requestsBot: num(t.bot_flagged),
       sessionsChecked: num(s.bot_checked),
       sessionsBot: num(s.bot_flagged),
-      p50: maybe(l.p50),
-      p95: maybe(l.p95),
+      p50: fromHistogram(l, 0.5),
+      p95: fromHistogram(l, 0.95),
       samples: num(l.samples),
       sessions: n,
       adblock: num(s.adblock),

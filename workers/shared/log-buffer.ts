@@ -1,11 +1,12 @@
 // The per-isolate window for LOG_QUEUE records (access records from the router, detection records from the loader).
 // The first record opens a window; whatever arrives within LOG_WINDOW_MS goes out packed into as few messages as
-// possible, and a full message (MAX_RECORDS_PER_MESSAGE records) goes at once. Queues bills each message a write, a
+// possible, and as soon as LOG_FLUSH_RECORDS records wait they go at once, so an isolate that dies loses at most
+// that many records besides the sends in flight. Queues bills each message a write, a
 // read and a delete, so one message per record cost more than the Worker request itself; a longer window means fuller
 // messages at a given request rate, at the price of records reaching R2 that much later.
 // Logging never delays or fails a response: nothing here is awaited on the response path, and a failed send is
 // only reported.
-import { type LogRecord, MAX_RECORDS_PER_MESSAGE } from "../../schemas/log-record";
+import { LOG_FLUSH_RECORDS, type LogRecord } from "../../schemas/log-record";
 import { packRecords } from "./log-packing";
 import { sendBatches } from "./send-batches";
 
@@ -68,8 +69,8 @@ export function queueLogRecord(env: LogQueueEnv, ctx: ExecutionContext, record: 
       pendingByQueue.set(queue, pending);
     }
     pending.records.push(record);
-    if (pending.records.length >= MAX_RECORDS_PER_MESSAGE) {
-      // A full message goes at once, in this request's waitUntil; the window's timer keeps running for the rest.
+    if (pending.records.length >= LOG_FLUSH_RECORDS) {
+      // Enough records wait: they go at once, in this request's waitUntil; the window's timer keeps running.
       ctx.waitUntil(send(queue, pending.records.splice(0)));
     } else if (!pending.scheduled) {
       pending.scheduled = true;
