@@ -1,55 +1,123 @@
-// `npm run deploy -- --env staging|production [--dry-run]`: takes Qaxal Edge to a Cloudflare account.
-//  1. checks the settings and that every required secret is set (on the Worker already, or in this shell);
-//  2. creates what is missing, idempotently: the five KV namespaces, the queues, the R2 bucket;
-//  3. writes each Worker's config for that environment with the real KV ids, routes and operator host
-//     (.deploy/<env>/, git-ignored), then deploys the control Worker, then the edge Worker (whose bindings point
-//     at the control Worker's Durable Object class and service).
-// Cloudflare's REST API is called directly (the same endpoints wrangler uses); CLOUDFLARE_API_BASE_URL, which wrangler
-// also honours, points both at another base. `--dry-run` creates resources but only bundles the Workers.
+// `npm run deploy -- --env staging|production [--dry-run] [--keep-secrets]` (`--help` lists the settings): takes one
+// environment of Qaxal Edge to a Cloudflare account (docs/deploy.md).
+//  1. checks the settings and secrets without calling anything;
+//  2. preflight (scripts/deploy-account.mjs, read-only): account, R2, zone, Cloudflare for SaaS, Universal SSL, routes,
+//     Custom Domains and DNS on the zone; any problem stops the deploy before anything is created;
+//  3. creates what is missing (KV namespaces, queues, log bucket and its lifecycle rules, DNS records, fallback origin);
+//  4. writes each Worker's config for the environment (.deploy/<env>/, git-ignored) with the real KV ids, routes and
+//     every var the Workers need, so no later deploy blanks one, then `wrangler deploy`s control, then edge.
+// Cloudflare's API is called through the official SDK; CLOUDFLARE_API_BASE_URL (which wrangler also honours) points
+// it elsewhere (the tests' stand-in). `--dry-run` does 1–4 but only bundles the Workers.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
+import { cloudflareClient, DeployError, preflight, provision } from "./deploy-account.mjs";
 import { parseJsonc } from "./jsonc.mjs";
 import { ROOT } from "./platform.mjs";
 
-export const REQUIRED_SECRETS = ["ADMIN_TOKEN", "WEBHOOK_SECRET", "EDGE_AUTH_SECRET"];
-/** Uploaded when set in the shell; the control Worker works without them (see docs/deploy.md). */
-export const OPTIONAL_SECRETS = ["SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY", "CF_API_TOKEN", "ALERT_WEBHOOK_URL", "ANALYTICS_API_TOKEN"];
-const SETTINGS = {
-  CLOUDFLARE_ACCOUNT_ID: "the Cloudflare account to deploy to",
-  CLOUDFLARE_API_TOKEN: "an API token with Workers, KV, Queues, R2 and Workers Routes edit rights",
-  QAXAL_ZONE_NAME: "the zone whose hosts the edge Worker serves (its route is */* on that zone)",
-  QAXAL_OPERATOR_HOST: "the operator host, served by the control Worker as a Custom Domain",
+const ENVIRONMENTS = ["staging", "production"];
+const ACCOUNT_SETTINGS = {
+  CLOUDFLARE_ACCOUNT_ID: "the account to deploy to (dashboard → Workers & Pages → Account ID)",
+  CLOUDFLARE_API_TOKEN:
+    "an API token: Workers Scripts, Workers KV Storage, Queues, Workers R2 Storage, Workers Routes, DNS, SSL and Certificates: Edit; Zone: Read",
 };
-/** Customer domains (docs/custom-domains.md): optional settings, handed to the control Worker as these vars. */
-const CUSTOM_DOMAIN_VARS = { QAXAL_SAAS_ZONE_ID: "CF_ZONE_ID", QAXAL_SAAS_CNAME_TARGET: "SAAS_CNAME_TARGET" };
+/** Per environment, as QAXAL_<ENV>_<KEY>: the names carry the environment, so one shell cannot deploy both to one zone. */
+const ENVIRONMENT_SETTINGS = {
+  ZONE: "the environment's own zone (e.g. qaxal-staging.net): PLATFORM_DOMAINS, infra hosts <name>.<zone>",
+  OPERATOR_HOST: "the operator host, a first-level name on that zone (e.g. ops.<zone>), routed to the control Worker",
+  FALLBACK_ORIGIN: "the custom hostname fallback origin, a first-level name on that zone (e.g. edge.<zone>): customers CNAME to it",
+};
+/** Secrets of the control Worker (the edge Worker has none): uploaded with the deploy when set here. */
+export const REQUIRED_SECRETS = ["ADMIN_TOKEN", "WEBHOOK_SECRET", "EDGE_AUTH_SECRET", "CF_API_TOKEN"];
+const OPTIONAL_SECRETS = ["SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY", "ALERT_WEBHOOK_URL", "ANALYTICS_API_TOKEN"];
 const KV_BINDINGS = ["ROUTING_MAP", "EDGE_CONFIG", "LOADER_TOKEN_MAP", "SITE_REGISTRY", "COOKIE_VAULT"];
 
-class DeployError extends Error {}
+const HELP = `npm run deploy -- --env staging|production [--dry-run] [--keep-secrets] [--settings FILE]
+
+Deploys one environment: checks the account first (nothing is created when a check fails), creates what is missing,
+then deploys the control Worker and the edge Worker. docs/deploy.md has the steps from an empty account.
+
+Settings come from the shell, or from .deploy/<env>.env (KEY=value lines, git-ignored; --settings names another
+file); the shell wins.
+${Object.entries(ACCOUNT_SETTINGS)
+  .map(([name, text]) => `  ${name.padEnd(32)}${text}`)
+  .join("\n")}
+${Object.entries(ENVIRONMENT_SETTINGS)
+  .map(([key, text]) => `  ${`QAXAL_<ENV>_${key}`.padEnd(32)}${text}`)
+  .join("\n")}
+  (<ENV> is STAGING or PRODUCTION; the two environments must name different zones.)
+
+Secrets of the control Worker, uploaded with the deploy:
+  ${REQUIRED_SECRETS.join(", ")} (required)
+  ${OPTIONAL_SECRETS.join(", ")} (optional)
+
+Flags:
+  --env NAME       staging or production
+  --dry-run        check, create what is missing and write .deploy/<env>/*.json, but only bundle the Workers
+  --keep-secrets   required secrets not in the shell must already be on the control Worker (checked), not uploaded
+  --settings FILE  read settings from FILE instead of .deploy/<env>.env
+  --help           this text`;
 
 /** The KV namespace title of a binding: `qaxal-production-routing-map`. */
 export function kvTitle(env, binding) {
   return `qaxal-${env}-${binding.toLowerCase().replaceAll("_", "-")}`;
 }
 
-function apiClient(settings, apiBase = "https://api.cloudflare.com/client/v4") {
-  const base = apiBase.replace(/\/+$/, "");
-  const account = `${base}/accounts/${settings.CLOUDFLARE_ACCOUNT_ID}`;
-  return async (method, path, body) => {
-    const response = await fetch(`${account}${path}`, {
-      method,
-      headers: { Authorization: `Bearer ${settings.CLOUDFLARE_API_TOKEN}`, "Content-Type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const envelope = await response.json().catch(() => ({}));
-    if (response.status === 404 && method === "GET") return null;
-    if (!response.ok || envelope.success === false) {
-      const errors = (envelope.errors ?? []).map((e) => `${e.code}: ${e.message}`).join("; ");
-      throw new DeployError(`${method} ${path} failed with ${response.status}${errors ? ` (${errors})` : ""}`);
+/** KEY=value lines (`export`, quotes and # comments allowed); a missing file is no settings. */
+function readSettingsFile(path) {
+  if (!existsSync(path)) return {};
+  /** @type {Record<string, string>} */
+  const settings = {};
+  for (const line of readFileSync(path, "utf8").split("\n")) {
+    const match = /^\s*(?:export\s+)?([A-Z0-9_]+)\s*=\s*(.*?)\s*$/.exec(line);
+    if (match) settings[/** @type {string} */ (match[1])] = /** @type {string} */ (match[2]).replace(/^(['"])(.*)\1$/, "$2");
+  }
+  return settings;
+}
+
+/** A first-level name on the zone (`ops.qaxal.net` on `qaxal.net`): what Universal SSL's *.zone certificate covers. */
+const firstLevelOn = (host, zone) => host.endsWith(`.${zone}`) && !host.slice(0, -zone.length - 1).includes(".");
+
+/**
+ * Everything that can be checked without the network: the environment, its settings, the secrets.
+ * @param {string} envName @param {Record<string, string | undefined>} values @param {Record<string, string | undefined>} otherValues
+ * @param {boolean} keepSecrets
+ */
+function checkSettings(envName, values, otherValues, keepSecrets) {
+  if (!ENVIRONMENTS.includes(envName)) throw new DeployError(`--env must be staging or production (npm run deploy -- --help)`);
+  const otherEnv = /** @type {string} */ (ENVIRONMENTS.find((e) => e !== envName));
+  const name = (env, key) => `QAXAL_${env.toUpperCase()}_${key}`;
+  const problems = [];
+  for (const [setting, text] of Object.entries(ACCOUNT_SETTINGS)) if (!values[setting]) problems.push(`set ${setting}: ${text}`);
+  for (const [key, text] of Object.entries(ENVIRONMENT_SETTINGS)) {
+    if (!values[name(envName, key)]) problems.push(`set ${name(envName, key)}: ${text}`);
+  }
+  const zone = values[name(envName, "ZONE")]?.toLowerCase() ?? "";
+  const operatorHost = values[name(envName, "OPERATOR_HOST")]?.toLowerCase() ?? "";
+  const fallbackOrigin = values[name(envName, "FALLBACK_ORIGIN")]?.toLowerCase() ?? "";
+  for (const [key, host] of [
+    ["OPERATOR_HOST", operatorHost],
+    ["FALLBACK_ORIGIN", fallbackOrigin],
+  ]) {
+    if (zone && host && !firstLevelOn(host, zone)) {
+      problems.push(
+        `${name(envName, key)}=${host} must be a first-level name on ${zone} (e.g. ${key === "OPERATOR_HOST" ? "ops" : "edge"}.${zone}): Universal SSL covers only those`,
+      );
     }
-    return envelope.result;
-  };
+  }
+  if (operatorHost && operatorHost === fallbackOrigin)
+    problems.push(`the operator host and the fallback origin must differ (${operatorHost})`);
+  const otherZone = otherValues[name(otherEnv, "ZONE")]?.toLowerCase();
+  if (zone && otherZone === zone) {
+    problems.push(`${name(envName, "ZONE")} and ${name(otherEnv, "ZONE")} are both ${zone}: each environment needs its own zone`);
+  }
+  const unset = REQUIRED_SECRETS.filter((secret) => !values[secret]);
+  if (unset.length > 0 && !keepSecrets) {
+    problems.push(`set ${unset.join(", ")} (uploaded to the control Worker), or pass --keep-secrets to keep the ones already on it`);
+  }
+  if (problems.length > 0) throw new DeployError(problems.join("\n"));
+  return { otherEnv, zone, operatorHost, fallbackOrigin, keepSecrets: unset };
 }
 
 /** Every queue and bucket the control Worker's environment names. */
@@ -61,61 +129,22 @@ function resourcesOf(control) {
   return { queues: [...queues], buckets: control.r2_buckets.map((b) => b.bucket_name) };
 }
 
-async function ensureResources(api, envName, control, log) {
-  const created = [];
-  const namespaces = await listKv(api);
-  const ids = {};
-  for (const binding of KV_BINDINGS) {
-    const title = kvTitle(envName, binding);
-    let found = namespaces.find((n) => n.title === title);
-    if (!found) {
-      found = await api("POST", "/storage/kv/namespaces", { title });
-      created.push(`KV namespace ${title}`);
-    }
-    ids[binding] = found.id;
-  }
-  const { queues, buckets } = resourcesOf(control);
-  const existingQueues = new Set(((await api("GET", "/queues")) ?? []).map((q) => q.queue_name));
-  for (const queue of queues.filter((q) => !existingQueues.has(q))) {
-    await api("POST", "/queues", { queue_name: queue });
-    created.push(`queue ${queue}`);
-  }
-  const existingBuckets = new Set(((await api("GET", "/r2/buckets"))?.buckets ?? []).map((b) => b.name));
-  for (const bucket of buckets.filter((b) => !existingBuckets.has(b))) {
-    await api("POST", "/r2/buckets", { name: bucket });
-    created.push(`R2 bucket ${bucket}`);
-  }
-  for (const line of created) log(`created ${line}`);
-  if (created.length === 0) log("every KV namespace, queue and bucket already exists");
-  return { ids, created };
-}
-
-async function listKv(api) {
-  const all = [];
-  for (let page = 1; ; page++) {
-    const batch = (await api("GET", `/storage/kv/namespaces?per_page=100&page=${page}`)) ?? [];
-    all.push(...batch);
-    if (batch.length < 100) return all;
-  }
-}
-
 /** One environment's section of a wrangler config, made deployable: real KV ids, routes, vars, main path. */
 function deployableConfig(raw, envName, outDir, { ids, routes, vars }) {
   const { env: environments, $schema: _schema, ...top } = raw;
   const section = environments[envName];
-  const config = {
+  return {
     ...top,
     main: relative(outDir, join(ROOT, top.main)),
     env: {
       [envName]: {
         ...section,
-        kv_namespaces: section.kv_namespaces.map((kv) => ({ ...kv, id: ids[kv.binding] })),
+        kv_namespaces: section.kv_namespaces.map((kv) => ({ ...kv, id: ids[kvTitle(envName, kv.binding)] })),
         routes,
         vars: { ...section.vars, ...vars },
       },
     },
   };
-  return config;
 }
 
 function wrangler(args, log) {
@@ -128,63 +157,87 @@ function wrangler(args, log) {
 }
 
 /**
- * @param {{ env: string, dryRun?: boolean, log?: (line: string) => void, environment?: Record<string, string | undefined> }} options
+ * @param {{ env: string, dryRun?: boolean, keepSecrets?: boolean, log?: (line: string) => void,
+ *   environment?: Record<string, string | undefined>, settingsDir?: string, settingsFile?: string }} options
  */
-export async function deploy({ env: envName, dryRun = false, log = console.log, environment = process.env }) {
-  if (envName !== "staging" && envName !== "production") throw new DeployError("--env must be staging or production");
-  const missingSettings = Object.keys(SETTINGS).filter((name) => !environment[name]);
-  if (missingSettings.length > 0) {
-    throw new DeployError(`set ${missingSettings.map((n) => `${n} (${SETTINGS[n]})`).join(", ")} before deploying`);
-  }
-  const settings = Object.fromEntries(Object.keys(SETTINGS).map((name) => [name, environment[name]]));
-  const api = apiClient(settings, environment.CLOUDFLARE_API_BASE_URL);
+export async function deploy({
+  env: envName,
+  dryRun = false,
+  keepSecrets = false,
+  log = console.log,
+  environment = process.env,
+  settingsDir = join(ROOT, ".deploy"),
+  settingsFile,
+}) {
+  const fromFile = (env) => readSettingsFile(env === envName && settingsFile ? settingsFile : join(settingsDir, `${env}.env`));
+  const values = { ...fromFile(envName), ...environment };
+  const otherValues = { ...fromFile(ENVIRONMENTS.find((e) => e !== envName) ?? ""), ...environment };
+  const checked = checkSettings(envName, values, otherValues, keepSecrets);
+  const accountId = /** @type {string} */ (values.CLOUDFLARE_ACCOUNT_ID);
+
   const edgeRaw = parseJsonc(readFileSync(join(ROOT, "wrangler.jsonc"), "utf8"));
   const controlRaw = parseJsonc(readFileSync(join(ROOT, "wrangler.control.jsonc"), "utf8"));
-  const controlName = controlRaw.env[envName].name;
+  const name = (raw, env) => raw.env[env].name;
+  const { queues, buckets } = resourcesOf(controlRaw.env[envName]);
+  const ENV = envName.toUpperCase();
+  /** @type {import("./deploy-account.mjs").Plan} */
+  const plan = {
+    env: envName,
+    otherEnv: checked.otherEnv,
+    accountId,
+    zoneName: checked.zone,
+    operatorHost: checked.operatorHost,
+    fallbackOrigin: checked.fallbackOrigin,
+    edgeName: name(edgeRaw, envName),
+    controlName: name(controlRaw, envName),
+    otherNames: [name(edgeRaw, checked.otherEnv), name(controlRaw, checked.otherEnv)],
+    kvTitles: KV_BINDINGS.map((binding) => kvTitle(envName, binding)),
+    queues,
+    bucket: buckets[0],
+    keepSecrets: checked.keepSecrets,
+    settingNames: { zone: `QAXAL_${ENV}_ZONE`, operatorHost: `QAXAL_${ENV}_OPERATOR_HOST`, fallbackOrigin: `QAXAL_${ENV}_FALLBACK_ORIGIN` },
+  };
 
-  // Secrets first: nothing is created while one is missing.
-  const onWorker = new Set(((await api("GET", `/workers/scripts/${controlName}/secrets`)) ?? []).map((s) => s.name));
-  const unset = REQUIRED_SECRETS.filter((name) => !onWorker.has(name) && !environment[name]);
-  if (unset.length > 0) {
-    throw new DeployError(
-      `required secret${unset.length > 1 ? "s" : ""} ${unset.join(", ")} not set on ${controlName}: export ${unset.join(", ")} in this shell (uploaded with the deploy) or run wrangler secret put`,
-    );
-  }
-  const upload = Object.fromEntries(
-    [...REQUIRED_SECRETS, ...OPTIONAL_SECRETS].filter((n) => environment[n]).map((n) => [n, environment[n]]),
-  );
+  const client = cloudflareClient({
+    apiToken: /** @type {string} */ (values.CLOUDFLARE_API_TOKEN),
+    baseURL: values.CLOUDFLARE_API_BASE_URL,
+  });
+  const facts = await preflight(client, plan);
+  const { ids, created } = await provision(client, plan, facts);
+  for (const line of created) log(`created ${line}`);
+  if (created.length === 0) log("everything on the account already exists");
 
-  const { ids, created } = await ensureResources(api, envName, controlRaw.env[envName], log);
-
+  // Every var the Workers need, at every deploy: wrangler replaces a Worker's vars with the config's.
+  const shared = { OPERATOR_HOSTS: plan.operatorHost, PLATFORM_DOMAINS: plan.zoneName };
   const outDir = join(ROOT, ".deploy", envName);
   mkdirSync(outDir, { recursive: true });
   const configs = {
     control: deployableConfig(controlRaw, envName, outDir, {
       ids,
-      routes: [{ pattern: settings.QAXAL_OPERATOR_HOST, custom_domain: true }],
-      vars: {
-        ...Object.fromEntries(
-          Object.entries(CUSTOM_DOMAIN_VARS).flatMap(([setting, name]) => (environment[setting] ? [[name, environment[setting]]] : [])),
-        ),
-        // Reports read Analytics Engine's SQL API of this account once its token is uploaded (docs/operate.md).
-        ...(environment.ANALYTICS_API_TOKEN ? { CF_ACCOUNT_ID: settings.CLOUDFLARE_ACCOUNT_ID } : {}),
-      },
+      // A route, not a Custom Domain: the most specific route pattern wins, so <operator host>/* takes the operator
+      // host from the edge's */* and each operator call runs the control Worker alone. (Routes take precedence over
+      // Custom Domains on the same host, so a Custom Domain here would never be reached.)
+      routes: [{ pattern: `${plan.operatorHost}/*`, zone_name: plan.zoneName }],
+      vars: { ...shared, CF_ZONE_ID: facts.zoneId, SAAS_CNAME_TARGET: plan.fallbackOrigin, CF_ACCOUNT_ID: accountId },
     }),
     edge: deployableConfig(edgeRaw, envName, outDir, {
       ids,
-      // Custom Domains (the operator host) take precedence over routes, so */* leaves the control Worker's host alone.
-      routes: [{ pattern: "*/*", zone_name: settings.QAXAL_ZONE_NAME }],
-      vars: { OPERATOR_HOSTS: settings.QAXAL_OPERATOR_HOST },
+      // Every host of the zone: infra hosts (<name>.<zone> under the proxied *.<zone> record) and custom hostnames.
+      routes: [{ pattern: "*/*", zone_name: plan.zoneName }],
+      vars: shared,
     }),
   };
-  for (const [name, config] of Object.entries(configs)) writeFileSync(join(outDir, `${name}.json`), `${JSON.stringify(config, null, 2)}\n`);
+  for (const [worker, config] of Object.entries(configs))
+    writeFileSync(join(outDir, `${worker}.json`), `${JSON.stringify(config, null, 2)}\n`);
 
+  const upload = Object.fromEntries([...REQUIRED_SECRETS, ...OPTIONAL_SECRETS].filter((n) => values[n]).map((n) => [n, values[n]]));
   const secretsFile = join(outDir, "secrets.json");
   try {
-    for (const name of ["control", "edge"]) {
-      const args = ["deploy", "-c", join(outDir, `${name}.json`), "--env", envName];
-      if (dryRun) args.push("--dry-run", "--outdir", join(outDir, `dist-${name}`));
-      if (name === "control" && Object.keys(upload).length > 0 && !dryRun) {
+    for (const worker of ["control", "edge"]) {
+      const args = ["deploy", "-c", join(outDir, `${worker}.json`), "--env", envName];
+      if (dryRun) args.push("--dry-run", "--outdir", join(outDir, `dist-${worker}`));
+      else if (worker === "control") {
+        // Always a secrets file, even empty: with one, wrangler keeps the secrets already on the Worker.
         writeFileSync(secretsFile, JSON.stringify(upload), { mode: 0o600 });
         args.push("--secrets-file", secretsFile);
       }
@@ -197,13 +250,25 @@ export async function deploy({ env: envName, dryRun = false, log = console.log, 
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({ options: { env: { type: "string" }, "dry-run": { type: "boolean", default: false } } });
+  const { values } = parseArgs({
+    options: {
+      env: { type: "string" },
+      "dry-run": { type: "boolean", default: false },
+      "keep-secrets": { type: "boolean", default: false },
+      settings: { type: "string" },
+      help: { type: "boolean", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    process.exit(0);
+  }
   try {
-    await deploy({ env: values.env ?? "", dryRun: values["dry-run"] });
+    await deploy({ env: values.env ?? "", dryRun: values["dry-run"], keepSecrets: values["keep-secrets"], settingsFile: values.settings });
     console.log(`deployed ${values.env}${values["dry-run"] ? " (dry run: bundled only)" : ""}`);
   } catch (error) {
     if (!(error instanceof DeployError)) throw error;
-    console.error(`deploy: ${error.message}`);
+    console.error(`deploy refused:\n${error.message.replace(/^/gm, "  - ")}`);
     process.exit(1);
   }
 }

@@ -1,98 +1,285 @@
-// `npm run deploy` against a stand-in of Cloudflare's account API (test/support/cloudflare-account-stand-in.mjs:
-// there is no internet here) and the real wrangler, which bundles the configs the script writes (--dry-run).
+// `npm run deploy` against a stand-in of Cloudflare's API (test/support/cloudflare-account-stand-in.mjs: there is no
+// internet here), reached through the official SDK, and the real wrangler, which bundles the configs the script
+// writes (--dry-run). The account already holds 45 queues and 45 buckets of other projects, so every list is paged.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deploy, kvTitle, REQUIRED_SECRETS } from "../../scripts/deploy.mjs";
 import { startCloudflareAccountStandIn } from "../support/cloudflare-account-stand-in.mjs";
 
 type StandIn = Awaited<ReturnType<typeof startCloudflareAccountStandIn>>;
-let cloudflare: StandIn;
 const lines: string[] = [];
 const log = (line: string) => lines.push(line);
+const SECRETS = Object.fromEntries(REQUIRED_SECRETS.map((name) => [name, `secret-${name}`]));
+const settingsDir = mkdtempSync(join(tmpdir(), "qaxal-deploy-settings-"));
 
-function environment(extra: Record<string, string> = {}) {
+function settings(cloudflare: StandIn, extra: Record<string, string> = {}) {
   return {
     CLOUDFLARE_API_BASE_URL: cloudflare.baseUrl,
     CLOUDFLARE_ACCOUNT_ID: cloudflare.account,
     CLOUDFLARE_API_TOKEN: cloudflare.token,
-    QAXAL_ZONE_NAME: "qaxal.example",
-    QAXAL_OPERATOR_HOST: "ops.qaxal.example",
+    QAXAL_STAGING_ZONE: "qaxal-staging.net",
+    QAXAL_STAGING_OPERATOR_HOST: "ops.qaxal-staging.net",
+    QAXAL_STAGING_FALLBACK_ORIGIN: "edge.qaxal-staging.net",
+    QAXAL_PRODUCTION_ZONE: "qaxal.net",
+    QAXAL_PRODUCTION_OPERATOR_HOST: "ops.qaxal.net",
+    QAXAL_PRODUCTION_FALLBACK_ORIGIN: "edge.qaxal.net",
+    ...SECRETS,
     ...extra,
   };
 }
-const SECRETS = Object.fromEntries(REQUIRED_SECRETS.map((name) => [name, `secret-${name}`]));
-const writes = () => cloudflare.state.requests.filter((r) => r.method !== "GET");
 
-beforeAll(async () => {
-  cloudflare = await startCloudflareAccountStandIn();
-});
-afterAll(() => cloudflare.close());
+async function account({ r2Enabled = true } = {}) {
+  const cloudflare = await startCloudflareAccountStandIn({ r2Enabled });
+  for (let i = 1; i <= 45; i++) {
+    cloudflare.state.queues.push({ queue_id: `q${i}`, queue_name: `other-project-${i}`, created_on: "2026-01-01T00:00:00Z" });
+    cloudflare.state.buckets.push({ name: `other-bucket-${i}`, creation_date: "2026-01-01T00:00:00Z" });
+  }
+  return cloudflare;
+}
 
-describe("npm run deploy", () => {
-  it("refuses to start while a required secret is unset, naming it, and creates nothing", async () => {
-    const { ADMIN_TOKEN: _unset, ...others } = SECRETS;
-    await expect(deploy({ env: "staging", dryRun: true, log, environment: environment(others) })).rejects.toThrow(/ADMIN_TOKEN/);
-    expect(writes()).toEqual([]);
+const run = (cloudflare: StandIn, env: string, extra: Record<string, string> = {}) =>
+  deploy({ env, dryRun: true, log, environment: settings(cloudflare, extra), settingsDir });
+
+describe("npm run deploy: twice per environment, each on its own zone", () => {
+  let cloudflare: StandIn;
+  const calls: Record<string, { reads: number; writes: number }> = {};
+  beforeAll(async () => {
+    cloudflare = await account();
+    cloudflare.addZone("qaxal-staging.net");
+    cloudflare.addZone("qaxal.net");
+  });
+  afterAll(async () => {
+    await cloudflare.close();
+    console.log(`API calls per deploy: ${JSON.stringify(calls)}`);
   });
 
-  it("refuses to start without its settings, naming each", async () => {
-    await expect(deploy({ env: "staging", dryRun: true, log, environment: { ...SECRETS } })).rejects.toThrow(
-      /CLOUDFLARE_ACCOUNT_ID.*CLOUDFLARE_API_TOKEN.*QAXAL_ZONE_NAME.*QAXAL_OPERATOR_HOST/,
+  for (const env of ["staging", "production"]) {
+    it(`${env}: the first run creates everything, the second creates nothing`, async () => {
+      const before = { reads: cloudflare.reads(), writes: cloudflare.writes() };
+      const first = await run(cloudflare, env);
+      const afterFirst = { reads: cloudflare.reads(), writes: cloudflare.writes() };
+      // 5 KV namespaces, 4 queues, the bucket, its lifecycle rules, 2 DNS records, the fallback origin.
+      expect(first.created).toHaveLength(14);
+      const second = await run(cloudflare, env);
+      expect(second.created).toEqual([]);
+      expect(cloudflare.writes()).toBe(afterFirst.writes);
+      calls[`${env} first`] = { reads: afterFirst.reads - before.reads, writes: afterFirst.writes - before.writes };
+      calls[`${env} second`] = { reads: cloudflare.reads() - afterFirst.reads, writes: 0 };
+      expect(cloudflare.state.queues.filter((q) => q.queue_name.startsWith(`qaxal-${env}-`))).toHaveLength(4);
+      expect(cloudflare.state.buckets.filter((b) => b.name === `qaxal-${env}-logs`)).toHaveLength(1);
+    });
+  }
+
+  it("writes every var the Workers need into both configs, with nothing exported but the settings", async () => {
+    const zone = cloudflare.state.zones.find((z) => z.name === "qaxal.net")!;
+    const { configs } = await run(cloudflare, "production");
+    expect(configs.control.env.production.vars).toMatchObject({
+      CF_ZONE_ID: zone.id,
+      SAAS_CNAME_TARGET: "edge.qaxal.net",
+      CF_ACCOUNT_ID: cloudflare.account,
+      OPERATOR_HOSTS: "ops.qaxal.net",
+      PLATFORM_DOMAINS: "qaxal.net",
+    });
+    expect(configs.edge.env.production.vars).toMatchObject({ OPERATOR_HOSTS: "ops.qaxal.net", PLATFORM_DOMAINS: "qaxal.net" });
+    expect(configs.edge.env.production.routes).toEqual([{ pattern: "*/*", zone_name: "qaxal.net" }]);
+    expect(configs.control.env.production.routes).toEqual([{ pattern: "ops.qaxal.net/*", zone_name: "qaxal.net" }]);
+    const routingMap = cloudflare.state.namespaces.find((n) => n.title === kvTitle("production", "ROUTING_MAP"))!;
+    expect(configs.edge.env.production.kv_namespaces).toContainEqual({ binding: "ROUTING_MAP", id: routingMap.id });
+    expect(configs.control.env.production.kv_namespaces.map((kv: { id: string }) => kv.id)).toEqual(
+      configs.edge.env.production.kv_namespaces.map((kv: { id: string }) => kv.id),
     );
   });
 
-  it("refuses an environment other than staging or production", async () => {
-    await expect(deploy({ env: "prod", dryRun: true, log, environment: environment(SECRETS) })).rejects.toThrow(/staging or production/);
-  });
-
-  it("creates the KV namespaces, queues and bucket, then bundles both Workers with the real ids", async () => {
-    const { created, configs } = await deploy({ env: "staging", dryRun: true, log, environment: environment(SECRETS) });
-    expect(created).toHaveLength(5 + 4 + 1);
-    expect(cloudflare.state.queues.map((q) => q.queue_name).sort()).toEqual([
-      "qaxal-staging-config",
-      "qaxal-staging-config-dlq",
-      "qaxal-staging-logs",
-      "qaxal-staging-logs-dlq",
+  it("gives the zone one proxied wildcard record, the fallback origin and the log bucket's lifecycle rules", () => {
+    const zone = cloudflare.state.zones.find((z) => z.name === "qaxal.net")!;
+    expect(zone.dns.map(({ name, type, content, proxied }) => ({ name, type, content, proxied }))).toEqual([
+      { name: "*.qaxal.net", type: "AAAA", content: "100::", proxied: true },
+      { name: "edge.qaxal.net", type: "AAAA", content: "100::", proxied: true },
     ]);
-    expect(cloudflare.state.buckets.map((b) => b.name)).toEqual(["qaxal-staging-logs"]);
-    const routingMap = cloudflare.state.namespaces.find((n) => n.title === kvTitle("staging", "ROUTING_MAP"));
-    const edgeKv = configs.edge.env.staging.kv_namespaces;
-    expect(edgeKv.find((kv: { binding: string }) => kv.binding === "ROUTING_MAP")).toEqual({ binding: "ROUTING_MAP", id: routingMap!.id });
-    expect(configs.control.env.staging.kv_namespaces.map((kv: { id: string }) => kv.id)).toEqual(edgeKv.map((kv: { id: string }) => kv.id));
-    expect(configs.edge.env.staging.vars.OPERATOR_HOSTS).toBe("ops.qaxal.example");
-    expect(configs.control.env.staging.routes).toEqual([{ pattern: "ops.qaxal.example", custom_domain: true }]);
-    expect(lines.filter((l) => l.startsWith("wrangler deploy")).map((l) => l.split(" ")[3])).toEqual([
-      expect.stringMatching(/control\.json$/),
-      expect.stringMatching(/edge\.json$/),
+    expect(zone.fallbackOrigin?.origin).toBe("edge.qaxal.net");
+    expect(cloudflare.state.lifecycle.get("qaxal-production-logs")).toEqual([
+      expect.objectContaining({ id: "logs-90-days", conditions: { prefix: "logs/" } }),
+      expect.objectContaining({ id: "log-dead-letters-30-days", conditions: { prefix: "dead-letters/logs/" } }),
     ]);
   });
 
-  it("run again, creates nothing", async () => {
-    const before = writes().length;
-    const { created } = await deploy({ env: "staging", dryRun: true, log, environment: environment(SECRETS) });
-    expect(created).toEqual([]);
-    expect(writes()).toHaveLength(before);
+  it("refuses a second environment on a zone another one already carries, before creating anything", async () => {
+    const writes = cloudflare.writes();
+    const namespaces = cloudflare.state.namespaces.length;
+    // Staging pointed at production's zone (its settings file copied without changing it).
+    await expect(
+      run(cloudflare, "staging", {
+        QAXAL_STAGING_ZONE: "qaxal.net",
+        QAXAL_STAGING_OPERATOR_HOST: "ops2.qaxal.net",
+        QAXAL_STAGING_FALLBACK_ORIGIN: "edge2.qaxal.net",
+        QAXAL_PRODUCTION_ZONE: "",
+      }),
+    ).rejects.toThrow(/qaxal\.net already carries environment production .*give staging its own zone \(QAXAL_STAGING_ZONE\)/);
+    expect(cloudflare.writes()).toBe(writes);
+    expect(cloudflare.state.namespaces).toHaveLength(namespaces);
   });
 
-  it("hands the SaaS zone and CNAME target to the control Worker for customer domains", async () => {
-    const { configs } = await deploy({
+  it("refuses both environments on one zone in the settings, before any API call", async () => {
+    const requests = cloudflare.state.requests.length;
+    await expect(run(cloudflare, "production", { QAXAL_PRODUCTION_ZONE: "qaxal-staging.net" })).rejects.toThrow(
+      /QAXAL_PRODUCTION_ZONE and QAXAL_STAGING_ZONE are both qaxal-staging\.net: each environment needs its own zone/,
+    );
+    expect(cloudflare.state.requests).toHaveLength(requests);
+  });
+});
+
+describe("npm run deploy: preflight refusals name the fix and create nothing", () => {
+  let cloudflare: StandIn;
+  beforeAll(async () => {
+    cloudflare = await account();
+  });
+  afterAll(() => cloudflare.close());
+
+  it("a missing secret, before any API call", async () => {
+    await expect(run(cloudflare, "staging", { ADMIN_TOKEN: "" })).rejects.toThrow(
+      /set ADMIN_TOKEN \(uploaded to the control Worker\), or pass --keep-secrets/,
+    );
+    expect(cloudflare.state.requests).toEqual([]);
+  });
+
+  it("missing settings, each named, before any API call", async () => {
+    await expect(deploy({ env: "staging", dryRun: true, log, environment: { ...SECRETS }, settingsDir })).rejects.toThrow(
+      /CLOUDFLARE_ACCOUNT_ID[\s\S]*CLOUDFLARE_API_TOKEN[\s\S]*QAXAL_STAGING_ZONE[\s\S]*QAXAL_STAGING_OPERATOR_HOST[\s\S]*QAXAL_STAGING_FALLBACK_ORIGIN/,
+    );
+    expect(cloudflare.state.requests).toEqual([]);
+  });
+
+  it("an operator host Universal SSL would not cover", async () => {
+    await expect(run(cloudflare, "staging", { QAXAL_STAGING_OPERATOR_HOST: "ops.edge.qaxal-staging.net" })).rejects.toThrow(
+      /QAXAL_STAGING_OPERATOR_HOST=ops\.edge\.qaxal-staging\.net must be a first-level name on qaxal-staging\.net/,
+    );
+  });
+
+  it("no network: one line naming the cause", async () => {
+    const error = await run(cloudflare, "staging", { CLOUDFLARE_API_BASE_URL: "http://api.cloudflare.invalid/client/v4" }).catch((e) => e);
+    expect(error.message).toMatch(/^cannot reach Cloudflare's API while listing KV namespaces \(ENOTFOUND\): check the network/);
+    expect(error.message).not.toContain("\n");
+  });
+
+  it("a refused token names the permission", async () => {
+    await expect(run(cloudflare, "staging", { CLOUDFLARE_API_TOKEN: "wrong" })).rejects.toThrow(
+      /CLOUDFLARE_API_TOKEN was refused while listing KV namespaces: give the token Workers KV Storage: Edit/,
+    );
+  });
+
+  it("R2 not enabled", async () => {
+    const noR2 = await account({ r2Enabled: false });
+    noR2.addZone("qaxal-staging.net");
+    await expect(run(noR2, "staging")).rejects.toThrow(/R2 is not enabled on this account: dashboard → R2 Object Storage/);
+    expect(noR2.writes()).toBe(0);
+    await noR2.close();
+  });
+
+  it("a zone that is not on the account", async () => {
+    await expect(run(cloudflare, "staging")).rejects.toThrow(/zone qaxal-staging\.net \(QAXAL_STAGING_ZONE\) is not on this account/);
+    expect(cloudflare.writes()).toBe(0);
+  });
+
+  it("a zone without Cloudflare for SaaS", async () => {
+    cloudflare.addZone("qaxal-staging.net", { saas: false });
+    await expect(run(cloudflare, "staging")).rejects.toThrow(
+      /Cloudflare for SaaS is not enabled on qaxal-staging\.net: dashboard → qaxal-staging\.net → SSL\/TLS → Custom Hostnames → Enable/,
+    );
+    expect(cloudflare.writes()).toBe(0);
+    cloudflare.state.zones.pop();
+  });
+
+  it("*/* held by another script, and the operator host held by another Worker's Custom Domain", async () => {
+    const zone = cloudflare.addZone("qaxal-staging.net");
+    zone.routes.push({ id: "r1", pattern: "*/*", script: "someone-else" });
+    cloudflare.state.domains.push({
+      id: "d1",
+      hostname: "ops.qaxal-staging.net",
+      service: "old-admin",
+      environment: "production",
+      zone_id: zone.id,
+      zone_name: zone.name,
+    });
+    const error = await run(cloudflare, "staging").catch((e) => e);
+    expect(error.message).toMatch(/\*\/\* on qaxal-staging\.net is held by someone-else: remove that route/);
+    expect(error.message).toMatch(/ops\.qaxal-staging\.net is a Custom Domain of old-admin: delete it/);
+    expect(cloudflare.writes()).toBe(0);
+  });
+
+  it("--keep-secrets: a secret that is on neither the shell nor the Worker", async () => {
+    cloudflare.state.zones.pop();
+    cloudflare.addZone("qaxal-staging.net");
+    cloudflare.state.secrets.set("qaxal-control-staging", ["ADMIN_TOKEN", "WEBHOOK_SECRET", "EDGE_AUTH_SECRET"]);
+    await expect(
+      deploy({
+        env: "staging",
+        dryRun: true,
+        keepSecrets: true,
+        log,
+        environment: settings(cloudflare, { CF_API_TOKEN: "", ADMIN_TOKEN: "" }),
+        settingsDir,
+      }),
+    ).rejects.toThrow(
+      /CF_API_TOKEN not set on qaxal-control-staging: export CF_API_TOKEN .* or run npx wrangler secret put <NAME> --name qaxal-control-staging/,
+    );
+    expect(cloudflare.writes()).toBe(0);
+  });
+});
+
+describe("npm run deploy: settings file, rate limit, --help", () => {
+  it("reads .deploy/<env>.env, rides out a 429 with Retry-After, and creates everything", async () => {
+    const cloudflare = await account();
+    cloudflare.addZone("qaxal-staging.net");
+    const { QAXAL_STAGING_ZONE, QAXAL_STAGING_OPERATOR_HOST, QAXAL_STAGING_FALLBACK_ORIGIN } = settings(cloudflare);
+    const ownDir = mkdtempSync(join(tmpdir(), "qaxal-deploy-settings-"));
+    writeFileSync(
+      join(ownDir, "staging.env"),
+      `# staging\nexport QAXAL_STAGING_ZONE=${QAXAL_STAGING_ZONE}\nQAXAL_STAGING_OPERATOR_HOST="${QAXAL_STAGING_OPERATOR_HOST}"\nQAXAL_STAGING_FALLBACK_ORIGIN=${QAXAL_STAGING_FALLBACK_ORIGIN}\n`,
+    );
+    cloudflare.throttle(2, 1);
+    const { created } = await deploy({
       env: "staging",
       dryRun: true,
       log,
-      environment: environment({
+      environment: {
+        CLOUDFLARE_API_BASE_URL: cloudflare.baseUrl,
+        CLOUDFLARE_ACCOUNT_ID: cloudflare.account,
+        CLOUDFLARE_API_TOKEN: cloudflare.token,
         ...SECRETS,
-        QAXAL_SAAS_ZONE_ID: "023e105f4ecef8ad9ca31a8372d0c353",
-        QAXAL_SAAS_CNAME_TARGET: "edge.qaxal.example",
-      }),
+      },
+      settingsDir: ownDir,
     });
-    expect(configs.control.env.staging.vars).toMatchObject({
-      CF_ZONE_ID: "023e105f4ecef8ad9ca31a8372d0c353",
-      SAAS_CNAME_TARGET: "edge.qaxal.example",
-    });
+    expect(cloudflare.state.requests.slice(0, 3).map((r) => r.status)).toEqual([429, 429, 200]);
+    expect(created).toHaveLength(14);
+    await cloudflare.close();
   });
 
-  it("accepts a required secret that is already set on the control Worker", async () => {
-    cloudflare.state.secrets.set("qaxal-control-production", REQUIRED_SECRETS);
-    const { created } = await deploy({ env: "production", dryRun: true, log, environment: environment() });
-    expect(created).toContain(`KV namespace ${kvTitle("production", "COOKIE_VAULT")}`);
+  it("a Retry-After of five minutes stops the deploy with when to run again", async () => {
+    const cloudflare = await account();
+    cloudflare.throttle(1, 300);
+    await expect(run(cloudflare, "staging")).rejects.toThrow(
+      /rate limit was reached while listing KV namespaces .*run again in 300 seconds/,
+    );
+    expect(cloudflare.state.requests).toHaveLength(1);
+    await cloudflare.close();
+  });
+
+  it("--help lists every setting and flag", () => {
+    const help = execFileSync(process.execPath, ["scripts/deploy.mjs", "--help"], { encoding: "utf8" });
+    for (const word of [
+      "CLOUDFLARE_ACCOUNT_ID",
+      "QAXAL_<ENV>_ZONE",
+      "QAXAL_<ENV>_OPERATOR_HOST",
+      "QAXAL_<ENV>_FALLBACK_ORIGIN",
+      "--dry-run",
+      "--keep-secrets",
+      "--settings",
+      "CF_API_TOKEN",
+    ]) {
+      expect(help).toContain(word);
+    }
   });
 });
