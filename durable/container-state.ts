@@ -12,9 +12,16 @@ import type { ContainerStatus } from "../schemas/responses";
 import { EdgeError } from "../workers/shared/errors";
 import type { ContainerStateReads } from "./container-stub";
 import {
+  CRON_MARKER_PREFIX,
   createHostnameTable,
+  deletionSummary,
+  dropHostname,
+  type HostnameDeletion,
   type HostnameRecord,
+  hasCronWork,
   hostnameSummary,
+  isLive,
+  readDeletions,
   readHostnames,
   withheldHosts,
   writeHostname,
@@ -202,6 +209,7 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
         const { writes, deletes } = await syncKv(this.env, containerId, previous, config, withheldHosts(this.ctx.storage.sql));
         // Only now, with the KV deletes done, may another container have the keys this version dropped.
         const { released } = await registry.release(containerId, version);
+        await this.reconcileHostnames(containerId);
         const fresh = this.row(containerId);
         const desired = Math.max(fresh.desired_version, version);
         const now = Date.now();
@@ -259,6 +267,8 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
       if (row.applied_version === 0 && row.desired_version === 0) return { writes: 0, deletes: 0, resent: false };
       const applied = row.applied_config ? (JSON.parse(row.applied_config) as EdgeConfig) : null;
       if (applied) await this.backfillClaim(containerId, row.applied_version, applied);
+      // Also settles custom hostnames recorded before every apply reconciled them with the registry.
+      await this.reconcileHostnames(containerId);
       const { writes, deletes } = await syncKv(this.env, containerId, applied, applied, withheldHosts(this.ctx.storage.sql));
       const resent = row.desired_version > row.applied_version && row.desired_message !== null;
       if (resent) await this.env.CONFIG_QUEUE.send({ ...JSON.parse(row.desired_message!), source: "replay" });
@@ -310,7 +320,7 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
       deleted: row.deleted === 1,
       lastError: row.last_error,
       updatedAt: row.updated_at,
-      hostnames: readHostnames(this.ctx.storage.sql).map(hostnameSummary),
+      hostnames: [...readHostnames(this.ctx.storage.sql).map(hostnameSummary), ...readDeletions(this.ctx.storage.sql).map(deletionSummary)],
     };
   }
 
@@ -319,18 +329,86 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
     return readHostnames(this.ctx.storage.sql);
   }
 
+  /** Custom hostnames Cloudflare must still delete (the cron's work, retried until done). */
+  async hostnameDeletions(): Promise<HostnameDeletion[]> {
+    return readDeletions(this.ctx.storage.sql);
+  }
+
   /**
-   * Stores a custom hostname's record and brings SITE_REGISTRY in line with the applied config at once, so a host
-   * goes live when its hostname turns active and is withdrawn when it is removed. The sync writes only what differs.
+   * Stores a custom hostname's record if `containerId` owns its host in the RoutingRegistry now, and brings
+   * SITE_REGISTRY in line at once (a host goes live when its hostname turns active, and is withdrawn when it is
+   * removed). Runs in this object's serial chain, like apply, which is the only place this container's claim on a
+   * host can end: so the owner the registry answers here stays the owner until the record is written. When the
+   * container does not own the host, nothing is recorded and the record's Cloudflare hostname is handed to the
+   * deletions (it was made for a host this container no longer routes). True when recorded.
    */
-  saveHostname(containerId: string, record: HostnameRecord): Promise<void> {
-    writeHostname(this.ctx.storage.sql, record);
+  commitHostname(containerId: string, record: HostnameRecord): Promise<boolean> {
     return this.serially(async () => {
+      const sql = this.ctx.storage.sql;
+      const hadWork = hasCronWork(sql);
+      const previous = readHostnames(sql).find((r) => r.host === record.host);
+      const owners = await registryStub(this.env).publicHostOwners([record.host]);
+      const now = new Date().toISOString();
+      if (owners[record.host] !== containerId) {
+        dropHostname(sql, record, now);
+        if (previous) dropHostname(sql, previous, now);
+        await this.keepCronMarker(containerId, hadWork);
+        return false;
+      }
+      writeHostname(sql, record);
+      await this.keepCronMarker(containerId, hadWork);
+      // A host without a record is live (operator-managed DNS); the sync runs only when that changes.
       const applied = this.row(containerId).applied_config;
-      if (applied === null) return;
-      const config = JSON.parse(applied) as EdgeConfig;
-      await syncKv(this.env, containerId, config, config, withheldHosts(this.ctx.storage.sql));
+      if (applied !== null && (previous ? isLive(previous) : true) !== isLive(record)) {
+        const config = JSON.parse(applied) as EdgeConfig;
+        await syncKv(this.env, containerId, config, config, withheldHosts(sql));
+      }
+      return true;
     });
+  }
+
+  /** Cloudflare has deleted it (or never had it): the deletion is done. */
+  async hostnameDeleted(containerId: string, cloudflareId: string): Promise<void> {
+    const sql = this.ctx.storage.sql;
+    const hadWork = hasCronWork(sql);
+    sql.exec("DELETE FROM custom_hostname_deletions WHERE cloudflare_id = ?", cloudflareId);
+    await this.keepCronMarker(containerId, hadWork);
+  }
+
+  /** A deletion failed; it stays, with the reason, for the next cron run. */
+  async hostnameDeletionFailed(cloudflareId: string, error: string): Promise<void> {
+    this.ctx.storage.sql.exec(
+      "UPDATE custom_hostname_deletions SET attempts = attempts + 1, last_error = ? WHERE cloudflare_id = ?",
+      error,
+      cloudflareId,
+    );
+  }
+
+  /**
+   * A custom hostname outlives nothing: every record whose host this container no longer owns in the RoutingRegistry
+   * (the host left its config, or the container was removed, and the apply released it) goes to the deletions, so
+   * Cloudflare stops serving and certifying a name this container no longer routes, and the host's next owner starts
+   * from a fresh, unverified hostname. Called after the registry release of every apply, and by repair.
+   */
+  private async reconcileHostnames(containerId: string): Promise<void> {
+    const sql = this.ctx.storage.sql;
+    const records = readHostnames(sql);
+    if (records.length === 0) return;
+    const hadWork = hasCronWork(sql);
+    const owners = await registryStub(this.env).publicHostOwners(records.map((r) => r.host));
+    const now = new Date().toISOString();
+    for (const record of records) if (owners[record.host] !== containerId) dropHostname(sql, record, now);
+    await this.keepCronMarker(containerId, hadWork);
+  }
+
+  /**
+   * Durable Objects cannot be listed, so a container with cron work (a pending hostname or a deletion) has an empty
+   * marker object in LOG_BUCKET; the cron lists the prefix and visits only those containers.
+   */
+  private async keepCronMarker(containerId: string, hadWork: boolean): Promise<void> {
+    const hasWork = hasCronWork(this.ctx.storage.sql);
+    if (hasWork && !hadWork) await this.env.LOG_BUCKET.put(`${CRON_MARKER_PREFIX}${containerId}`, "");
+    if (!hasWork && hadWork) await this.env.LOG_BUCKET.delete(`${CRON_MARKER_PREFIX}${containerId}`);
   }
 
   /** The public hosts of the newest config this object knows (pending or applied); null when there is none. */

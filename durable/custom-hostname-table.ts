@@ -3,8 +3,24 @@
 // custom hostname is not verified must not be in SITE_REGISTRY (nobody may route a domain they have not proven).
 // Hosts without a row are operator-managed DNS and behave as before.
 
+/** Containers with cron work (a pending hostname or a deletion), as empty LOG_BUCKET objects under this prefix. */
+export const CRON_MARKER_PREFIX = "custom-hostnames/pending/";
+
 /** pending | active | failed map Cloudflare's statuses; removed = deleted at Cloudflare, host held back. */
 export type HostnameState = "pending" | "active" | "failed" | "removed";
+
+/**
+ * A custom hostname this container no longer may hold (its host left the config, the container was deleted, or it
+ * lost the host while the hostname was being created): Cloudflare must delete it. Kept until Cloudflare has (the
+ * cron retries every minute), and shown in the container's status as state "deleting".
+ */
+export interface HostnameDeletion {
+  cloudflareId: string;
+  host: string;
+  since: string;
+  attempts: number;
+  lastError: string | null;
+}
 
 export interface DnsRecord {
   type: "CNAME" | "TXT";
@@ -47,8 +63,56 @@ export function hostnameSummary(record: HostnameRecord) {
   };
 }
 
+/** How a deletion still to do shows in the container's status. */
+export function deletionSummary(deletion: HostnameDeletion) {
+  return {
+    host: deletion.host,
+    state: "deleting" as const,
+    live: false,
+    liveNow: false,
+    errors: deletion.lastError ? [deletion.lastError] : [],
+    checkedAt: deletion.since,
+  };
+}
+
 export function createHostnameTable(sql: SqlStorage): void {
   sql.exec("CREATE TABLE IF NOT EXISTS custom_hostnames (host TEXT PRIMARY KEY, record TEXT NOT NULL)");
+  sql.exec(`CREATE TABLE IF NOT EXISTS custom_hostname_deletions (
+    cloudflare_id TEXT PRIMARY KEY, host TEXT NOT NULL, since TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT
+  )`);
+}
+
+export function readDeletions(sql: SqlStorage): HostnameDeletion[] {
+  return sql
+    .exec<{ cloudflare_id: string; host: string; since: string; attempts: number; last_error: string | null }>(
+      "SELECT * FROM custom_hostname_deletions ORDER BY host",
+    )
+    .toArray()
+    .map((row) => ({
+      cloudflareId: row.cloudflare_id,
+      host: row.host,
+      since: row.since,
+      attempts: row.attempts,
+      lastError: row.last_error,
+    }));
+}
+
+/** Hands the hostname's Cloudflare id (if it has one) to the deletions and forgets the record. */
+export function dropHostname(sql: SqlStorage, record: HostnameRecord, now: string): void {
+  if (record.cloudflare) {
+    sql.exec(
+      "INSERT OR IGNORE INTO custom_hostname_deletions (cloudflare_id, host, since) VALUES (?, ?, ?)",
+      record.cloudflare.id,
+      record.host,
+      now,
+    );
+  }
+  sql.exec("DELETE FROM custom_hostnames WHERE host = ?", record.host);
+}
+
+/** Pending hostnames or deletions: the cron has work in this container. */
+export function hasCronWork(sql: SqlStorage): boolean {
+  return readHostnames(sql).some((record) => record.state === "pending") || readDeletions(sql).length > 0;
 }
 
 export function readHostnames(sql: SqlStorage): HostnameRecord[] {

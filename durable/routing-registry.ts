@@ -97,6 +97,22 @@ export class RoutingRegistry extends DurableObject<Env> {
     return { released: cursor.rowsWritten };
   }
 
+  /**
+   * For each host, the container whose claim routes it as a whole public host now (null: nobody's). Custom hostname
+   * operations ask this first, and again when they commit: only the owner's own apply can release its claim, and it
+   * runs in the same ContainerState as the commit, so the owner seen there stays the owner until the commit is done.
+   */
+  publicHostOwners(hosts: string[]): Record<string, string | null> {
+    const owners: Record<string, string | null> = {};
+    for (const host of hosts) {
+      const row = this.ctx.storage.sql
+        .exec<{ owner: string }>("SELECT owner FROM claims WHERE key = ? AND role = 'public'", storageKey({ kind: "host", name: host }))
+        .toArray()[0];
+      owners[host] = row?.owner ?? null;
+    }
+    return owners;
+  }
+
   /** Containers in id order after `after`, with the keys each holds; `next` is the cursor of the following page. */
   list(after: string, limit: number): { containers: RegisteredContainer[]; next: string | null } {
     const take = Math.min(Math.max(limit, 1), MAX_CONTAINERS_PAGE);

@@ -242,9 +242,9 @@ describe("custom hostnames, as the customer-domains code records them", () => {
     for (const id of [pending, named]) {
       await deliver(QUEUES.config, [{ type: "upsert", containerId: id, version: 1, config: edgeConfig({ containerId: id }) }]);
     }
-    await containerStub(env, pending).saveHostname(pending, hostnameRecord(`ss.${pending}.example`, "pending"));
+    await containerStub(env, pending).commitHostname(pending, hostnameRecord(`ss.${pending}.example`, "pending"));
     await env.LOG_BUCKET.put(`custom-hostnames/pending/${pending}`, "");
-    await containerStub(env, named).saveHostname(named, hostnameRecord(`ss.${named}.example`, "failed", true));
+    await containerStub(env, named).commitHostname(named, hostnameRecord(`ss.${named}.example`, "failed", true));
 
     const seen = await customHostnameSource({ ...env, ...CLOUDFLARE_SETTINGS }, [named]);
     expect(seen).toEqual(
@@ -262,18 +262,18 @@ describe("custom hostnames, as the customer-domains code records them", () => {
     const id = "al-src-failing";
     const host = `ss.${id}.example`;
     await deliver(QUEUES.config, [{ type: "upsert", containerId: id, version: 1, config: edgeConfig({ containerId: id }) }]);
-    await containerStub(env, id).saveHostname(id, hostnameRecord(host, "pending"));
+    await containerStub(env, id).commitHostname(id, hostnameRecord(host, "pending"));
     await env.LOG_BUCKET.put(`custom-hostnames/pending/${id}`, "");
     const now = region(10);
     await checkWithDefaultSources(hook, now);
 
     // Cloudflare gave up: the hostname failed, and the refresh cron no longer visits the container.
-    await containerStub(env, id).saveHostname(id, hostnameRecord(host, "failed"));
+    await containerStub(env, id).commitHostname(id, hostnameRecord(host, "failed"));
     await env.LOG_BUCKET.delete(`custom-hostnames/pending/${id}`);
     await checkWithDefaultSources(hook, now + 61 * MINUTE);
     expect((await alertsOf(`hostname_inactive:${id}:${host}`)).open).toHaveLength(1);
 
-    await containerStub(env, id).saveHostname(id, hostnameRecord(host, "active"));
+    await containerStub(env, id).commitHostname(id, hostnameRecord(host, "active"));
     await checkWithDefaultSources(hook, now + 66 * MINUTE);
     expect((await alertsOf(`hostname_inactive:${id}:${host}`)).resolved).toHaveLength(1);
     expect((await hook.texts()).filter((t) => t.includes(host))).toEqual([

@@ -157,7 +157,10 @@ edgeApi
   // Customer domains (custom-hostnames.ts, docs/custom-domains.md).
   .put("/_edge/admin/containers/:id/hostnames/:host", async (request, env) => {
     const id = containerFor(request, "write");
-    const { view, created } = await putHostname(env, id, hostParam(request.params.host), liveNowParam(request.query.live));
+    const liveNow = liveNowParam(request.query.live);
+    // Going live without Cloudflare's proof of ownership is the platform operator's call, not a tenant's.
+    if (liveNow) authorize(request, "write", "*");
+    const { view, created } = await putHostname(env, id, hostParam(request.params.host), liveNow);
     return jsonResponse(view, created ? 201 : 200);
   })
 

@@ -23,7 +23,8 @@ export async function auditWrites(response: Response, request: OperatorRequest, 
     await operatorAccess(env).record({
       ...actorOf(principal),
       method: request.method,
-      path: new URL(request.url).pathname,
+      // With the query: it can change what a write does (PUT …/hostnames/:host?live=now).
+      path: pathWithQuery(request.url),
       containerId: request.audit?.containerId ?? null,
       status: response.status,
       result,
@@ -34,4 +35,9 @@ export async function auditWrites(response: Response, request: OperatorRequest, 
     console.error(JSON.stringify({ event: "audit_write_failed", path: new URL(request.url).pathname, error: String(error) }));
   }
   return response;
+}
+
+function pathWithQuery(url: string): string {
+  const { pathname, search } = new URL(url);
+  return `${pathname}${search}`;
 }

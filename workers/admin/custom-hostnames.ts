@@ -4,7 +4,8 @@
 // answer and withholds the host from SITE_REGISTRY until the hostname is active (or the operator says live=now).
 import * as v from "valibot";
 import { containerStub } from "../../durable/container-state";
-import { type HostnameRecord, isLive } from "../../durable/custom-hostname-table";
+import { CRON_MARKER_PREFIX, type HostnameRecord, isLive } from "../../durable/custom-hostname-table";
+import { registryStub } from "../../durable/routing-registry";
 import { HostSchema } from "../../schemas/fields";
 import { EdgeError } from "../shared/errors";
 import { type CustomHostnamesApi, customHostnamesApi, missingSetting } from "./cloudflare-api";
@@ -12,14 +13,16 @@ import { goneRecord, recordFrom, removedRecord, stateOf } from "./custom-hostnam
 
 type HostnameEnv = Pick<
   Env,
-  "CF_API_TOKEN" | "CF_ZONE_ID" | "CF_API_BASE" | "SAAS_CNAME_TARGET" | "CONTAINER_STATE" | "SITE_REGISTRY" | "LOG_BUCKET"
+  | "CF_API_TOKEN"
+  | "CF_ZONE_ID"
+  | "CF_API_BASE"
+  | "SAAS_CNAME_TARGET"
+  | "CONTAINER_STATE"
+  | "ROUTING_REGISTRY"
+  | "SITE_REGISTRY"
+  | "LOG_BUCKET"
 >;
 
-/**
- * Containers with a hostname still pending, as empty R2 objects under this prefix. Durable Objects cannot be
- * listed, and the cron must find the few containers to check without visiting every one.
- */
-const PENDING_PREFIX = "custom-hostnames/pending/";
 /** Containers the cron refreshes at once (each asks Cloudflare once per pending hostname). */
 const REFRESH_CONCURRENCY = 4;
 
@@ -31,7 +34,12 @@ function hostnameView(containerId: string, record: HostnameRecord) {
 
 /** The :host path parameter: a whole host (a same-origin mount host/prefix cannot have a custom hostname). */
 export function hostParam(raw: string | undefined): string {
-  const host = decodeURIComponent(raw ?? "");
+  let host: string;
+  try {
+    host = decodeURIComponent(raw ?? "");
+  } catch {
+    throw new EdgeError(400, "invalid_host", "the host in the path is not valid percent-encoding");
+  }
   if (host.includes("/")) {
     throw new EdgeError(
       400,
@@ -50,7 +58,30 @@ export function liveNowParam(value: string | string[] | undefined): boolean {
   throw new EdgeError(400, "invalid_query", 'query parameter live must be "now" or absent');
 }
 
-/** Creates (or adopts) the custom hostname at Cloudflare and records it; `created` when Cloudflare had none. */
+/**
+ * Only the container that routes the host in the RoutingRegistry now may act on its custom hostname. Asked before
+ * Cloudflare is; the record is committed only after the registry is asked again (ContainerState.commitHostname).
+ */
+async function requireOwner(env: HostnameEnv, containerId: string, host: string): Promise<void> {
+  const owners = await registryStub(env).publicHostOwners([host]);
+  if (owners[host] !== containerId) throw notOwner(containerId, host);
+}
+
+function notOwner(containerId: string, host: string): EdgeError {
+  // The owner is not named: the caller may hold a key scoped to this container only.
+  return new EdgeError(
+    409,
+    "host_not_owned",
+    `container ${containerId} does not route ${host} now (the routing registry gives it to no or another container); only the host's owner may act on its custom hostname`,
+  );
+}
+
+/**
+ * Creates the custom hostname at Cloudflare (or re-validates the container's own) and records it; `created` when a
+ * new one was made. A hostname Cloudflare already has for this name that is not this container's own record is
+ * never adopted: it was made for a previous owner (or by hand), so it is deleted first and a fresh one, with fresh
+ * validation tokens, is created.
+ */
 export async function putHostname(
   env: HostnameEnv,
   containerId: string,
@@ -71,79 +102,106 @@ export async function putHostname(
         : `${host} is not one of container ${containerId}'s public hosts; add it to publicHosts first`,
     );
   }
-  const owner = await env.SITE_REGISTRY.get(host);
-  if (owner !== null && owner !== containerId) throw new EdgeError(409, "host_conflict", `${host} belongs to container ${owner}`);
+  await requireOwner(env, containerId, host);
 
-  const records = await stub.hostnames();
-  const previous = records.find((record) => record.host === host) ?? null;
-  let hostname = await api.find(host);
+  const previous = (await stub.hostnames()).find((record) => record.host === host) ?? null;
+  const ownId = previous?.state === "removed" ? null : (previous?.cloudflare?.id ?? null);
+  let hostname = ownId ? await api.get(ownId) : null;
   const created = hostname === null;
-  if (hostname === null) hostname = await api.create(host);
-  else if (stateOf(hostname) !== "active") {
-    // Sending the same SSL settings asks Cloudflare to validate again (and moves a hostname made elsewhere to TXT).
+  if (hostname === null) {
+    const existing = await api.find(host);
+    if (existing) await api.remove(existing.id);
+    hostname = await api.create(host);
+  } else if (stateOf(hostname) !== "active") {
+    // Sending the same SSL settings asks Cloudflare to validate again.
     hostname = await api.revalidate(hostname.id);
   }
-  const record = recordFrom(hostname, { previous, liveNow, cnameTarget: env.SAAS_CNAME_TARGET, now: new Date().toISOString() });
-  await save(env, containerId, records, record);
+  // A fresh hostname starts unproven: nothing of an earlier one (its activation) carries over.
+  const record = recordFrom(hostname, {
+    previous: created ? null : previous,
+    liveNow,
+    cnameTarget: env.SAAS_CNAME_TARGET,
+    now: new Date().toISOString(),
+  });
+  if (!(await stub.commitHostname(containerId, record))) throw notOwner(containerId, host);
   return { view: hostnameView(containerId, record), created };
 }
 
 /** Asks Cloudflare for the hostname's current status, records it and answers it. */
 export async function showHostname(env: HostnameEnv, containerId: string, host: string): Promise<HostnameView> {
+  await requireOwner(env, containerId, host);
   const api = customHostnamesApi(env);
   const records = await containerStub(env, containerId).hostnames();
-  const record = await refresh(env, api, containerId, records, known(records, containerId, host));
+  const record = await refresh(env, api, containerId, known(records, containerId, host));
   return hostnameView(containerId, record);
 }
 
 /** Deletes the custom hostname at Cloudflare; the host leaves SITE_REGISTRY and stays out until it is PUT again. */
 export async function removeHostname(env: HostnameEnv, containerId: string, host: string): Promise<HostnameView> {
+  await requireOwner(env, containerId, host);
   const api = customHostnamesApi(env);
-  const records = await containerStub(env, containerId).hostnames();
-  const record = known(records, containerId, host);
+  const stub = containerStub(env, containerId);
+  const record = known(await stub.hostnames(), containerId, host);
   if (record.cloudflare) await api.remove(record.cloudflare.id);
   const removed = removedRecord(host, new Date().toISOString());
-  await save(env, containerId, records, removed);
+  if (!(await stub.commitHostname(containerId, removed))) throw notOwner(containerId, host);
   return hostnameView(containerId, removed);
 }
 
-/** Containers with a hostname still pending (the cron's index; the alert check reads it too). */
+/** Containers with cron work: a hostname still pending, or one Cloudflare must delete (the alert check reads it too). */
 export async function containersWithPendingHostnames(env: Pick<Env, "LOG_BUCKET">): Promise<string[]> {
   const ids: string[] = [];
   let cursor: string | undefined;
   do {
-    const page = await env.LOG_BUCKET.list({ prefix: PENDING_PREFIX, cursor });
-    ids.push(...page.objects.map((object) => object.key.slice(PENDING_PREFIX.length)));
+    const page = await env.LOG_BUCKET.list({ prefix: CRON_MARKER_PREFIX, cursor });
+    ids.push(...page.objects.map((object) => object.key.slice(CRON_MARKER_PREFIX.length)));
     cursor = page.truncated ? page.cursor : undefined;
   } while (cursor);
   return ids;
 }
 
 /**
- * For the control Worker's Cron Trigger: re-reads every pending hostname from Cloudflare, so a domain goes live
- * soon after its customer's DNS records are in place without anyone calling GET. Does nothing without the
- * Cloudflare settings (the local run).
+ * For the control Worker's Cron Trigger: deletes at Cloudflare the hostnames containers no longer own (retried every
+ * run until done), and re-reads every pending hostname, so a domain goes live soon after its customer's DNS records
+ * are in place without anyone calling GET. Does nothing without the Cloudflare settings (the local run).
  */
-export async function refreshPendingHostnames(env: HostnameEnv): Promise<{ containers: number; checked: number; failed: number }> {
+export async function refreshPendingHostnames(
+  env: HostnameEnv,
+): Promise<{ containers: number; checked: number; deleted: number; failed: number }> {
   const missing = missingSetting(env);
-  if (missing) return { containers: 0, checked: 0, failed: 0 };
+  if (missing) return { containers: 0, checked: 0, deleted: 0, failed: 0 };
   const api = customHostnamesApi(env);
   const ids = await containersWithPendingHostnames(env);
 
   let checked = 0;
+  let deleted = 0;
   let failed = 0;
   const queue = [...ids];
   const worker = async () => {
     for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+      const stub = containerStub(env, id);
       try {
-        let records = await containerStub(env, id).hostnames();
-        for (const record of records.filter((r) => r.state === "pending")) {
-          const next = await refresh(env, api, id, records, record);
-          records = records.map((r) => (r.host === next.host ? next : r));
+        for (const deletion of await stub.hostnameDeletions()) {
+          try {
+            await api.remove(deletion.cloudflareId);
+            await stub.hostnameDeleted(id, deletion.cloudflareId);
+            deleted++;
+          } catch (error) {
+            failed++;
+            await stub.hostnameDeletionFailed(
+              deletion.cloudflareId,
+              `deleting the custom hostname at Cloudflare failed (retried every minute): ${error instanceof Error ? error.message : String(error)}`,
+            );
+          }
+        }
+        const pending = (await stub.hostnames()).filter((r) => r.state === "pending");
+        const owners = pending.length > 0 ? await registryStub(env).publicHostOwners(pending.map((r) => r.host)) : {};
+        for (const record of pending) {
+          // A host this container no longer routes is reconciled by its apply; never ask Cloudflare for it here.
+          if (owners[record.host] !== id) continue;
+          await refresh(env, api, id, record);
           checked++;
         }
-        // A container without pending hostnames (e.g. its marker outlived a crash) stops being visited.
-        if (!records.some((r) => r.state === "pending")) await env.LOG_BUCKET.delete(`${PENDING_PREFIX}${id}`);
       } catch (error) {
         failed++;
         const code = error instanceof EdgeError ? error.code : "internal_error";
@@ -159,8 +217,8 @@ export async function refreshPendingHostnames(env: HostnameEnv): Promise<{ conta
     }
   };
   await Promise.all(Array.from({ length: Math.min(REFRESH_CONCURRENCY, ids.length) }, worker));
-  console.log(JSON.stringify({ event: "hostname_refresh", containers: ids.length, checked, failed }));
-  return { containers: ids.length, checked, failed };
+  console.log(JSON.stringify({ event: "hostname_refresh", containers: ids.length, checked, deleted, failed }));
+  return { containers: ids.length, checked, deleted, failed };
 }
 
 function known(records: HostnameRecord[], containerId: string, host: string): HostnameRecord {
@@ -172,31 +230,15 @@ function known(records: HostnameRecord[], containerId: string, host: string): Ho
   return record;
 }
 
-async function refresh(
-  env: HostnameEnv,
-  api: CustomHostnamesApi,
-  containerId: string,
-  records: HostnameRecord[],
-  record: HostnameRecord,
-): Promise<HostnameRecord> {
+async function refresh(env: HostnameEnv, api: CustomHostnamesApi, containerId: string, record: HostnameRecord): Promise<HostnameRecord> {
   const now = new Date().toISOString();
   const hostname = record.cloudflare ? await api.get(record.cloudflare.id) : null;
   const next = hostname
     ? recordFrom(hostname, { previous: record, liveNow: record.liveNow, cnameTarget: env.SAAS_CNAME_TARGET, now })
     : goneRecord(record, now);
-  await save(env, containerId, records, next);
+  if (!(await containerStub(env, containerId).commitHostname(containerId, next))) throw notOwner(containerId, record.host);
   if (next.state !== record.state) {
     console.log(JSON.stringify({ event: "hostname_state", containerId, host: next.host, from: record.state, to: next.state }));
   }
   return next;
-}
-
-/** Records `next` in the container's object (which re-syncs KV) and keeps the cron's pending marker in step. */
-async function save(env: HostnameEnv, containerId: string, records: HostnameRecord[], next: HostnameRecord): Promise<void> {
-  await containerStub(env, containerId).saveHostname(containerId, next);
-  const others = records.filter((r) => r.host !== next.host);
-  const wasPending = records.some((r) => r.state === "pending");
-  const isPending = next.state === "pending" || others.some((r) => r.state === "pending");
-  if (isPending && !wasPending) await env.LOG_BUCKET.put(`${PENDING_PREFIX}${containerId}`, "");
-  if (!isPending && wasPending) await env.LOG_BUCKET.delete(`${PENDING_PREFIX}${containerId}`);
 }

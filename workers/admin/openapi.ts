@@ -91,7 +91,7 @@ const LIVE = {
   name: "live",
   in: "query",
   required: false,
-  description: '"now": route the host before Cloudflare reports it active',
+  description: '"now": route the host before Cloudflare reports it active (an unscoped write key only)',
   schema: { type: "string", enum: ["now"] },
 };
 
@@ -148,20 +148,22 @@ const ENDPOINTS: Record<`${Method} /_edge/${string}`, Endpoint> = {
     scope: "write on the container",
     parameters: [LIVE],
     answers: {
-      200: "already there: its state and the DNS records to create",
-      201: "created: its state and the DNS records to create",
+      200: "the container's own hostname again: its state and the DNS records to create",
+      201: "created (a fresh hostname, never a previous owner's): its state and the DNS records to create",
       400: "bad host",
+      403: "live=now without an unscoped write key",
+      409: "the container does not own the host in the routing registry now",
     },
   },
   "get /_edge/admin/containers/{id}/hostnames/{host}": {
     summary: "A custom hostname's verification and certificate state",
     scope: "read on the container",
-    answers: { 200: "its state and the DNS records to create", 404: "no such hostname" },
+    answers: { 200: "its state and the DNS records to create", 404: "no such hostname", 409: "the container does not own the host now" },
   },
   "delete /_edge/admin/containers/{id}/hostnames/{host}": {
     summary: "Remove a custom hostname",
     scope: "write on the container",
-    answers: { 200: "removed", 404: "no such hostname" },
+    answers: { 200: "removed", 404: "no such hostname", 409: "the container does not own the host now" },
   },
   "get /_edge/admin/alerts": {
     summary: "Open and recently resolved alerts, and the thresholds in force (docs/alerts.md)",
