@@ -17,6 +17,9 @@ const bindings = {
   EDGE_AUTH_SECRET: "test-edge-auth",
   ALLOW_INSECURE_UPSTREAM: "true",
   CONFIG_CACHE_TTL_MS: "200",
+  // As short as the isolate's, so tests that change KV directly (no sync, no purge) see it; the config cache's own
+  // tests lengthen it.
+  LOCATION_CACHE_TTL_MS: "200",
   DRIFT_AFTER_MS: "10000",
   UPSTREAM_TIMEOUT_MS: "1500",
   // A short log window: router tests wait for their records (the production window is 10 s).

@@ -9,7 +9,8 @@
 //   - a cost ladder: the router itself (the same bundle) with every module off, then one module switched on at a
 //     time by its container's config, each rung against the bare Worker, so every module's share of the added cost
 //     is measured in place, on whatever the router's pipeline is today;
-//   - cold paths: the first request after the in-isolate cache expired (KV reads) and after a KV miss (Durable
+//   - cold paths: the first request after the in-isolate cache expired, served by the location cache (Cache API) or,
+//     with that expired too, by KV, and after a KV miss (Durable
 //     Object fallback).
 // Bounded: about five minutes on 2 cores with BENCH_SECONDS=3 BENCH_ROUNDS=3, longer at the defaults (8 s, 4 rounds).
 // `npm run bench:router`; BENCH_SECONDS and BENCH_ROUNDS change the length of each wrk run and the number of rounds
@@ -123,8 +124,12 @@ const bareTwin = await startBare();
 const scriptPath = bundleWorker("edge");
 const router = await started(() => startWorkers({ scriptPath, port: 0 }));
 const routerSink = await started(() => startWorkerWithLogSink({ scriptPath, port: 0 }));
-// A router whose cache expires almost at once, for the cold paths.
-const cold = await started(() => startWorkers({ scriptPath, port: 0, bindings: { CONFIG_CACHE_TTL_MS: "20" } }));
+// Routers whose caches expire almost at once, for the cold paths: both the isolate's and the location's (KV reads), and
+// only the isolate's (location cache hits).
+const cold = await started(() =>
+  startWorkers({ scriptPath, port: 0, bindings: { CONFIG_CACHE_TTL_MS: "20", LOCATION_CACHE_TTL_MS: "20" } }),
+);
+const coldIsolate = await started(() => startWorkers({ scriptPath, port: 0, bindings: { CONFIG_CACHE_TTL_MS: "20" } }));
 const config = {
   containerId: "bench",
   version: 1,
@@ -180,7 +185,7 @@ async function seed(mf, edgeConfig) {
   for (const host of edgeConfig.infraHosts) await (await mf.getKVNamespace("ROUTING_MAP")).put(host, edgeConfig.containerId);
   for (const host of edgeConfig.publicHosts) await (await mf.getKVNamespace("SITE_REGISTRY")).put(host, edgeConfig.containerId);
 }
-for (const { mf } of [router, routerSink, cold]) {
+for (const { mf } of [router, routerSink, cold, coldIsolate]) {
   await seed(mf, config);
   await seed(mf, allModulesConfig);
 }
@@ -349,14 +354,17 @@ for (const [name, candidate, baseline] of ladder) ladderSummary[name] = await th
 // ---- cold paths on the short-TTL router ----
 const coldCollect = { target: cold, path: COLLECT, headers: {} };
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-async function coldSamples() {
+async function coldSamples(target = coldCollect) {
   const samples = [];
   for (let i = 0; i < COLD_SAMPLES; i++) {
-    await sleep(60); // > CONFIG_CACHE_TTL_MS of the cold router
-    samples.push(await once(coldCollect));
+    await sleep(60); // > CONFIG_CACHE_TTL_MS of the cold routers
+    samples.push(await once(target));
   }
   return round3(median(samples));
 }
+const coldLocationCollect = { target: coldIsolate, path: COLLECT, headers: {} };
+await sequentialMedianMs(coldLocationCollect, 1); // opens the connection and fills the location cache
+const afterIsolateExpiry = await coldSamples(coldLocationCollect);
 await sequentialMedianMs(coldCollect, 1); // opens the connection, so no sample pays for a TCP handshake
 const afterExpiry = await coldSamples();
 // KV miss: the config only in the Durable Object (applied through the real config consumer), not in EDGE_CONFIG.
@@ -386,13 +394,14 @@ const report = {
   costLadder: ladderSummary,
   coldPathMedianMs: {
     warm: round3(await sequentialMedianMs({ target: router, path: COLLECT, headers: {} })),
-    cacheExpiredKvRead: afterExpiry,
+    isolateCacheExpiredLocationHit: afterIsolateExpiry,
+    cachesExpiredKvRead: afterExpiry,
     kvMissDurableObjectFallback: afterKvMiss,
   },
 };
 
 agent.destroy();
-for (const { mf } of [bare, bareTwin, router, routerSink, cold]) await mf.dispose();
+for (const { mf } of [bare, bareTwin, router, routerSink, cold, coldIsolate]) await mf.dispose();
 
 await new Promise((resolve) => upstream.close(resolve));
 console.log(JSON.stringify(report, null, 2));

@@ -6,7 +6,7 @@
 //   2. a lost webhook: from the sweep that finds the row to the config applied (the cron's wait is added in the
 //      docs: at most one minute plus the sweeper's grace period);
 //   3. a deleted KV key: from the live request that misses it to the key back in KV, and to live traffic answered
-//      normally again (the edge's in-isolate caches, CONFIG_CACHE_TTL_MS, hold a miss a little longer).
+//      normally again (the edge's isolate and location caches, CONFIG_CACHE_TTL_MS and LOCATION_CACHE_TTL_MS, hold a miss a little longer).
 // Prints one JSON report. `npm run bench:scheduled`.
 import { readdirSync, readFileSync } from "node:fs";
 import { hostRequest } from "../test/support/http.mjs";
@@ -46,7 +46,12 @@ await standIn.useDatabase("sql");
 
 async function platform(tenant) {
   const mf = startWorkers({
-    bindings: { SUPABASE_URL: standIn.supabaseUrl(tenant), SUPABASE_SERVICE_ROLE_KEY: SERVICE_KEY, CONFIG_CACHE_TTL_MS: "2000" },
+    bindings: {
+      SUPABASE_URL: standIn.supabaseUrl(tenant),
+      SUPABASE_SERVICE_ROLE_KEY: SERVICE_KEY,
+      CONFIG_CACHE_TTL_MS: "2000",
+      LOCATION_CACHE_TTL_MS: "2000",
+    },
   });
   const url = await mf.ready;
   return { mf, url, control: await mf.getWorker("qaxal-control") };
@@ -136,7 +141,7 @@ for (const [n, [map, sample]] of Object.entries(cases).entries()) {
     const { key, host, path } = sample(`bench-lost-${n * SAMPLES + i}`);
     const before = await kv[map].get(key);
     await kv[map].delete(key);
-    await sleep(2100); // past the edge's in-isolate caches (CONFIG_CACHE_TTL_MS is 2000 here)
+    await sleep(2100); // past the edge's isolate and location caches (2000 ms here)
     const started = performance.now();
     // Real HTTP to the edge Worker: miniflare's dispatchFetch would replace the Host header.
     statuses.add((await hostRequest(new URL(path, live.url).href, host)).status);

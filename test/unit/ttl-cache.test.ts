@@ -1,34 +1,29 @@
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { TtlCache } from "../../workers/shared/ttl-cache";
 
-describe("TtlCache.getOrLoad", () => {
-  it("loads on a miss and returns the cached value as a plain value afterwards", async () => {
+describe("TtlCache", () => {
+  it("returns a value within its lifetime, null included (a cached miss)", () => {
     const cache = new TtlCache<string | null>();
-    const load = vi.fn(async () => "shop1");
-    expect(await cache.getOrLoad("a.example", 60_000, load)).toBe("shop1");
-    expect(cache.getOrLoad("a.example", 60_000, load)).toBe("shop1");
-    expect(load).toHaveBeenCalledTimes(1);
+    cache.set("a.example", "shop1", 60_000, 1_000);
+    cache.set("unknown.example", null, 60_000, 1_000);
+    expect(cache.get("a.example", 2_000)).toBe("shop1");
+    expect(cache.get("unknown.example", 2_000)).toBeNull();
+    expect(cache.get("other.example", 2_000)).toBeUndefined();
   });
 
-  it("caches a null result, so a miss is not loaded again within the TTL", async () => {
-    const cache = new TtlCache<string | null>();
-    const load = vi.fn(async () => null);
-    await cache.getOrLoad("unknown.example", 60_000, load);
-    expect(cache.getOrLoad("unknown.example", 60_000, load)).toBeNull();
-    expect(load).toHaveBeenCalledTimes(1);
-  });
-
-  it("loads again once the entry has expired", async () => {
+  it("stops returning an entry once it expired, but peek still shows it (for version comparisons)", () => {
     const cache = new TtlCache<string>();
-    const load = vi.fn(async () => "v");
-    await cache.getOrLoad("k", 0, load);
-    await cache.getOrLoad("k", 0, load);
-    expect(load).toHaveBeenCalledTimes(2);
+    cache.set("k", "v", 100, 1_000);
+    expect(cache.get("k", 1_100)).toBeUndefined();
+    expect(cache.peek("k")).toBe("v");
   });
 
-  it("does not cache a failed load", async () => {
-    const cache = new TtlCache<string>();
-    await expect(cache.getOrLoad("k", 60_000, () => Promise.reject(new Error("KV down")))).rejects.toThrow("KV down");
-    expect(cache.get("k")).toBeUndefined();
+  it("evicts the oldest insertion when full", () => {
+    const cache = new TtlCache<number>(2);
+    cache.set("a", 1, 60_000);
+    cache.set("b", 2, 60_000);
+    cache.set("c", 3, 60_000);
+    expect(cache.peek("a")).toBeUndefined();
+    expect([cache.peek("b"), cache.peek("c")]).toEqual([2, 3]);
   });
 });

@@ -1,17 +1,20 @@
 // GET <loaderPath><token>.js and the ad-block bait file. Every answer is JavaScript, errors included: a page that
 // embeds the loader must never get a syntax error from it.
 import { LOADER_TOKEN } from "../../schemas/fields";
-import { cacheTtlMs } from "../shared/config-store";
 import { reportKvMiss } from "../shared/kv-miss";
+import { containerIdOrNull, LocationCache } from "../shared/location-cache";
 import type { Site } from "../shared/site";
-import { TtlCache } from "../shared/ttl-cache";
 import { injectedSettings, matchesIfNoneMatch, renderScript, scriptEtag } from "./script";
 
 /** Browsers and Cloudflare's cache may keep the script this long; a config change reaches pages within it. */
 const SCRIPT_MAX_AGE_SECONDS = 300;
 
-/** token → containerId (null: unknown), in front of LOADER_TOKEN_MAP with the config cache's lifetime. */
-const tokens = new TtlCache<string | null>();
+/** token → containerId (null: unknown) from LOADER_TOKEN_MAP, behind the isolate and location caches, misses included. */
+const tokens = new LocationCache<string | null, Env>({
+  kind: "token",
+  parse: containerIdOrNull,
+  load: (env, token) => env.LOADER_TOKEN_MAP.get(token),
+});
 
 function javascript(body: string | null, status: number, cacheControl: string, extra: Record<string, string> = {}): Response {
   return new Response(body, {
@@ -26,7 +29,7 @@ function javascript(body: string | null, status: number, cacheControl: string, e
 }
 
 function tokenContainer(env: Env, token: string): string | null | Promise<string | null> {
-  return tokens.getOrLoad(token, cacheTtlMs(env), () => env.LOADER_TOKEN_MAP.get(token));
+  return tokens.get(env, token);
 }
 
 export async function serveScript(request: Request, env: Env, ctx: ExecutionContext, site: Site, token: string): Promise<Response> {

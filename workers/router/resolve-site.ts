@@ -5,14 +5,12 @@ import { upstreamAllowed } from "../../schemas/edge-config";
 import { MOUNT_PREFIX } from "../../schemas/fields";
 import { getEdgeConfig } from "../shared/config-store";
 import { EdgeError } from "../shared/errors";
+import type { LocationEnv } from "../shared/location-cache";
 import type { Site } from "../shared/site";
 import { normalizeHost, requestHost } from "./host";
 import { containerForHost, containerForPublicHost } from "./host-lookup";
 
-type ResolveEnv = Pick<
-  Env,
-  "ROUTING_MAP" | "SITE_REGISTRY" | "EDGE_CONFIG" | "CONTAINER_STATE" | "CONFIG_CACHE_TTL_MS" | "ALLOW_INSECURE_UPSTREAM"
->;
+type ResolveEnv = LocationEnv & Pick<Env, "ROUTING_MAP" | "SITE_REGISTRY" | "EDGE_CONFIG" | "CONTAINER_STATE" | "ALLOW_INSECURE_UPSTREAM">;
 
 interface Route {
   containerId: string;

@@ -1,33 +1,29 @@
-// Read path for live traffic: containerId -> EdgeConfig. In-isolate cache (TTL from CONFIG_CACHE_TTL_MS) in front
-// of KV, and on a KV miss the ContainerState object's applied config as the fallback origin.
+// Read path for live traffic: containerId -> EdgeConfig, through the isolate and location caches
+// (location-cache.ts), then KV, and on a KV miss the ContainerState object's applied config as the fallback origin.
 import * as v from "valibot";
 import { containerReads } from "../../durable/container-stub";
 import { type EdgeConfig, StoredEdgeConfigSchema } from "../../schemas/edge-config";
 import { describeIssues } from "../../schemas/issues";
-import { TtlCache } from "./ttl-cache";
+import { LocationCache, type LocationEnv } from "./location-cache";
 
-const configs = new TtlCache<EdgeConfig | null>();
+type ConfigEnv = LocationEnv & Pick<Env, "EDGE_CONFIG" | "CONTAINER_STATE">;
 
-export function cacheTtlMs(env: Pick<Env, "CONFIG_CACHE_TTL_MS">): number {
-  const ttl = Number(env.CONFIG_CACHE_TTL_MS);
-  return Number.isFinite(ttl) && ttl >= 0 ? ttl : 30_000;
-}
+const configs = new LocationCache<EdgeConfig | null, ConfigEnv>({
+  kind: "config",
+  // The location's copy is parsed like a KV value: an entry a different deploy wrote may not fit this one's schema.
+  parse: (raw) => {
+    if (raw === null) return null;
+    const parsed = v.safeParse(StoredEdgeConfigSchema, raw);
+    return parsed.success ? parsed.output : undefined;
+  },
+  load: async (env, containerId) =>
+    (await readKvConfig(env, containerId)) ?? (await containerReads(env, containerId).appliedConfig(containerId, true)),
+  // KV is eventually consistent: a newer version is never replaced by an older read; a removal (null) always applies.
+  keep: (kept, loaded) => kept !== null && loaded !== null && kept.version > loaded.version,
+});
 
-export async function getEdgeConfig(
-  env: Pick<Env, "EDGE_CONFIG" | "CONTAINER_STATE" | "CONFIG_CACHE_TTL_MS">,
-  containerId: string,
-): Promise<EdgeConfig | null> {
-  const cached = configs.get(containerId);
-  if (cached !== undefined) return cached;
-
-  const ttl = cacheTtlMs(env);
-  const fromKv = await readKvConfig(env, containerId);
-  const config = fromKv ?? (await containerReads(env, containerId).appliedConfig(containerId, true));
-  // KV is eventually consistent: a read that returns an older version than this isolate already saw keeps the newer.
-  const previous = configs.peek(containerId);
-  const winner = previous && config && previous.version > config.version ? previous : config;
-  configs.set(containerId, winner, ttl);
-  return winner;
+export function getEdgeConfig(env: ConfigEnv, containerId: string): EdgeConfig | null | Promise<EdgeConfig | null> {
+  return configs.get(env, containerId);
 }
 
 async function readKvConfig(env: Pick<Env, "EDGE_CONFIG">, containerId: string): Promise<EdgeConfig | null> {

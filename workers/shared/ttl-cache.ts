@@ -1,5 +1,5 @@
 // A small in-isolate cache with per-entry expiry. Isolates are short-lived and per-colo, so this only has to
-// absorb the hot path's repeated reads; KV stays the source of truth.
+// absorb the hot path's repeated reads; the location cache (location-cache.ts) and KV sit behind it.
 export class TtlCache<V> {
   private readonly entries = new Map<string, { value: V; expires: number }>();
 
@@ -24,21 +24,6 @@ export class TtlCache<V> {
       if (oldest !== undefined) this.entries.delete(oldest);
     }
     this.entries.set(key, { value, expires: now + ttlMs });
-  }
-
-  /**
-   * The cached value, or `load()`'s result stored for `ttlMs` (null included, so misses are cached too). A hit is
-   * returned as a plain value, not a promise, to keep the warm path free of extra awaits. Concurrent misses each
-   * load for themselves: a promise shared between requests would make one request continue in another's I/O
-   * context, which workerd refuses ("Cannot perform I/O on behalf of a different request").
-   */
-  getOrLoad(key: string, ttlMs: number, load: () => Promise<V>): V | Promise<V> {
-    const hit = this.get(key);
-    if (hit !== undefined) return hit;
-    return load().then((value) => {
-      this.set(key, value, ttlMs);
-      return value;
-    });
   }
 
   clear(): void {
