@@ -11,6 +11,8 @@ const PATH_CLASSES = ["proxy", "passthrough", "loader", "boot", "detection", "pr
 export const MAX_RECORD_REQUEST_ID = 64;
 export const MAX_RECORD_METHOD = 16;
 export const MAX_RECORD_PATH = 512;
+/** A reason code: an EdgeError code (workers/shared/errors.ts), lower-case words joined by "_". */
+const REASON_CODE = /^[a-z][a-z_]{0,39}$/;
 
 export const AccessRecordSchema = v.strictObject({
   kind: v.literal("access"),
@@ -32,6 +34,12 @@ export const AccessRecordSchema = v.strictObject({
   cookieRewrites: v.pipe(v.number(), v.integer(), v.minValue(0)),
   /** The bot verdict; null when botDetection was not active (and in records written before it existed). */
   bot: v.optional(v.nullable(v.boolean()), null),
+  /**
+   * Why the edge answered this request itself instead of the upstream's answer: the error code of its answer
+   * (`upstream_unreachable`, `upstream_timeout`, `invalid_proxy_target`, …) or `bot_blocked` (also for the 204 a
+   * blocked bot's collect hit gets). Null when the upstream answered, and in records written before it existed.
+   */
+  reason: v.optional(v.nullable(v.pipe(v.string(), v.regex(REASON_CODE))), null),
 });
 
 /** How the page reached the edge (workers/loader/visit-mode.ts). */

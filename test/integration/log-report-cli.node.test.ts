@@ -22,6 +22,7 @@ const base = {
   upstreamStatus: 200,
   country: null,
   bot: null,
+  reason: null,
 } as const;
 const access: AccessRecord[] = [
   { ...base, ts: from + 60_000, requestId: "r1", path: "/g/collect", status: 200, durationMs: 10, cookieRewrites: 2, bot: true },

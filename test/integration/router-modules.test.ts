@@ -167,6 +167,7 @@ describe("access record", () => {
       country: "FR",
       cookieRewrites: 0,
       bot: null,
+      reason: null,
     });
   });
 
@@ -190,10 +191,10 @@ describe("access record", () => {
     expect(record.requestId).toBe("r".repeat(MAX_RECORD_REQUEST_ID));
   });
 
-  it("records an upstream failure with no upstream status", async () => {
+  it("records an upstream timeout with no upstream status and its reason", async () => {
     const config = await seedContainer();
     const { records } = await callRouter(routerRequest(config.publicHosts[0]!, "/slow?ms=4000"));
-    expect(records[0]).toMatchObject({ status: 504, upstreamStatus: null, pathClass: "passthrough" });
+    expect(records[0]).toMatchObject({ status: 504, upstreamStatus: null, pathClass: "passthrough", reason: "upstream_timeout" });
   });
 
   it("sends one record per request, packed into one message when requests arrive together", async () => {

@@ -301,7 +301,14 @@ describe("botDetection block", () => {
       );
       expect(response.status).toBe(204);
       expect(await response.text()).toBe("");
-      expect(records[0]).toMatchObject({ pathClass: "proxy", path: "/g/collect", status: 204, upstreamStatus: null, bot: true });
+      expect(records[0]).toMatchObject({
+        pathClass: "proxy",
+        path: "/g/collect",
+        status: 204,
+        upstreamStatus: null,
+        bot: true,
+        reason: "bot_blocked",
+      });
     });
   }
 
@@ -310,7 +317,7 @@ describe("botDetection block", () => {
       const config = await container(block, ["bot_detection"]);
       const { headers, record } = await upstreamSaw(config.publicHosts[0]!, { headers: { "User-Agent": UA[name] } });
       expect(headers["x-device-bot"]).toBe("false");
-      expect(record).toMatchObject({ status: 200, upstreamStatus: 200, bot: false });
+      expect(record).toMatchObject({ status: 200, upstreamStatus: 200, bot: false, reason: null });
     });
   }
 
@@ -321,7 +328,7 @@ describe("botDetection block", () => {
     );
     expect(response.status).toBe(403);
     expect(await response.json()).toMatchObject({ error: "bot_blocked" });
-    expect(records[0]).toMatchObject({ status: 403, upstreamStatus: null, bot: true });
+    expect(records[0]).toMatchObject({ status: 403, upstreamStatus: null, bot: true, reason: "bot_blocked" });
   });
 
   it("gives the page's trusted Origin its CORS grant on the 204", async () => {

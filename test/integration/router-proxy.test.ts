@@ -101,7 +101,7 @@ describe("obfuscated proxy path", () => {
     const { response, records } = await callRouter(routerRequest(config.infraHosts[0]!, `/k/?p=${encodeTarget(target)}`));
     expect(response.status).toBe(400);
     expect(await response.json()).toMatchObject({ error: "invalid_proxy_target" });
-    expect(records[0]?.upstreamStatus).toBeNull();
+    expect(records[0]).toMatchObject({ upstreamStatus: null, reason: "invalid_proxy_target" });
   });
 
   it("answers 400 for a parameter that is not base64url", async () => {
@@ -189,11 +189,13 @@ describe("bodies and responses", () => {
 describe("upstream failures", () => {
   it("answers 502 with a JSON error when the upstream is unreachable", async () => {
     const config = await seedContainer({ upstream: deadUrl() });
-    const { response } = await callRouter(routerRequest(config.infraHosts[0]!, "/echo"));
+    const { response, records } = await callRouter(routerRequest(config.infraHosts[0]!, "/echo"));
     expect(response.status).toBe(502);
     const body = (await response.json()) as { error: string; message: string };
     expect(body.error).toBe("upstream_unreachable");
     expect(JSON.stringify(body)).not.toMatch(/at .*\.(ts|js)/);
+    // The access record says why, so a 502 in the logs is not only "upstreamStatus: null".
+    expect(records[0]).toMatchObject({ status: 502, upstreamStatus: null, reason: "upstream_unreachable" });
   });
 
   it("answers 504 when the upstream is slower than UPSTREAM_TIMEOUT_MS", async () => {

@@ -26,6 +26,7 @@ export function accessRecord(overrides: Partial<AccessRecord> = {}): AccessRecor
     country: "DE",
     cookieRewrites: 0,
     bot: null,
+    reason: null,
     ...overrides,
   };
 }

@@ -16,6 +16,8 @@ export interface Outcome {
   cookieRewrites: number;
   /** The bot verdict when botDetection is active, else null. */
   bot: boolean | null;
+  /** The error code when the edge answered instead of the upstream (or `bot_blocked`), else null. */
+  reason: string | null;
 }
 
 function accessRecord(request: Request, site: Site, outcome: Outcome): AccessRecord {
@@ -35,6 +37,7 @@ function accessRecord(request: Request, site: Site, outcome: Outcome): AccessRec
     country: requestCountry(request),
     cookieRewrites: outcome.cookieRewrites,
     bot: outcome.bot,
+    reason: outcome.reason,
   };
 }
 

@@ -41,6 +41,7 @@ export async function handleTraffic(request: Request, env: Env, ctx: ExecutionCo
     upstreamStatus: null,
     cookieRewrites: 0,
     bot: bot === null ? null : bot.bot,
+    reason: null,
   };
   let response: Response;
   // Both stages fill `outcome` as they learn what the request was.
@@ -49,6 +50,7 @@ export async function handleTraffic(request: Request, env: Env, ctx: ExecutionCo
       (await answerAtEdge(request, env, ctx, site, allowedOrigin, outcome)) ??
       (await proxy(request, env, site, allowedOrigin, outcome, modules, bot));
   } catch (error) {
+    outcome.reason = error instanceof EdgeError ? error.code : "internal_error";
     response = errorResponse(error, errorCorsHeaders(allowedOrigin));
   }
   outcome.status = response.status;
@@ -116,7 +118,10 @@ async function proxy(
   outcome.path = query === -1 ? target : target.slice(0, query);
   // Loader paths above are the edge's own answers and keep working for bots (their detection records carry the
   // verdict); only what would reach the upstream is refused.
-  if (bot?.bot && modules.botDetection === "block") return blockedBotResponse(outcome.path, allowedOrigin);
+  if (bot?.bot && modules.botDetection === "block") {
+    outcome.reason = "bot_blocked";
+    return blockedBotResponse(outcome.path, allowedOrigin);
+  }
 
   const headers = upstreamHeaders(request, site, modules, bot);
   let upstream: Response;
