@@ -7,7 +7,7 @@ import { DurableObject } from "cloudflare:workers";
 import * as v from "valibot";
 import type { ContainerHealth } from "../schemas/alerts";
 import type { DeleteMessage, RepairMessage, UpsertMessage, VersionedMessage } from "../schemas/config-message";
-import { type EdgeConfig, EdgeConfigSchema } from "../schemas/edge-config";
+import { type EdgeConfig, EdgeConfigSchema, type SubmittedEdgeConfig } from "../schemas/edge-config";
 import type { ContainerStatus } from "../schemas/responses";
 import { EdgeError } from "../workers/shared/errors";
 import type { ContainerStateReads } from "./container-stub";
@@ -36,6 +36,14 @@ export type RecordResult =
   | { status: "accepted"; appliedVersion: number }
   | { status: "stale"; appliedVersion: number }
   | { status: "conflict"; conflict: RoutingConflict };
+
+export interface AcceptedConfig {
+  version: number;
+  /** The EdgeConfig as submitted (without the derived cookieDomains); null once the newest change is a removal. */
+  config: SubmittedEdgeConfig | null;
+  appliedVersion: number;
+  deleted: boolean;
+}
 
 export type ApplyResult =
   | { status: "applied"; version: number; writes: number; deletes: number; released: number }
@@ -301,6 +309,25 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
     const repair: RepairMessage = { type: "repair", containerId, source: "drift" };
     await this.env.CONFIG_QUEUE.send(repair);
     return true;
+  }
+
+  /**
+   * GET /_edge/admin/containers/:id: the newest config accepted for this container as it was submitted, and its
+   * version. A change that arrived without its config (a Supabase row the consumer reads later) shows the applied
+   * config until it is applied. Null when no config was ever accepted.
+   */
+  async acceptedConfig(): Promise<AcceptedConfig | null> {
+    const row = this.stored();
+    if (!row) return null;
+    const desired = row.desired_message ? (JSON.parse(row.desired_message) as VersionedMessage) : null;
+    const base = { appliedVersion: row.applied_version, deleted: row.deleted === 1 };
+    if (base.deleted) return { ...base, version: row.desired_version, config: null };
+    if (desired?.type === "upsert" && desired.config !== undefined) {
+      return { ...base, version: desired.version, config: desired.config as SubmittedEdgeConfig };
+    }
+    if (row.applied_config === null) return null;
+    const { cookieDomains: _derived, ...submitted } = JSON.parse(row.applied_config) as EdgeConfig;
+    return { ...base, version: row.applied_version, config: submitted };
   }
 
   /** For the alert check: since when this container is out of sync or failing (null: it is not). */

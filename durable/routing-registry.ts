@@ -113,11 +113,21 @@ export class RoutingRegistry extends DurableObject<Env> {
     return owners;
   }
 
-  /** Containers in id order after `after`, with the keys each holds; `next` is the cursor of the following page. */
-  list(after: string, limit: number): { containers: RegisteredContainer[]; next: string | null } {
+  /**
+   * Containers in id order after `after`, with the keys each holds; `next` is the cursor of the following page.
+   * `only`: just these ids (an API key's scope).
+   */
+  list(after: string, limit: number, only?: readonly string[]): { containers: RegisteredContainer[]; next: string | null } {
     const take = Math.min(Math.max(limit, 1), MAX_CONTAINERS_PAGE);
+    // One bound parameter for the whole scope (a key may name 1,000 containers).
+    const within = only ? " AND id IN (SELECT value FROM json_each(?))" : "";
     const ids = this.ctx.storage.sql
-      .exec<{ id: string }>("SELECT id FROM containers WHERE id > ? ORDER BY id LIMIT ?", after, take + 1)
+      .exec<{ id: string }>(
+        `SELECT id FROM containers WHERE id > ?${within} ORDER BY id LIMIT ?`,
+        after,
+        ...(only ? [JSON.stringify(only)] : []),
+        take + 1,
+      )
       .toArray()
       .map((row) => row.id);
     const page = ids.slice(0, take);

@@ -237,3 +237,10 @@ export function moduleActive(config: EdgeConfig, module: keyof EdgeConfig["modul
   const entitlement = MODULE_ENTITLEMENTS[module];
   return config.modules[module].enabled && (entitlement === null || config.entitlements.includes(entitlement));
 }
+
+/** What a PUT's 202 warns about: enabled modules that will not run because their entitlement is missing. */
+export function configWarnings(config: EdgeConfig): string[] {
+  return (Object.keys(MODULE_ENTITLEMENTS) as (keyof EdgeConfig["modules"])[])
+    .filter((module) => config.modules[module].enabled && !moduleActive(config, module))
+    .map((module) => `modules.${module} is enabled but entitlements lacks "${MODULE_ENTITLEMENTS[module]}": it does not run`);
+}

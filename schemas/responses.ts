@@ -2,6 +2,7 @@
 // these and from the request schemas, and the types of the answers are inferred from them.
 import * as v from "valibot";
 import { API_KEY_ACCESS } from "./admin";
+import { EdgeConfigSchema } from "./edge-config";
 import { LogRecordSchema } from "./log-record";
 
 export const ErrorSchema = v.object({
@@ -15,6 +16,24 @@ export const AcceptedChangeSchema = v.object({
   containerId: v.string(),
   version: v.number(),
   enqueued: v.pipe(v.boolean(), v.description("false when this exact change had already been accepted (nothing new was queued)")),
+});
+
+/** PUT /_edge/admin/containers/:id: the accepted change and what in it will not work as written. */
+export const AcceptedConfigChangeSchema = v.object({
+  ...AcceptedChangeSchema.entries,
+  warnings: v.pipe(
+    v.array(v.string()),
+    v.description("accepted, but will not do what it says: e.g. a module enabled without its entitlement does not run"),
+  ),
+});
+
+/** GET /_edge/admin/containers/:id: the newest accepted config as it was submitted. */
+export const ContainerConfigSchema = v.object({
+  containerId: v.string(),
+  version: v.pipe(v.number(), v.description("the version of this config (the last one accepted)")),
+  appliedVersion: v.pipe(v.number(), v.description("the version live traffic uses")),
+  inSync: v.pipe(v.boolean(), v.description("this config is the one live traffic uses")),
+  config: v.pipe(EdgeConfigSchema, v.description("the EdgeConfig as accepted (PUT it back with a higher version to change it)")),
 });
 
 export const ContainerStatusSchema = v.object({

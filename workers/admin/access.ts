@@ -76,6 +76,17 @@ export function authorize(request: OperatorRequest, access: "read" | "write", co
     throw new EdgeError(403, "forbidden", `API key "${key.name}" may not ${access === "write" ? "change" : "read"} ${outside.join(", ")}`);
 }
 
+/**
+ * The containers the caller may read, for lists that cover "every container" (containers, alerts, fleet): "*" for
+ * the admin token and unscoped keys, else the key's own list. A scoped key sees its part, never a 403 with a hint.
+ */
+export function readScope(request: OperatorRequest): readonly string[] | "*" {
+  const principal = request.principal;
+  if (principal?.kind === "admin") return "*";
+  if (principal?.kind !== "key") throw new EdgeError(403, "forbidden", "this endpoint needs the admin token");
+  return principal.key.containers;
+}
+
 /** Makes a key (`qxk_<id>_<secret>`), stores its hash, and returns it with its scope: the only time it is shown. */
 export async function createApiKey(env: Env, body: ApiKeyCreate): Promise<ApiKeyInfo & { key: string }> {
   const id = [...crypto.getRandomValues(new Uint8Array(8))].map((b) => b.toString(16).padStart(2, "0")).join("");

@@ -9,7 +9,7 @@ import { registryStub } from "../../durable/routing-registry";
 import { AcceptedEdgeConfigSchema } from "../../schemas/accepted-edge-config";
 import { ApiKeyCreateSchema, AuditQuerySchema, ListContainersQuerySchema, ReplayBodySchema } from "../../schemas/admin";
 import type { UpsertMessage } from "../../schemas/config-message";
-import { upstreamAllowed } from "../../schemas/edge-config";
+import { configWarnings, upstreamAllowed } from "../../schemas/edge-config";
 import { ContainerIdSchema, containerIdRule } from "../../schemas/fields";
 import { WebhookPayloadSchema } from "../../schemas/supabase-webhook";
 import { deleteThresholdsHandler, listAlertsHandler, putThresholdsHandler } from "../alerts/routes";
@@ -20,7 +20,7 @@ import { replayDeadLetters } from "../shared/dead-letters";
 import { EdgeError, errorResponse, jsonResponse } from "../shared/errors";
 import { markOutboxDelivered } from "../shared/outbox";
 import { supabaseConfigured } from "../shared/postgrest";
-import { authenticate, authorize, createApiKey, isKeyId, type OperatorRequest } from "./access";
+import { authenticate, authorize, createApiKey, isKeyId, type OperatorRequest, readScope } from "./access";
 import { auditWrites } from "./audit";
 import { hostParam, liveNowParam, putHostname, removeHostname, showHostname } from "./custom-hostnames";
 import { enqueueChange, enqueueVersioned, replayContainers } from "./enqueue";
@@ -120,13 +120,28 @@ edgeApi
     const { cookieDomains: _derived, ...submitted } = config;
     const message: UpsertMessage = { type: "upsert", containerId: id, version: config.version, config: submitted, source: "admin" };
     const enqueued = await enqueueChange(env, message, routingNames(config));
-    return jsonResponse({ containerId: id, version: config.version, enqueued }, 202);
+    return jsonResponse({ containerId: id, version: config.version, enqueued, warnings: configWarnings(config) }, 202);
+  })
+
+  .get("/_edge/admin/containers/:id", async (request, env) => {
+    const id = containerFor(request, "read");
+    const accepted = await containerStub(env, id).acceptedConfig();
+    if (!accepted) throw new EdgeError(404, "not_found", `container ${id} has never been configured`);
+    if (accepted.config === null) {
+      throw new EdgeError(
+        404,
+        "not_found",
+        `container ${id} is deleted (version ${accepted.version}); PUT a newer version to bring it back`,
+      );
+    }
+    const { version, config, appliedVersion } = accepted;
+    return jsonResponse({ containerId: id, version, appliedVersion, inSync: appliedVersion >= version, config });
   })
 
   .get("/_edge/admin/containers", async (request, env) => {
     const query = parseQuery(ListContainersQuerySchema, request.url);
-    authorize(request, "read", "*");
-    const page = await registryStub(env).list(query.cursor, query.limit);
+    const scope = readScope(request);
+    const page = await registryStub(env).list(query.cursor, query.limit, scope === "*" ? undefined : scope);
     const containers = await Promise.all(
       page.containers.map(async ({ containerId, infraHosts, publicHosts }) => ({
         containerId,
@@ -222,11 +237,9 @@ edgeApi
     return jsonResponse(await operatorAccess(env).listAudit({ limit: query.limit, before: query.cursor, containerId: query.container }));
   })
 
-  // Alerts (workers/alerts/routes.ts, docs/alerts.md): thresholds per container; the list covers every container.
-  .get("/_edge/admin/alerts", (request, env) => {
-    authorize(request, "read", "*");
-    return listAlertsHandler(request, env);
-  })
+  // Alerts (workers/alerts/routes.ts, docs/alerts.md): thresholds per container; the list covers every container
+  // the caller may read.
+  .get("/_edge/admin/alerts", (request, env) => listAlertsHandler(env, readScope(request)))
   .put("/_edge/admin/alerts/thresholds/:id", (request, env) => {
     containerFor(request, "write");
     return putThresholdsHandler(request, env);

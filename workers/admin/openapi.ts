@@ -12,10 +12,12 @@ import { LogSearchQuerySchema } from "../../schemas/log-search";
 import { ReportQuerySchema, ReportSchema } from "../../schemas/report";
 import {
   AcceptedChangeSchema,
+  AcceptedConfigChangeSchema,
   ApiKeyCreatedSchema,
   ApiKeyListSchema,
   ApiKeySchema,
   AuditPageSchema,
+  ContainerConfigSchema,
   ContainerListSchema,
   ContainerStatusSchema,
   ErrorSchema,
@@ -63,6 +65,8 @@ const SCHEMAS: Record<string, v.GenericSchema> = {
   AcceptedChange: AcceptedChangeSchema,
   ContainerStatus: ContainerStatusSchema,
   ContainerList: ContainerListSchema,
+  AcceptedConfigChange: AcceptedConfigChangeSchema,
+  ContainerConfig: ContainerConfigSchema,
   ReplayAccepted: ReplayAcceptedSchema,
   Report: ReportSchema,
   LogPage: LogPageSchema,
@@ -116,18 +120,23 @@ const ENDPOINTS: Record<`${Method} /_edge/${string}`, Endpoint> = {
     answers: { 200: "HTML page" },
   },
   "get /_edge/admin/containers": {
-    summary: "Every container with its status and hosts, a page at a time",
-    scope: "read on every container (admin token or a key for *)",
+    summary: "Every container the caller may read, with its status and hosts, a page at a time",
+    scope: "read (a key limited to some containers lists those)",
     query: ListContainersQuerySchema,
-    answers: { 200: ["one page", "ContainerList"], 400: "bad limit or cursor", 403: "the API key is limited to some containers" },
+    answers: { 200: ["one page", "ContainerList"], 400: "bad limit or cursor" },
+  },
+  "get /_edge/admin/containers/{id}": {
+    summary: "The accepted EdgeConfig and its version",
+    scope: "read on the container",
+    answers: { 200: ["the config as accepted", "ContainerConfig"], 404: "never configured, or deleted" },
   },
   "put /_edge/admin/containers/{id}": {
     summary: "Create or change a container (the whole EdgeConfig)",
     scope: "write on the container",
     body: "EdgeConfig",
     answers: {
-      202: ["queued; live within seconds", "AcceptedChange"],
-      400: "invalid config, naming the field",
+      202: ["queued; live within seconds (warnings: what will not run as written)", "AcceptedConfigChange"],
+      400: "invalid config naming the field, or invalid_json (comments are not allowed)",
       403: "the API key may not change this container",
       409: "stale_version, version_conflict, or key_conflict naming the owner of a host, mount or token",
       413: "body over 64 KiB",
@@ -167,7 +176,7 @@ const ENDPOINTS: Record<`${Method} /_edge/${string}`, Endpoint> = {
   },
   "get /_edge/admin/alerts": {
     summary: "Open and recently resolved alerts, and the thresholds in force (docs/alerts.md)",
-    scope: 'read on every container (a "*" key)',
+    scope: "read (a key limited to some containers sees theirs)",
     answers: { 200: "the alerts" },
   },
   "put /_edge/admin/alerts/thresholds/{id}": {

@@ -21,8 +21,17 @@ function containerId(request: IRequest): string {
   return id;
 }
 
-export async function listAlertsHandler(_request: IRequest, env: Env): Promise<Response> {
-  return jsonResponse(await alertStub(env).list());
+/** `scope`: the containers the caller may read; a scoped key sees their alerts and overrides only. */
+export async function listAlertsHandler(env: Env, scope: readonly string[] | "*"): Promise<Response> {
+  const all = await alertStub(env).list();
+  if (scope === "*") return jsonResponse(all);
+  const mine = (alert: { containerId: string | null }) => alert.containerId !== null && scope.includes(alert.containerId);
+  return jsonResponse({
+    open: all.open.filter(mine),
+    resolved: all.resolved.filter(mine),
+    defaults: all.defaults,
+    overrides: Object.fromEntries(Object.entries(all.overrides).filter(([id]) => scope.includes(id))),
+  });
 }
 
 export async function putThresholdsHandler(request: IRequest, env: Env): Promise<Response> {

@@ -44,6 +44,22 @@ export function parseQuery<S extends v.GenericSchema>(schema: S, url: string): v
   return parseWith(schema, Object.fromEntries(new URL(url).searchParams), "query");
 }
 
+/** The line of the first `//` or `/*` outside a string (annotated examples pasted as they are), or null. */
+function commentLine(text: string): number | null {
+  let line = 1;
+  let inString = false;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text[i];
+    if (c === "\n") line += 1;
+    else if (inString) {
+      if (c === "\\") i += 1;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === "/" && (text[i + 1] === "/" || text[i + 1] === "*")) return line;
+  }
+  return null;
+}
+
 export async function readJsonBody<S extends v.GenericSchema>(
   request: Request,
   schema: S,
@@ -54,7 +70,14 @@ export async function readJsonBody<S extends v.GenericSchema>(
   try {
     input = JSON.parse(text);
   } catch {
-    throw new EdgeError(400, "invalid_json", "body is not valid JSON");
+    const line = commentLine(text);
+    throw new EdgeError(
+      400,
+      "invalid_json",
+      line === null
+        ? "body is not valid JSON"
+        : `body is not valid JSON: it has a comment on line ${line}; JSON allows no comments (// or /* */), remove them`,
+    );
   }
   return parseWith(schema, input);
 }
