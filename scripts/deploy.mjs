@@ -129,10 +129,22 @@ function resourcesOf(control) {
   return { queues: [...queues], buckets: control.r2_buckets.map((b) => b.bucket_name) };
 }
 
-/** One environment's section of a wrangler config, made deployable: real KV ids, routes, vars, main path. */
-function deployableConfig(raw, envName, outDir, { ids, routes, vars }) {
+/** The deploy fills these into every Worker section that declares them, at every deploy. */
+const OWNED_VARS = ["OPERATOR_HOSTS", "PLATFORM_DOMAINS", "CF_ZONE_ID", "SAAS_CNAME_TARGET", "CF_ACCOUNT_ID"];
+
+/** A var neither the committed section nor the deploy gives a value would reach the Worker blank: refused. */
+function checkVars(raw, envName) {
+  const section = raw.env[envName];
+  const blank = Object.keys(section.vars).filter((name) => section.vars[name] === "" && !OWNED_VARS.includes(name));
+  if (blank.length > 0)
+    throw new DeployError(`${section.name} would get blank vars ${blank.join(", ")}: give them a value in its env.${envName} section`);
+}
+
+/** One environment's section of a wrangler config, made deployable: real KV ids, routes, the owned vars it declares. */
+function deployableConfig(raw, envName, outDir, { ids, routes, owned }) {
   const { env: environments, $schema: _schema, ...top } = raw;
   const section = environments[envName];
+  const vars = { ...section.vars, ...Object.fromEntries(Object.entries(owned).filter(([name]) => name in section.vars)) };
   return {
     ...top,
     main: relative(outDir, join(ROOT, top.main)),
@@ -141,7 +153,7 @@ function deployableConfig(raw, envName, outDir, { ids, routes, vars }) {
         ...section,
         kv_namespaces: section.kv_namespaces.map((kv) => ({ ...kv, id: ids[kvTitle(envName, kv.binding)] })),
         routes,
-        vars: { ...section.vars, ...vars },
+        vars,
       },
     },
   };
@@ -177,6 +189,8 @@ export async function deploy({
 
   const edgeRaw = parseJsonc(readFileSync(join(ROOT, "wrangler.jsonc"), "utf8"));
   const controlRaw = parseJsonc(readFileSync(join(ROOT, "wrangler.control.jsonc"), "utf8"));
+  checkVars(edgeRaw, envName);
+  checkVars(controlRaw, envName);
   const name = (raw, env) => raw.env[env].name;
   const { queues, buckets } = resourcesOf(controlRaw.env[envName]);
   const ENV = envName.toUpperCase();
@@ -207,24 +221,31 @@ export async function deploy({
   for (const line of created) log(`created ${line}`);
   if (created.length === 0) log("everything on the account already exists");
 
-  // Every var the Workers need, at every deploy: wrangler replaces a Worker's vars with the config's.
-  const shared = { OPERATOR_HOSTS: plan.operatorHost, PLATFORM_DOMAINS: plan.zoneName };
+  // Written at every deploy (wrangler replaces a Worker's vars with the config's), so no deploy blanks one.
+  /** @type {Record<(typeof OWNED_VARS)[number], string>} */
+  const owned = {
+    OPERATOR_HOSTS: plan.operatorHost,
+    PLATFORM_DOMAINS: plan.zoneName,
+    CF_ZONE_ID: facts.zoneId,
+    SAAS_CNAME_TARGET: plan.fallbackOrigin,
+    CF_ACCOUNT_ID: accountId,
+  };
   const outDir = join(ROOT, ".deploy", envName);
   mkdirSync(outDir, { recursive: true });
   const configs = {
     control: deployableConfig(controlRaw, envName, outDir, {
       ids,
+      owned,
       // A route, not a Custom Domain: the most specific route pattern wins, so <operator host>/* takes the operator
       // host from the edge's */* and each operator call runs the control Worker alone. (Routes take precedence over
       // Custom Domains on the same host, so a Custom Domain here would never be reached.)
       routes: [{ pattern: `${plan.operatorHost}/*`, zone_name: plan.zoneName }],
-      vars: { ...shared, CF_ZONE_ID: facts.zoneId, SAAS_CNAME_TARGET: plan.fallbackOrigin, CF_ACCOUNT_ID: accountId },
     }),
     edge: deployableConfig(edgeRaw, envName, outDir, {
       ids,
+      owned,
       // Every host of the zone: infra hosts (<name>.<zone> under the proxied *.<zone> record) and custom hostnames.
       routes: [{ pattern: "*/*", zone_name: plan.zoneName }],
-      vars: shared,
     }),
   };
   for (const [worker, config] of Object.entries(configs))

@@ -83,7 +83,10 @@ describe("npm run deploy: twice per environment, each on its own zone", () => {
       OPERATOR_HOSTS: "ops.qaxal.net",
       PLATFORM_DOMAINS: "qaxal.net",
     });
-    expect(configs.edge.env.production.vars).toMatchObject({ OPERATOR_HOSTS: "ops.qaxal.net", PLATFORM_DOMAINS: "qaxal.net" });
+    expect(configs.edge.env.production.vars).toMatchObject({ OPERATOR_HOSTS: "ops.qaxal.net" });
+    for (const config of [configs.control, configs.edge]) {
+      expect(Object.entries(config.env.production.vars).filter(([, value]) => value === "")).toEqual([]);
+    }
     expect(configs.edge.env.production.routes).toEqual([{ pattern: "*/*", zone_name: "qaxal.net" }]);
     expect(configs.control.env.production.routes).toEqual([{ pattern: "ops.qaxal.net/*", zone_name: "qaxal.net" }]);
     const routingMap = cloudflare.state.namespaces.find((n) => n.title === kvTitle("production", "ROUTING_MAP"))!;
