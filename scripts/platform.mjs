@@ -9,6 +9,7 @@ import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseJsonc } from "./jsonc.mjs";
+import { controlCrons, startLocalCrons } from "./local-crons.mjs";
 import { DATA_DIR } from "./local-url.mjs";
 import { startSgtmOrigin } from "./sgtm-origin.mjs";
 
@@ -56,6 +57,11 @@ async function startOrigin(port) {
     if (/** @type {{ code?: string }} */ (error).code === "EADDRINUSE") throw portInUse(port, "SGTM_PORT");
     throw error;
   }
+}
+
+/** A variable of .dev.vars (the development secrets both Workers get), or undefined. */
+function devVar(name) {
+  return new RegExp(`^${name}=(.*)$`, "m").exec(readFileSync(join(ROOT, ".dev.vars"), "utf8"))?.[1]?.trim() || undefined;
 }
 
 export function ensureDevVars() {
@@ -151,8 +157,10 @@ function controlConfig(dir, vars) {
 }
 
 /**
- * @param {{ port?: number, originPort?: number, persistTo?: string, quiet?: boolean, vars?: Record<string,string>, loadDemo?: boolean, https?: boolean }} options
+ * @param {{ port?: number, originPort?: number, persistTo?: string, quiet?: boolean, vars?: Record<string,string>, loadDemo?: boolean, https?: boolean, crons?: boolean, cronSpeedup?: number }} options
  *   vars: extra vars for both Workers
+ *   crons: fire the control Worker's Cron Triggers on their schedules (scripts/local-crons.mjs), `cronSpeedup` times
+ *     as often; `npm start` does, tests that count requests do not
  *   https: serve over https with wrangler's own self-signed certificate (browsers such as WebKit refuse `Secure`
  *     cookies on http://*.localhost); this process then accepts that certificate for its own calls to loopback
  */
@@ -195,7 +203,10 @@ export async function startPlatform(options = {}) {
   if (options.quiet) for (const stream of [child.stdout, child.stderr]) stream?.on("data", (d) => output.push(String(d)));
   if (options.https) process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0";
   const workerUrl = `${options.https ? "https" : "http"}://127.0.0.1:${port}`;
+  const edgeAuth = options.vars?.EDGE_AUTH_SECRET ?? devVar("EDGE_AUTH_SECRET") ?? "";
+  let stopCrons = () => {};
   const stop = async () => {
+    stopCrons();
     if (child.exitCode === null) {
       child.kill("SIGTERM");
       await new Promise((r) => {
@@ -208,7 +219,12 @@ export async function startPlatform(options = {}) {
   try {
     await waitForHealth(workerUrl, child);
     const demo = options.loadDemo === false ? { containers: [], lines: [] } : await loadDemoContainers(workerUrl, origin.url, port);
-    return { workerUrl, port, originUrl: origin.url, demo, stop, output };
+    const crons = controlCrons(ROOT);
+    if (options.crons) {
+      const log = options.quiet ? (line) => output.push(`${line}\n`) : (line) => console.error(line);
+      stopCrons = startLocalCrons({ workerUrl, edgeAuth, crons, speedup: options.cronSpeedup, log });
+    }
+    return { workerUrl, port, originUrl: origin.url, demo, stop, output, edgeAuth, crons };
   } catch (error) {
     await stop();
     throw new Error(`${error instanceof Error ? error.message : String(error)}\n${output.join("")}`);

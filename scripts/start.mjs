@@ -2,6 +2,7 @@
 import { execFileSync } from "node:child_process";
 import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
+import { cronCommand } from "./local-crons.mjs";
 import { claimDataDir, DATA_DIR } from "./local-url.mjs";
 import { assertPortFree, DEV_ADMIN_TOKEN, LocalRunError, ROOT, startPlatform } from "./platform.mjs";
 
@@ -15,6 +16,7 @@ Environment:
   PORT           the Workers' port (default 8787)
   SGTM_PORT      the stand-in sGTM origin's port (default 8790)
   EDGE_DATA_DIR  the state directory (default .data); one local run per state directory
+  CRON_SPEEDUP   run the control Worker's crons this many times as often (default 1: every minute, every 5 minutes)
 
 Documentation: docs/development.md`;
 
@@ -40,6 +42,8 @@ if (values.help) {
 }
 const port = Number(process.env.PORT ?? 8787);
 const originPort = Number(process.env.SGTM_PORT ?? 8790);
+const cronSpeedup = Number(process.env.CRON_SPEEDUP || 1);
+if (!(cronSpeedup >= 1)) fail(`CRON_SPEEDUP must be a number of at least 1, not "${process.env.CRON_SPEEDUP}"`);
 // `npm start -- --https`: https with wrangler's self-signed certificate (WebKit keeps Secure cookies only on https).
 const https = values.https;
 // Before anything starts: a second run on the same state would re-point the first run's demo containers.
@@ -56,7 +60,7 @@ try {
 execFileSync("bash", [join(ROOT, "scripts/setup.sh")], { stdio: "inherit" });
 let platform;
 try {
-  platform = await startPlatform({ port, originPort, https });
+  platform = await startPlatform({ port, originPort, https, crons: true, cronSpeedup });
 } catch (error) {
   claim.release();
   fail(error instanceof LocalRunError ? error.message : String(error instanceof Error ? error.message : error));
@@ -71,6 +75,7 @@ Qaxal Edge is running (state persists in ${relative(ROOT, DATA_DIR) || DATA_DIR}
   Worker                 ${base}
   stand-in sGTM origin   ${platform.originUrl}
   demo containers        ${platform.demo.lines.join(", ")}
+  scheduled work         ${platform.crons.map(({ cron, periodMs }) => `"${cron}" every ${periodMs / cronSpeedup / 1000} s`).join(", ")} (docs/development.md)
 
 Try:
   health                 ${curl} ${base}/_edge/health
@@ -81,6 +86,7 @@ Try:
   demo shop page         ${base.replace("localhost", "shop.localhost")}/metrics/demo (same-origin mode)
   dashboard              ${base}/_edge/admin/dashboard#token=${DEV_ADMIN_TOKEN}&container=demo-shop
   report in the terminal npm run report
+${platform.crons.map(({ cron }) => `  cron ${cron.padEnd(17)} ${cronCommand(base, platform.edgeAuth, cron, curl)}`).join("\n")}
 `);
 const shutdown = async () => {
   claim.release();

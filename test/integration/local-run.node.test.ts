@@ -1,9 +1,13 @@
-// The contract's "Local run" guarantees, on the real `wrangler dev` platform that `npm start` runs.
+// The contract's "Local run" guarantees, on the real `wrangler dev` platform that `npm start` runs, with its crons
+// fired 30 times as often as in production (the alert check every 10 s) so that scheduled work is seen within a test.
+import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEV_ADMIN_TOKEN, loadDemoContainers, startPlatform } from "../../scripts/platform.mjs";
+import { cronCommand } from "../../scripts/local-crons.mjs";
+import { DEV_ADMIN_TOKEN, freePort, loadDemoContainers, startPlatform } from "../../scripts/platform.mjs";
 import { hostRequest } from "../support/http.mjs";
 
 const auth = { Authorization: `Bearer ${DEV_ADMIN_TOKEN}`, "Content-Type": "application/json" };
@@ -21,7 +25,7 @@ async function pollUntil(check: () => Promise<boolean>, timeoutMs: number): Prom
 
 beforeAll(async () => {
   persistTo = mkdtempSync(join(tmpdir(), "qaxal-local-run-"));
-  platform = await startPlatform({ quiet: true, persistTo });
+  platform = await startPlatform({ quiet: true, persistTo, crons: true, cronSpeedup: 30 });
 });
 
 afterAll(async () => {
@@ -86,5 +90,62 @@ describe("local run", () => {
     // And a third start on those same ports: nothing new.
     const again = await loadDemoContainers(platform.workerUrl, "http://127.0.0.1:9999", 9000);
     expect(again.lines).toEqual(["demo-shop v2: already applied", "demo-basic v2: already applied"]);
+  });
+
+  it("fires the control Worker's crons on their own: an alert opens for a container whose every request fails, with no one triggering a check", async () => {
+    const deadUpstream = `http://127.0.0.1:${await freePort()}`;
+    const put = await fetch(`${platform.workerUrl}/_edge/admin/containers/failing-shop`, {
+      method: "PUT",
+      headers: auth,
+      body: JSON.stringify({
+        containerId: "failing-shop",
+        version: 1,
+        upstream: deadUpstream,
+        infraHosts: ["failing-shop.edge.localhost"],
+        publicHosts: ["ss.failing-shop.localhost"],
+        loaderToken: "lt_failing_shop",
+        gtmId: "GTM-FAIL01",
+      }),
+    });
+    expect(put.status, await put.clone().text()).toBe(202);
+    await pollUntil(
+      async () => (await hostRequest(`${platform.workerUrl}/g/collect`, "failing-shop.edge.localhost")).status === 502,
+      15_000,
+    );
+    // Past the default minimum of 20 requests in the window, every one of them a 502.
+    for (let i = 0; i < 25; i++)
+      expect((await hostRequest(`${platform.workerUrl}/g/collect?v=2`, "failing-shop.edge.localhost")).status).toBe(502);
+    await pollUntil(async () => {
+      const res = await fetch(`${platform.workerUrl}/_edge/admin/alerts`, { headers: auth });
+      const { open } = (await res.json()) as { open: { kind: string; containerId: string | null }[] };
+      return open.some((alert) => alert.kind === "error_rate" && alert.containerId === "failing-shop");
+    }, 60_000);
+  });
+
+  it("runs a cron's jobs on request: the command npm start prints answers 200 with each job's result", async () => {
+    const command = cronCommand(platform.workerUrl, platform.edgeAuth, "*/5 * * * *");
+    const { stdout } = await promisify(execFile)("sh", ["-c", `${command} --fail --silent --show-error`]);
+    const answer = JSON.parse(stdout) as { cron: string; scheduledTime: string; results: { alertCheck: { raised: unknown[] } } };
+    expect(answer.cron).toBe("*/5 * * * *");
+    expect(Math.abs(Date.parse(answer.scheduledTime) - Date.now())).toBeLessThan(60_000);
+    expect(Array.isArray(answer.results.alertCheck.raised)).toBe(true);
+
+    const everyMinute = await fetch(`${platform.workerUrl}/_edge/scheduled?cron=${encodeURIComponent("* * * * *")}`, {
+      method: "POST",
+      headers: { "X-Edge-Auth": platform.edgeAuth },
+    });
+    expect(everyMinute.status).toBe(200);
+    expect(Object.keys(((await everyMinute.json()) as { results: object }).results)).toEqual(["outboxSweep", "hostnameRefresh"]);
+  });
+
+  it("refuses a cron that is not one of the Cron Triggers (400 naming them) and a caller without the secret (401)", async () => {
+    const wrong = await fetch(`${platform.workerUrl}/_edge/scheduled?cron=${encodeURIComponent("0 * * * *")}`, {
+      method: "POST",
+      headers: { "X-Edge-Auth": platform.edgeAuth },
+    });
+    expect(wrong.status).toBe(400);
+    expect(((await wrong.json()) as { message: string }).message).toContain('"* * * * *", "*/5 * * * *"');
+    const anonymous = await fetch(`${platform.workerUrl}/_edge/scheduled?cron=${encodeURIComponent("* * * * *")}`, { method: "POST" });
+    expect(anonymous.status).toBe(401);
   });
 });

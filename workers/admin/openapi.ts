@@ -25,6 +25,7 @@ import {
   LogPageSchema,
   ReplayAcceptedSchema,
 } from "../../schemas/responses";
+import { ScheduledRunQuerySchema } from "../../schemas/scheduled";
 import { WebhookPayloadSchema } from "../../schemas/supabase-webhook";
 
 type JsonObject = Record<string, unknown>;
@@ -113,6 +114,12 @@ const ENDPOINTS: Record<`${Method} /_edge/${string}`, Endpoint> = {
     summary: "The applied EdgeConfig (fallback origin)",
     auth: "edge",
     answers: { 200: ["the config with its derived cookieDomains", "StoredEdgeConfig"], 404: "none applied" },
+  },
+  "post /_edge/scheduled": {
+    summary: "Run what one Cron Trigger runs, now (the local run fires its crons this way)",
+    auth: "edge",
+    query: ScheduledRunQuerySchema,
+    answers: { 200: "each job's result by name", 400: "not one of the Cron Triggers" },
   },
   "get /_edge/admin/dashboard": {
     summary: "The dashboard page (HTML; asks for the token itself)",
