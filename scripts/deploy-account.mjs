@@ -88,6 +88,16 @@ async function step(what, permission, run) {
   }
 }
 
+/**
+ * Any other refusal from the API, as one line: what was asked, the status and Cloudflare's own codes and messages.
+ * @param {unknown} error
+ */
+export function explainApiError(error) {
+  if (!(error instanceof Cloudflare.APIError)) return error;
+  const codes = error.errors.map((e) => `${e.code}: ${e.message}`).join("; ");
+  return new DeployError(`Cloudflare's API answered ${error.status ?? "no status"}${codes ? ` (${codes})` : ""}`);
+}
+
 /** @param {Cloudflare} client @param {string} accountId */
 async function bucketNames(client, accountId) {
   // cloudflare-typescript types the bucket list as one page; its result_info.cursor leads to the next.

@@ -12,7 +12,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
-import { cloudflareClient, DeployError, preflight, provision } from "./deploy-account.mjs";
+import { cloudflareClient, DeployError, explainApiError, preflight, provision } from "./deploy-account.mjs";
 import { parseJsonc } from "./jsonc.mjs";
 import { ROOT } from "./platform.mjs";
 
@@ -130,7 +130,7 @@ function resourcesOf(control) {
 }
 
 /** The deploy fills these into every Worker section that declares them, at every deploy. */
-const OWNED_VARS = ["OPERATOR_HOSTS", "PLATFORM_DOMAINS", "CF_ZONE_ID", "SAAS_CNAME_TARGET", "CF_ACCOUNT_ID"];
+const OWNED_VARS = ["OPERATOR_HOSTS", "PLATFORM_DOMAINS", "CF_ZONE_ID", "SAAS_CNAME_TARGET", "CF_ACCOUNT_ID", "CONFIG_CACHE_HOST"];
 
 /** A var neither the committed section nor the deploy gives a value would reach the Worker blank: refused. */
 function checkVars(raw, envName) {
@@ -216,8 +216,12 @@ export async function deploy({
     apiToken: /** @type {string} */ (values.CLOUDFLARE_API_TOKEN),
     baseURL: values.CLOUDFLARE_API_BASE_URL,
   });
-  const facts = await preflight(client, plan);
-  const { ids, created } = await provision(client, plan, facts);
+  const { facts, ids, created } = await (async () => {
+    const facts = await preflight(client, plan);
+    return { facts, ...(await provision(client, plan, facts)) };
+  })().catch((error) => {
+    throw explainApiError(error);
+  });
   for (const line of created) log(`created ${line}`);
   if (created.length === 0) log("everything on the account already exists");
 
@@ -229,6 +233,9 @@ export async function deploy({
     CF_ZONE_ID: facts.zoneId,
     SAAS_CNAME_TARGET: plan.fallbackOrigin,
     CF_ACCOUNT_ID: accountId,
+    // The host of the location cache's keys (docs/router.md): on the zone, so purge by URL reaches it; never a
+    // container's infra host.
+    CONFIG_CACHE_HOST: `config-cache.${plan.zoneName}`,
   };
   const outDir = join(ROOT, ".deploy", envName);
   mkdirSync(outDir, { recursive: true });

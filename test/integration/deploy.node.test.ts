@@ -82,8 +82,12 @@ describe("npm run deploy: twice per environment, each on its own zone", () => {
       CF_ACCOUNT_ID: cloudflare.account,
       OPERATOR_HOSTS: "ops.qaxal.net",
       PLATFORM_DOMAINS: "qaxal.net",
+      CONFIG_CACHE_HOST: "config-cache.qaxal.net",
     });
-    expect(configs.edge.env.production.vars).toMatchObject({ OPERATOR_HOSTS: "ops.qaxal.net" });
+    expect(configs.edge.env.production.vars).toMatchObject({
+      OPERATOR_HOSTS: "ops.qaxal.net",
+      CONFIG_CACHE_HOST: "config-cache.qaxal.net",
+    });
     for (const config of [configs.control, configs.edge]) {
       expect(Object.entries(config.env.production.vars).filter(([, value]) => value === "")).toEqual([]);
     }
@@ -212,10 +216,29 @@ describe("npm run deploy: preflight refusals name the fix and create nothing", (
     expect(cloudflare.writes()).toBe(0);
   });
 
+  it("a zone whose */* route production's edge already holds: staging is refused, as wrangler would meet duplicate_route", async () => {
+    cloudflare.state.zones.pop();
+    const zone = cloudflare.addZone("qaxal-staging.net");
+    const route = (pattern: string, script: string) =>
+      fetch(`${cloudflare.baseUrl}/zones/${zone.id}/workers/routes`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${cloudflare.token}`, "Content-Type": "application/json" },
+        body: JSON.stringify({ pattern, script }),
+      }).then((r) => r.json());
+    expect((await route("*/*", "qaxal-edge-production")).success).toBe(true);
+    expect((await route("*/*", "qaxal-edge-staging")).errors).toEqual([{ code: 10020, message: "duplicate_route" }]);
+    const writes = cloudflare.writes();
+    await expect(run(cloudflare, "staging")).rejects.toThrow(
+      /qaxal-staging\.net already serves environment production \(route \*\/\* → qaxal-edge-production\): give staging its own zone/,
+    );
+    expect(cloudflare.writes()).toBe(writes);
+  });
+
   it("--keep-secrets: a secret that is on neither the shell nor the Worker", async () => {
     cloudflare.state.zones.pop();
     cloudflare.addZone("qaxal-staging.net");
     cloudflare.state.secrets.set("qaxal-control-staging", ["ADMIN_TOKEN", "WEBHOOK_SECRET", "EDGE_AUTH_SECRET"]);
+    const writes = cloudflare.writes();
     await expect(
       deploy({
         env: "staging",
@@ -228,7 +251,7 @@ describe("npm run deploy: preflight refusals name the fix and create nothing", (
     ).rejects.toThrow(
       /CF_API_TOKEN not set on qaxal-control-staging: export CF_API_TOKEN .* or run npx wrangler secret put <NAME> --name qaxal-control-staging/,
     );
-    expect(cloudflare.writes()).toBe(0);
+    expect(cloudflare.writes()).toBe(writes);
   });
 });
 
