@@ -532,6 +532,8 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
 
   /** Saves the row and points the one alarm at whichever job is due first (or clears it). */
   private async schedule(row: Row): Promise<void> {
+    // The first row: the registry's container list is what status, DELETE and replay ask before they touch an object.
+    if (!this.stored()) await registryStub(this.env).enroll(row.container_id);
     this.save(row);
     const due = [row.drift_due_at, row.verify_due_at].filter((t) => t > 0);
     if (due.length === 0) await this.ctx.storage.deleteAlarm();

@@ -98,6 +98,23 @@ export class RoutingRegistry extends DurableObject<Env> {
   }
 
   /**
+   * Which of `ids` the control plane has ever accepted (claimed keys for, or recorded a version of): the cheap answer
+   * to "is there anything to show, delete or repair", so a junk id creates no ContainerState object.
+   */
+  known(ids: readonly string[]): string[] {
+    // One bound parameter for every id (a Durable Object's SQLite takes at most 100 per statement).
+    return this.ctx.storage.sql
+      .exec<{ id: string }>("SELECT id FROM containers WHERE id IN (SELECT value FROM json_each(?))", JSON.stringify(ids))
+      .toArray()
+      .map((row) => row.id);
+  }
+
+  /** Records a container whose object has state, whether or not it ever claimed a key (a failed first apply). */
+  enroll(containerId: string): void {
+    this.ctx.storage.sql.exec("INSERT OR IGNORE INTO containers (id) VALUES (?)", containerId);
+  }
+
+  /**
    * For each host, the container whose claim routes it as a whole public host now (null: nobody's). Custom hostname
    * operations ask this first, and again when they commit: only the owner's own apply can release its claim, and it
    * runs in the same ContainerState as the commit, so the owner seen there stays the owner until the commit is done.

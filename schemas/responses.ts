@@ -62,7 +62,10 @@ export const ContainerStatusSchema = v.object({
 /** What ContainerState.status() returns and GET …/status answers. */
 export type ContainerStatus = v.InferOutput<typeof ContainerStatusSchema>;
 
-export const ReplayAcceptedSchema = v.object({ enqueued: v.pipe(v.number(), v.description("messages queued")) });
+export const ReplayAcceptedSchema = v.object({
+  enqueued: v.pipe(v.number(), v.description("messages queued")),
+  skipped: v.pipe(v.number(), v.description("named containers the control plane never accepted: nothing queued for them")),
+});
 
 const Scope = v.union([v.literal("*"), v.array(v.string())]);
 

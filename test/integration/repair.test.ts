@@ -62,7 +62,7 @@ describe("replay", () => {
 
     const res = await admin("/_edge/admin/replay", { method: "POST", body: JSON.stringify({ containerIds: ["replay-one"] }) });
     expect(res.status).toBe(202);
-    expect(await res.json()).toEqual({ enqueued: 1 });
+    expect(await res.json()).toEqual({ enqueued: 1, skipped: 0 });
     await expect.poll(() => env.ROUTING_MAP.get("replay-one.edge.example"), { timeout: 10_000 }).toBe("replay-one");
   });
 

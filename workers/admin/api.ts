@@ -25,7 +25,7 @@ import { supabaseConfigured } from "../shared/postgrest";
 import { authenticate, authorize, createApiKey, isKeyId, type OperatorRequest, readScope } from "./access";
 import { auditWrites } from "./audit";
 import { hostParam, liveNowParam, putHostname, removeHostname, showHostname } from "./custom-hostnames";
-import { enqueueChange, enqueueVersioned, replayContainers } from "./enqueue";
+import { acceptedEver, enqueueChange, enqueueVersioned, replayContainers } from "./enqueue";
 import { checkHostRules } from "./host-rules";
 import { openApiDocument } from "./openapi";
 import { messageFromWebhook, outboxIdFromWebhook, withClaimableConfig } from "./webhook";
@@ -167,7 +167,7 @@ edgeApi
 
   .delete("/_edge/admin/containers/:id", async (request, env) => {
     const id = containerFor(request, "write");
-    const message = await containerStub(env, id).requestDelete(id);
+    const message = (await acceptedEver(env, id)) ? await containerStub(env, id).requestDelete(id) : null;
     if (!message) throw new EdgeError(404, "not_found", `container ${id} has never been configured or is already deleted`);
     request.audit = { containerId: id, detail: `delete as version ${message.version}` };
     await env.CONFIG_QUEUE.send(message);
@@ -176,7 +176,7 @@ edgeApi
 
   .get("/_edge/admin/containers/:id/status", async (request, env) => {
     const id = containerFor(request, "read");
-    const status = await containerStub(env, id).status(id);
+    const status = (await acceptedEver(env, id)) ? await containerStub(env, id).status(id) : null;
     if (!status) throw new EdgeError(404, "not_found", `container ${id} has never been configured`);
     return jsonResponse(status);
   })
@@ -207,12 +207,12 @@ edgeApi
         containerId: body.containerIds.length === 1 ? body.containerIds[0]! : null,
         detail: `containers ${body.containerIds.join(", ")}`,
       };
-      return jsonResponse({ enqueued: await replayContainers(env, body.containerIds) }, 202);
+      return jsonResponse(await replayContainers(env, body.containerIds), 202);
     }
     authorize(request, "write", "admin");
     request.audit = { detail: "deadLetters" in body ? "dead letters" : "all containers" };
-    const count = "deadLetters" in body ? await replayDeadLetters(env) : await replayContainers(env, "all");
-    return jsonResponse({ enqueued: count }, 202);
+    const replayed = "deadLetters" in body ? { enqueued: await replayDeadLetters(env), skipped: 0 } : await replayContainers(env, "all");
+    return jsonResponse(replayed, 202);
   })
 
   .get("/_edge/admin/report", reportHandler)

@@ -3,6 +3,7 @@
 
 import { containerStub, type RecordResult } from "../../durable/container-state";
 import { conflictMessage, type RoutingNames } from "../../durable/routing-keys";
+import { registryStub } from "../../durable/routing-registry";
 import type { RepairMessage, UpsertMessage, VersionedMessage } from "../../schemas/config-message";
 import { EdgeError } from "../shared/errors";
 import { jsonBytes, sendBatches } from "../shared/send-batches";
@@ -44,12 +45,21 @@ export async function enqueueChange(env: Env, message: UpsertMessage, names: Rou
   return outcome === "accepted";
 }
 
-/** Queues a repair for each container (every container EDGE_CONFIG lists, for "all"). Returns the count. */
-export async function replayContainers(env: Env, containerIds: string[] | "all"): Promise<number> {
-  const ids = containerIds === "all" ? await listConfiguredContainers(env) : [...new Set(containerIds)];
+/** Whether the control plane ever accepted a version of `containerId`: asks the registry, creates no ContainerState. */
+export async function acceptedEver(env: Pick<Env, "ROUTING_REGISTRY">, containerId: string): Promise<boolean> {
+  return (await registryStub(env).known([containerId])).length > 0;
+}
+
+/**
+ * Queues a repair for each container (every container EDGE_CONFIG lists, for "all"). Named containers the control
+ * plane never accepted are skipped and counted: a repair of one would only create an empty object.
+ */
+export async function replayContainers(env: Env, containerIds: string[] | "all"): Promise<{ enqueued: number; skipped: number }> {
+  const named = containerIds === "all" ? null : [...new Set(containerIds)];
+  const ids = named ? await registryStub(env).known(named) : await listConfiguredContainers(env);
   const messages = ids.map((containerId): { body: RepairMessage } => ({ body: { type: "repair", containerId, source: "replay" } }));
   for (const batch of sendBatches(messages, (message) => jsonBytes(message.body))) await env.CONFIG_QUEUE.sendBatch(batch);
-  return ids.length;
+  return { enqueued: ids.length, skipped: named ? named.length - ids.length : 0 };
 }
 
 async function listConfiguredContainers(env: Pick<Env, "EDGE_CONFIG">): Promise<string[]> {

@@ -6,6 +6,7 @@
 import * as v from "valibot";
 import { containerStub } from "../../durable/container-state";
 import { ContainerIdSchema } from "../../schemas/fields";
+import { acceptedEver } from "../admin/enqueue";
 import type { KeyMissResult } from "../shared/control-calls";
 import { rpc, supabaseConfigured } from "../shared/postgrest";
 
@@ -19,6 +20,8 @@ export async function keyMissed(env: Env, key: string): Promise<KeyMissResult> {
   }
   const owner = await rpc(env, `looking up the owner of ${key}`, KEY_OWNER_RPC, { p_key: key });
   if (!v.is(ContainerIdSchema, owner)) return { owner: null, queued: false };
+  // An owner Supabase knows but the edge never accepted has nothing to repair: no object is created for it.
+  if (!(await acceptedEver(env, owner))) return { owner, queued: false };
   const queued = await containerStub(env, owner).kvMiss(owner);
   if (queued) console.warn(JSON.stringify({ event: "kv_miss_repair", containerId: owner, key }));
   return { owner, queued };
