@@ -1,4 +1,4 @@
-// No object for nothing (issue 24 "Durable Objects created in bulk"): status, DELETE and replay of a container the
+// No object for nothing (issue 24 "Durable Objects created in bulk"): status, config, DELETE and replay of a container the
 // control plane never accepted answer 404 (replay: skip and count) without creating a ContainerState object or a
 // message. Proof from the runtime itself: listDurableObjectIds lists every object that has storage, and a
 // ContainerState writes its schema when it starts.
@@ -18,6 +18,13 @@ describe("a container the control plane never accepted", () => {
   it("GET …/status: 404, no object", async () => {
     const id = uniqueId("never-status");
     const call = await operator(`/_edge/admin/containers/${id}/status`, { method: "GET" });
+    expect(call.response.status).toBe(404);
+    expect(await objectExists(id)).toBe(false);
+  });
+
+  it("GET …/containers/:id: 404, no object", async () => {
+    const id = uniqueId("never-config");
+    const call = await operator(`/_edge/admin/containers/${id}`, { method: "GET" });
     expect(call.response.status).toBe(404);
     expect(await objectExists(id)).toBe(false);
   });

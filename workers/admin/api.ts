@@ -137,7 +137,7 @@ edgeApi
 
   .get("/_edge/admin/containers/:id", async (request, env) => {
     const id = containerFor(request, "read");
-    const accepted = await containerStub(env, id).acceptedConfig();
+    const accepted = (await acceptedEver(env, id)) ? await containerStub(env, id).acceptedConfig() : null;
     if (!accepted) throw new EdgeError(404, "not_found", `container ${id} has never been configured`);
     if (accepted.config === null) {
       throw new EdgeError(
