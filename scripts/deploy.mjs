@@ -153,6 +153,10 @@ function deployableConfig(raw, envName, outDir, { ids, routes, owned }) {
         ...section,
         kv_namespaces: section.kv_namespaces.map((kv) => ({ ...kv, id: ids[kvTitle(envName, kv.binding)] })),
         routes,
+        // No workers.dev or preview hostname: the Workers answer only on the zone's hosts (the control Worker's API
+        // would otherwise be reachable beside the operator host).
+        workers_dev: false,
+        preview_urls: false,
         vars,
       },
     },

@@ -93,6 +93,9 @@ describe("npm run deploy: twice per environment, each on its own zone", () => {
     }
     expect(configs.edge.env.production.routes).toEqual([{ pattern: "*/*", zone_name: "qaxal.net" }]);
     expect(configs.control.env.production.routes).toEqual([{ pattern: "ops.qaxal.net/*", zone_name: "qaxal.net" }]);
+    for (const config of [configs.control, configs.edge]) {
+      expect(config.env.production).toMatchObject({ workers_dev: false, preview_urls: false });
+    }
     const routingMap = cloudflare.state.namespaces.find((n) => n.title === kvTitle("production", "ROUTING_MAP"))!;
     expect(configs.edge.env.production.kv_namespaces).toContainEqual({ binding: "ROUTING_MAP", id: routingMap.id });
     expect(configs.control.env.production.kv_namespaces.map((kv: { id: string }) => kv.id)).toEqual(
