@@ -1,16 +1,10 @@
-// Cloudflare's API v4 at the custom hostname boundary (Cloudflare for SaaS): the response envelope every endpoint
-// answers with, and the custom hostname object of POST/GET/PATCH /zones/{zone_id}/custom_hostnames[/{id}], as the API
+// Cloudflare's API v4 at the custom hostname boundary (Cloudflare for SaaS): the custom hostname object (the SDK has
+// already taken it out of the v4 envelope) of POST/GET/PATCH /zones/{zone_id}/custom_hostnames[/{id}], as the API
 // reference describes them. Only the fields the control plane reads are named; Cloudflare adds fields over time, so
 // unknown ones are dropped rather than refused, and documented-optional ones may be missing or null.
 import * as v from "valibot";
 
 const text = v.nullish(v.string());
-
-export const CloudflareEnvelopeSchema = v.object({
-  success: v.boolean("success must be a boolean"),
-  errors: v.nullish(v.array(v.object({ code: v.nullish(v.number()), message: text })), []),
-  result: v.nullish(v.unknown()),
-});
 
 export const CustomHostnameSchema = v.object({
   id: v.string("id must be a string"),
@@ -33,5 +27,3 @@ export const CustomHostnameSchema = v.object({
 });
 
 export type CustomHostname = v.InferOutput<typeof CustomHostnameSchema>;
-
-export const CustomHostnameListSchema = v.array(CustomHostnameSchema);

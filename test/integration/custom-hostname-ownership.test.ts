@@ -127,13 +127,14 @@ describe("a deleted tenant's domain cannot be taken over without proof of owners
     const cf = cloudflareTenant("deleted");
     const id = `own-del-${suffix()}`;
     const host = `ss.${suffix()}.deleted-shop.com`;
-    await activeTenant(cf, id, host);
+    const { cloudflareId } = await activeTenant(cf, id, host);
     const removal = await operatorDelete(id);
     expect(removal.response.status).toBe(202);
     await deliverQueued(removal);
     expect(await env.SITE_REGISTRY.get(host)).toBeNull();
 
-    await cf.failNext(500, [{ code: 1500, message: "Internal Server Error" }]);
+    // Three 500s: the SDK's two retries fail too.
+    for (let i = 0; i < 3; i++) await cf.failNext(500, [{ code: 1500, message: "Internal Server Error" }], cloudflareId);
     await refreshPendingHostnames(cf.env);
     const [deleting] = await statusHostnames(id);
     expect(deleting).toMatchObject({ host, state: "deleting" });

@@ -36,8 +36,9 @@ afterEach(() => {
 /** A configured, applied container whose public hosts are a whole host and a same-origin mount. */
 async function container(name: string) {
   const id = `ch-${name}-${crypto.randomUUID().slice(0, 6)}`;
-  const host = `ss.${id}.example`;
-  const mount = `www.${id}.example/metrics`;
+  // Cloudflare refuses custom hostnames under reserved TLDs such as .example (1409), so these are under .com.
+  const host = `ss.${id}.customer-shop.com`;
+  const mount = `www.${id}.customer-shop.com/metrics`;
   expect((await putConfig(edgeConfig({ containerId: id, publicHosts: [host, mount] }))).status).toBe(202);
   await waitApplied(id, 1);
   return { id, host, mount };
@@ -53,7 +54,7 @@ async function body(response: Response): Promise<HostnameBody> {
 }
 
 describe("onboarding", () => {
-  it("PUT creates the custom hostname with TXT validation, answers the DNS records, and withholds the host while pending", async () => {
+  it("PUT creates the custom hostname with TXT validation, withholds the host while pending, and a later GET has the TXT tokens", async () => {
     const cf = cloudflareTenant("create");
     const { id, host } = await container("create");
     // Before onboarding the host is operator-managed DNS and live, as before.
@@ -76,17 +77,24 @@ describe("onboarding", () => {
       state: "pending",
       live: false,
       liveNow: false,
-      cloudflare: { id: atCloudflare!.id, status: "pending", sslStatus: "pending_validation" },
+      cloudflare: { id: atCloudflare!.id, status: "pending", sslStatus: "initializing" },
     });
     expect(view.errors).toEqual(["custom hostname does not CNAME to this zone."]);
-    expect(view.dnsRecords).toEqual([
-      { type: "CNAME", name: host, value: SAAS_TARGET, purpose: "traffic" },
-      { type: "TXT", name: `_cf-custom-hostname.${host}`, value: atCloudflare!.ownership_verification.value, purpose: "ownership" },
-      { type: "TXT", name: `_acme-challenge.${host}`, value: atCloudflare!.ssl.validation_records![0]!.txt_value, purpose: "certificate" },
-    ]);
-
+    // Cloudflare's answer to the POST has no TXT tokens yet: only the CNAME can be told.
+    expect(view.dnsRecords).toEqual([{ type: "CNAME", name: host, value: SAAS_TARGET, purpose: "traffic" }]);
     expect(await env.SITE_REGISTRY.get(host)).toBeNull();
     expect((await statusOf(id))!).toMatchObject({ hostnames: [{ host, state: "pending", live: false }] });
+
+    // A few seconds later Cloudflare lists them, and GET answers them exactly.
+    await cf.advanceClock(3_000);
+    const later = await body(await hostnames(cf.env, "GET", id, host));
+    const [withTokens] = await cf.hostnames();
+    expect(later.cloudflare).toMatchObject({ sslStatus: "pending_validation" });
+    expect(later.dnsRecords).toEqual([
+      { type: "CNAME", name: host, value: SAAS_TARGET, purpose: "traffic" },
+      { type: "TXT", name: `_cf-custom-hostname.${host}`, value: withTokens!.ownership_verification!.value, purpose: "ownership" },
+      { type: "TXT", name: `_acme-challenge.${host}`, value: withTokens!.ssl.validation_records![0]!.txt_value, purpose: "certificate" },
+    ]);
   });
 
   it("GET refreshes from Cloudflare; once the hostname is active the host goes live", async () => {
@@ -197,6 +205,7 @@ describe("failed validation", () => {
     expect(res.status).toBe(200);
     expect(await body(res)).toMatchObject({ state: "pending", live: false, cloudflare: { sslStatus: "pending_validation" } });
     const requests = await cf.requests();
+    expect(requests.at(-1)!.status).toBe(202);
     expect(requests.filter((r) => r.method === "POST")).toHaveLength(1);
     const [lookup, patch] = requests.slice(-2);
     const ownId = (await cf.hostnames())[0]!.id;
@@ -247,7 +256,8 @@ describe("DELETE", () => {
     const res = await hostnames(cf.env, "DELETE", id, host);
     expect(res.status).toBe(200);
     expect(await body(res)).toMatchObject({ host, state: "removed", live: false });
-    expect((await cf.requests()).at(-1)).toMatchObject({ method: "DELETE", path: `${CF_PATH}/${cloudflare!.id}` });
+    // Cloudflare answers the DELETE with a bare {"id": …}, no envelope: that is success.
+    expect((await cf.requests()).at(-1)).toMatchObject({ method: "DELETE", path: `${CF_PATH}/${cloudflare!.id}`, status: 200 });
     expect(await cf.hostnames()).toEqual([]);
     expect(await env.SITE_REGISTRY.get(host)).toBeNull();
 
@@ -322,7 +332,7 @@ describe("Cloudflare API failures", () => {
     expect(res.status).toBe(502);
     expect(JSON.parse(text)).toEqual({
       error: "cloudflare_api_error",
-      message: "Cloudflare's API refused GET custom_hostnames (HTTP 403): 10000 Authentication error",
+      message: "Cloudflare's API refused POST custom_hostnames (HTTP 403): 10000 Authentication error",
     });
     expect(text).not.toContain(token);
     expect(logged(spies)).toContain("cloudflare_api_error");
@@ -337,7 +347,8 @@ describe("Cloudflare API failures", () => {
     const cf = cloudflareTenant("api-error");
     const { id, host } = await container("api-error");
     await hostnames(cf.env, "PUT", id, host);
-    await cf.failNext(500, [{ code: 1001, message: "An internal error occurred" }]);
+    // The SDK retries a 5xx twice (with backoff); the third failure is answered.
+    for (let i = 0; i < 3; i++) await cf.failNext(500, [{ code: 1001, message: "An internal error occurred" }]);
     const spies = spyOnLogs();
 
     const res = await hostnames(cf.env, "GET", id, host);
@@ -350,6 +361,22 @@ describe("Cloudflare API failures", () => {
     expect((await statusOf(id))!).toMatchObject({ hostnames: [{ host, state: "pending" }] });
   });
 
+  it("a 429 is a 503 cloudflare_rate_limited naming Retry-After, is not retried, and records nothing", async () => {
+    const cf = cloudflareTenant("rate-limited");
+    const { id, host } = await container("rate-limited");
+    await cf.configure({ limit: 1 });
+    expect((await hostnames(cf.env, "PUT", id, host)).status).toBe(201);
+
+    const res = await hostnames(cf.env, "GET", id, host);
+    expect(res.status).toBe(503);
+    expect(await res.json()).toEqual({
+      error: "cloudflare_rate_limited",
+      message: "Cloudflare's API is rate-limiting the token (GET custom_hostnames); retry after 300 s",
+    });
+    expect((await cf.requests()).map((r) => r.status)).toEqual([201, 429]);
+    expect((await statusOf(id))!).toMatchObject({ hostnames: [{ host, state: "pending" }] });
+  });
+
   it("an unreachable API is a 502 cloudflare_unreachable", async () => {
     const cf = cloudflareTenant("unreachable");
     const { id, host } = await container("unreachable");
@@ -358,7 +385,7 @@ describe("Cloudflare API failures", () => {
     expect(res.status).toBe(502);
     expect(await res.json()).toEqual({
       error: "cloudflare_unreachable",
-      message: "Cloudflare's API could not be reached (GET custom_hostnames)",
+      message: "Cloudflare's API could not be reached (POST custom_hostnames)",
     });
     expect(logged(spies)).not.toContain(STAND_IN_CF_TOKEN);
   });

@@ -17,6 +17,9 @@ export const SAAS_TARGET = "fallback.saas.qaxal.example";
 
 interface RecordedCloudflareRequest {
   method: string;
+  /** The tenant's clock (epoch ms) when it arrived, and the HTTP status it got. */
+  at: number;
+  status: number;
   /** From the API base's host on, e.g. /client/v4/zones/<zone>/custom_hostnames. */
   path: string;
   query: Record<string, string>;
@@ -30,7 +33,7 @@ interface StandInHostname {
   hostname: string;
   status: string;
   verification_errors: string[];
-  ownership_verification: { type: string; name: string; value: string };
+  ownership_verification?: { type: string; name: string; value: string };
   ssl: {
     status: string;
     method: string;
@@ -43,6 +46,13 @@ export interface HostnameChange {
   status?: string;
   verification_errors?: string[];
   ssl?: { status?: string; validation_errors?: { message: string }[] };
+}
+
+/** How the tenant behaves: when TXT tokens appear, when a hostname validates by itself (null: never), the rate limit. */
+export interface TenantConfig {
+  tokensAfterMs?: number;
+  activateAfterMs?: number | [number, number] | null;
+  limit?: number;
 }
 
 export function cloudflareTenant(name: string) {
@@ -70,9 +80,14 @@ export function cloudflareTenant(name: string) {
     /** Moves a hostname to Cloudflare statuses, as Cloudflare would once the customer's DNS is (or is not) in place. */
     setState: (hostname: string, change: HostnameChange) =>
       call("PATCH", `/hostnames/${encodeURIComponent(hostname)}`, change) as Promise<StandInHostname>,
-    /** The next API request answers this HTTP status and these envelope errors. */
-    failNext: (status: number, errors: { code: number; message: string }[]) => call("POST", "/fail-next", { status, errors }),
+    /** The next API request (with `match`: the next whose path contains it) answers this status and these errors. */
+    failNext: (status: number, errors: { code: number; message: string }[], match?: string) =>
+      call("POST", "/fail-next", { status, errors, match }),
     hostnames: () => call("GET", "/hostnames") as Promise<StandInHostname[]>,
+    /** Moves this tenant's clock on (token delays, validation, the rate-limit window). */
+    advanceClock: (ms: number) => call("POST", "/clock", { advanceMs: ms }) as Promise<{ now: number }>,
+    now: () => (call("GET", "/clock") as Promise<{ now: number }>).then((clock) => clock.now),
+    configure: (config: TenantConfig) => call("POST", "/config", config),
     requests: () => call("GET", "/requests") as Promise<RecordedCloudflareRequest[]>,
   };
 }

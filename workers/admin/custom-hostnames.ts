@@ -6,6 +6,7 @@ import * as v from "valibot";
 import { containerStub } from "../../durable/container-state";
 import { CRON_MARKER_PREFIX, type HostnameRecord, isLive } from "../../durable/custom-hostname-table";
 import { registryStub } from "../../durable/routing-registry";
+import type { CustomHostname } from "../../schemas/cloudflare";
 import { HostSchema } from "../../schemas/fields";
 import { EdgeError } from "../shared/errors";
 import { type CustomHostnamesApi, customHostnamesApi, missingSetting } from "./cloudflare-api";
@@ -108,11 +109,8 @@ export async function putHostname(
   const ownId = previous?.state === "removed" ? null : (previous?.cloudflare?.id ?? null);
   let hostname = ownId ? await api.get(ownId) : null;
   const created = hostname === null;
-  if (hostname === null) {
-    const existing = await api.find(host);
-    if (existing) await api.remove(existing.id);
-    hostname = await api.create(host);
-  } else if (stateOf(hostname) !== "active") {
+  if (hostname === null) hostname = (await api.create(host)) ?? (await replaceForeign(api, host));
+  else if (stateOf(hostname) !== "active") {
     // Sending the same SSL settings asks Cloudflare to validate again.
     hostname = await api.revalidate(hostname.id);
   }
@@ -125,6 +123,19 @@ export async function putHostname(
   });
   if (!(await stub.commitHostname(containerId, record))) throw notOwner(containerId, host);
   return { view: hostnameView(containerId, record), created };
+}
+
+/**
+ * Cloudflare already has a hostname for `host` that is not this container's own record (1406 on create): made for a
+ * previous owner or by hand. It is never adopted: deleted first, then a fresh one is created.
+ */
+async function replaceForeign(api: CustomHostnamesApi, host: string): Promise<CustomHostname> {
+  const existing = await api.find(host);
+  if (existing) await api.remove(existing.id);
+  const fresh = await api.create(host);
+  if (!fresh)
+    throw new EdgeError(502, "cloudflare_api_error", `Cloudflare still has a custom hostname for ${host} after deleting it; retry`);
+  return fresh;
 }
 
 /** Asks Cloudflare for the hostname's current status, records it and answers it. */
