@@ -14,7 +14,7 @@ import { ContainerIdSchema, containerIdRule } from "../../schemas/fields";
 import { ScheduledRunQuerySchema } from "../../schemas/scheduled";
 import { WebhookPayloadSchema } from "../../schemas/supabase-webhook";
 import { deleteThresholdsHandler, listAlertsHandler, putThresholdsHandler } from "../alerts/routes";
-import { dashboardHandler, logsHandler, reportHandler } from "../reports/routes";
+import { dashboardHandler, fleetHandler, logsHandler, reportHandler } from "../reports/routes";
 import { runCron } from "../scheduled";
 import { requireSecret } from "../shared/auth";
 import { parseQuery, readJsonBody } from "../shared/body";
@@ -218,6 +218,8 @@ edgeApi
   .get("/_edge/admin/report", reportHandler)
 
   .get("/_edge/admin/logs", logsHandler)
+
+  .get("/_edge/admin/fleet", fleetHandler)
 
   .post("/_edge/admin/keys", async (request, env) => {
     authorize(request, "write", "admin");

@@ -8,6 +8,7 @@ import { ApiKeyCreateSchema, AuditQuerySchema, ListContainersQuerySchema, Replay
 import { ThresholdsOverrideSchema } from "../../schemas/alerts";
 import { EdgeConfigSchema, StoredEdgeConfigSchema } from "../../schemas/edge-config";
 import { CONTAINER_ID } from "../../schemas/fields";
+import { FleetQuerySchema, FleetSchema } from "../../schemas/fleet";
 import { LogSearchQuerySchema } from "../../schemas/log-search";
 import { ReportQuerySchema, ReportSchema } from "../../schemas/report";
 import {
@@ -71,6 +72,7 @@ const SCHEMAS: Record<string, v.GenericSchema> = {
   ReplayAccepted: ReplayAcceptedSchema,
   Report: ReportSchema,
   LogPage: LogPageSchema,
+  Fleet: FleetSchema,
   ApiKey: ApiKeySchema,
   ApiKeyCreated: ApiKeyCreatedSchema,
   ApiKeyList: ApiKeyListSchema,
@@ -214,6 +216,12 @@ const ENDPOINTS: Record<`${Method} /_edge/${string}`, Endpoint> = {
     scope: "read on the container (without ?container=: every container)",
     query: LogSearchQuerySchema,
     answers: { 200: ["a page of records (format=ndjson: one per line, next page in the Link header)", "LogPage"] },
+  },
+  "get /_edge/admin/fleet": {
+    summary: "Every container with its traffic, 5xx share, upstream errors, sync, custom domains and open alerts, worst first",
+    scope: "read (a key limited to some containers sees those)",
+    query: FleetQuerySchema,
+    answers: { 200: ["one page, sorted and searched over all containers", "Fleet"] },
   },
   "post /_edge/admin/keys": {
     summary: "Create an API key (shown once)",

@@ -1,11 +1,13 @@
 // Handlers for the operator's observability endpoints (registered in workers/admin/api.ts, behind authentication).
+import { FleetQuerySchema } from "../../schemas/fleet";
 import { LogSearchQuerySchema } from "../../schemas/log-search";
 import { ReportQuerySchema } from "../../schemas/report";
-import { authorize, type OperatorRequest } from "../admin/access";
+import { authorize, type OperatorRequest, readScope } from "../admin/access";
 import { parseQuery } from "../shared/body";
 import { EdgeError, jsonResponse } from "../shared/errors";
 import { analyticsConfigured, buildAnalyticsReport } from "./analytics-sql";
 import { dashboardHeaders, dashboardPage } from "./dashboard-page";
+import { buildFleet } from "./fleet";
 import { searchLogs } from "./log-search";
 import { buildReport } from "./report";
 
@@ -24,6 +26,12 @@ export async function reportHandler(request: OperatorRequest, env: Env): Promise
     );
   }
   return jsonResponse(source === "r2" ? await buildReport(env.LOG_BUCKET, window) : await buildAnalyticsReport(env, window));
+}
+
+/** GET /_edge/admin/fleet?since=1h&q=&sort=health&limit=50&cursor= : the caller's containers, worst first. */
+export async function fleetHandler(request: OperatorRequest, env: Env): Promise<Response> {
+  const query = parseQuery(FleetQuerySchema, request.url);
+  return jsonResponse(await buildFleet(env, readScope(request), query));
 }
 
 /** GET /_edge/admin/logs?container=&since=|from=&to=&status=&path=&host=&kind=&limit=&cursor=&format=json|ndjson */
