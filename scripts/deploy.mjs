@@ -186,8 +186,10 @@ export async function deploy({
   settingsFile,
 }) {
   const fromFile = (env) => readSettingsFile(env === envName && settingsFile ? settingsFile : join(settingsDir, `${env}.env`));
-  const values = { ...fromFile(envName), ...environment };
-  const otherValues = { ...fromFile(ENVIRONMENTS.find((e) => e !== envName) ?? ""), ...environment };
+  // The shell wins over the file, except with an empty value.
+  const shell = Object.fromEntries(Object.entries(environment).filter(([, value]) => value));
+  const values = { ...fromFile(envName), ...shell };
+  const otherValues = { ...fromFile(ENVIRONMENTS.find((e) => e !== envName) ?? ""), ...shell };
   const checked = checkSettings(envName, values, otherValues, keepSecrets);
   const accountId = /** @type {string} */ (values.CLOUDFLARE_ACCOUNT_ID);
 

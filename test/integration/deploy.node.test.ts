@@ -259,7 +259,7 @@ describe("npm run deploy: preflight refusals name the fix and create nothing", (
 });
 
 describe("npm run deploy: settings file, rate limit, --help", () => {
-  it("reads .deploy/<env>.env, rides out a 429 with Retry-After, and creates everything", async () => {
+  it("reads .deploy/<env>.env (an empty shell value does not override it), rides out a 429 with Retry-After, and creates everything", async () => {
     const cloudflare = await account();
     cloudflare.addZone("qaxal-staging.net");
     const { QAXAL_STAGING_ZONE, QAXAL_STAGING_OPERATOR_HOST, QAXAL_STAGING_FALLBACK_ORIGIN } = settings(cloudflare);
@@ -277,6 +277,7 @@ describe("npm run deploy: settings file, rate limit, --help", () => {
         CLOUDFLARE_API_BASE_URL: cloudflare.baseUrl,
         CLOUDFLARE_ACCOUNT_ID: cloudflare.account,
         CLOUDFLARE_API_TOKEN: cloudflare.token,
+        QAXAL_STAGING_ZONE: "", // an empty shell value leaves the file's
         ...SECRETS,
       },
       settingsDir: ownDir,
