@@ -19,7 +19,7 @@ describe("PUT version rule", () => {
     await waitApplied("ver-same", 3);
     const again = await putConfig(config);
     expect(again.status).toBe(202);
-    expect(await again.json()).toEqual({ containerId: "ver-same", version: 3, enqueued: false });
+    expect(await again.json()).toEqual({ containerId: "ver-same", version: 3, enqueued: false, warnings: [] });
     expect(await statusOf("ver-same")).toMatchObject({ desiredVersion: 3, appliedVersion: 3, inSync: true, lastError: null });
   });
 

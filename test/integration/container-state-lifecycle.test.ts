@@ -255,7 +255,7 @@ describe("a PUT repeating a version the queue applied on its own", () => {
     const call = await operatorPut(edgeConfig({ containerId: id }));
 
     expect(call.response.status).toBe(202);
-    expect(await call.response.json()).toEqual({ containerId: id, version: 1, enqueued: false });
+    expect(await call.response.json()).toEqual({ containerId: id, version: 1, enqueued: false, warnings: [] });
     expect(call.queued).toEqual([]);
   });
 
@@ -290,7 +290,7 @@ describe("a PUT repeated before its version is applied", () => {
     const again = await operatorPut(config);
 
     expect(again.response.status).toBe(202);
-    expect(await again.response.json()).toEqual({ containerId: config.containerId, version: 1, enqueued: false });
+    expect(await again.response.json()).toEqual({ containerId: config.containerId, version: 1, enqueued: false, warnings: [] });
     expect(again.queued).toEqual([]);
   });
 });

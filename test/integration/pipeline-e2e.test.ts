@@ -9,7 +9,7 @@ describe("config pipeline end to end", () => {
     const config = edgeConfig({ containerId: "e2e-shop", version: 3, publicHosts: ["ss.e2e.example", "www.e2e.example/metrics"] });
     const res = await putConfig(config);
     expect(res.status).toBe(202);
-    expect(await res.json()).toEqual({ containerId: "e2e-shop", version: 3, enqueued: true });
+    expect(await res.json()).toEqual({ containerId: "e2e-shop", version: 3, enqueued: true, warnings: [] });
 
     const status = await waitApplied("e2e-shop", 3);
     expect(status).toMatchObject({ desiredVersion: 3, appliedVersion: 3, inSync: true, lastError: null });
