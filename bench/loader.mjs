@@ -89,6 +89,14 @@ async function measure(name, expectStatus, make) {
   return { name, requests: next, rps: Math.round(next / seconds) };
 }
 
+// Every request from its own client address, as visitors come: the edge bounds /boot per client address and
+// container (workers/shared/client-limit.ts), and miniflare would give every request 127.0.0.1.
+let clients = 0;
+const clientIp = () => {
+  clients += 1;
+  return `10.${(clients >> 16) & 255}.${(clients >> 8) & 255}.${clients & 255}`;
+};
+
 const boot = (host, cookies, cookieHeader) => ({
   host,
   method: "POST",
@@ -96,10 +104,18 @@ const boot = (host, cookies, cookieHeader) => ({
   headers: {
     "Content-Type": "text/plain;charset=UTF-8",
     Origin: `https://www.${host.slice(3)}`,
+    "CF-Connecting-IP": clientIp(),
     ...(cookieHeader ? { Cookie: cookieHeader } : {}),
   },
   body: JSON.stringify({ cookies }),
 });
+
+/** FPID and its proof `_qxi` as the edge issues them to a new visitor (a made-up FPID gets no backup). */
+async function issuedIdentity() {
+  const res = await send(boot("ss.bench-shop.example", {}));
+  const pairs = [res.headers["set-cookie"]].flat().map((line) => String(line).split(";")[0] ?? "");
+  return pairs.filter((pair) => pair.startsWith("FPID=") || pair.startsWith("_qxi=")).join("; ");
+}
 
 // Size of what browsers download.
 const script = (await send({ host: "ss.bench-shop.example", path: "/l/lt_bench_shop.js" })).body;
@@ -112,8 +128,13 @@ const size = {
 
 // Returning visitors need a backup to compare against: one /boot each (the first backup) before the measured run.
 const RETURNING = 500;
-const returningCookie = (i) => `FPID=FPID2.2.bench${String(((i % RETURNING) + RETURNING) % RETURNING).padStart(6, "0")}.1700000000`;
+const returning = [];
+for (let i = 0; i < RETURNING; i++) returning.push(await issuedIdentity());
+const returningCookie = (i) => returning[((i % RETURNING) + RETURNING) % RETURNING];
 for (let i = 0; i < RETURNING; i++) await send(boot("ss.bench-shop.example", { _ga: `GA1.1.${i}.1700000000` }, returningCookie(i)));
+// A first backup needs an identity no backup exists for yet: one per request, issued before the run.
+const fresh = [];
+for (let i = 0; i < REQUESTS + WARMUP; i++) fresh.push(await issuedIdentity());
 
 const cases = /** @type {const} */ ([
   await measure("GET /_edge/health on a customer host (baseline: the edge's cheapest answer, a 404)", 404, () => ({
@@ -127,7 +148,10 @@ const cases = /** @type {const} */ ([
     boot("ss.bench-shop.example", { _ga: `GA1.1.${((i % RETURNING) + RETURNING) % RETURNING}.1700000000` }, returningCookie(i)),
   ),
   await measure("/boot, first backup (1 KV read, 1 write)", 200, (i) =>
-    boot("ss.bench-shop.example", { _ga: "GA1.1.9.1700000000" }, `FPID=FPID2.2.first${i < 0 ? `w${-i}` : i}.1700000000`),
+    boot("ss.bench-shop.example", { _ga: "GA1.1.9.1700000000" }, fresh[i < 0 ? REQUESTS - 1 - i : i]),
+  ),
+  await measure("/boot, junk: a made-up FPID (no KV)", 200, (i) =>
+    boot("ss.bench-shop.example", { _ga: "GA1.1.9.1700000000" }, `FPID=FPID2.2.junk${i < 0 ? `w${-i}` : i}.1700000000`),
   ),
 ]);
 

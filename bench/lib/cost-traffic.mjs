@@ -49,8 +49,14 @@ export function createClient(baseUrl, maxSockets = 64) {
  * marker in its jar vouches for (null before the first), and whether its browser runs GA4's own script, which
  * rewrites the `_ga_<ID>` session cookie on every page view.
  */
+let visitorCount = 0;
+
 export function newVisitor(id, { ga4 = true } = {}) {
-  return { id, jar: new Map(), backup: null, marked: null, ga4 };
+  visitorCount += 1;
+  // Each visitor has its own address, as Cloudflare sees real clients: the edge bounds /boot and beacons per client
+  // (workers/shared/client-limit.ts), and the local run would otherwise give every visitor 127.0.0.1.
+  const ip = `10.${(visitorCount >> 16) & 255}.${(visitorCount >> 8) & 255}.${visitorCount & 255}`;
+  return { id, ip, jar: new Map(), backup: null, marked: null, ga4 };
 }
 
 /** What gtag writes into `_ga_<ID>`: session start, session number, engaged flag and the last hit time (seconds). */
@@ -105,7 +111,7 @@ const cookieHeader = (jar) => [...jar].map(([name, value]) => `${name}=${value}`
 export async function runSession(client, { visitor, pages, adblock, country, sessionId, changedCookie = false }, log) {
   /** @param {string} kind @param {{ method?: string, path: string, body?: string }} request */
   const hit = async (kind, { method = "GET", path, body }) => {
-    const headers = visitor.jar.size > 0 ? { Cookie: cookieHeader(visitor.jar) } : {};
+    const headers = { "CF-Connecting-IP": visitor.ip, ...(visitor.jar.size > 0 ? { Cookie: cookieHeader(visitor.jar) } : {}) };
     if (body !== undefined) headers["Content-Type"] = "text/plain;charset=UTF-8";
     const res = await client.send({ method, path, headers, body, country });
     const setCookie = res.headers["set-cookie"];
@@ -133,7 +139,9 @@ export async function runSession(client, { visitor, pages, adblock, country, ses
     }
     if (page === 1) {
       if (!adblock) await hit("bait", { path: "/l/advertisement.js" });
-      await hit("detection", { method: "POST", path: "/mark-session-detection", body: JSON.stringify({ sessionId, adblock, itp: false }) });
+      // The session /boot started (its `_sid`): the edge records detection only for sessions it started.
+      const body = JSON.stringify({ sessionId: visitor.jar.get("_sid"), adblock, itp: false });
+      await hit("detection", { method: "POST", path: "/mark-session-detection", body });
     }
     if (page < pages) await sleep(PAGE_GAP_MS);
   }

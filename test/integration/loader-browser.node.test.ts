@@ -95,13 +95,16 @@ async function reportedSession(page: Page): Promise<string> {
  * browser's FPID and no cookies writes nothing (nothing to merge), so the check cannot create the backup itself.
  */
 async function waitForBackup(context: BrowserContext, bootUrl: string): Promise<void> {
-  const fpid = (await context.cookies()).find((c) => c.name === "FPID")!.value;
+  const jar = await context.cookies();
+  const fpid = jar.find((c) => c.name === "FPID")!.value;
+  // The edge's proof that it issued this FPID (_qxi): without it, /boot keeps no backup for an identity.
+  const proof = jar.find((c) => c.name === "_qxi")!.value;
   const url = new URL(bootUrl);
   await pollUntil(
     async () => {
       const res = await hostRequest(`${platform.workerUrl}${url.pathname}`, url.hostname, {
         method: "POST",
-        headers: { Cookie: `FPID=${fpid}` },
+        headers: { Cookie: `FPID=${fpid}; _qxi=${proof}` },
         body: JSON.stringify({ cookies: {} }),
       });
       const answer = JSON.parse(res.body) as BootAnswer;

@@ -197,7 +197,8 @@ describe("identityCookie", () => {
       async () => {
         const res = await hostRequest(`${platform.workerUrl}/boot`, "ss.idshop.localhost", {
           method: "POST",
-          headers: { Cookie: `shop_uid=${identity!.value}` },
+          // With the edge's proof for it (_qxi, set at the first /boot that showed the identity).
+          headers: { Cookie: `shop_uid=${identity!.value}; _qxi=${(await cookie(context, "_qxi"))?.value}` },
           body: JSON.stringify({ cookies: {} }),
         });
         return (JSON.parse(res.body) as BootAnswer).restoreCookies.some((c) => c.name === "_ga") ? true : undefined;

@@ -3,7 +3,7 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { LogRecord } from "../../schemas/log-record";
-import { callRouter, routerRequest, seedContainer, uniqueId } from "../support/router-harness";
+import { bootSession, callRouter, routerRequest, seedContainer, uniqueId } from "../support/router-harness";
 
 function fetchWorker(url: string, init: RequestInit = {}): Promise<Response> {
   return exports.default.fetch(url, init);
@@ -49,14 +49,15 @@ describe("loader paths through the Worker", () => {
 
   it("puts the detection record on LOG_QUEUE", async () => {
     const config = await seedContainer();
-    const body = JSON.stringify({ sessionId: "route_session_1", adblock: false, itp: true });
+    const sessionId = await bootSession(`ss.${config.containerId}.example`);
+    const body = JSON.stringify({ sessionId, adblock: false, itp: true });
     const { response, records } = await callRouter(
       routerRequest(`ss.${config.containerId}.example`, "/mark-session-detection", { method: "POST", body }),
     );
     expect(response.status).toBe(202);
     // The recorder is typed for the router's access records; the loader's detection record travels the same queue.
     const detections = (records as unknown as LogRecord[]).filter((record) => record.kind === "detection");
-    expect(detections).toMatchObject([{ containerId: config.containerId, sessionId: "route_session_1", itp: true }]);
+    expect(detections).toMatchObject([{ containerId: config.containerId, sessionId, itp: true }]);
   });
 
   it("leaves other files under the loader path to the proxy", async () => {

@@ -73,6 +73,8 @@ describe("WebKit, same-origin mode over https (shop.localhost/metrics)", () => {
     try {
       await session.navigate(shopPage());
       const fpid = await cookieWhen(session, "FPID", () => true, "FPID from /boot");
+      // The edge's proof that it issued this FPID: /boot keeps a backup only for an identity with one.
+      const proof = await cookieWhen(session, "_qxi", () => true, "_qxi from /boot");
       expect(fpid).toMatchObject({ httpOnly: true, secure: true });
 
       await session.execute(`document.cookie = "_ga=${GA}; Path=/; Max-Age=3600; Secure"`);
@@ -81,7 +83,7 @@ describe("WebKit, same-origin mode over https (shop.localhost/metrics)", () => {
       // writes nothing itself, until it is there.
       await pollUntil(
         async () => {
-          const answer = await bootAs("shop.localhost", "/metrics/boot", `FPID=${fpid.value}`);
+          const answer = await bootAs("shop.localhost", "/metrics/boot", `FPID=${fpid.value}; _qxi=${proof.value}`);
           return answer.restoreCookies.some((c) => c.name === "_ga") ? true : undefined;
         },
         10_000,

@@ -85,11 +85,17 @@ describe("Cookie Keeper on upstream responses", () => {
     const { response } = await callRouter(routerRequest(config.publicHosts[0]!, setCookiesPath(upstreamCookies)));
     const cookies = response.headers.getSetCookie();
     const domain = config.publicHosts[0]!.split(".").slice(1).join(".");
-    expect(cookies).toHaveLength(5);
+    // The upstream's five, and the edge's identity proof for the FPID it set (loader/identity-proof.ts).
+    expect(cookies).toHaveLength(6);
     expect(cookies[0]).toBe(`_ga=GA1.1.1.2; Max-Age=${DAYS_395}; Domain=${domain}; Path=/; Secure; SameSite=Lax`);
     expect(cookies[1]).toBe(`_ga_ABC123=GS1.1.x; Max-Age=${DAYS_395}; Domain=${domain}; Path=/; Secure; SameSite=Lax`);
     expect(cookies[2]).toBe(`FPID=FPID2.2.y; Max-Age=${DAYS_395}; Domain=${domain}; Path=/; Secure; SameSite=Lax; HttpOnly`);
     expect(cookies[4]).toBe(`_fbp=fb.1.2.3; Max-Age=${DAYS_395}; Domain=${domain}; Path=/; Secure; SameSite=Lax`);
+    expect(cookies[5]).toMatch(
+      new RegExp(
+        `^_qxi=[A-Za-z0-9_-]{22}; Max-Age=${DAYS_395}; Domain=${domain.replaceAll(".", "\\.")}; Path=/; Secure; HttpOnly; SameSite=Lax$`,
+      ),
+    );
   });
 
   it("passes cookies that are not configured through untouched", async () => {

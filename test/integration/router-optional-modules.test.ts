@@ -6,7 +6,7 @@ import * as v from "valibot";
 import { describe, expect, it } from "vitest";
 import type { EdgeConfigInput } from "../../schemas/edge-config";
 import { AccessRecordSchema, DetectionRecordSchema } from "../../schemas/log-record";
-import { callRouter, deadUrl, encodeTarget, routerRequest, seedContainer } from "../support/router-harness";
+import { bootSession, callRouter, deadUrl, encodeTarget, routerRequest, seedContainer } from "../support/router-harness";
 
 type Modules = NonNullable<EdgeConfigInput["modules"]>;
 
@@ -363,7 +363,7 @@ describe("detection record", () => {
   async function report(modules: Modules, entitlements: EdgeConfigInput["entitlements"], userAgent: string, webdriver?: boolean) {
     const config = await container({ ...detection, ...modules }, ["adblock_detection", ...(entitlements ?? [])]);
     const body = {
-      sessionId: `sess_${crypto.randomUUID().slice(0, 12)}`,
+      sessionId: await bootSession(config.publicHosts[0]!),
       adblock: false,
       itp: false,
       ...(webdriver === undefined ? {} : { webdriver }),

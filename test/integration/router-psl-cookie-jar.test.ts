@@ -55,8 +55,10 @@ describe("Cookie Keeper's cookies are kept and reach www.<site>", () => {
     const publicHost = publicHostFor(id);
     const site = siteFor(id);
     const setCookies = await keptCookies(publicHost);
-    expect(setCookies).toHaveLength(2);
-    for (const header of setCookies) expect(header).toContain(`; Domain=${site}; Path=/; Secure; SameSite=Lax`);
+    // FPID and _ga, and the edge's identity proof beside the upstream's FPID (loader/identity-proof.ts).
+    expect(setCookies.map((header) => header.split("=")[0]).sort()).toEqual(["FPID", "_ga", "_qxi"]);
+    for (const header of setCookies)
+      expect(header).toMatch(new RegExp(`; Domain=${site.replaceAll(".", "\\.")}; Path=/; Secure;( HttpOnly;)? SameSite=Lax`));
 
     const sent = await jarSends(setCookies, publicHost.split("/")[0]!, `https://www.${site}/`);
     expect(sent).toContain("_ga=GA1.1.42.1700000000");

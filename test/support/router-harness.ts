@@ -104,6 +104,12 @@ export async function callRouterWith(log: RecordingQueue, requests: Request[], l
   return responses;
 }
 
+/** A session id the edge started on `host`, as a page gets it from /boot (detection records need one). */
+export async function bootSession(host: string): Promise<string> {
+  const { response } = await callRouter(routerRequest(host, "/boot", { method: "POST", body: '{"cookies":{}}' }));
+  return ((await response.json()) as { sessionId: string }).sessionId;
+}
+
 /** GET/POST to the router on `host` (the URL's host; pass `headers.Host` to test header precedence). */
 export function routerRequest(host: string, path: string, init: RequestInit = {}): Request {
   return new Request(`https://${host}${path}`, init);

@@ -4,7 +4,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { BootResponse, VaultValue } from "../../schemas/loader";
 import { VAULT_REFRESH_SECONDS, VAULT_TTL_SECONDS } from "../../workers/loader/vault";
-import { boot, config, FPID, loaderResponse, restored, setCookie, siteFor, spyVault } from "./loader-support";
+import { boot, config, FPID, loaderResponse, restored, setCookie, siteFor, spyVault, startedSession } from "./loader-support";
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -97,9 +97,19 @@ describe("_sid", () => {
   });
 
   it("is renewed with the same value and a fresh 30 minutes when the browser sends a live one", async () => {
-    const response = await boot(config("boot-sid"), {}, { cookie: "_sid=live_session_0001" });
-    expect(setCookie(response, "_sid")).toBe("_sid=live_session_0001; Max-Age=1800; Domain=boot-sid.example; Path=/; Secure; SameSite=Lax");
-    expect(((await response.json()) as BootResponse).sessionId).toBe("live_session_0001");
+    const live = await startedSession(config("boot-sid"));
+    const response = await boot(config("boot-sid"), {}, { cookie: `_sid=${live}` });
+    expect(setCookie(response, "_sid")).toBe(`_sid=${live}; Max-Age=1800; Domain=boot-sid.example; Path=/; Secure; SameSite=Lax`);
+    expect(((await response.json()) as BootResponse).sessionId).toBe(live);
+  });
+
+  it("is replaced when the edge did not start it: made up, or another container's", async () => {
+    const theirs = await startedSession(config("boot-sid-other"));
+    for (const sent of ["live_session_0001", theirs]) {
+      const response = await boot(config("boot-sid"), {}, { cookie: `_sid=${sent}` });
+      expect(setCookie(response, "_sid")).toMatch(SID);
+      expect(((await response.json()) as BootResponse).sessionId).not.toBe(sent);
+    }
   });
 
   it("is replaced when the browser's value is not a session id", async () => {
@@ -111,8 +121,9 @@ describe("_sid", () => {
   it("is kept with every module off, and no KV is touched for it", async () => {
     const vault = spyVault();
     const off = config("boot-sid", { entitlements: [], modules: {} });
-    const response = await boot(off, {}, { cookie: "_sid=live_session_0002" });
-    expect(setCookie(response, "_sid")).toContain("_sid=live_session_0002; Max-Age=1800;");
+    const live = await startedSession(off);
+    const response = await boot(off, {}, { cookie: `_sid=${live}` });
+    expect(setCookie(response, "_sid")).toContain(`_sid=${live}; Max-Age=1800;`);
     expect(vault.get).not.toHaveBeenCalled();
   });
 });

@@ -1,11 +1,11 @@
 // POST /mark-session-detection: one DetectionRecord onto LOG_QUEUE (packed, like every log record), 202; gated by
-// the module; bad bodies refused.
+// the module and by a session the edge started; bad bodies refused.
 import { env } from "cloudflare:workers";
 import * as v from "valibot";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import type { EdgeConfigInput } from "../../schemas/edge-config";
 import { DetectionRecordSchema, type PackedLogMessage } from "../../schemas/log-record";
-import { loaderConfig, loaderResponse, siteFor } from "./loader-support";
+import { loaderConfig, loaderResponse, siteFor, startedSession } from "./loader-support";
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -26,7 +26,13 @@ function sentRecords(sendBatch: { mock: { calls: unknown[][] } }): unknown[] {
   return sendBatch.mock.calls.flatMap(([messages]) => (messages as { body: PackedLogMessage }[]).flatMap((m) => m.body.records));
 }
 
-const VALID = JSON.stringify({ sessionId: "sess_12345678", adblock: true, itp: false });
+// A session /boot started for the container, as the page reports it.
+let SESSION = "";
+let VALID = "";
+beforeAll(async () => {
+  SESSION = await startedSession(loaderConfig({ containerId: "detect-shop" }));
+  VALID = JSON.stringify({ sessionId: SESSION, adblock: true, itp: false });
+});
 
 describe("POST /mark-session-detection", () => {
   it("queues one detection record and answers 202", async () => {
@@ -40,7 +46,7 @@ describe("POST /mark-session-detection", () => {
     expect(record).toMatchObject({
       kind: "detection",
       containerId: "detect-shop",
-      sessionId: "sess_12345678",
+      sessionId: SESSION,
       host: "ss.detect-shop.example",
       adblock: true,
       itp: false,
@@ -50,7 +56,7 @@ describe("POST /mark-session-detection", () => {
 
   it("records Firefox ETP, and false for a cached script that does not send it", async () => {
     const sendBatch = vi.spyOn(env.LOG_QUEUE, "sendBatch");
-    await report(JSON.stringify({ sessionId: "sess_firefox1", adblock: false, itp: false, etp: true }));
+    await report(JSON.stringify({ sessionId: SESSION, adblock: false, itp: false, etp: true }));
     await report(VALID);
     expect(sentRecords(sendBatch).map((record) => (record as { etp: boolean }).etp)).toEqual([true, false]);
   });
@@ -80,14 +86,26 @@ describe("POST /mark-session-detection", () => {
     const sendBatch = vi.spyOn(env.LOG_QUEUE, "sendBatch");
     const bad = [
       { sessionId: "short", adblock: true, itp: false },
-      { sessionId: "sess_12345678", adblock: "yes", itp: false },
-      { sessionId: "sess_12345678", adblock: true },
-      { sessionId: "sess_12345678", adblock: true, itp: false, ip: "1.2.3.4" },
+      { sessionId: SESSION, adblock: "yes", itp: false },
+      { sessionId: SESSION, adblock: true },
+      { sessionId: SESSION, adblock: true, itp: false, ip: "1.2.3.4" },
     ];
     for (const body of bad) {
       const response = await report(JSON.stringify(body));
       expect(response.status, JSON.stringify(body)).toBe(400);
       expect(await response.json()).toMatchObject({ error: "invalid_body" });
+    }
+    expect(sendBatch).not.toHaveBeenCalled();
+  });
+
+  it("records nothing for a session id the edge did not start: made up, altered, or another container's", async () => {
+    const sendBatch = vi.spyOn(env.LOG_QUEUE, "sendBatch");
+    const altered = `${SESSION.slice(0, 12)}${SESSION[12] === "A" ? "B" : "A"}${SESSION.slice(13)}`;
+    const theirs = await startedSession(loaderConfig({ containerId: "detect-other" }));
+    for (const sessionId of ["sess_12345678", "abcdefghijklmnopqrstuvwx", altered, theirs]) {
+      const response = await report(JSON.stringify({ sessionId, adblock: true, itp: false }));
+      expect(response.status, sessionId).toBe(400);
+      expect(await response.json()).toMatchObject({ error: "unknown_session" });
     }
     expect(sendBatch).not.toHaveBeenCalled();
   });

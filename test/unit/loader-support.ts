@@ -7,7 +7,9 @@ import { expect, vi } from "vitest";
 import { AcceptedEdgeConfigSchema } from "../../schemas/accepted-edge-config";
 import type { EdgeConfig, EdgeConfigInput } from "../../schemas/edge-config";
 import type { BootResponse } from "../../schemas/loader";
+import { IDENTITY_PROOF, parseCookieHeader } from "../../workers/loader/cookies";
 import { handleLoader } from "../../workers/loader/handler";
+import { identityProof } from "../../workers/loader/identity-proof";
 import type { Site } from "../../workers/shared/site";
 import { edgeConfig } from "../support/fixtures";
 
@@ -64,15 +66,29 @@ export function config(containerId: string, overrides: Partial<EdgeConfigInput> 
 /** A Cookie header pair for an FPID the edge would accept. */
 export const FPID = (id: string) => `FPID=FPID2.2.${id}.1700000000`;
 
-/** POST /boot on `site` (default: the container's ss. host over https) with `cookies` as the page sends them. */
-export function boot(
+/**
+ * POST /boot on `site` (default: the container's ss. host over https) with `cookies` as the page sends them. An
+ * identity cookie in `cookie` goes with the edge's proof `_qxi`, as a browser the edge issued it to sends it; with
+ * `vouched: false` it goes bare, as from a client that made it up.
+ */
+export async function boot(
   config: EdgeConfig,
   cookies: Record<string, string>,
-  init: { cookie?: string; headers?: Record<string, string>; site?: Site } = {},
+  init: { cookie?: string; headers?: Record<string, string>; site?: Site; vouched?: boolean } = {},
 ): Promise<Response> {
   const headers: Record<string, string> = { ...init.headers };
-  if (init.cookie) headers.Cookie = init.cookie;
+  if (init.cookie) {
+    const identity = parseCookieHeader(init.cookie).get(config.identityCookie);
+    const vouch = init.vouched !== false && identity !== undefined && !init.cookie.includes(`${IDENTITY_PROOF}=`);
+    headers.Cookie = vouch ? `${init.cookie}; ${IDENTITY_PROOF}=${await identityProof(env, config.containerId, identity)}` : init.cookie;
+  }
   return loaderResponse(init.site ?? siteFor(config, "/boot"), { method: "POST", headers, body: JSON.stringify({ cookies }) });
+}
+
+/** A session id the edge started for `config`'s container, as a page gets it from /boot. */
+export async function startedSession(config: EdgeConfig): Promise<string> {
+  const response = await boot(config, {});
+  return ((await response.json()) as BootResponse).sessionId;
 }
 
 /** The Set-Cookie header the answer has for `name`, or null. */

@@ -15,11 +15,13 @@ import {
   cookieMaxAgeSeconds,
   edgeIssuesIdentity,
   fpidSetCookie,
+  IDENTITY_PROOF,
   newFpid,
   parseCookieHeader,
   shownCookies,
   usableIdentity,
 } from "./cookies";
+import { identityProofSetCookie, identityVouched } from "./identity-proof";
 import { currentSession, SESSION_COOKIE, sessionSetCookie } from "./session";
 import { readVault, vaultKey, vaultNeedsWrite, writeVault } from "./vault";
 
@@ -27,7 +29,7 @@ export async function handleBoot(request: Request, env: Env, ctx: ExecutionConte
   const { cookies: sent } = await readJsonBody(request, BootBodySchema);
   const { config } = site;
   const jar = parseCookieHeader(request.headers.get("Cookie"));
-  const sessionId = currentSession(jar.get(SESSION_COOKIE));
+  const sessionId = await currentSession(env, site.containerId, jar.get(SESSION_COOKIE));
   const headers = new Headers({ "Set-Cookie": sessionSetCookie(sessionId, site) });
   const answer = (restoreCookies: BootResponse["restoreCookies"]) =>
     jsonResponse({ restoreCookies, sessionId } satisfies BootResponse, 200, headers);
@@ -38,7 +40,17 @@ export async function handleBoot(request: Request, env: Env, ctx: ExecutionConte
     // A new id has no backup yet, and nothing is stored under it until the browser shows it keeps cookies by
     // sending it back: clients that drop cookies (most bots) then never cost a KV read or write. A site-set identity
     // is the site's to issue; until its server has set one there is nothing to key a backup by.
-    if (edgeIssuesIdentity(config)) headers.append("Set-Cookie", fpidSetCookie(newFpid(), site));
+    if (edgeIssuesIdentity(config)) {
+      const fpid = newFpid();
+      headers.append("Set-Cookie", fpidSetCookie(fpid, site));
+      headers.append("Set-Cookie", await identityProofSetCookie(env, fpid, site));
+    }
+    return answer([]);
+  }
+  // Only an identity this edge issued or saw set (identity-proof.ts) gets a backup: an invented one costs no KV
+  // call. A site-set identity the edge has not seen yet gets its proof now and its first backup when it comes back.
+  if (!(await identityVouched(env, site.containerId, identity, jar.get(IDENTITY_PROOF)))) {
+    if (!edgeIssuesIdentity(config)) headers.append("Set-Cookie", await identityProofSetCookie(env, identity, site));
     return answer([]);
   }
 

@@ -9,6 +9,8 @@ import type { Site } from "../shared/site";
 const FPID = "FPID";
 /** The edge's own record of the last backup (backup-marker.ts): never a cookie to back up itself. */
 export const BACKUP_MARKER = "_qxb";
+/** The edge's proof that it issued or saw the identity cookie set (identity-proof.ts): not backed up either. */
+export const IDENTITY_PROOF = "_qxi";
 export const DAY_SECONDS = 86_400;
 
 /** Name → value from a Cookie header; the first occurrence wins, as browsers send the most specific cookie first. */
@@ -26,13 +28,17 @@ export function parseCookieHeader(header: string | null): Map<string, string> {
 
 /**
  * Names the vault keeps for this container: listed, and writable again by the script. The identity cookie is the
- * vault key itself, and HttpOnly names (the backup marker among them) are invisible to `document.cookie`, so none of
- * them can be sent or restored by the page.
+ * vault key itself, and HttpOnly names (the backup marker and the identity proof among them) are invisible to
+ * `document.cookie`, so none of them can be sent or restored by the page.
  */
 export function backupEligible(name: string, config: EdgeConfig): boolean {
   const keeper = config.modules.cookieKeeper;
   return (
-    name !== config.identityCookie && name !== BACKUP_MARKER && !keeper.httpOnly.includes(name) && cookieNameTest(keeper.cookies)(name)
+    name !== config.identityCookie &&
+    name !== BACKUP_MARKER &&
+    name !== IDENTITY_PROOF &&
+    !keeper.httpOnly.includes(name) &&
+    cookieNameTest(keeper.cookies)(name)
   );
 }
 

@@ -1,5 +1,6 @@
 // The loader's entry point, called by the router for every request on a resolved customer host (after preflights).
 // It answers its own paths and returns null for everything else, which the router then proxies.
+import { clientKey, overLimit, tooManyRequests } from "../shared/client-limit";
 import { corsHeaders } from "../shared/cors";
 import { EdgeError, errorResponse } from "../shared/errors";
 import type { Site } from "../shared/site";
@@ -33,6 +34,9 @@ export async function handleLoader(request: Request, env: Env, ctx: ExecutionCon
 
   const cors = corsHeaders(request, site) ?? new Headers();
   if (request.method !== "POST") return methodNotAllowed("POST", cors);
+  // /boot and beacons cost a client nothing to repeat: bounded per client and container before any work.
+  const client = clientKey(request);
+  if (await overLimit(env.LOADER_LIMITER, client === null ? null : `${site.containerId}|${client}`)) return tooManyRequests(cors);
   try {
     if (route.kind === "detection") return await handleDetection(request, env, ctx, site, cors);
     const response = await handleBoot(request, env, ctx, site);

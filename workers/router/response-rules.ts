@@ -1,18 +1,32 @@
 // What the edge changes on the upstream's response before the browser sees it: Cookie Keeper's Set-Cookie rewrites
-// and the edge's own CORS decision.
+// the identity proof beside an identity cookie the upstream sets, and the edge's own CORS decision.
+import { moduleActive } from "../../schemas/edge-config";
+import { identityProofSetCookie, identitySetBy } from "../loader/identity-proof";
 import { siteCookieDomain } from "../shared/cookie-domain";
 import { applyCors, hasUpstreamCors } from "../shared/cors";
 import type { Site } from "../shared/site";
 import type { Outcome } from "./access-log";
 import { keeperRule, rewriteSetCookies } from "./cookie-keeper";
 
-/** The response to send for `upstream`; records the number of rewritten cookies in `outcome`. */
-export function applyResponseRules(upstream: Response, site: Site, allowedOrigin: string | null, outcome: Outcome): Response {
+/**
+ * The response to send for `upstream`; records the number of rewritten cookies in `outcome`. With cookie restoration
+ * active, an identity cookie the upstream sets gets the edge's proof beside it (identity-proof.ts).
+ */
+export async function applyResponseRules(
+  upstream: Response,
+  env: Pick<Env, "EDGE_AUTH_SECRET">,
+  site: Site,
+  allowedOrigin: string | null,
+  outcome: Outcome,
+): Promise<Response> {
   const rule = keeperRule(site.config);
-  const cookies = rule === null ? null : rewriteSetCookies(upstream.headers.getSetCookie(), rule, siteCookieDomain(site));
+  const restoring = moduleActive(site.config, "cookieRestoration");
+  const setCookies = rule !== null || restoring ? upstream.headers.getSetCookie() : null;
+  const cookies = rule === null || setCookies === null ? null : rewriteSetCookies(setCookies, rule, siteCookieDomain(site));
+  const identity = restoring && setCookies !== null ? identitySetBy(setCookies, site.config.identityCookie) : null;
   // Fetched responses have immutable headers; copy only when something has to change (the common collect hit
   // without Origin or cookies streams through as is).
-  if (cookies === null && allowedOrigin === null && !hasUpstreamCors(upstream.headers)) return upstream;
+  if (cookies === null && identity === null && allowedOrigin === null && !hasUpstreamCors(upstream.headers)) return upstream;
 
   const response = new Response(upstream.body, upstream);
   if (cookies !== null) {
@@ -30,6 +44,7 @@ export function applyResponseRules(upstream: Response, site: Site, allowedOrigin
       );
     }
   }
+  if (identity !== null) response.headers.append("Set-Cookie", await identityProofSetCookie(env, identity, site));
   applyCors(response.headers, allowedOrigin);
   return response;
 }

@@ -2,6 +2,7 @@
 // paths at the edge, proxy everything else to the container's upstream, and log one access record per request.
 import { BOOT_PATH, DETECTION_PATH, handleLoader } from "../loader/handler";
 import { type BotVerdict, botVerdict } from "../shared/bot-verdict";
+import { clientKey, overLimit, tooManyRequests } from "../shared/client-limit";
 import { allowedOriginOf, errorCorsHeaders, preflightResponse, withLoaderCors } from "../shared/cors";
 import { EdgeError, errorResponse } from "../shared/errors";
 import type { Site } from "../shared/site";
@@ -25,7 +26,11 @@ export async function handleTraffic(request: Request, env: Env, ctx: ExecutionCo
     site = await resolveSite(request, env, url, startedAt);
   } catch (error) {
     // No container: nothing to attribute a record to, so unknown hosts are not logged. KV may have lost the host.
-    if (error instanceof EdgeError && error.code === "unknown_host") reportHostMiss(env, ctx, request, url);
+    // A client that keeps asking for unknown hosts is bounded (only here: a known host never pays for the check).
+    if (error instanceof EdgeError && error.code === "unknown_host") {
+      if (await overLimit(env.UNKNOWN_HOST_LIMITER, clientKey(request))) return tooManyRequests();
+      reportHostMiss(env, ctx, request, url);
+    }
     return errorResponse(error);
   }
 
@@ -135,5 +140,5 @@ async function proxy(
     throw error instanceof EdgeError && error.code === "upstream_unreachable" ? (unsendableHeader(headers) ?? error) : error;
   }
   outcome.upstreamStatus = upstream.status;
-  return applyResponseRules(upstream, site, allowedOrigin, outcome);
+  return applyResponseRules(upstream, env, site, allowedOrigin, outcome);
 }
