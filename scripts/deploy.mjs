@@ -47,6 +47,7 @@ ${Object.entries(ENVIRONMENT_SETTINGS)
   .map(([key, text]) => `  ${`QAXAL_<ENV>_${key}`.padEnd(32)}${text}`)
   .join("\n")}
   (<ENV> is STAGING or PRODUCTION; the two environments must name different zones.)
+  CLOUDFLARE_API_BASE_URL         optional: another API base (wrangler honours it too; the tests' stand-in)
 
 Secrets of the control Worker, uploaded with the deploy:
   ${REQUIRED_SECRETS.join(", ")} (required)
@@ -165,11 +166,15 @@ function deployableConfig(raw, envName, outDir, { ids, routes, owned }) {
 
 function wrangler(args, log) {
   log(`wrangler ${args.join(" ")}`);
-  execFileSync(process.execPath, [join(ROOT, "node_modules/wrangler/bin/wrangler.js"), ...args], {
-    cwd: ROOT,
-    stdio: ["ignore", "inherit", "inherit"],
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
-  });
+  try {
+    execFileSync(process.execPath, [join(ROOT, "node_modules/wrangler/bin/wrangler.js"), ...args], {
+      cwd: ROOT,
+      stdio: ["ignore", "inherit", "inherit"],
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+    });
+  } catch {
+    throw new DeployError(`wrangler ${args.slice(0, 3).join(" ")} failed: its own message is above`);
+  }
 }
 
 /**
