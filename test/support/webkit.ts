@@ -2,21 +2,10 @@
 // `xvfb-run`, driving its MiniBrowser, spoken to in plain W3C WebDriver over HTTP (fetch; no client library).
 import { type ChildProcess, spawn } from "node:child_process";
 import { freePort } from "../../scripts/platform.mjs";
+import type { BrowserDriver, BrowserSession, WebDriverCookie } from "./browser-session";
 
 const WEBKIT_DRIVER = "/usr/bin/WebKitWebDriver";
 const MINIBROWSER = "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser";
-
-/** A cookie as W3C WebDriver reads and writes it (`expiry` in seconds since the epoch). */
-export interface WebDriverCookie {
-  name: string;
-  value: string;
-  path?: string;
-  domain?: string;
-  secure?: boolean;
-  httpOnly?: boolean;
-  expiry?: number;
-  sameSite?: "Lax" | "Strict" | "None";
-}
 
 class WebDriverError extends Error {
   constructor(
@@ -42,15 +31,15 @@ async function command(base: string, method: string, path: string, body?: unknow
 }
 
 /** One browser session: a fresh MiniBrowser with its own (ephemeral) cookie store. */
-export class WebKitSession {
+class WebKitSession implements BrowserSession {
   constructor(private readonly base: string) {}
 
   navigate(url: string): Promise<unknown> {
     return command(this.base, "POST", "/url", { url });
   }
 
-  execute<T>(script: string, args: unknown[] = []): Promise<T> {
-    return command(this.base, "POST", "/execute/sync", { script, args }) as Promise<T>;
+  execute<T>(script: string): Promise<T> {
+    return command(this.base, "POST", "/execute/sync", { script, args: [] }) as Promise<T>;
   }
 
   /** The named cookie of the current page's host, or undefined when the browser has none (W3C "no such cookie"). */
@@ -77,7 +66,7 @@ export class WebKitSession {
   }
 }
 
-export class WebKitDriver {
+export class WebKitDriver implements BrowserDriver {
   private constructor(
     private readonly child: ChildProcess,
     readonly url: string,
@@ -105,7 +94,7 @@ export class WebKitDriver {
   }
 
   /** A new MiniBrowser session; `acceptInsecureCerts` for wrangler dev's self-signed https certificate. */
-  async session(): Promise<WebKitSession> {
+  async session(): Promise<BrowserSession> {
     const created = (await command(this.url, "POST", "/session", {
       capabilities: {
         alwaysMatch: {
