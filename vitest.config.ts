@@ -45,6 +45,8 @@ const globalSetup = [
   "./test/support/alert-receiver.global.mjs",
   // A stand-in for Cloudflare's custom hostname API (test/support/cloudflare-api-stand-in.mjs): no internet here.
   "./test/support/cloudflare-api-stand-in.global.mjs",
+  // A stand-in for Cloudflare's purge API (test/support/cache-purge-stand-in.mjs), for the config cache's purge.
+  "./test/support/cache-purge-stand-in.global.mjs",
 ];
 
 /** The control Worker as wrangler bundles it for deployment, with the options its config declares. */

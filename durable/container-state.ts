@@ -10,6 +10,7 @@ import type { DeleteMessage, RepairMessage, UpsertMessage, VersionedMessage } fr
 import { type EdgeConfig, EdgeConfigSchema, type SubmittedEdgeConfig } from "../schemas/edge-config";
 import type { ContainerStatus } from "../schemas/responses";
 import { EdgeError } from "../workers/shared/errors";
+import { purgeByApi, purgeUrls } from "./config-purge";
 import type { ContainerStateReads } from "./container-stub";
 import {
   CRON_MARKER_PREFIX,
@@ -27,8 +28,9 @@ import {
   writeHostname,
 } from "./custom-hostname-table";
 import { reportHealth } from "./health-report";
-import { syncKv } from "./kv-sync";
+import { type KvSyncResult, syncKv } from "./kv-sync";
 import { nextVerifyAt, VERIFY_RETRY_MS } from "./kv-verify";
+import { createPurgeTable, KV_SETTLE_MS, nextPurgeAt, queuePurges, runDuePurges } from "./purge-queue";
 import { conflictMessage, type RoutingConflict, type RoutingNames, routingNames } from "./routing-keys";
 import { registryStub } from "./routing-registry";
 
@@ -106,6 +108,7 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
       last_repair_at INTEGER NOT NULL DEFAULT 0
     )`);
     createHostnameTable(ctx.storage.sql);
+    createPurgeTable(ctx.storage.sql);
     const columns = new Set(
       ctx.storage.sql
         .exec<{ name: string }>("PRAGMA table_info(state)")
@@ -214,7 +217,8 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
           const claim = await registry.claim(containerId, version, routingNames(config));
           if (claim.status === "conflict") throw new EdgeError(409, "key_conflict", conflictMessage(claim.conflict));
         }
-        const { writes, deletes } = await syncKv(this.env, containerId, previous, config, withheldHosts(this.ctx.storage.sql));
+        const { writes, deletes, changed } = await syncKv(this.env, containerId, previous, config, withheldHosts(this.ctx.storage.sql));
+        await this.purgeChanged(changed);
         // Only now, with the KV deletes done, may another container have the keys this version dropped.
         const { released } = await registry.release(containerId, version);
         await this.reconcileHostnames(containerId);
@@ -277,7 +281,8 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
       if (applied) await this.backfillClaim(containerId, row.applied_version, applied);
       // Also settles custom hostnames recorded before every apply reconciled them with the registry.
       await this.reconcileHostnames(containerId);
-      const { writes, deletes } = await syncKv(this.env, containerId, applied, applied, withheldHosts(this.ctx.storage.sql));
+      const { writes, deletes, changed } = await syncKv(this.env, containerId, applied, applied, withheldHosts(this.ctx.storage.sql));
+      await this.purgeChanged(changed);
       const resent = row.desired_version > row.applied_version && row.desired_message !== null;
       if (resent) await this.env.CONFIG_QUEUE.send({ ...JSON.parse(row.desired_message!), source: "replay" });
       const now = Date.now();
@@ -388,7 +393,8 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
       const applied = this.row(containerId).applied_config;
       if (applied !== null && (previous ? isLive(previous) : true) !== isLive(record)) {
         const config = JSON.parse(applied) as EdgeConfig;
-        await syncKv(this.env, containerId, config, config, withheldHosts(sql));
+        await this.purgeChanged((await syncKv(this.env, containerId, config, config, withheldHosts(sql))).changed);
+        await this.schedule(this.row(containerId));
       }
       return true;
     });
@@ -460,14 +466,28 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
     const now = Date.now();
     // The alarm was set for the earliest job, so that one runs even if the alarm fires a little early (as a
     // forced run in tests does); any other job runs once it is due.
-    const cutoff = Math.max(now, Math.min(...[row.drift_due_at, row.verify_due_at].filter((t) => t > 0)));
+    const purgeDue = nextPurgeAt(this.ctx.storage.sql);
+    const cutoff = Math.max(now, Math.min(...[row.drift_due_at, row.verify_due_at, purgeDue].filter((t) => t > 0)));
     let next = row;
     if (row.drift_due_at !== 0 && row.drift_due_at <= cutoff) {
       next = await this.resendDrift(next);
       this.save(next);
     }
     if (next.verify_due_at !== 0 && next.verify_due_at <= cutoff) next = await this.verifyKv(next, now);
+    await runDuePurges(this.ctx.storage.sql, this.env, cutoff, now);
     await this.schedule(next);
+  }
+
+  /**
+   * Purges the location caches' entries of the keys a sync just wrote or deleted (durable/config-purge.ts), now and
+   * once more when KV has settled; what fails stays due for the alarm (durable/purge-queue.ts). Never throws: the
+   * KV writes are done and stand either way.
+   */
+  private async purgeChanged(changed: KvSyncResult["changed"]): Promise<void> {
+    if (changed.length === 0) return;
+    const now = Date.now();
+    queuePurges(this.ctx.storage.sql, purgeUrls(this.env, changed), now, purgeByApi(this.env) ? KV_SETTLE_MS : 0);
+    await runDuePurges(this.ctx.storage.sql, this.env, now, now);
   }
 
   private async resendDrift(row: Row): Promise<Row> {
@@ -492,7 +512,14 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
       if (!fresh.applied_config) return { ...fresh, verify_due_at: 0 };
       const applied = JSON.parse(fresh.applied_config) as EdgeConfig;
       try {
-        const { writes, deletes } = await syncKv(this.env, fresh.container_id, applied, applied, withheldHosts(this.ctx.storage.sql));
+        const { writes, deletes, changed } = await syncKv(
+          this.env,
+          fresh.container_id,
+          applied,
+          applied,
+          withheldHosts(this.ctx.storage.sql),
+        );
+        await this.purgeChanged(changed);
         console.log(
           JSON.stringify({ event: "kv_verify", containerId: fresh.container_id, version: fresh.applied_version, writes, deletes }),
         );
@@ -535,7 +562,7 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
     // The first row: the registry's container list is what status, DELETE and replay ask before they touch an object.
     if (!this.stored()) await registryStub(this.env).enroll(row.container_id);
     this.save(row);
-    const due = [row.drift_due_at, row.verify_due_at].filter((t) => t > 0);
+    const due = [row.drift_due_at, row.verify_due_at, nextPurgeAt(this.ctx.storage.sql)].filter((t) => t > 0);
     if (due.length === 0) await this.ctx.storage.deleteAlarm();
     else {
       const at = Math.min(...due);

@@ -18,6 +18,8 @@ export interface KvEntry {
 export interface KvSyncResult {
   writes: number;
   deletes: number;
+  /** Every key written or deleted: the location caches purge exactly these (config-purge.ts). */
+  changed: Pick<KvEntry, "map" | "key">[];
 }
 
 /** Every KV entry a config implies. */
@@ -65,5 +67,6 @@ export async function syncKv(
   // Writes before deletes: a host moving between two names of the same container never has a gap.
   await Promise.all(toWrite.map((entry) => env[entry.map].put(entry.key, entry.value)));
   await Promise.all(toDelete.map((entry) => env[entry.map].delete(entry.key)));
-  return { writes: toWrite.length, deletes: toDelete.length };
+  const changed = [...toWrite, ...toDelete].map(({ map, key }) => ({ map, key }));
+  return { writes: toWrite.length, deletes: toDelete.length, changed };
 }
