@@ -128,7 +128,7 @@ const hasLogRules = (rules) =>
  * @typedef {{
  *   env: string, otherEnv: string, accountId: string, zoneName: string, operatorHost: string, fallbackOrigin: string,
  *   edgeName: string, controlName: string, otherNames: string[], kvTitles: string[], queues: string[],
- *   bucket: string, keepSecrets: string[], settingNames: { zone: string, operatorHost: string, fallbackOrigin: string },
+ *   bucket: string, keepSecrets: Record<string, string[]>, settingNames: { zone: string, operatorHost: string, fallbackOrigin: string },
  * }} Plan
  * @typedef {Awaited<ReturnType<typeof preflight>>} Facts
  */
@@ -272,21 +272,21 @@ export async function preflight(client, plan) {
     }
   }
 
-  let secretsOnWorker = new Set();
-  if (plan.keepSecrets.length > 0) {
-    secretsOnWorker = await step(`listing the secrets of ${plan.controlName}`, "scripts", async () => {
+  // --keep-secrets: each required secret missing from the shell must be on its Worker already.
+  for (const [worker, names] of Object.entries(plan.keepSecrets)) {
+    const onWorker = await step(`listing the secrets of ${worker}`, "scripts", async () => {
       const found = new Set();
       try {
-        for await (const s of client.workers.scripts.secrets.list(plan.controlName, { account_id })) found.add(s.name);
+        for await (const s of client.workers.scripts.secrets.list(worker, { account_id })) found.add(s.name);
       } catch (error) {
         if (!hasStatus(error, 404)) throw error;
       }
       return found;
     });
-    const unset = plan.keepSecrets.filter((name) => !secretsOnWorker.has(name));
+    const unset = names.filter((name) => !onWorker.has(name));
     if (unset.length > 0) {
       problems.push(
-        `${unset.join(", ")} not set on ${plan.controlName}: export ${unset.join(", ")} (uploaded with the deploy) or run npx wrangler secret put <NAME> --name ${plan.controlName}`,
+        `${unset.join(", ")} not set on ${worker}: export ${unset.join(", ")} (uploaded with the deploy) or run npx wrangler secret put <NAME> --name ${worker}`,
       );
     }
   }

@@ -28,9 +28,18 @@ const ENVIRONMENT_SETTINGS = {
   OPERATOR_HOST: "the operator host, a first-level name on that zone (e.g. ops.<zone>), routed to the control Worker",
   FALLBACK_ORIGIN: "the custom hostname fallback origin, a first-level name on that zone (e.g. edge.<zone>): customers CNAME to it",
 };
-/** Secrets of the control Worker (the edge Worker has none): uploaded with the deploy when set here. */
-export const REQUIRED_SECRETS = ["ADMIN_TOKEN", "WEBHOOK_SECRET", "EDGE_AUTH_SECRET", "CF_API_TOKEN"];
-const OPTIONAL_SECRETS = ["SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY", "ALERT_WEBHOOK_URL", "ANALYTICS_API_TOKEN"];
+/**
+ * Each Worker's secrets, uploaded with the deploy when set here. EDGE_AUTH_SECRET is shared: the control Worker checks
+ * X-Edge-Auth with it, the edge derives its loader MAC key from it (workers/loader/edge-mac.ts).
+ */
+const SECRETS = {
+  control: {
+    required: ["ADMIN_TOKEN", "WEBHOOK_SECRET", "EDGE_AUTH_SECRET", "CF_API_TOKEN"],
+    optional: ["SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY", "ALERT_WEBHOOK_URL", "ANALYTICS_API_TOKEN"],
+  },
+  edge: { required: ["EDGE_AUTH_SECRET"], optional: [] },
+};
+export const REQUIRED_SECRETS = [...new Set(Object.values(SECRETS).flatMap((s) => s.required))];
 const KV_BINDINGS = ["ROUTING_MAP", "EDGE_CONFIG", "LOADER_TOKEN_MAP", "SITE_REGISTRY", "COOKIE_VAULT"];
 
 const HELP = `npm run deploy -- --env staging|production [--dry-run] [--keep-secrets] [--settings FILE]
@@ -49,14 +58,18 @@ ${Object.entries(ENVIRONMENT_SETTINGS)
   (<ENV> is STAGING or PRODUCTION; the two environments must name different zones.)
   CLOUDFLARE_API_BASE_URL         optional: another API base (wrangler honours it too; the tests' stand-in)
 
-Secrets of the control Worker, uploaded with the deploy:
-  ${REQUIRED_SECRETS.join(", ")} (required)
-  ${OPTIONAL_SECRETS.join(", ")} (optional)
+Secrets, uploaded with the deploy to the Workers that use them:
+${Object.entries(SECRETS)
+  .map(
+    ([worker, { required, optional }]) =>
+      `  ${worker.padEnd(8)}${required.join(", ")} (required)${optional.length ? `; ${optional.join(", ")} (optional)` : ""}`,
+  )
+  .join("\n")}
 
 Flags:
   --env NAME       staging or production
   --dry-run        check, create what is missing and write .deploy/<env>/*.json, but only bundle the Workers
-  --keep-secrets   required secrets not in the shell must already be on the control Worker (checked), not uploaded
+  --keep-secrets   required secrets not in the shell must already be on their Worker (checked), not uploaded
   --settings FILE  read settings from FILE instead of .deploy/<env>.env
   --help           this text`;
 
@@ -115,10 +128,10 @@ function checkSettings(envName, values, otherValues, keepSecrets) {
   }
   const unset = REQUIRED_SECRETS.filter((secret) => !values[secret]);
   if (unset.length > 0 && !keepSecrets) {
-    problems.push(`set ${unset.join(", ")} (uploaded to the control Worker), or pass --keep-secrets to keep the ones already on it`);
+    problems.push(`set ${unset.join(", ")} (uploaded to the Workers), or pass --keep-secrets to keep the ones already on them`);
   }
   if (problems.length > 0) throw new DeployError(problems.join("\n"));
-  return { otherEnv, zone, operatorHost, fallbackOrigin, keepSecrets: unset };
+  return { otherEnv, zone, operatorHost, fallbackOrigin };
 }
 
 /** Every queue and bucket the control Worker's environment names. */
@@ -219,7 +232,11 @@ export async function deploy({
     kvTitles: KV_BINDINGS.map((binding) => kvTitle(envName, binding)),
     queues,
     bucket: buckets[0],
-    keepSecrets: checked.keepSecrets,
+    keepSecrets: Object.fromEntries(
+      Object.entries(SECRETS)
+        .map(([worker, { required }]) => [name(worker === "edge" ? edgeRaw : controlRaw, envName), required.filter((n) => !values[n])])
+        .filter(([, names]) => names.length > 0),
+    ),
     settingNames: { zone: `QAXAL_${ENV}_ZONE`, operatorHost: `QAXAL_${ENV}_OPERATOR_HOST`, fallbackOrigin: `QAXAL_${ENV}_FALLBACK_ORIGIN` },
   };
 
@@ -269,15 +286,20 @@ export async function deploy({
   for (const [worker, config] of Object.entries(configs))
     writeFileSync(join(outDir, `${worker}.json`), `${JSON.stringify(config, null, 2)}\n`);
 
-  const upload = Object.fromEntries([...REQUIRED_SECRETS, ...OPTIONAL_SECRETS].filter((n) => values[n]).map((n) => [n, values[n]]));
+  const uploads = Object.fromEntries(
+    Object.entries(SECRETS).map(([worker, { required, optional }]) => [
+      worker,
+      Object.fromEntries([...required, ...optional].filter((n) => values[n]).map((n) => [n, values[n]])),
+    ]),
+  );
   const secretsFile = join(outDir, "secrets.json");
   try {
     for (const worker of ["control", "edge"]) {
       const args = ["deploy", "-c", join(outDir, `${worker}.json`), "--env", envName];
       if (dryRun) args.push("--dry-run", "--outdir", join(outDir, `dist-${worker}`));
-      else if (worker === "control") {
+      else {
         // Always a secrets file, even empty: with one, wrangler keeps the secrets already on the Worker.
-        writeFileSync(secretsFile, JSON.stringify(upload), { mode: 0o600 });
+        writeFileSync(secretsFile, JSON.stringify(uploads[worker]), { mode: 0o600 });
         args.push("--secrets-file", secretsFile);
       }
       wrangler(args, log);
@@ -285,7 +307,7 @@ export async function deploy({
   } finally {
     rmSync(secretsFile, { force: true });
   }
-  return { created, configs, uploadedSecrets: dryRun ? [] : Object.keys(upload) };
+  return { created, configs };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

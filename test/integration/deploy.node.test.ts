@@ -150,7 +150,7 @@ describe("npm run deploy: preflight refusals name the fix and create nothing", (
 
   it("a missing secret, before any API call", async () => {
     await expect(run(cloudflare, "staging", { ADMIN_TOKEN: "" })).rejects.toThrow(
-      /set ADMIN_TOKEN \(uploaded to the control Worker\), or pass --keep-secrets/,
+      /set ADMIN_TOKEN \(uploaded to the Workers\), or pass --keep-secrets/,
     );
     expect(cloudflare.state.requests).toEqual([]);
   });
@@ -237,7 +237,7 @@ describe("npm run deploy: preflight refusals name the fix and create nothing", (
     expect(cloudflare.writes()).toBe(writes);
   });
 
-  it("--keep-secrets: a secret that is on neither the shell nor the Worker", async () => {
+  it("--keep-secrets: a secret that is on neither the shell nor its Worker, for each Worker", async () => {
     cloudflare.state.zones.pop();
     cloudflare.addZone("qaxal-staging.net");
     cloudflare.state.secrets.set("qaxal-control-staging", ["ADMIN_TOKEN", "WEBHOOK_SECRET", "EDGE_AUTH_SECRET"]);
@@ -248,11 +248,11 @@ describe("npm run deploy: preflight refusals name the fix and create nothing", (
         dryRun: true,
         keepSecrets: true,
         log,
-        environment: settings(cloudflare, { CF_API_TOKEN: "", ADMIN_TOKEN: "" }),
+        environment: settings(cloudflare, { CF_API_TOKEN: "", ADMIN_TOKEN: "", EDGE_AUTH_SECRET: "" }),
         settingsDir,
       }),
     ).rejects.toThrow(
-      /CF_API_TOKEN not set on qaxal-control-staging: export CF_API_TOKEN .* or run npx wrangler secret put <NAME> --name qaxal-control-staging/,
+      /CF_API_TOKEN not set on qaxal-control-staging: export CF_API_TOKEN .* or run npx wrangler secret put <NAME> --name qaxal-control-staging\n.*EDGE_AUTH_SECRET not set on qaxal-edge-staging/,
     );
     expect(cloudflare.writes()).toBe(writes);
   });
