@@ -66,12 +66,13 @@ try {
   fail(error instanceof LocalRunError ? error.message : String(error instanceof Error ? error.message : error));
 }
 const base = `${https ? "https" : "http"}://localhost:${port}`;
+const stateDir = relative(ROOT, DATA_DIR).startsWith("..") ? DATA_DIR : relative(ROOT, DATA_DIR);
 // wrangler's certificate is self-signed: curl needs -k.
 const curl = https ? "curl -k" : "curl";
 // `npm run report` / `npm run replay` in another terminal find this port even without PORT.
 claim.ready(platform.workerUrl);
 console.log(`
-Qaxal Edge is running (state persists in ${relative(ROOT, DATA_DIR) || DATA_DIR}/; Ctrl-C stops it)
+Qaxal Edge is running (state persists in ${stateDir}/; Ctrl-C stops it)
   Worker                 ${base}
   stand-in sGTM origin   ${platform.originUrl}
   demo containers        ${platform.demo.lines.join(", ")}
