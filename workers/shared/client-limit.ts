@@ -9,14 +9,18 @@ import { EdgeError, errorResponse } from "./errors";
 /** The binding's `simple.period` in wrangler.jsonc: a limited client may try again after at most this long. */
 const PERIOD_SECONDS = 60;
 
+/** Loopback: the machine itself, which on Cloudflare is never a client (the local run's tools and browsers are). */
+const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|::ffff:127\.\d{1,3}\.\d{1,3}\.\d{1,3})$/;
+
 /**
  * Whom a request is counted for: the client address Cloudflare saw, an IPv6 client by its /64 (one subscriber's
- * network, which it can fill with addresses at will). Null without CF-Connecting-IP, which Cloudflare sets on every
- * request it serves (a client cannot remove it): such a request came from a local run or a test, not the internet.
+ * network, which it can fill with addresses at will). Null, not counted, without CF-Connecting-IP (Cloudflare sets it
+ * on every request it serves, and a client cannot remove it) or from a loopback address: such a request came from a
+ * test or the local run, whose every tool and browser shares 127.0.0.1.
  */
 export function clientKey(request: Request): string | null {
   const ip = request.headers.get("CF-Connecting-IP");
-  if (ip === null) return null;
+  if (ip === null || LOOPBACK.test(ip)) return null;
   const groups = ip.includes(":") ? ipv6Hextets(ip) : null;
   return groups === null
     ? ip
