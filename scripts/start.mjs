@@ -2,6 +2,7 @@
 import { execFileSync } from "node:child_process";
 import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
+import { loadDemoFleet } from "./demo-fleet.mjs";
 import { cronCommand } from "./local-crons.mjs";
 import { claimDataDir, DATA_DIR } from "./local-url.mjs";
 import { assertPortFree, DEV_ADMIN_TOKEN, LocalRunError, ROOT, startPlatform } from "./platform.mjs";
@@ -10,6 +11,8 @@ const HELP = `npm start [-- --https]: both Workers, the stand-in sGTM origin and
 
 Options:
   --https        serve over https with wrangler's self-signed certificate (WebKit keeps Secure cookies only there)
+  --demo-containers N
+                 also load N generated containers (fleet-001…) with a little traffic; every 25th one fails on purpose
   --help         this text
 
 Environment:
@@ -32,7 +35,13 @@ function fail(message) {
 
 let values;
 try {
-  ({ values } = parseArgs({ options: { https: { type: "boolean", default: false }, help: { type: "boolean", default: false } } }));
+  ({ values } = parseArgs({
+    options: {
+      https: { type: "boolean", default: false },
+      help: { type: "boolean", default: false },
+      "demo-containers": { type: "string", default: "0" },
+    },
+  }));
 } catch (error) {
   fail(`${error instanceof Error ? error.message : String(error)} (npm start -- --help lists the options)`);
 }
@@ -40,6 +49,9 @@ if (values.help) {
   console.log(HELP);
   process.exit(0);
 }
+const demoContainers = Number(values["demo-containers"]);
+if (!Number.isInteger(demoContainers) || demoContainers < 0 || demoContainers > 999)
+  fail(`--demo-containers must be a whole number from 0 to 999, not "${values["demo-containers"]}"`);
 const port = Number(process.env.PORT ?? 8787);
 const originPort = Number(process.env.SGTM_PORT ?? 8790);
 const cronSpeedup = Number(process.env.CRON_SPEEDUP || 1);
@@ -65,6 +77,17 @@ try {
   claim.release();
   fail(error instanceof LocalRunError ? error.message : String(error instanceof Error ? error.message : error));
 }
+let fleetLine = "";
+if (demoContainers > 0) {
+  try {
+    const failing = await loadDemoFleet(platform.workerUrl, platform.originUrl, demoContainers);
+    fleetLine = `\n  fleet                  ${demoContainers} containers fleet-001…, failing on purpose: ${failing.join(", ") || "none"}`;
+  } catch (error) {
+    claim.release();
+    await platform.stop();
+    fail(`--demo-containers: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
 const base = `${https ? "https" : "http"}://localhost:${port}`;
 const stateDir = relative(ROOT, DATA_DIR).startsWith("..") ? DATA_DIR : relative(ROOT, DATA_DIR);
 // wrangler's certificate is self-signed: curl needs -k.
@@ -75,7 +98,7 @@ console.log(`
 Qaxal Edge is running (state persists in ${stateDir}/; Ctrl-C stops it)
   Worker                 ${base}
   stand-in sGTM origin   ${platform.originUrl}
-  demo containers        ${platform.demo.lines.join(", ")}
+  demo containers        ${platform.demo.lines.join(", ")}${fleetLine}
   scheduled work         ${platform.crons.map(({ cron, periodMs }) => `"${cron}" every ${periodMs / cronSpeedup / 1000} s`).join(", ")} (docs/development.md)
 
 Try:
@@ -86,6 +109,7 @@ Try:
   loader snippet         ${curl} -i ${base}/l/lt_demo_shop.js
   demo shop page         ${base.replace("localhost", "shop.localhost")}/metrics/demo (same-origin mode)
   dashboard              ${base}/_edge/admin/dashboard#token=${DEV_ADMIN_TOKEN}&container=demo-shop
+  fleet view             ${base}/_edge/admin/dashboard#token=${DEV_ADMIN_TOKEN}&view=containers
   report in the terminal npm run report
 ${platform.crons.map(({ cron }) => `  cron ${cron.padEnd(17)} ${cronCommand(base, platform.edgeAuth, cron, curl)}`).join("\n")}
 `);

@@ -125,11 +125,26 @@ describe("dashboard in a real browser", () => {
     await page.goto(`${platform.workerUrl}/_edge/admin/dashboard`);
     await page.waitForSelector("body[data-state=need-token]");
     await page.fill("#token", DEV_ADMIN_TOKEN);
-    await page.fill("#container", "demo-shop");
+    await page.click("#controls button[type=submit]");
+    await page.waitForSelector("body[data-state=ready]", { timeout: 15_000 });
+    // The picker offers the containers this token may read, and nothing else.
+    expect(await page.$$eval("#container option", (options) => options.map((o) => o.textContent))).toEqual(
+      expect.arrayContaining(["all containers", "demo-shop", "demo-basic"]),
+    );
+    await page.selectOption("#container", "demo-shop");
     await page.selectOption("#since", "1h");
     await page.click("#controls button[type=submit]");
     await page.waitForSelector("body[data-state=ready]", { timeout: 15_000 });
     expect(await page.locator("#chart-requests svg rect.bar").count()).toBeGreaterThan(0);
+    await page.close();
+  });
+
+  it("says so when the address names a container that does not exist, instead of showing zeros", async () => {
+    const page = await browser.newPage();
+    await page.goto(`${platform.workerUrl}/_edge/admin/dashboard#token=${DEV_ADMIN_TOKEN}&container=demo-shpo`);
+    await page.waitForSelector("body[data-state=error]", { timeout: 15_000 });
+    expect(await page.textContent("#status")).toContain("there is no container named “demo-shpo”");
+    expect(await page.textContent("#kpi-requests")).toBe("–");
     await page.close();
   });
 

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWorkers } from "../../bench/lib/miniflare-worker.mjs";
+import type { Fleet } from "../../schemas/fleet";
 import type { LogRecord } from "../../schemas/log-record";
 import type { Report } from "../../schemas/report";
 import { ROOT } from "../../scripts/platform.mjs";
@@ -219,27 +220,93 @@ describe("dashboard logs", () => {
   });
 });
 
-describe("dashboard containers", () => {
-  it("lists containers with their health, or says that the list endpoint is missing", async () => {
-    // The same PUT again: a repeat of an accepted change is a no-op.
-    const put = await fetch(`${base}/_edge/admin/containers/demo-shop`, {
-      method: "PUT",
-      headers: { ...auth, "Content-Type": "application/json" },
-      body: JSON.stringify(DEMO_SHOP),
-    });
-    expect(put.status).toBe(202);
-    const listed = await fetch(`${base}/_edge/admin/containers`, { headers: auth });
-    const { page, errors, close } = await open(DESKTOP, "view=containers");
-    if (listed.status === 404) {
-      // This build has no GET /_edge/admin/containers (the tenant-isolation work adds it): the page says so.
-      expect(await page.textContent("#container-list")).toContain("no container list endpoint");
-    } else {
-      await expect.poll(() => page.locator("#container-list .card").count()).toBeGreaterThan(0);
-      expect(await page.textContent("#container-list")).toContain("demo-shop");
+describe("dashboard containers (the fleet view at 100 containers)", () => {
+  const FAILING = ["shop-017", "shop-063"];
+  beforeAll(async () => {
+    // 100 more containers through the operator API, and recent traffic for each: two of them all 502.
+    const ids = Array.from({ length: 100 }, (_, i) => `shop-${String(i + 1).padStart(3, "0")}`);
+    for (const id of ids) {
+      const put = await fetch(`${base}/_edge/admin/containers/${id}`, {
+        method: "PUT",
+        headers: { ...auth, "Content-Type": "application/json" },
+        body: JSON.stringify({
+          containerId: id,
+          version: 1,
+          upstream: `https://sgtm.${id}.example`,
+          publicHosts: [`ss.${id}.example`],
+          loaderToken: `lt_${id.replace("-", "_")}`,
+          gtmId: "GTM-DEMO01",
+        }),
+      });
+      if (put.status !== 202) throw new Error(`PUT ${id}: ${put.status} ${await put.text()}`);
     }
-    expect(errors.filter((e) => !e.includes("404"))).toEqual([]);
-    // Not copied to docs/ while this build lists no containers.
-    await shoot(page, "containers-desktop", false);
+    const now = Date.now();
+    const records = ids.flatMap((id, i) =>
+      Array.from({ length: FAILING.includes(id) ? 30 : 1 + (i % 7) }, (_, k) => ({
+        kind: "access",
+        ts: now - 60_000 - k * 1000,
+        requestId: `${id}-${k}`,
+        containerId: id,
+        host: `ss.${id}.example`,
+        method: "GET",
+        pathClass: "passthrough",
+        path: "/g/collect",
+        status: FAILING.includes(id) ? 502 : 200,
+        upstreamStatus: FAILING.includes(id) ? null : 200,
+        durationMs: 20,
+        country: "DE",
+        cookieRewrites: 0,
+        bot: null,
+        reason: FAILING.includes(id) ? "upstream_unreachable" : null,
+      })),
+    );
+    const queue = await mf.getQueueProducer("LOG_QUEUE", "qaxal-control");
+    for (const batch of sendBatches(packRecords(records as LogRecord[]), (message) => message.bytes)) {
+      await queue.sendBatch(batch.map(({ body }) => ({ body })));
+    }
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const fleet = (await (await fetch(`${base}/_edge/admin/fleet?since=15m&limit=1&sort=upstream`, { headers: auth })).json()) as Fleet;
+      if (fleet.ids.length === 101 && fleet.platform.topErrors.filter((t) => FAILING.includes(t.containerId)).length === 2) break;
+      if (Date.now() > deadline) throw new Error(`fleet not ready: ${JSON.stringify(fleet.platform)}`);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }, 120_000);
+
+  it("desktop: every container, the two at 100 % 502 first and red with their reason, searchable", async () => {
+    const { page, errors, close } = await open(DESKTOP, "view=containers&since=1h");
+    await expect.poll(() => page.locator("#container-list tr.row").count()).toBe(50);
+    const first = await page.$$eval("#container-list tr.row", (rows) =>
+      rows.slice(0, 2).map((r) => [r.getAttribute("data-id"), r.getAttribute("data-health")]),
+    );
+    expect(first.sort()).toEqual(FAILING.map((id) => [id, "fail"]));
+    expect(await page.textContent(`#container-list tr.why[data-id="${FAILING[0]}"]`)).toContain("30× upstream_unreachable");
+    expect(await page.textContent("#containers-summary")).toMatch(/^101 containers · showing 50/);
+    await shoot(page, "fleet-desktop");
+    // The rest a page at a time, then a search narrows to one.
+    await page.click("#containers-more");
+    await expect.poll(() => page.locator("#container-list tr.row").count()).toBe(100);
+    await page.fill("#fleet-q", "ss.shop-063");
+    await page.click("#fleet-filters button[type=submit]");
+    await expect.poll(() => page.locator("#container-list tr.row").count()).toBe(1);
+    expect(errors).toEqual([]);
+    await close();
+  });
+
+  it("phone: the fleet fits the screen, the key columns stay", async () => {
+    const { page, errors, close } = await open(PHONE, "view=containers&since=1h");
+    await expect.poll(() => page.locator("#container-list tr.row").count()).toBe(50);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+    expect(await page.locator("#fleet th:visible").count()).toBe(3);
+    expect(errors).toEqual([]);
+    await shoot(page, "fleet-phone");
+    await close();
+  });
+
+  it("the all-containers overview names the containers behind the server errors, and the picker offers only real ones", async () => {
+    const { page, close } = await open(DESKTOP, "since=15m");
+    expect(await page.textContent("#errors-by")).toMatch(/^from shop-0(17|63) \(100\.0 %\), shop-0(17|63) \(100\.0 %\)/);
+    expect(await page.locator("#container option").count()).toBe(102);
     await close();
   });
 });

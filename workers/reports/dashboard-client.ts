@@ -1,5 +1,6 @@
 // The dashboard's browser script (served inline with the page's CSP nonce; no libraries, no CDN). Three views:
-// overview (GET /_edge/admin/report), logs (GET /_edge/admin/logs) and containers (GET /_edge/admin/containers).
+// overview (GET /_edge/admin/report), logs (GET /_edge/admin/logs) and containers (GET /_edge/admin/fleet).
+// The container picker offers only the containers the fleet names, so a typo cannot show an empty report.
 // The token lives in sessionStorage and is sent only as an Authorization header to the same origin.
 export const DASHBOARD_CLIENT = `
 "use strict";
@@ -13,7 +14,7 @@ var STATUS = {
 };
 var $ = function (id) { return document.getElementById(id); };
 var TOKEN_KEY = "qaxal-admin-token";
-var state = { view: "overview", report: null, logsCursor: null, containersNext: null };
+var state = { view: "overview", report: null, logsCursor: null, containersNext: null, ids: null, wanted: null };
 
 function h(tag, props, children) {
   var node = document.createElement(tag);
@@ -169,6 +170,7 @@ function renderOverview(report) {
   delta("delta-requests", total, p && p.requests);
   $("kpi-errors").textContent = pct(errorShare);
   delta("delta-errors", report.requests.errors, p && p.errors, true);
+  $("errors-by").textContent = "";
   $("kpi-latency").textContent = report.latencyMs.p50 === null ? "–" : num(report.latencyMs.p50) + " / " + ms(report.latencyMs.p95);
   delta("delta-latency", report.latencyMs.p95, p && p.latencyP95, true);
   $("kpi-rewrites").textContent = num(report.cookieKeeper.rewrites);
@@ -216,10 +218,19 @@ function renderOverview(report) {
 }
 async function loadOverview() {
   var params = new URLSearchParams({ since: $("since").value });
-  var container = $("container").value.trim();
+  var container = $("container").value;
   if (container) params.set("container", container);
   renderOverview(await apiJson("/_edge/admin/report?" + params));
-  await Promise.all([loadAlerts(container), loadHostnames(container)]);
+  await Promise.all([loadAlerts(container), loadHostnames(container), container ? null : loadErrorsBy()]);
+}
+// Which containers the platform's server errors come from: "shop7 (92.0 %), shop3 (4.0 %)", each with its own share.
+async function loadErrorsBy() {
+  try {
+    var fleet = await apiJson("/_edge/admin/fleet?" + new URLSearchParams({ since: $("since").value, limit: "1" }));
+    $("errors-by").textContent = fleet.platform.topErrors.length ? "from " + fleet.platform.topErrors.map(function (t) { return t.containerId + " (" + pct(t.errorShare) + ")"; }).join(", ") : "";
+  } catch (error) {
+    $("errors-by").textContent = "";
+  }
 }
 // Open alerts (GET /_edge/admin/alerts) for the chosen container or all; a failure here leaves the report shown.
 async function loadAlerts(container) {
@@ -309,44 +320,65 @@ async function downloadLogs() {
   $("log-summary").textContent = "Downloaded up to 1,000 records" + (next ? "; more exist: narrow the filters or use the API's Link header to page on." : ".");
 }
 
-// ---------- containers ----------
-function health(status) {
-  if (!status) return ["gone", "unknown"];
-  if (status.deleted) return ["gone", "deleted"];
-  if (status.lastError) return ["fail", "failing"];
-  if (!status.inSync) return ["busy", "updating"];
-  return ["ok", "live"];
+// ---------- containers (the fleet) ----------
+var HEALTH_WORDS = { fail: "failing", warn: "check", ok: "fine", idle: "quiet", gone: "deleted" };
+var SYNC_WORDS = { live: "live", updating: "updating", failing: "not going live", deleted: "deleted" };
+function ago(iso) {
+  if (!iso) return "–";
+  var s = Math.max(0, Math.round((Date.now() - new Date(iso)) / 1000));
+  return s < 90 ? s + " s ago" : s < 5400 ? Math.round(s / 60) + " min ago" : s < 172800 ? Math.round(s / 3600) + " h ago" : Math.round(s / 86400) + " days ago";
 }
-function containerCard(c) {
-  var st = c.status, hl = health(st);
-  var hosts = (c.hosts || []).concat(c.infraHosts || [], c.publicHosts || []);
-  var details = h("dl", {}, [
-    h("dt", { text: "version" }), h("dd", { text: st ? (st.appliedVersion === st.desiredVersion ? "v" + st.appliedVersion : "v" + st.appliedVersion + " live, v" + st.desiredVersion + " on its way") : "–" }),
-    h("dt", { text: "hosts" }), h("dd", { text: hosts.join(", ") || "–" }),
-    h("dt", { text: "updated" }), h("dd", { text: st ? new Date(st.updatedAt).toLocaleString("en-GB") : "–" })
-  ]);
-  if (st && st.lastError) details.append(h("dt", { text: "problem" }), h("dd", { text: st.lastError }));
-  var open = h("button", { class: "link", type: "button", text: "Show its traffic →" });
-  open.addEventListener("click", function () { $("container").value = c.containerId; show("overview"); });
-  return h("section", { class: "card" }, [h("h2", {}, [h("span", { text: c.containerId }), h("span", { class: "badge " + hl[0], text: hl[1] })]), details, open]);
+function fleetRows(c) {
+  var cells = [
+    h("td", { class: "name" }, [h("span", { text: c.containerId }), h("span", { class: "badge " + c.health, text: HEALTH_WORDS[c.health] })]),
+    h("td", { text: num(c.requests) }),
+    h("td", { class: "num-5xx", text: pct(c.errorShare) }),
+    h("td", { class: "wide-only", text: num(c.upstreamErrors) }),
+    h("td", { class: "wide-only", text: ago(c.lastSeen) }),
+    h("td", { class: "wide-only", text: c.sync ? SYNC_WORDS[c.sync] + (c.appliedVersion ? " · v" + c.appliedVersion : "") : "–" }),
+    h("td", { class: "wide-only", text: c.domains.total ? c.domains.live + " of " + c.domains.total + " live" : "–" }),
+    h("td", { class: "wide-only", text: c.alerts.length ? String(c.alerts.length) : "–" })
+  ];
+  var row = h("tr", { class: "row", "data-health": c.health, "data-id": c.containerId }, cells);
+  row.addEventListener("click", function () { $("container").value = c.containerId; show("overview"); });
+  var rows = [row];
+  var why = c.why.concat(c.reasons.map(function (r) { return r.count + "× " + r.reason; }));
+  if (why.length) rows.push(h("tr", { class: "why", "data-id": c.containerId }, [h("td", { colspan: "8", text: why.join(" · ") })]));
+  return rows;
 }
 async function loadContainers(more) {
-  var params = new URLSearchParams({ limit: "50" });
+  var params = new URLSearchParams({ since: $("since").value, sort: $("fleet-sort").value, limit: "50" });
+  if ($("fleet-q").value.trim()) params.set("q", $("fleet-q").value.trim());
   if (more && state.containersNext) params.set("cursor", state.containersNext);
-  var page;
-  try {
-    page = await apiJson("/_edge/admin/containers?" + params);
-  } catch (error) {
-    if (error.status === 404) { $("container-list").replaceChildren(h("p", { class: "empty", text: "This edge has no container list endpoint yet." })); return; }
-    throw error;
+  var fleet = await apiJson("/_edge/admin/fleet?" + params);
+  var body = $("container-list");
+  if (!more) body.replaceChildren();
+  fleet.containers.forEach(function (c) { fleetRows(c).forEach(function (r) { body.appendChild(r); }); });
+  document.querySelectorAll("#fleet th[data-sort]").forEach(function (th) {
+    if (th.dataset.sort === $("fleet-sort").value) th.setAttribute("aria-sort", "descending"); else th.removeAttribute("aria-sort");
+  });
+  state.containersNext = fleet.next;
+  $("containers-more").hidden = !fleet.next;
+  var shown = body.querySelectorAll("tr.row").length, p = fleet.platform;
+  $("containers-summary").textContent = fleet.total
+    ? fleet.total.toLocaleString("en-US") + (fleet.total === 1 ? " container" : " containers") + (fleet.total < fleet.ids.length ? " match" : "") + " · showing " + shown +
+      " · all together " + num(p.requests) + " requests, " + pct(p.errorShare) + " server errors" + (fleet.truncated ? " (newest part of the period)" : "")
+    : fleet.ids.length ? "No container matches." : "No containers yet.";
+}
+// The picker's choices: every container the caller may read (the fleet's names), loaded once per sign-in.
+async function loadIds() {
+  if (state.ids) return;
+  var fleet = await apiJson("/_edge/admin/fleet?since=15m&limit=1&sort=name");
+  state.ids = fleet.ids;
+  var picker = $("container");
+  picker.replaceChildren(h("option", { value: "", text: "all containers" }));
+  fleet.ids.forEach(function (id) { picker.appendChild(h("option", { value: id, text: id })); });
+  if (state.wanted !== null) {
+    var wanted = state.wanted;
+    state.wanted = null;
+    if (fleet.ids.indexOf(wanted) === -1) throw new Error("there is no container named \u201c" + wanted + "\u201d that this key may read");
+    picker.value = wanted;
   }
-  if (!more) $("container-list").replaceChildren();
-  page.containers.forEach(function (c) { $("container-list").appendChild(containerCard(c)); });
-  state.containersNext = page.next || page.cursor || null;
-  $("containers-more").hidden = !state.containersNext;
-  var counts = {};
-  Array.prototype.forEach.call(document.querySelectorAll("#container-list .badge"), function (b) { counts[b.textContent] = (counts[b.textContent] || 0) + 1; });
-  $("containers-summary").textContent = Object.keys(counts).map(function (k) { return counts[k] + " " + k; }).join(" · ") || "No containers yet.";
 }
 
 // ---------- views, token, events ----------
@@ -357,6 +389,7 @@ async function run(work) {
   document.body.dataset.state = "loading";
   $("status").textContent = "Loading…";
   try {
+    await loadIds();
     await work();
     $("status").textContent = "";
     document.body.dataset.state = "ready";
@@ -375,7 +408,7 @@ function show(view) {
 
 var fragment = new URLSearchParams(location.hash.slice(1));
 if (fragment.get("token")) sessionStorage.setItem(TOKEN_KEY, fragment.get("token"));
-if (fragment.get("container")) $("container").value = fragment.get("container");
+if (fragment.get("container")) state.wanted = fragment.get("container");
 if (fragment.get("since")) $("since").value = fragment.get("since");
 // The token must not stay in the address bar (history, screenshots, shoulder-surfing).
 if (location.hash) history.replaceState(null, "", location.pathname + location.search);
@@ -386,7 +419,12 @@ $("controls").addEventListener("submit", function (event) {
   $("token").value = "";
   show(state.view);
 });
-$("sign-out").addEventListener("click", function () { sessionStorage.removeItem(TOKEN_KEY); show(state.view); });
+$("sign-out").addEventListener("click", function () { sessionStorage.removeItem(TOKEN_KEY); state.ids = null; show(state.view); });
+$("fleet-filters").addEventListener("submit", function (event) { event.preventDefault(); run(function () { return loadContainers(false); }); });
+$("fleet-sort").addEventListener("change", function () { run(function () { return loadContainers(false); }); });
+document.querySelectorAll("#fleet th[data-sort]").forEach(function (th) {
+  th.addEventListener("click", function () { $("fleet-sort").value = th.dataset.sort; run(function () { return loadContainers(false); }); });
+});
 document.querySelectorAll("nav button").forEach(function (b) { b.addEventListener("click", function () { show(b.dataset.target); }); });
 $("log-filters").addEventListener("submit", function (event) { event.preventDefault(); run(function () { return loadLogs(false); }); });
 $("log-more").addEventListener("click", function () { run(function () { return loadLogs(true); }); });

@@ -1,5 +1,5 @@
 // GET /_edge/admin/dashboard: a self-contained page (no CDN, inline SVG and HTML charts) with three views: overview
-// (the report), logs (the logs search) and containers (the container list with health). The page holds no data
+// (the report), logs (the logs search) and containers (the fleet: every container's traffic, sync and alerts). The page holds no data
 // and no secret, so it is served without the bearer token. The operator's token (or an API key) reaches it in the
 // URL fragment (`#token=…`, never sent to any server, so never in a log or a Referer) or through the form; it is
 // kept in sessionStorage, removed from the address bar, and sent only as an Authorization header to the API on
@@ -21,7 +21,7 @@ interface Figure {
 
 /** One key figure: title, value, change against the previous period, and what it means in plain words. */
 function kpi({ id, title, explain, hidden }: Figure): string {
-  return `<section class="kpi" id="${id}-card"${hidden ? " hidden" : ""}><h2>${title}</h2><b id="${id}">–</b><span class="delta" id="${id.replace("kpi-", "delta-")}"></span><p class="explain">${explain}</p></section>`;
+  return `<section class="kpi" id="${id}-card"${hidden ? " hidden" : ""}><h2>${title}</h2><b id="${id}">–</b><span class="delta" id="${id.replace("kpi-", "delta-")}"></span>${id === "kpi-errors" ? '<span id="errors-by"></span>' : ""}<p class="explain">${explain}</p></section>`;
 }
 
 /** One bar chart, drawn into the element `id` by the page's script. */
@@ -62,9 +62,14 @@ const LOGS = `
 
 const CONTAINERS = `
 <div data-view="containers">
-<p class="explain">Every container (one per customer setup) and whether its latest settings are live: <b>live</b> means live traffic uses the newest version, <b>updating</b> that a change is on its way (seconds), <b>failing</b> that the edge keeps retrying and says why.</p>
+<p class="explain">Every container (one per customer setup), worst first. <b>failing</b>: many of its requests fail (over its alert threshold), its newest settings cannot go live, or an error alert is open; <b>check</b>: some errors, a change on its way, a domain not live yet or another alert; <b>fine</b>: traffic answered, settings live; <b>quiet</b>: no requests in the period. Click a row for its traffic.</p>
+<form id="fleet-filters">
+  <input id="fleet-q" type="search" placeholder="search name or domain" aria-label="search containers">
+  <select id="fleet-sort" aria-label="sort by"><option value="health">worst first</option><option value="errors">server error share</option><option value="requests">most requests</option><option value="upstream">upstream errors</option><option value="lastSeen">last seen</option><option value="name">name</option></select>
+  <button class="primary" type="submit">Search</button>
+</form>
 <div id="containers-summary" class="explain"></div>
-<div class="containers" id="container-list"></div>
+<div class="card scroll"><table id="fleet"><thead><tr><th data-sort="name">container</th><th data-sort="requests">requests</th><th data-sort="errors">5xx</th><th data-sort="upstream" class="wide-only">upstream errors</th><th data-sort="lastSeen" class="wide-only">last seen</th><th class="wide-only">settings</th><th class="wide-only">domains</th><th class="wide-only">alerts</th></tr></thead><tbody id="container-list"></tbody></table></div>
 <button type="button" id="containers-more" class="link" hidden>More containers</button>
 </div>`;
 
@@ -86,7 +91,7 @@ export function dashboardPage(nonce: string): string {
 </header>
 <form id="controls">
   <span id="token-row" hidden><input id="token" type="password" placeholder="admin token or API key" autocomplete="off" aria-label="admin token or API key"></span>
-  <input id="container" placeholder="container (all)" aria-label="container">
+  <select id="container" aria-label="container"><option value="">all containers</option></select>
   <select id="since" aria-label="period">
     <option value="15m">last 15 minutes</option><option value="1h">last hour</option><option value="6h">last 6 hours</option>
     <option value="24h" selected>last 24 hours</option><option value="7d">last 7 days</option>

@@ -54,14 +54,17 @@ th { text-align: left; font-weight: 600; color: #495057; border-bottom: 1px soli
 td { padding: 5px 4px; border-top: 1px solid #f1f3f5; white-space: nowrap; font-variant-numeric: tabular-nums; }
 td.path { white-space: normal; word-break: break-all; min-width: 8em; }
 .badge { display: inline-block; padding: 2px 8px; border-radius: 10px; font-size: 0.78rem; font-weight: 600; }
-.badge.ok { background: #d3f9d8; color: #2b8a3e; } .badge.busy { background: #fff3bf; color: #e67700; }
-.badge.fail { background: #ffe3e3; color: #c92a2a; } .badge.gone { background: #e9ecef; color: #495057; }
-.containers { display: grid; grid-template-columns: repeat(auto-fill, minmax(280px, 1fr)); gap: 10px; }
-.containers .card h2 { display: flex; justify-content: space-between; gap: 8px; align-items: center; }
-.containers dl { display: grid; grid-template-columns: auto 1fr; gap: 2px 10px; font-size: 0.85rem; margin: 6px 0; }
-.containers dt { color: #5c636a; } .containers dd { margin: 0; word-break: break-all; }
+.badge.ok { background: #d3f9d8; color: #2b8a3e; } .badge.warn { background: #fff3bf; color: #e67700; }
+.badge.fail { background: #ffe3e3; color: #c92a2a; } .badge.gone, .badge.idle { background: #e9ecef; color: #495057; }
+#fleet-filters { display: flex; flex-wrap: wrap; gap: 8px; margin: 8px 0; } #fleet-q { flex: 1 1 200px; }
+#fleet th[data-sort] { cursor: pointer; } #fleet th[aria-sort] { color: #1c7ed6; }
+#fleet tbody tr.row { cursor: pointer; } #fleet tbody tr.row:hover { background: #f8f9fa; }
+#fleet td.name { white-space: normal; word-break: break-all; } #fleet td.name .badge { margin-left: 6px; }
+#fleet tr.why td { border-top: 0; padding-top: 0; color: #5c636a; font-size: 0.8rem; white-space: normal; }
+#fleet tr[data-health="fail"] td.num-5xx { color: #c92a2a; font-weight: 600; }
+#errors-by { display: block; font-size: 0.8rem; color: #c92a2a; margin-top: 2px; }
 @media (max-width: 600px) { .wide-only { display: none; } }
-body[data-show=containers] #since, body[data-show=containers] #container { display: none; }
+body[data-show=containers] #container { display: none; }
 [data-view] { display: none; }
 body[data-show=overview] [data-view=overview], body[data-show=logs] [data-view=logs], body[data-show=containers] [data-view=containers] { display: block; }
 `;
