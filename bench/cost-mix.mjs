@@ -30,6 +30,9 @@ export const MIX = {
   // Returning sessions that bring a new value of another kept cookie (a new _fbp after an ad click): their first
   // /boot reads the vault and writes the backup.
   changedCookieShare: 0.1,
+  // Sessions a returning visitor has per month: the first after its backup turned 30 days old reads and rewrites it
+  // (the vault's refresh, so a loyal visitor's entry never reaches its 400-day expiry).
+  returningSessionsPerMonth: 4,
   // Visitor countries (request.cf.country), which the access records and Analytics Engine points carry.
   countries: [
     ["DE", 0.5],

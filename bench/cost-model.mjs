@@ -35,14 +35,17 @@ const HIT_RULES = {
   "boot-first-backup": { kvRead: { COOKIE_VAULT: 1 }, kvWrite: { COOKIE_VAULT: 1 } },
   "boot-unchanged": { kvRead: { COOKIE_VAULT: 1 } },
   "boot-changed": { kvRead: { COOKIE_VAULT: 1 }, kvWrite: { COOKIE_VAULT: 1 } },
+  // POST /boot whose marker is due for the vault's 30-day refresh (VAULT_REFRESH_SECONDS): read, and rewritten.
+  "boot-refresh": { kvRead: { COOKIE_VAULT: 1 }, kvWrite: { COOKIE_VAULT: 1 } },
 };
 
 /**
- * KV keys an isolate reads for a public host once its cache entries expired: ROUTING_MAP and SITE_REGISTRY (read
- * together), EDGE_CONFIG, and LOADER_TOKEN_MAP for the loader script.
+ * The config entries a hit needs and the KV reads each costs when neither the isolate nor the location holds it
+ * (workers/shared/location-cache.ts): the host (ROUTING_MAP and SITE_REGISTRY, read together), the container's
+ * config (EDGE_CONFIG), and for the loader script the token (LOADER_TOKEN_MAP).
  */
-const HOST_KEYS = ["ROUTING_MAP", "SITE_REGISTRY", "EDGE_CONFIG"];
-const TOKEN_KEYS = ["LOADER_TOKEN_MAP"];
+const ENTRIES = { host: ["ROUTING_MAP", "SITE_REGISTRY"], config: ["EDGE_CONFIG"], token: ["LOADER_TOKEN_MAP"] };
+const entriesOf = (hit) => (hit.kind === "script" ? ["host", "config", "token"] : ["host", "config"]);
 
 /**
  * Expected hits of each kind per session of `mix` (bench/cost-mix.mjs). `cookieRestoration: false` prices containers
@@ -63,13 +66,17 @@ export function hitsPerSession(mix) {
   // Which of them write: a returning session's first, when another kept cookie changed (changedCookieShare); before
   // the marker, GA4's session cookie made every one of them write.
   const changed = !mix.backupMarker && mix.ga4SessionCookie ? later : returning * mix.changedCookieShare;
+  // A returning session whose backup is 30 days old rewrites it (one in `returningSessionsPerMonth`), unless it
+  // writes anyway.
+  const refresh = mix.backupMarker ? (returning * (1 - mix.changedCookieShare)) / Math.max(1, mix.returningSessionsPerMonth ?? 1) : 0;
   return {
     ...common,
     "boot-new": mix.newVisitorShare,
     "boot-first-backup": firstBackup,
     "boot-changed": changed,
+    ...(refresh > 0 ? { "boot-refresh": refresh } : {}),
     // The rest show what the backup holds: the marker spares their read (before it, each read the vault).
-    [mix.backupMarker ? "boot-marked" : "boot-unchanged"]: later - changed,
+    [mix.backupMarker ? "boot-marked" : "boot-unchanged"]: later - changed - refresh,
   };
 }
 
@@ -185,17 +192,38 @@ export function operationsFor(hits, settings, recordBytes, history = []) {
   let detectionRecords = 0;
   const byIsolate = new Map();
   const isolateOf = (id) => {
-    if (!byIsolate.has(id)) byIsolate.set(id, { records: [], loaded: {} });
+    if (!byIsolate.has(id)) byIsolate.set(id, { records: [], loaded: new Map() });
     return byIsolate.get(id);
   };
-  // Config caches: a key is read again on the first hit after its TTL ran out.
+  // Config caches. An isolate keeps an entry configTtlMs from the request that resolved it; past that it asks its
+  // location, which keeps the entry locationTtlMs from the KV read that filled it, unless a change of the container
+  // purged it since (`changes`: container → ascending change times). Without locationTtlMs, KV stands behind the
+  // isolate directly. `warm` = (location, entry) → load time, a location's state when the stream starts.
+  const locations = new Map();
+  const locationOf = (id) => {
+    if (!locations.has(id)) locations.set(id, new Map(settings.warm?.get(id) ?? []));
+    return locations.get(id);
+  };
+  const purgedSince = (container, since, t) => (settings.changes?.get(container) ?? []).some((c) => c > since && c <= t);
   const loadConfig = (isolate, hit, count) => {
-    for (const ns of hit.kind === "script" ? [...HOST_KEYS, ...TOKEN_KEYS] : HOST_KEYS) {
-      const key = `${hit.container ?? ""}|${ns}`;
-      if (isolate.loaded[key] === undefined || hit.t - isolate.loaded[key] >= settings.configTtlMs) {
-        isolate.loaded[key] = hit.t;
-        if (count) add(kvRead, ns, 1);
+    const container = hit.container ?? "";
+    for (const entry of entriesOf(hit)) {
+      const key = `${container}|${entry}`;
+      const kept = isolate.loaded.get(key);
+      if (kept !== undefined && hit.t - kept < settings.configTtlMs) continue;
+      isolate.loaded.set(key, hit.t);
+      if (settings.locationTtlMs) {
+        const location = locationOf(hit.location ?? 0);
+        const loaded = location.get(key);
+        if (
+          loaded !== undefined &&
+          hit.t - loaded < settings.locationTtlMs &&
+          !(entry === "config" && purgedSince(container, loaded, hit.t))
+        )
+          continue;
+        location.set(key, hit.t);
       }
+      if (count) for (const ns of ENTRIES[entry]) add(kvRead, ns, 1);
     }
   };
   for (const hit of history) loadConfig(isolateOf(hit.isolate), hit, false);
@@ -233,7 +261,8 @@ export function operationsFor(hits, settings, recordBytes, history = []) {
   }
   const units = messages.reduce((sum, m) => sum + queueUnits(m.bytes), 0);
   const batches = simulateConsumerBatches(messages, { maxBatch: settings.consumerBatch, timeoutMs: settings.consumerTimeoutMs });
-  const accessPoints = batches.reduce((sum, b) => sum + pointsOf(b), 0) - detectionRecords;
+  const pointsPerBatch = batches.map(pointsOf);
+  const accessPoints = pointsPerBatch.reduce((a, b) => a + b, 0) - detectionRecords;
   return {
     hits: hits.length,
     workerRequests: hits.length + batches.length,
@@ -251,6 +280,7 @@ export function operationsFor(hits, settings, recordBytes, history = []) {
     // ACCESS_ANALYTICS aggregates per consumer batch, and one SESSION_ANALYTICS point per detection record.
     analyticsPoints: accessPoints + detectionRecords,
     accessPoints,
+    maxPoints: Math.max(0, ...pointsPerBatch),
     durableObjectRequests: 0,
   };
 }
@@ -266,22 +296,99 @@ export function pick(random, weighted) {
   return weighted.at(-1)[0];
 }
 
+/** Traffic shares of `n` containers under Zipf's law with exponent `s` (the first container the busiest). */
+export function zipfShares(n, s = 1) {
+  const weights = Array.from({ length: n }, (_, i) => 1 / (i + 1) ** s);
+  const total = weights.reduce((a, b) => a + b, 0);
+  return weights.map((w) => w / total);
+}
+
+/** Draws an index from cumulative shares with `random`. */
+function drawIndex(random, cumulative) {
+  const r = random() * cumulative.at(-1);
+  let lo = 0;
+  let hi = cumulative.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (cumulative[mid] > r) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+function cumulate(shares) {
+  let total = 0;
+  return shares.map((w) => {
+    total += w;
+    return total;
+  });
+}
+
 /**
- * A synthetic stream: `count` hits at `rate` hits/s platform-wide, Poisson arrivals, spread evenly over `isolates`
- * isolates (even spread is the worst case for batching at a given isolate count), kinds drawn from the mix.
+ * A synthetic stream: `count` hits at `rate` hits/s platform-wide, Poisson arrivals, kinds and countries drawn from
+ * the mix. Each hit goes to a container `c<i>` with a Zipf share of the traffic, to one of `locations` locations
+ * (evenly: the worst case for caches and batching at a given count) and to one of that location's `isolates`.
  */
-export function syntheticHits({ count, rate, isolates, mix, seed = 1 }) {
+export function syntheticHits({ count, rate, containers = 1, locations = 1, isolates = 1, zipf = 1, mix, seed = 1 }) {
   const random = seededRandom(seed);
-  const perSession = hitsPerSession(mix);
-  const kinds = Object.entries(perSession);
+  const kinds = Object.entries(hitsPerSession(mix));
+  const containerShares = cumulate(zipfShares(containers, zipf));
   const hits = [];
   let t = Date.UTC(2026, 0, 5, 0, 0, 0);
   for (let i = 0; i < count; i++) {
     t += (-Math.log(1 - random()) * 1000) / rate;
     const kind = pick(random, kinds);
-    hits.push({ kind, t: Math.floor(t), isolate: Math.floor(random() * isolates), country: pick(random, mix.countries) });
+    const location = Math.floor(random() * locations);
+    hits.push({
+      kind,
+      t: Math.floor(t),
+      container: `c${drawIndex(random, containerShares)}`,
+      location,
+      isolate: `${location}/${Math.floor(random() * isolates)}`,
+      country: pick(random, mix.countries),
+    });
   }
   return hits;
+}
+
+/**
+ * The locations' config caches in their steady state when a stream of syntheticHits starts at `t0`: an entry that
+ * a location sees requested at λ per ms is, at a random moment, alive with probability T / (T + 1/λ) (T the
+ * location lifetime; after it expires the next request reloads it), and then of a uniform age below T.
+ */
+export function steadyLocations({ t0, rate, containers, locations, zipf = 1, mix, locationTtlMs, seed = 7 }) {
+  const random = seededRandom(seed);
+  const perSession = hitsPerSession(mix);
+  const scriptShare = perSession.script / Object.values(perSession).reduce((a, b) => a + b, 0);
+  const shares = zipfShares(containers, zipf);
+  const warm = new Map();
+  for (let location = 0; location < locations; location++) {
+    const entries = [];
+    shares.forEach((share, c) => {
+      for (const entry of ["host", "config", "token"]) {
+        const perMs = ((rate * share) / locations / 1000) * (entry === "token" ? scriptShare : 1);
+        if (random() < locationTtlMs / (locationTtlMs + 1 / perMs)) entries.push([`c${c}|${entry}`, t0 - random() * locationTtlMs]);
+      }
+    });
+    warm.set(location, entries);
+  }
+  return warm;
+}
+
+/** Config changes as Poisson arrivals of `perDay` per container between `from` and `to` (ms): container → times. */
+export function configChanges({ containers, perDay, from, to, seed = 9 }) {
+  const random = seededRandom(seed);
+  const changes = new Map();
+  for (let c = 0; c < containers; c++) {
+    const times = [];
+    for (let t = from; perDay > 0; ) {
+      t += (-Math.log(1 - random()) * 86_400_000) / perDay;
+      if (t > to) break;
+      times.push(t);
+    }
+    changes.set(`c${c}`, times);
+  }
+  return changes;
 }
 
 /**
@@ -309,19 +416,27 @@ export function bill(ops, cpuMsPerHit, prices) {
   const sum = (o) => Object.values(o).reduce((a, b) => a + b, 0);
   const perMillion = (n, price) => (n / 1e6) * price;
   const queueOps = sum(ops.queueOperations);
+  const extra = ops.extra ?? {};
   const lines = {
-    "Workers requests": perMillion(ops.workerRequests, prices.workers.requestsPerMillion),
+    "Workers requests": perMillion(ops.workerRequests + (extra.cronRuns ?? 0), prices.workers.requestsPerMillion),
     "Workers CPU": perMillion(ops.hits * cpuMsPerHit, prices.workers.cpuMsPerMillion),
     "Queues operations": perMillion(queueOps, prices.queues.operationsPerMillion),
     "KV reads": perMillion(sum(ops.kvRead), prices.kv.readsPerMillion),
     "KV writes": perMillion(sum(ops.kvWrite), prices.kv.writesPerMillion),
-    "Durable Object requests": perMillion(ops.durableObjectRequests, prices.durableObjects.requestsPerMillion),
+    "KV storage": (extra.kvGbMonths ?? 0) * prices.kv.storageGbMonth,
+    "Durable Object requests": perMillion(
+      ops.durableObjectRequests + (extra.durableObjectRequests ?? 0),
+      prices.durableObjects.requestsPerMillion,
+    ),
     "Durable Object SQLite rows":
       perMillion(ops.durableObjectRowsRead ?? 0, prices.durableObjects.sqliteRowsReadPerMillion) +
       perMillion(ops.durableObjectRowsWritten ?? 0, prices.durableObjects.sqliteRowsWrittenPerMillion),
-    "R2 Class A": perMillion(ops.r2.classA, prices.r2.classAPerMillion),
+    "R2 Class A": perMillion(ops.r2.classA + (extra.r2ClassA ?? 0), prices.r2.classAPerMillion),
     "R2 Class B": perMillion(ops.r2.classB, prices.r2.classBPerMillion),
+    "R2 storage": (extra.r2GbMonths ?? 0) * prices.r2.storageGbMonth,
     "Analytics Engine points": perMillion(ops.analyticsPoints, prices.analyticsEngine.pointsPerMillion),
+    "Analytics Engine queries": perMillion(extra.aeQueries ?? 0, prices.analyticsEngine.readQueriesPerMillion),
+    "Workers Logs events": perMillion(extra.logEvents ?? 0, prices.workersLogs.eventsPerMillion),
   };
   return { lines, total: sum(lines), queueOps };
 }

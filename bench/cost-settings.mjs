@@ -16,6 +16,8 @@ export function modelSettings(vars = {}) {
   return {
     windowMs: value("LOG_WINDOW_MS"),
     configTtlMs: value("CONFIG_CACHE_TTL_MS"),
+    // The per-location config cache (workers/shared/location-cache.ts); none before it existed.
+    locationTtlMs: value("LOCATION_CACHE_TTL_MS") || undefined,
     consumerBatch: consumer.max_batch_size,
     consumerTimeoutMs: consumer.max_batch_timeout * 1000,
     ...PACKING,
@@ -25,5 +27,6 @@ export function modelSettings(vars = {}) {
 /** The edge's production vars the model depends on, to run the local platform with. */
 export function productionVars() {
   const { vars } = unstable_readConfig({ config: join(ROOT, "wrangler.jsonc") });
-  return { LOG_WINDOW_MS: vars.LOG_WINDOW_MS, CONFIG_CACHE_TTL_MS: vars.CONFIG_CACHE_TTL_MS };
+  const names = ["LOG_WINDOW_MS", "CONFIG_CACHE_TTL_MS", "LOCATION_CACHE_TTL_MS"];
+  return Object.fromEntries(names.filter((name) => vars[name] !== undefined).map((name) => [name, vars[name]]));
 }

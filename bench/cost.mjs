@@ -1,338 +1,291 @@
-// npm run cost: what a million hits cost on Cloudflare, from a local run of the real Workers.
+// npm run cost: what a million hits cost on Cloudflare, for an agency's fleet, from a local run of the real Workers.
 //
-// 1. Both Workers as deployed (edge + control, wrangler's bundles and configs, production LOG_WINDOW_MS and
-//    CONFIG_CACHE_TTL_MS) run on miniflare with counters on every binding (bench/lib/binding-spies.ts).
-// 2. At each rate (1, 10, 100, 1,000 hits/s) visitor sessions of the mix (bench/cost-mix.mjs) are sent for a while,
-//    the log queue is drained, and the spies' counts are compared with what the cost model (bench/cost-model.mjs)
-//    predicts for exactly those hits at the times they were answered.
-// 3. The model then prices a million hits at each rate with bench/prices.json. Miniflare is one isolate; the model
-//    spreads the platform-wide rate over N isolates (each sees rate/N) to show what batching gives when Cloudflare
-//    runs the edge in several places at once.
-// CPU is the only measured input the model cannot derive: the workerd process's CPU time during the run divided by
-// its hits, an upper bound (it includes workerd's HTTP handling, the local KV/R2/Queues simulators and the consumer).
-//
-// Options (environment): COST_SCALE=0.3 shortens every run (default 1), COST_RATES=1,10 picks rates.
+// 1. Both Workers as deployed (wrangler's bundles and configs, production log window and config cache lifetimes) run
+//    on miniflare with counters on every binding (bench/lib/binding-spies.ts). Visitor sessions of the mix
+//    (bench/cost-mix.mjs) are sent over several demo containers; the spies' counts are compared with what the cost
+//    model (bench/cost-model.mjs) predicts for exactly those hits. The run gives the two measured inputs: CPU per hit
+//    and the sizes of records and backups.
+// 2. The model then prices a million hits of the fleet given on the command line: containers with a Zipf share of the
+//    traffic, spread over locations and isolates, each location's config cache in its steady state, config changes,
+//    plus what no hit makes: storage, Cron Triggers and alarms, Workers Logs events.
+// `npm run cost -- --help` lists the inputs.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { parseArgs } from "node:util";
 import { ROOT } from "../scripts/platform.mjs";
 import { MIX } from "./cost-mix.mjs";
-import { bill, hitsPerSession, operationsFor, syntheticHits, vaultInDurableObject } from "./cost-model.mjs";
+import { bill, configChanges, hitsPerSession, operationsFor, steadyLocations, syntheticHits } from "./cost-model.mjs";
 import { modelSettings, productionVars } from "./cost-settings.mjs";
-import { aggregateKeys, aggregatePointsPerRecord, logObjects, measuredOperations, recordBytes } from "./lib/cost-measure.mjs";
+import { logObjects, measuredOperations, recordBytes } from "./lib/cost-measure.mjs";
 import { drained, startCostPlatform } from "./lib/cost-platform.mjs";
 import { createClient, makeReturningVisitors, planSessions, returningNeeded, runPlan } from "./lib/cost-traffic.mjs";
 import { seededRandom } from "./lib/seeded-random.mjs";
 
-const prices = JSON.parse(readFileSync(join(ROOT, "bench/prices.json"), "utf8"));
-const SCALE = Number(process.env.COST_SCALE ?? 1);
-const RATES = (process.env.COST_RATES ?? "1,10,100,1000").split(",").map(Number);
-/** Seconds of traffic per rate: enough windows at low rates, bounded by what 2 shared cores serve at high ones. */
-const SECONDS = { 1: 180, 10: 60, 100: 30, 1000: 10 };
-const MILLION = 1_000_000;
-const ISOLATES = [1, 2, 5, 10, 20];
+const INPUTS = {
+  containers: ["100", "containers; container i (1-based) gets a share of traffic proportional to 1 / i^zipf"],
+  zipf: ["1", "Zipf exponent of the containers' traffic shares"],
+  locations: ["50", "Cloudflare locations serving the traffic, evenly (the worst case for caches and batching)"],
+  isolates: ["2", "isolates of the edge Worker per location, evenly"],
+  rate: ["100", "hits per second, platform-wide"],
+  "changes-per-day": ["1", "config changes per container per day (each purges that config in every location)"],
+  hits: ["", "hits simulated per scenario (default: 300,000 short, 1,000,000 full)"],
+  preset: ["short", "short: a 15 s local run at 30 hits/s over 4 containers (under 3 minutes in all); full: 60 s at 60 hits/s"],
+  "no-local": [false, "skip the local run: CPU 0.8 ms per hit and the record sizes of the last run on this page"],
+  help: [false, "this text"],
+};
 
+const { values: args } = parseArgs({
+  options: Object.fromEntries(
+    Object.entries(INPUTS).map(([name, [fallback]]) => [
+      name,
+      typeof fallback === "boolean" ? { type: "boolean", default: fallback } : { type: "string", default: fallback },
+    ]),
+  ),
+});
+if (args.help) {
+  console.log("npm run cost -- [options]\n\nPrices a million hits of an agency's fleet (docs/cost.md).\n");
+  for (const [name, [fallback, what]] of Object.entries(INPUTS))
+    console.log(`  --${name}${typeof fallback === "boolean" ? "" : ` <${fallback || "n"}>`}`.padEnd(30) + what);
+  process.exit(0);
+}
+const number = (name) => {
+  const n = Number(args[name]);
+  if (!Number.isFinite(n) || n < 0) {
+    console.error(`--${name} must be a number ≥ 0 (got ${args[name]}); see --help`);
+    process.exit(2);
+  }
+  return n;
+};
+if (!["short", "full"].includes(String(args.preset))) {
+  console.error(`--preset is short or full (got ${args.preset}); see --help`);
+  process.exit(2);
+}
+const full = args.preset === "full";
+const FLEET = {
+  containers: Math.max(1, Math.round(number("containers"))),
+  zipf: number("zipf"),
+  locations: Math.max(1, Math.round(number("locations"))),
+  isolates: Math.max(1, Math.round(number("isolates"))),
+  rate: Math.max(0.01, number("rate")),
+};
+const CHANGES_PER_DAY = number("changes-per-day");
+const HITS = args.hits ? Math.round(number("hits")) : full ? 1_000_000 : 300_000;
+const LOCAL = { seconds: full ? 60 : 15, rate: full ? 60 : 30, sites: 4 };
+
+const prices = JSON.parse(readFileSync(join(ROOT, "bench/prices.json"), "utf8"));
+const MILLION = 1_000_000;
+const DAYS = 30;
 const vars = productionVars();
 const settings = modelSettings(vars);
 const fmt = (n, digits = 0) => n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const usd = (n) => `$${n.toFixed(4)}`;
 const sumOf = (o) => Object.values(o).reduce((a, b) => a + b, 0);
+const table = (header, rows) =>
+  [`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
 
-const chunk = (items, size) => Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
-
-function table(header, rows) {
-  return [`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
-}
-
-/** Measured vs model, for one run. */
-function comparison(measured, model) {
-  const rows = [];
-  const line = (name, m, p) => rows.push([name, fmt(m), fmt(p), m === p ? "=" : `${m > p ? "+" : ""}${fmt(m - p)}`]);
-  line("Worker requests (hits + consumer invocations)", measured.workerRequests, model.workerRequests);
-  line("log consumer invocations", measured.consumerInvocations, model.consumerInvocations);
-  for (const ns of new Set([...Object.keys(measured.kvRead), ...Object.keys(model.kvRead)])) {
-    line(`KV reads ${ns}`, measured.kvRead[ns] ?? 0, model.kvRead[ns] ?? 0);
-  }
-  line("KV writes", sumOf(measured.kvWrite), sumOf(model.kvWrite));
-  line("log sends (sendBatch calls)", measured.logSends, model.logSends);
-  line("LOG_QUEUE messages", measured.queueMessages, model.queueMessages);
-  line("Queues operations (write+read+delete)", sumOf(measured.queueOperations), sumOf(model.queueOperations));
-  line("R2 Class A", measured.r2.classA, model.r2.classA);
-  line("R2 Class B", measured.r2.classB, model.r2.classB);
-  line("Analytics Engine points", measured.analyticsPoints, model.analyticsPoints);
-  line("Durable Object requests", measured.durableObjectRequests, model.durableObjectRequests);
-  return table(["operation", "measured (spies)", "model", "difference"], rows);
-}
-
-// ---- the local runs ----
 console.log(
-  `cost model run ${new Date().toISOString()}: LOG_WINDOW_MS=${vars.LOG_WINDOW_MS}, CONFIG_CACHE_TTL_MS=${vars.CONFIG_CACHE_TTL_MS}, ` +
+  `cost model run ${new Date().toISOString()}: LOG_WINDOW_MS=${settings.windowMs}, log bound ${settings.flushRecords} records, ` +
+    `CONFIG_CACHE_TTL_MS=${settings.configTtlMs}, LOCATION_CACHE_TTL_MS=${settings.locationTtlMs ?? "none (no location cache)"}, ` +
     `log consumer batch ${settings.consumerBatch} / ${settings.consumerTimeoutMs / 1000} s, prices read ${prices.read}\n`,
 );
-const platform = await startCostPlatform({ vars });
-const client = createClient(platform.url);
-// Every hit the edge answered, in order: earlier hits warm the isolate's config caches for the later runs.
-const history = [];
-/** workerd's CPU seconds per second while nothing is sent: timers and the local simulators, not hits. */
-async function idleCpuPerSecond(seconds = 5) {
-  const before = platform.cpuSeconds();
-  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
-  return (platform.cpuSeconds() - before) / seconds;
-}
 
-const runs = new Map();
-const random = seededRandom(14);
-let seenObjects = new Set((await logObjects(platform.mf)).keys());
-for (const rate of RATES) {
-  const seconds = Math.max(5, Math.round((SECONDS[rate] ?? 20) * SCALE));
+// ---- 1. the local run: the real Workers against the model ----
+/** Measured in the local run (or the last run's figures with --no-local). */
+let measured = { cpuMsPerHit: 0.8, bytes: { access: 300, detection: 230 }, gzipBytesPerRecord: 40, vaultEntryBytes: 330 };
+if (!args["no-local"]) measured = await localRun();
+
+async function localRun() {
+  const platform = await startCostPlatform({ vars, sites: LOCAL.sites });
+  const client = createClient(platform.url);
+  const random = seededRandom(14);
   const warmup = [];
-  const returning = await makeReturningVisitors(client, returningNeeded({ rate, seconds, mix: MIX }), warmup, {
-    ga4: MIX.ga4SessionCookie,
-  });
-  history.push(...warmup.map((h) => ({ ...h, isolate: 0 })));
+  const perSite = Math.ceil(returningNeeded({ rate: LOCAL.rate, seconds: LOCAL.seconds, mix: MIX }) / platform.sites.length);
+  const returning = [];
+  for (const site of platform.sites)
+    returning.push(...(await makeReturningVisitors(client, perSite, warmup, { ga4: MIX.ga4SessionCookie, site })));
   await drained(platform, settings.windowMs);
-  const idle = await idleCpuPerSecond();
   await platform.resetCounts();
+  const before = new Set((await logObjects(platform.mf)).keys());
   const cpuBefore = platform.cpuSeconds();
-  const started = Date.now();
-  const hits = await runPlan(client, planSessions({ rate, seconds, mix: MIX, random, returning }));
+  const plan = planSessions({ rate: LOCAL.rate, seconds: LOCAL.seconds, mix: MIX, random, returning, sites: platform.sites });
+  const hits = await runPlan(client, plan);
   const counts = await drained(platform, settings.windowMs);
-  const cpu = platform.cpuSeconds() - cpuBefore - idle * ((Date.now() - started) / 1000);
-  const failed = hits.filter((h) => h.status >= 500).length;
+  const cpu = platform.cpuSeconds() - cpuBefore;
+  const objects = [...(await logObjects(platform.mf, { withSizes: true }))].filter(([key]) => !before.has(key));
+  const records = objects.flatMap(([, o]) => o.lines);
+  const bytes = recordBytes(records);
+  const gzipBytesPerRecord = objects.reduce((s, [, o]) => s + o.size, 0) / Math.max(1, records.length);
+  const vault = await platform.mf.getKVNamespace("COOKIE_VAULT", "qaxal-edge");
+  const { keys } = await vault.list();
+  const sizes = await Promise.all(keys.slice(0, 200).map(async ({ name }) => name.length + ((await vault.get(name)) ?? "").length));
+  const vaultEntryBytes = sizes.reduce((a, b) => a + b, 0) / Math.max(1, sizes.length);
+  client.close();
+  await platform.stop();
 
-  const objects = await logObjects(platform.mf);
-  const records = [...objects].filter(([key]) => !seenObjects.has(key)).map(([, lines]) => lines);
-  seenObjects = new Set(objects.keys());
-  const bytes = recordBytes(records.flat());
-  const measured = measuredOperations(counts);
-  const runHits = hits.map((h) => ({ ...h, isolate: 0 })).sort((a, b) => a.t - b.t);
-  const model = operationsFor(runHits, settings, bytes, history);
-  history.push(...runHits);
-  const span = (Math.max(...hits.map((h) => h.t)) - Math.min(...hits.map((h) => h.t))) / 1000;
-  const run = {
-    rate,
-    achieved: hits.length / span,
-    hits: hits.length,
-    failed,
-    cpuMsPerHit: (cpu * 1000) / hits.length,
+  const byTime = (a, b) => a.t - b.t;
+  const model = operationsFor(
+    hits.map((h) => ({ ...h, isolate: 0 })).sort(byTime),
+    settings,
     bytes,
-    measured,
-    model,
-    aggregatePointsPerAccessRecord: records.reduce((s, r) => s + aggregateKeys(r), 0) / Math.max(1, model.accessRecords),
-    recordsPerObject: records.flat().length / Math.max(1, records.length),
-    records: records.flat(),
+    warmup.map((h) => ({ ...h, isolate: 0 })).sort(byTime),
+  );
+  const spied = measuredOperations(counts);
+  const span = (Math.max(...hits.map((h) => h.t)) - Math.min(...hits.map((h) => h.t))) / 1000;
+  console.log(
+    `## Local run: ${fmt(hits.length)} hits over ${platform.sites.length} containers in ${fmt(span, 1)} s, ` +
+      `${hits.filter((h) => h.status >= 500).length} answered 5xx, workerd CPU ${fmt((cpu * 1000) / hits.length, 2)} ms per hit, ` +
+      `records ${bytes.access} / ${bytes.detection} bytes (${fmt(gzipBytesPerRecord, 1)} gzipped), vault entries ${fmt(vaultEntryBytes)} bytes\n`,
+  );
+  const rows = [];
+  const line = (name, m, p) => rows.push([name, fmt(m), fmt(p), m === p ? "=" : `${m > p ? "+" : ""}${fmt(m - p)}`]);
+  line("Worker requests (hits + consumer invocations)", spied.workerRequests, model.workerRequests);
+  for (const ns of new Set([...Object.keys(spied.kvRead), ...Object.keys(model.kvRead)]))
+    line(`KV reads ${ns}`, spied.kvRead[ns] ?? 0, model.kvRead[ns] ?? 0);
+  line("KV writes", sumOf(spied.kvWrite), sumOf(model.kvWrite));
+  line("log sends", spied.logSends, model.logSends);
+  line("Queues operations", sumOf(spied.queueOperations), sumOf(model.queueOperations));
+  line("R2 Class A", spied.r2.classA, model.r2.classA);
+  line("Analytics Engine points", spied.analyticsPoints, model.analyticsPoints);
+  line("Durable Object requests", spied.durableObjectRequests, model.durableObjectRequests);
+  console.log(`${table(["operation", "measured (spies)", "model", "difference"], rows)}\n`);
+  return { cpuMsPerHit: (cpu * 1000) / hits.length, bytes, gzipBytesPerRecord, vaultEntryBytes };
+}
+
+// ---- 2. the fleet ----
+const monthHits = FLEET.rate * 86_400 * DAYS;
+const perMillionHits = MILLION / monthHits;
+/** Lifetimes that no hit's operations show: how long a backup and a log object are kept (and billed as storage). */
+const VAULT_MONTHS = 400 / DAYS;
+const LOG_MONTHS = 90 / DAYS;
+/** Cron Triggers per month (wrangler.control.jsonc): every minute, and every five minutes the alert check. */
+const CRON_RUNS = DAYS * 1440 + DAYS * 288;
+
+/** First backups (new COOKIE_VAULT entries) per million hits of `mix`. */
+function firstBackups(mix) {
+  const perSession = hitsPerSession(mix);
+  return ((perSession["boot-first-backup"] ?? 0) / sumOf(perSession)) * MILLION;
+}
+
+function fleet(mix, options = {}) {
+  const local = { ...settings, ...options };
+  const hits = syntheticHits({ count: HITS, ...FLEET, mix, seed: 11 });
+  const t0 = hits[0]?.t ?? 0;
+  const t1 = hits.at(-1)?.t ?? t0;
+  const warm = local.locationTtlMs ? steadyLocations({ t0, ...FLEET, mix, locationTtlMs: local.locationTtlMs }) : undefined;
+  const changes = configChanges({ containers: FLEET.containers, perDay: CHANGES_PER_DAY, from: t0, to: t1 });
+  const ops = operationsFor(hits, { ...local, warm, changes }, measured.bytes);
+  const scale = MILLION / HITS;
+  for (const key of ["hits", "workerRequests", "consumerInvocations", "accessRecords", "detectionRecords", "logSends", "queueMessages"])
+    ops[key] *= scale;
+  for (const group of [ops.kvRead, ops.kvWrite, ops.queueOperations, ops.r2]) for (const key in group) group[key] *= scale;
+  ops.analyticsPoints *= scale;
+  const records = ops.accessRecords + ops.detectionRecords;
+  const edgeSampling = 0.01; // wrangler.jsonc production observability.head_sampling_rate
+  ops.extra = {
+    // Every first backup is a new entry, kept at least 400 days (its last write's TTL; the refresh keeps loyal
+    // visitors' longer, a lower bound therefore).
+    kvGbMonths: (firstBackups(mix) * measured.vaultEntryBytes * VAULT_MONTHS) / 1e9,
+    r2GbMonths: (records * measured.gzipBytesPerRecord * LOG_MONTHS) / 1e9,
+    cronRuns: CRON_RUNS * perMillionHits,
+    // Each alert check: AlertState's plan and evaluate, a dead-letter listing, one traffic query.
+    durableObjectRequests: 2 * DAYS * 288 * perMillionHits,
+    r2ClassA: DAYS * 288 * perMillionHits,
+    aeQueries: DAYS * 288 * perMillionHits,
+    // Sampled edge invocations (one event each); every control invocation logs itself and one line.
+    logEvents: ops.hits * edgeSampling + 2 * ops.consumerInvocations + 2 * CRON_RUNS * perMillionHits,
   };
-  runs.set(rate, run);
-  console.log(
-    `## Local run at ${rate} hits/s: ${fmt(hits.length)} hits in ${fmt(span, 1)} s (${fmt(run.achieved, 1)} hits/s achieved), ` +
-      `${failed} answered 5xx, workerd CPU ${fmt(run.cpuMsPerHit, 2)} ms per hit (idle ${fmt(idle * 1000, 1)} ms/s subtracted), ` +
-      `records ${bytes.access} / ${bytes.detection} bytes (access / detection)\n`,
-  );
-  console.log(comparison(measured, model));
-  console.log(
-    `\nrecords per log send (measured): mean ${fmt(measured.recordsPerSend.reduce((a, b) => a + b, 0) / Math.max(1, measured.logSends), 1)}, ` +
-      `max ${Math.max(0, ...measured.recordsPerSend)}\n`,
-  );
-}
-client.close();
-await platform.stop();
-
-// ---- a million hits at each rate ----
-function perMillion(rate, isolates, cpuMsPerHit, bytes) {
-  const ops = operationsFor(syntheticHits({ count: MILLION, rate, isolates, mix: MIX, seed: rate * 100 + isolates }), settings, bytes);
-  return { ops, bill: bill(ops, cpuMsPerHit, prices) };
+  return { ops, bill: bill(ops, measured.cpuMsPerHit, prices) };
 }
 
-const nearestRun = (rate) => runs.get(rate) ?? [...runs.values()].sort((a, b) => Math.abs(a.rate - rate) - Math.abs(b.rate - rate))[0];
-const perSession = hitsPerSession(MIX);
-console.log(`## A million hits, one isolate (all traffic in one place)\n`);
+const configReads = (ops) =>
+  ["ROUTING_MAP", "SITE_REGISTRY", "EDGE_CONFIG", "LOADER_TOKEN_MAP"].reduce((s, ns) => s + (ops.kvRead[ns] ?? 0), 0);
+const withAll = fleet(MIX);
+const noRestoration = fleet({ ...MIX, cookieRestoration: false });
+const lineNames = Object.keys(withAll.bill.lines);
+
 console.log(
-  `Mix per session: ${Object.entries(perSession)
-    .map(([k, n]) => `${k} ${fmt(n, 2)}`)
-    .join(", ")} ` + `(${fmt(sumOf(perSession), 2)} hits).\n`,
+  `## A million hits: ${fmt(FLEET.containers)} containers (Zipf ${FLEET.zipf}), ${fmt(FLEET.locations)} locations × ${fmt(FLEET.isolates)} isolates, ` +
+    `${fmt(FLEET.rate)} hits/s, ${CHANGES_PER_DAY} config change per container per day (${fmt(HITS)} hits simulated)\n`,
 );
-const results = new Map();
-for (const rate of [1, 10, 100, 1000]) {
-  const run = nearestRun(rate);
-  results.set(rate, perMillion(rate, 1, run.cpuMsPerHit, run.bytes));
-}
-const lineNames = Object.keys(results.get(1).bill.lines);
+const both = [withAll, noRestoration];
 console.log(
   table(
-    ["per 1M hits", ...[...results.keys()].map((r) => `${fmt(r)} hits/s`)],
+    ["per 1M hits", "every module on", "without restoration"],
     [
-      ["Workers requests (hits + consumer)", ...[...results.values()].map((r) => fmt(r.ops.workerRequests))],
-      ["Workers CPU ms (measured upper bound)", ...[...results.keys()].map((r) => fmt(MILLION * nearestRun(r).cpuMsPerHit))],
-      ["Queues operations", ...[...results.values()].map((r) => fmt(r.bill.queueOps))],
-      ["  LOG_QUEUE messages", ...[...results.values()].map((r) => fmt(r.ops.queueMessages))],
-      ["KV reads", ...[...results.values()].map((r) => fmt(sumOf(r.ops.kvRead)))],
-      ["KV writes", ...[...results.values()].map((r) => fmt(sumOf(r.ops.kvWrite)))],
-      ["Durable Object requests", ...[...results.values()].map((r) => fmt(r.ops.durableObjectRequests))],
-      ["R2 Class A / B", ...[...results.values()].map((r) => `${fmt(r.ops.r2.classA)} / ${fmt(r.ops.r2.classB)}`)],
-      ["Analytics Engine points", ...[...results.values()].map((r) => fmt(r.ops.analyticsPoints))],
-      ...lineNames.map((name) => [`$ ${name}`, ...[...results.values()].map((r) => usd(r.bill.lines[name]))]),
-      ["**$ total**", ...[...results.values()].map((r) => `**${usd(r.bill.total)}**`)],
+      ["hits per session", ...[MIX, { ...MIX, cookieRestoration: false }].map((m) => fmt(sumOf(hitsPerSession(m)), 2))],
+      ["Worker requests (hits + consumer + crons)", ...both.map((r) => fmt(r.ops.workerRequests + r.ops.extra.cronRuns))],
+      [
+        "LOG_QUEUE messages (records each)",
+        ...both.map((r) => `${fmt(r.ops.queueMessages)} (${fmt((r.ops.accessRecords + r.ops.detectionRecords) / r.ops.queueMessages, 1)})`),
+      ],
+      ["Queues operations", ...both.map((r) => fmt(r.bill.queueOps))],
+      ["KV reads COOKIE_VAULT / config", ...both.map((r) => `${fmt(r.ops.kvRead.COOKIE_VAULT ?? 0)} / ${fmt(configReads(r.ops))}`)],
+      ["KV writes", ...both.map((r) => fmt(sumOf(r.ops.kvWrite)))],
+      ["R2 Class A (log objects)", ...both.map((r) => fmt(r.ops.r2.classA))],
+      [
+        "Analytics Engine points (access aggregates + sessions)",
+        ...both.map(
+          (r) => `${fmt(r.ops.analyticsPoints)} (${fmt(r.ops.accessPoints * (MILLION / HITS))} + ${fmt(r.ops.detectionRecords)})`,
+        ),
+      ],
+      ["Workers Logs events", ...both.map((r) => fmt(r.ops.extra.logEvents))],
+      ...lineNames.map((name) => [`$ ${name}`, ...both.map((r) => usd(r.bill.lines[name]))]),
+      ["**$ total**", ...both.map((r) => `**${usd(r.bill.total)}**`)],
     ],
   ),
 );
+const verdict = (value, target) => (value <= target ? "target met" : "target NOT met");
+console.log(`\ntotal per 1M hits, every module on: ${usd(withAll.bill.total)} (≤ $0.65: ${verdict(withAll.bill.total, 0.65)})`);
+console.log(`total per 1M hits without restoration: ${usd(noRestoration.bill.total)} (≤ $0.40: ${verdict(noRestoration.bill.total, 0.4)})`);
+const reads = configReads(withAll.ops);
+console.log(`config KV reads per 1M hits: ${fmt(reads)} (≤ 20,000: ${verdict(reads, 20_000)})`);
+console.log(
+  `a junk request (unknown host, token or path; /boot or beacon without an identity the edge issued): a Worker request ` +
+    `($${(prices.workers.requestsPerMillion / MILLION).toFixed(7)}) and its access record, 0 KV writes, 0 database rows; ` +
+    `KV reads only at its key's first miss in a location (then cached as a miss for ${fmt((settings.locationTtlMs ?? 0) / 3_600_000, 1)} h)\n`,
+);
 
-// ---- a month at each rate, with the plan's base fee and included quotas ----
-const DAYS = 30;
-function monthly(rate, ops, cpuMsPerHit) {
-  const scale = (rate * 86_400 * DAYS) / MILLION;
-  const over = (count, included, perMillion) => (Math.max(0, count * scale - included) / 1e6) * perMillion;
+// ---- the month, with the base fee and included quotas ----
+{
+  const { ops, bill: b } = withAll;
+  const month = monthHits / MILLION;
+  const over = (perMillion, included, price) => (Math.max(0, perMillion * month - included) / 1e6) * price;
   const p = prices;
   const lines = {
     base: p.workers.baseMonthly,
     workers:
-      over(ops.workerRequests, p.workers.includedRequestsPerMonth, p.workers.requestsPerMillion) +
-      over(ops.hits * cpuMsPerHit, p.workers.includedCpuMsPerMonth, p.workers.cpuMsPerMillion),
-    queues: over(sumOf(ops.queueOperations), p.queues.includedOperationsPerMonth, p.queues.operationsPerMillion),
+      over(ops.workerRequests + ops.extra.cronRuns, p.workers.includedRequestsPerMonth, p.workers.requestsPerMillion) +
+      over(ops.hits * measured.cpuMsPerHit, p.workers.includedCpuMsPerMonth, p.workers.cpuMsPerMillion),
+    queues: over(b.queueOps, p.queues.includedOperationsPerMonth, p.queues.operationsPerMillion),
     kv:
       over(sumOf(ops.kvRead), p.kv.includedReadsPerMonth, p.kv.readsPerMillion) +
-      over(sumOf(ops.kvWrite), p.kv.includedWritesPerMonth, p.kv.writesPerMillion),
-    r2: over(ops.r2.classA, p.r2.includedClassAPerMonth, p.r2.classAPerMillion),
+      over(sumOf(ops.kvWrite), p.kv.includedWritesPerMonth, p.kv.writesPerMillion) +
+      b.lines["KV storage"] * month,
+    r2: over(ops.r2.classA + ops.extra.r2ClassA, p.r2.includedClassAPerMonth, p.r2.classAPerMillion) + b.lines["R2 storage"] * month,
     analytics: over(ops.analyticsPoints, p.analyticsEngine.includedPointsPerMonth, p.analyticsEngine.pointsPerMillion),
+    logs: over(ops.extra.logEvents, p.workersLogs.includedEventsPerMonth, p.workersLogs.eventsPerMillion),
   };
-  return { hits: scale * MILLION, lines, total: sumOf(lines) };
-}
-console.log(`\n## A month (${DAYS} days) at each rate: base fee and included quotas counted\n`);
-console.log(
-  table(
-    ["hits/s", "hits per month", "base", "Workers", "Queues", "KV", "R2", "Analytics Engine", "$ per month", "$ per 1M hits"],
-    [...results].map(([rate, r]) => {
-      const m = monthly(rate, r.ops, nearestRun(rate).cpuMsPerHit);
-      return [
-        fmt(rate),
-        fmt(m.hits),
-        ...Object.values(m.lines).map((v) => `$${v.toFixed(2)}`),
-        `**$${m.total.toFixed(2)}**`,
-        usd((m.total / m.hits) * MILLION),
-      ];
-    }),
-  ),
-);
-
-console.log(`\n## Spread over isolates (each sees rate / isolates)\n`);
-const spread = [];
-for (const rate of [100, 1000]) {
-  const run = nearestRun(rate);
-  for (const isolates of ISOLATES) {
-    const { ops, bill: b } = perMillion(rate, isolates, run.cpuMsPerHit, run.bytes);
-    spread.push([fmt(rate), fmt(isolates), fmt(rate / isolates, 1), fmt(b.queueOps), fmt(ops.r2.classA), usd(b.total)]);
-  }
-}
-console.log(table(["hits/s", "isolates", "hits/s per isolate", "Queues ops per 1M", "R2 Class A per 1M", "$ per 1M"], spread));
-
-// ---- before packing: one message per record (50 ms window, batches of 100 bare records) ----
-const now100 = results.get(100);
-const before = operationsFor(
-  syntheticHits({ count: MILLION, rate: 100, isolates: 1, mix: MIX, seed: 100 * 100 + 1 }),
-  { ...settings, maxRecords: 1, windowMs: 50, consumerBatch: 100 },
-  nearestRun(100).bytes,
-);
-const beforeBill = bill(before, nearestRun(100).cpuMsPerHit, prices);
-console.log(`\n## Before packing (one record per message, batches of 100) vs now, 100 hits/s, one isolate\n`);
-console.log(
-  table(
-    ["per 1M hits", "before", "now"],
-    [
-      ["Queues operations", fmt(beforeBill.queueOps), fmt(now100.bill.queueOps)],
-      ["R2 Class A", fmt(before.r2.classA), fmt(now100.ops.r2.classA)],
-      ["Worker requests", fmt(before.workerRequests), fmt(now100.ops.workerRequests)],
-      ...lineNames.map((name) => [`$ ${name}`, usd(beforeBill.lines[name]), usd(now100.bill.lines[name])]),
-      ["**$ total**", `**${usd(beforeBill.total)}**`, `**${usd(now100.bill.total)}**`],
-    ],
-  ),
-);
-console.log("");
-
-// ---- what the mix and the proposals change (model only; every hit kind's operations are the ones the spies confirmed) ----
-const base = nearestRun(100);
-const bigBatch = 10;
-const aeBig = aggregatePointsPerRecord(base.records, bigBatch * settings.maxRecords);
-/**
- * The model's million hits at 100 hits/s for `mix`, with the proposals' changes: `ae` aggregate points per access
- * record (A), `proxiedOnly` access points only for proxied requests (E), `consumerBatch` (A'), `vaultDO` (D).
- */
-function variant(mix, { ae = 1, proxiedOnly = false, consumerBatch = settings.consumerBatch, vaultDO = false } = {}) {
-  let ops = operationsFor(
-    syntheticHits({ count: MILLION, rate: 100, isolates: 1, mix, seed: 11 }),
-    { ...settings, consumerBatch },
-    base.bytes,
+  const total = sumOf(lines);
+  console.log(`## A month (${DAYS} days) at ${fmt(FLEET.rate)} hits/s, every module on, base fee and included quotas counted\n`);
+  console.log(
+    table(
+      ["hits", ...Object.keys(lines), "per month", "per 1M hits"],
+      [[fmt(monthHits), ...Object.values(lines).map((v) => `$${v.toFixed(2)}`), `**$${total.toFixed(2)}**`, usd(total / month)]],
+    ),
   );
-  ops.analyticsPoints = Math.round((proxiedOnly ? ops.proxiedRecords : ops.accessRecords) * ae) + ops.detectionRecords;
-  if (vaultDO) ops = vaultInDurableObject(ops);
-  return ops;
 }
-const beforeMarker = { ...MIX, backupMarker: false };
-const noRestoration = { ...MIX, cookieRestoration: false };
-const aeA = base.aggregatePointsPerAccessRecord;
-const bigA = { ae: aeBig, consumerBatch: bigBatch };
-/** @type {[string, typeof MIX, { ae?: number, proxiedOnly?: boolean, consumerBatch?: number, vaultDO?: boolean }][]} */
-const variants = [
-  ["0. before the backup marker: every /boot with FPID reads COOKIE_VAULT, GA4's _ga_<ID> makes each later one write", beforeMarker, {}],
-  ["1. the mix above: the backup marker, GA4's session cookie volatile", MIX, {}],
-  ["1 + E: Analytics Engine access points only for proxied requests", MIX, { proxiedOnly: true }],
-  ["1 + A: Analytics Engine aggregates per consumer batch (2 messages)", MIX, { ae: aeA }],
-  [`1 + A': aggregates, consumer batches of ${bigBatch} messages`, MIX, bigA],
-  ["1 + A' + D: backups in a Durable Object's SQLite instead of KV", MIX, { ...bigA, vaultDO: true }],
-  ["2. containers without cookie restoration (no /boot)", noRestoration, {}],
-  ["2 + A", noRestoration, { ae: aeA }],
-  ["2 + A'", noRestoration, bigA],
-];
-console.log(`## Variants and proposals at 100 hits/s, one isolate\n`);
-console.log(
-  table(
-    [
-      "variant",
-      "hits per session",
-      "KV reads per 1M",
-      "KV writes per 1M",
-      "DO requests per 1M",
-      "AE points per 1M",
-      "R2 Class A per 1M",
-      "$ per 1M hits",
-      "$ per 1,000 sessions",
-    ],
-    variants.map(([name, mix, options]) => {
-      const ops = variant(mix, options);
-      const b = bill(ops, base.cpuMsPerHit, prices);
-      const perSessionHits = sumOf(hitsPerSession(mix));
-      return [
-        name,
-        fmt(perSessionHits, 2),
-        fmt(sumOf(ops.kvRead)),
-        fmt(sumOf(ops.kvWrite)),
-        fmt(ops.durableObjectRequests),
-        fmt(ops.analyticsPoints),
-        fmt(ops.r2.classA),
-        usd(b.total),
-        usd((b.total * perSessionHits) / 1000),
-      ];
-    }),
-  ),
-);
-console.log(
-  `\nA' measured on the 100 hits/s run's records in groups of ${fmt(bigBatch * settings.maxRecords)}: ${fmt(aeBig, 3)} points per access record, ` +
-    `at most ${Math.max(
-      ...chunk(
-        base.records.filter((r) => r.kind === "access"),
-        bigBatch * settings.maxRecords,
-      ).map(aggregateKeys),
-    )} points per group ` +
-    `(Analytics Engine's limit per invocation: ${prices.analyticsEngine.pointsPerInvocationLimit}).\n`,
-);
 
-// ---- below $0.40: Analytics Engine aggregates per batch ----
-console.log(`## Analytics Engine points as aggregates per consumer batch (measured on the local runs' R2 objects)\n`);
-console.log(
-  table(
-    ["run", "records per R2 object", "aggregate points per access record", "AE $ per 1M hits (now / aggregated)"],
-    [...runs.values()].map((run) => [
-      `${fmt(run.rate)} hits/s`,
-      fmt(run.recordsPerObject, 1),
-      fmt(run.aggregatePointsPerAccessRecord, 3),
-      `${usd(prices.analyticsEngine.pointsPerMillion)} / ${usd(prices.analyticsEngine.pointsPerMillion * run.aggregatePointsPerAccessRecord)}`,
-    ]),
-  ),
-);
+// ---- the log window's record bound: what each choice costs ----
+console.log(`\n## The log window's record bound (records one isolate crash can lose) against Queues, per 1M hits\n`);
+const boundRows = [];
+for (const perIsolate of [1, 10, 100]) {
+  const row = [`${fmt(perIsolate)} hits/s`];
+  for (const flushRecords of [125, 50, 25]) {
+    const hits = syntheticHits({ count: 100_000, rate: perIsolate, mix: MIX, seed: 5 });
+    const ops = operationsFor(hits, { ...settings, flushRecords, locationTtlMs: undefined }, measured.bytes);
+    const queueOps = (sumOf(ops.queueOperations) * MILLION) / 100_000;
+    row.push(`${fmt(queueOps)} ($${((queueOps / MILLION) * prices.queues.operationsPerMillion).toFixed(4)})`);
+  }
+  boundRows.push(row);
+}
+console.log(table(["one isolate at", "bound 125", "bound 50 (production)", "bound 25"], boundRows));

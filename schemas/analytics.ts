@@ -7,10 +7,11 @@ export const AE_INDEX = "containerId" as const;
 
 /**
  * ACCESS_ANALYTICS holds aggregates: one point per distinct set of these blobs (and status, upstream status) among a
- * consumer batch's counted access records. blob1..blob7, in this order. `country` is "" when unknown; `bot` is
- * "true", "false" or "" (no verdict made). No identifier of a visitor is ever a column.
+ * consumer batch's counted access records. blob1..blob8, in this order. `country` is "" when unknown; `bot` is
+ * "true", "false" or "" (no verdict made); `reason` is the edge's error code, "" when the upstream answered. No
+ * identifier of a visitor is ever a column.
  */
-export const AE_BLOBS = ["host", "method", "pathClass", "path", "statusClass", "country", "bot"] as const;
+export const AE_BLOBS = ["host", "method", "pathClass", "path", "statusClass", "country", "bot", "reason"] as const;
 
 /**
  * Upper edges (ms, inclusive) of the duration histogram's buckets; the last bucket is open (above 5,000 ms).

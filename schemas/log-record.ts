@@ -83,7 +83,7 @@ export const PACKED_LOG_VERSION = 1;
  * AE_POINTS_PER_INVOCATION, which the consumer guards (a message whose points would pass it waits for the next batch).
  */
 export const MAX_RECORDS_PER_MESSAGE = 125;
-export const LOG_CONSUMER_BATCH_SIZE = 2;
+export const LOG_CONSUMER_BATCH_SIZE = 10;
 export const AE_POINTS_PER_INVOCATION = 250;
 
 /**

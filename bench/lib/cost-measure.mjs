@@ -36,8 +36,11 @@ export function measuredOperations({ edge, control }, logQueue = "qaxal-logs") {
   };
 }
 
-/** Every log object under logs/ in R2, keyed by object key (each object = one consumer batch and hour). */
-export async function logObjects(mf) {
+/**
+ * Every log object under logs/ in R2, keyed by object key (each object = one consumer batch and hour): its records,
+ * or with `withSizes` { lines, size } (size = the stored gzip bytes).
+ */
+export async function logObjects(mf, { withSizes = false } = {}) {
   const bucket = await mf.getR2Bucket("LOG_BUCKET", "qaxal-control");
   const objects = new Map();
   let cursor;
@@ -45,14 +48,12 @@ export async function logObjects(mf) {
     const page = await bucket.list({ prefix: "logs/", cursor });
     for (const { key } of page.objects) {
       const body = Buffer.from(await (await bucket.get(key)).arrayBuffer());
-      objects.set(
-        key,
-        gunzipSync(body)
-          .toString()
-          .trim()
-          .split("\n")
-          .map((line) => JSON.parse(line)),
-      );
+      const lines = gunzipSync(body)
+        .toString()
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line));
+      objects.set(key, withSizes ? { lines, size: body.length } : lines);
     }
     cursor = page.truncated ? page.cursor : undefined;
   } while (cursor);
@@ -66,30 +67,4 @@ export function recordBytes(records) {
     return sizes.length ? Math.round(sum(sizes) / sizes.length) : 0;
   };
   return { access: mean("access"), detection: mean("detection") };
-}
-
-/**
- * The Analytics Engine points a batch would write as aggregates: one per distinct dimension set (the index and
- * blobs of schemas/analytics.ts, plus status and upstream status), carrying the count, duration sums and a duration
- * histogram as doubles.
- */
-export function aggregateKeys(records) {
-  return aggregateKeySet(records).size;
-}
-
-/** Aggregate points per access record if `records` (in time order) were consumed in batches of `size` records. */
-export function aggregatePointsPerRecord(records, size) {
-  const access = records.filter((r) => r.kind === "access").sort((a, b) => a.ts - b.ts);
-  let points = 0;
-  for (let i = 0; i < access.length; i += size) points += aggregateKeySet(access.slice(i, i + size)).size;
-  return points / Math.max(1, access.length);
-}
-
-function aggregateKeySet(records) {
-  const keys = new Set();
-  for (const r of records) {
-    if (r.kind !== "access") continue;
-    keys.add(JSON.stringify([r.containerId, r.host, r.method, r.pathClass, r.path, r.country, r.status, r.upstreamStatus]));
-  }
-  return keys;
 }

@@ -2,11 +2,13 @@
 // counters on its bindings (bench/cost-edge-worker.ts, bench/cost-control-worker.ts), on one miniflare with the
 // bindings and queue consumers their wrangler configs declare, the stand-in sGTM origin as upstream, and the demo
 // containers loaded through the operator API (so the config queue, its consumer and the Durable Object run too).
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Miniflare } from "miniflare";
 import { loadDemoContainers, ROOT } from "../../scripts/platform.mjs";
 import { startSgtmOrigin } from "../../scripts/sgtm-origin.mjs";
+import { DEMO_SITE } from "./cost-traffic.mjs";
 import { bundleWorker, workerOptions } from "./miniflare-worker.mjs";
 
 /** The demo containers' admin token (loadDemoContainers sends it). */
@@ -41,10 +43,39 @@ function cpuSeconds(pids) {
 }
 
 /**
- * Starts the platform. `vars` override the Workers' vars (the cost run keeps production's LOG_WINDOW_MS and
- * CONFIG_CACHE_TTL_MS; the test shortens them).
+ * `count` sites: the demo shop, and copies of it under their own container id, host and loader token, written to a
+ * file for loadDemoContainers.
  */
-export async function startCostPlatform({ vars = {} } = {}) {
+function siteCopies(count) {
+  const demo = JSON.parse(readFileSync(join(ROOT, "demo/containers.example.json"), "utf8")).find(
+    (c) => c.containerId === DEMO_SITE.containerId,
+  );
+  const sites = [DEMO_SITE];
+  const copies = [];
+  for (let i = 1; i < count; i++) {
+    const site = { containerId: `shop-${i}`, host: `ss.shop-${i}.localhost`, token: `lt_shop_${i}` };
+    sites.push(site);
+    copies.push({
+      ...demo,
+      ...site,
+      host: undefined,
+      token: undefined,
+      infraHosts: [`shop-${i}.edge.localhost`],
+      publicHosts: [site.host],
+      loaderToken: site.token,
+      allowedOrigins: [],
+    });
+  }
+  const file = join(mkdtempSync(join(tmpdir(), "qaxal-cost-")), "sites.json");
+  writeFileSync(file, JSON.stringify(copies));
+  return { sites, file: copies.length > 0 ? file : null };
+}
+
+/**
+ * Starts the platform. `vars` override the Workers' vars (the cost run keeps production's LOG_WINDOW_MS and
+ * config cache lifetimes; the test shortens them); `sites` demo containers take traffic (bench/lib/cost-traffic.mjs).
+ */
+export async function startCostPlatform({ vars = {}, sites: siteCount = 1 } = {}) {
   const origin = await startSgtmOrigin(0);
   const bindings = { ADMIN_TOKEN, OPERATOR_HOSTS: "localhost,127.0.0.1", ...vars };
   const before = workerdPids();
@@ -68,6 +99,8 @@ export async function startCostPlatform({ vars = {} } = {}) {
   const edge = await mf.getWorker("qaxal-edge");
   const control = await mf.getWorker("qaxal-control");
   const { containers } = await loadDemoContainers(url, origin.url, Number(new URL(url).port));
+  const { sites, file } = siteCopies(siteCount);
+  if (file) containers.push(...(await loadDemoContainers(url, origin.url, Number(new URL(url).port), file)).containers);
   // Applied means in KV: asked of the control plane, so the edge's caches stay cold until traffic starts.
   for (const { containerId } of containers) {
     await waitFor(
@@ -94,6 +127,7 @@ export async function startCostPlatform({ vars = {} } = {}) {
     url,
     origin,
     containers,
+    sites,
     edge,
     counts,
     resetCounts: () => counts("DELETE"),

@@ -6,8 +6,8 @@
 import { Agent, request } from "node:http";
 import { hitsPerSession, pick } from "../cost-model.mjs";
 
-const HOST = "ss.demo-shop.localhost";
-const TOKEN = "lt_demo_shop";
+/** The demo container every session goes to unless it names another (bench/lib/cost-platform.mjs clones it). */
+export const DEMO_SITE = { containerId: "demo-shop", host: "ss.demo-shop.localhost", token: "lt_demo_shop" };
 const GTM_ID = "GTM-DEMO01";
 const GA4_ID = "DEMO01";
 /** The cookies the demo container keeps that a page can read (FPID is HttpOnly). */
@@ -24,11 +24,11 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function createClient(baseUrl, maxSockets = 64) {
   const agent = new Agent({ keepAlive: true, maxSockets });
-  const send = ({ method = "GET", path, headers = {}, body, country }, retry = true) =>
+  const send = ({ method = "GET", path, headers = {}, body, country, host = DEMO_SITE.host }, retry = true) =>
     new Promise((resolve, reject) => {
       // Cloudflare sets CF-IPCountry on every request; the records' country comes from it.
       const geo = country ? { "CF-IPCountry": country } : {};
-      const req = request(new URL(path, baseUrl), { agent, method, headers: { ...headers, ...geo, Host: HOST } }, (res) => {
+      const req = request(new URL(path, baseUrl), { agent, method, headers: { ...headers, ...geo, Host: host } }, (res) => {
         const chunks = [];
         res.on("data", (c) => chunks.push(c));
         res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString() }));
@@ -36,7 +36,7 @@ export function createClient(baseUrl, maxSockets = 64) {
       req.on("error", (error) => {
         // A kept-alive socket closed by the server just as it was reused: Node's documented race, safe to resend.
         const code = /** @type {NodeJS.ErrnoException} */ (error).code;
-        if (retry && req.reusedSocket && code === "ECONNRESET") resolve(send({ method, path, headers, body, country }, false));
+        if (retry && req.reusedSocket && code === "ECONNRESET") resolve(send({ method, path, headers, body, country, host }, false));
         else reject(error);
       });
       req.end(body);
@@ -46,17 +46,17 @@ export function createClient(baseUrl, maxSockets = 64) {
 
 /**
  * A visitor: its cookie jar, the cookies the edge has backed up for it (null before the first backup), what the
- * marker in its jar vouches for (null before the first), and whether its browser runs GA4's own script, which
- * rewrites the `_ga_<ID>` session cookie on every page view.
+ * marker in its jar vouches for (null before the first), whether its browser runs GA4's own script, which
+ * rewrites the `_ga_<ID>` session cookie on every page view, and the site (container) it visits.
  */
 let visitorCount = 0;
 
-export function newVisitor(id, { ga4 = true } = {}) {
+export function newVisitor(id, { ga4 = true, site = DEMO_SITE } = {}) {
   visitorCount += 1;
   // Each visitor has its own address, as Cloudflare sees real clients: the edge bounds /boot and beacons per client
   // (workers/shared/client-limit.ts), and the local run would otherwise give every visitor 127.0.0.1.
   const ip = `10.${(visitorCount >> 16) & 255}.${(visitorCount >> 8) & 255}.${visitorCount & 255}`;
-  return { id, ip, jar: new Map(), backup: null, marked: null, ga4 };
+  return { id, ip, jar: new Map(), backup: null, marked: null, ga4, site };
 }
 
 /** What gtag writes into `_ga_<ID>`: session start, session number, engaged flag and the last hit time (seconds). */
@@ -105,24 +105,25 @@ const cookieHeader = (jar) => [...jar].map(([name, value]) => `${name}=${value}`
 
 /**
  * Runs one session for `visitor`: `pages` page views, detection unless `adblock` blocks the bait (the beacon still
- * goes), every hit appended to `log` as { kind, t, status, country }. `changedCookie`: a kept cookie (_fbp) got a new value
- * since the last visit.
+ * goes) on the visitor's site, every hit appended to `log` as { kind, t, status, country, container }.
+ * `changedCookie`: a kept cookie (_fbp) got a new value since the last visit.
  */
 export async function runSession(client, { visitor, pages, adblock, country, sessionId, changedCookie = false }, log) {
+  const site = visitor.site;
   /** @param {string} kind @param {{ method?: string, path: string, body?: string }} request */
   const hit = async (kind, { method = "GET", path, body }) => {
     const headers = { "CF-Connecting-IP": visitor.ip, ...(visitor.jar.size > 0 ? { Cookie: cookieHeader(visitor.jar) } : {}) };
     if (body !== undefined) headers["Content-Type"] = "text/plain;charset=UTF-8";
-    const res = await client.send({ method, path, headers, body, country });
+    const res = await client.send({ method, path, headers, body, country, host: site.host });
     const setCookie = res.headers["set-cookie"];
     storeCookies(visitor.jar, Array.isArray(setCookie) ? setCookie : setCookie ? [setCookie] : []);
-    log.push({ kind, t: Date.now(), status: res.status, country });
+    log.push({ kind, t: Date.now(), status: res.status, country, container: site.containerId });
     return res;
   };
   const sessionStart = Math.floor(Date.now() / 1000);
   if (changedCookie) visitor.jar.set("_fbp", `fb.1.${Date.now()}.${sessionId.length}${Math.floor(Math.random() * 1e9)}`);
   for (let page = 1; page <= pages; page++) {
-    if (page === 1) await hit("script", { path: `/l/${TOKEN}.js` });
+    if (page === 1) await hit("script", { path: `/l/${site.token}.js` });
     const cookies = Object.fromEntries([...visitor.jar].filter(([name]) => VISIBLE_KEPT.test(name)));
     const kind = bootKind(visitor, cookies);
     await hit(kind, { method: "POST", path: "/boot", body: JSON.stringify({ cookies }) });
@@ -147,11 +148,18 @@ export async function runSession(client, { visitor, pages, adblock, country, ses
   }
 }
 
+/** One loader script request for `site`, logged like a session's: it resolves the host, the token and the config. */
+export async function fetchScript(client, site, log) {
+  const res = await client.send({ path: `/l/${site.token}.js`, host: site.host });
+  log.push({ kind: "script", t: Date.now(), status: res.status, container: site.containerId });
+}
+
 /**
  * Sessions for `seconds` of traffic at `rate` hits/s: Poisson session starts, each session drawn from the mix.
- * Returning visitors come from `returning` (visitors that already have FPID, _ga and a backup), one session each.
+ * Returning visitors come from `returning` (visitors that already have FPID, _ga and a backup), one session each;
+ * new ones go to `sites` in turn.
  */
-export function planSessions({ rate, seconds, mix, random, returning }) {
+export function planSessions({ rate, seconds, mix, random, returning, sites = [DEMO_SITE] }) {
   const perSession = Object.values(hitsPerSession(mix)).reduce((a, b) => a + b, 0);
   const sessionsPerSecond = rate / perSession;
   const sessions = [];
@@ -162,7 +170,7 @@ export function planSessions({ rate, seconds, mix, random, returning }) {
     const candidate = returning[next];
     const visitor =
       random() < mix.newVisitorShare || candidate === undefined
-        ? newVisitor(`n${sessions.length}`, { ga4: mix.ga4SessionCookie })
+        ? newVisitor(`n${sessions.length}`, { ga4: mix.ga4SessionCookie, site: sites[sessions.length % sites.length] })
         : candidate;
     const isNew = visitor !== candidate;
     if (!isNew) next += 1;
@@ -204,8 +212,8 @@ export async function runPlan(client, sessions) {
  * Gives each of `count` new visitors a first, two-page session: afterwards they have FPID, _ga and a backup. Their
  * hits go to `log`.
  */
-export async function makeReturningVisitors(client, count, log, { concurrency = 16, ga4 = true } = {}) {
-  const visitors = Array.from({ length: count }, (_, i) => newVisitor(`r${i}`, { ga4 }));
+export async function makeReturningVisitors(client, count, log, { concurrency = 16, ga4 = true, site = DEMO_SITE } = {}) {
+  const visitors = Array.from({ length: count }, (_, i) => newVisitor(`r${i}`, { ga4, site }));
   let next = 0;
   const worker = async () => {
     for (let visitor = visitors[next++]; visitor; visitor = visitors[next++]) {

@@ -11,13 +11,20 @@ const double = (point: { doubles: number[] }, name: (typeof AE_DOUBLES)[number])
 describe("Analytics Engine aggregates", () => {
   it("lays a point out as the column map says: container in index1, dimensions in blobs, sums in doubles", () => {
     const records = [
-      accessRecord({ ts: 2_000, path: "/g/collect", method: "POST", pathClass: "passthrough", status: 503, upstreamStatus: 503 }),
-      accessRecord({ ts: 1_000, path: "/g/collect", method: "POST", pathClass: "passthrough", status: 503, upstreamStatus: 503 }),
-    ].map((r, i) => ({ ...r, country: "FR", bot: true, durationMs: [8, 700][i]!, cookieRewrites: [3, 0][i]! }));
-    expect(AE_BLOBS).toEqual(["host", "method", "pathClass", "path", "statusClass", "country", "bot"]);
+      accessRecord({ ts: 2_000, path: "/g/collect", method: "POST", pathClass: "passthrough", status: 503, upstreamStatus: null }),
+      accessRecord({ ts: 1_000, path: "/g/collect", method: "POST", pathClass: "passthrough", status: 503, upstreamStatus: null }),
+    ].map((r, i) => ({
+      ...r,
+      country: "FR",
+      bot: true,
+      reason: "upstream_unreachable",
+      durationMs: [8, 700][i]!,
+      cookieRewrites: [3, 0][i]!,
+    }));
+    expect(AE_BLOBS).toEqual(["host", "method", "pathClass", "path", "statusClass", "country", "bot", "reason"]);
     const [point] = accessAggregates(records);
     expect(point!.indexes).toEqual(["shop1"]);
-    expect(point!.blobs).toEqual(["ss.shop1.example", "POST", "passthrough", "/g/collect", "5xx", "FR", "true"]);
+    expect(point!.blobs).toEqual(["ss.shop1.example", "POST", "passthrough", "/g/collect", "5xx", "FR", "true", "upstream_unreachable"]);
     expect(
       Object.fromEntries(
         ["status", "upstreamStatus", "count", "durationSum", "durationMax", "cookieRewrites", "withRewrites", "ts"].map((n) => [
@@ -27,7 +34,7 @@ describe("Analytics Engine aggregates", () => {
       ),
     ).toEqual({
       status: 503,
-      upstreamStatus: 503,
+      upstreamStatus: 0,
       count: 2,
       durationSum: 708,
       durationMax: 700,

@@ -41,6 +41,7 @@ function dimensions(record: AccessRecord): { index: string; blobs: string[]; sta
     statusClass: statusClass(record.status),
     country: record.country ?? "",
     bot: record.bot === null ? "" : String(record.bot),
+    reason: record.reason ?? "",
   };
   return {
     index: record[AE_INDEX],

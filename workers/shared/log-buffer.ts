@@ -16,7 +16,7 @@ export type LogQueueEnv = Pick<Env, "LOG_QUEUE"> & { LOG_WINDOW_MS?: string };
  * Production window. It must stay well under the 30 s a waitUntil may outlive its response; it holds the records of
  * one isolate, so with traffic spread over many isolates each window fills more slowly (docs/cost.md).
  */
-const DEFAULT_LOG_WINDOW_MS = 10_000;
+const DEFAULT_LOG_WINDOW_MS = 20_000;
 
 function logWindowMs(env: LogQueueEnv): number {
   const ms = Number(env.LOG_WINDOW_MS);
