@@ -57,6 +57,12 @@ interface AuditRow extends Record<string, SqlStorageValue> {
 
 /** Entries older than this are pruned as new ones arrive. */
 const AUDIT_RETENTION_DAYS = 400;
+/**
+ * Pruning deletes at most this many expired entries at once (through the index on `at`), and runs again on the next
+ * write only while a batch came back full; otherwise once an hour. A write never scans the table.
+ */
+const PRUNE_BATCH = 500;
+const PRUNE_INTERVAL_MS = 3_600_000;
 /** last_used_at is a hint for finding stale keys, so it is written at most this often per key. */
 const LAST_USED_RESOLUTION_MS = 60_000;
 
@@ -83,9 +89,13 @@ const SCHEMA = `
     result TEXT NOT NULL,
     detail TEXT
   );
-  CREATE INDEX IF NOT EXISTS audit_container ON audit (container_id, id)`;
+  CREATE INDEX IF NOT EXISTS audit_container ON audit (container_id, id);
+  CREATE INDEX IF NOT EXISTS audit_at ON audit (at)`;
 
 export class OperatorAccess extends DurableObject<Env> {
+  /** When the next write prunes (in memory: a restarted object prunes on its first write). */
+  private nextPruneAt = 0;
+
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ctx.storage.sql.exec(SCHEMA);
@@ -146,8 +156,20 @@ export class OperatorAccess extends DurableObject<Env> {
       entry.result,
       entry.detail,
     );
-    const cutoff = new Date(at.getTime() - AUDIT_RETENTION_DAYS * 86_400_000).toISOString();
-    this.ctx.storage.sql.exec("DELETE FROM audit WHERE at < ?", cutoff);
+    if (at.getTime() >= this.nextPruneAt) this.prune(at.getTime());
+  }
+
+  /** Deletes one batch of expired entries, oldest first. */
+  private prune(now: number): void {
+    const cutoff = new Date(now - AUDIT_RETENTION_DAYS * 86_400_000).toISOString();
+    const expired = this.ctx.storage.sql
+      .exec<{ id: number }>("SELECT id FROM audit WHERE at < ? ORDER BY at LIMIT ?", cutoff, PRUNE_BATCH)
+      .toArray()
+      .map((row) => row.id);
+    if (expired.length > 0) {
+      this.ctx.storage.sql.exec("DELETE FROM audit WHERE id IN (SELECT value FROM json_each(?))", JSON.stringify(expired));
+    }
+    this.nextPruneAt = expired.length === PRUNE_BATCH ? now : now + PRUNE_INTERVAL_MS;
   }
 
   /** Newest first; `before` is the cursor (an entry id) from the previous page. */

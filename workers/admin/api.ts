@@ -28,6 +28,7 @@ import { hostParam, liveNowParam, putHostname, removeHostname, showHostname } fr
 import { acceptedEver, enqueueChange, enqueueVersioned, replayContainers } from "./enqueue";
 import { checkHostRules } from "./host-rules";
 import { openApiDocument } from "./openapi";
+import { limitRefusals, refusedTooOften } from "./refusal-limit";
 import { messageFromWebhook, outboxIdFromWebhook, withClaimableConfig } from "./webhook";
 
 type Args = [Env, ExecutionContext];
@@ -61,7 +62,7 @@ function containerFor(request: OperatorRequest, access: "read" | "write"): strin
 
 export const edgeApi = Router<OperatorRequest, Args>({
   catch: (error) => errorResponse(error),
-  finally: [(response) => response ?? jsonResponse({ error: "not_found", message: "no such endpoint" }, 404), auditWrites],
+  finally: [(response) => response ?? jsonResponse({ error: "not_found", message: "no such endpoint" }, 404), limitRefusals, auditWrites],
 });
 
 edgeApi
@@ -113,8 +114,9 @@ edgeApi
   // The dashboard page carries no data and no secret; it asks for the token and sends it to the API itself.
   .get("/_edge/admin/dashboard", dashboardHandler)
 
-  // Everything below needs the admin token or an API key (Authorization: Bearer …).
-  .all("/_edge/admin/*", (request, env) => authenticate(request, env).then(() => undefined))
+  // Everything below needs the admin token or an API key (Authorization: Bearer …); a caller past the limit of
+  // refused calls is answered 429 before its credential is checked (refusal-limit.ts).
+  .all("/_edge/admin/*", (request, env) => refusedTooOften(request) ?? authenticate(request, env).then(() => undefined))
 
   .put("/_edge/admin/containers/:id", async (request, env) => {
     const id = containerFor(request, "write");

@@ -8,7 +8,8 @@ const READS = new Set(["GET", "HEAD", "OPTIONS"]);
 /** A router `finally` step: records the request if it was an authenticated write, and passes the answer on. */
 export async function auditWrites(response: Response, request: OperatorRequest, env: Env): Promise<Response> {
   const principal = request.principal;
-  if (!principal || READS.has(request.method)) return response;
+  // A 429 is a refusal past the caller's limit (refusal-limit.ts): recording it would let a flood fill the log.
+  if (!principal || READS.has(request.method) || response.status === 429) return response;
   let result = "ok";
   let detail = request.audit?.detail ?? null;
   if (response.status >= 300) {

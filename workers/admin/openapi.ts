@@ -246,10 +246,16 @@ const ENDPOINTS: Record<`${Method} /_edge/${string}`, Endpoint> = {
 /** What a kind of caller brings to every endpoint it may call: the security requirement and the error answers. */
 const CALLERS: Record<CallerKind, { security: JsonObject[]; errors: Record<number, string> }> = {
   none: { security: [], errors: {} },
-  admin: { security: [{ bearer: [] }], errors: { 401: "no or wrong credentials", 403: "needs the admin token" } },
-  key: { security: [{ bearer: [] }], errors: { 401: "no or wrong credentials", 403: "not allowed" } },
-  webhook: { security: [{ webhookSecret: [] }], errors: { 401: "wrong secret" } },
-  edge: { security: [{ edgeAuth: [] }], errors: { 401: "wrong secret" } },
+  admin: {
+    security: [{ bearer: [] }],
+    errors: { 401: "no or wrong credentials", 429: "too many refused calls (Retry-After)", 403: "needs the admin token" },
+  },
+  key: {
+    security: [{ bearer: [] }],
+    errors: { 401: "no or wrong credentials", 429: "too many refused calls (Retry-After)", 403: "not allowed" },
+  },
+  webhook: { security: [{ webhookSecret: [] }], errors: { 401: "wrong secret", 429: "too many refused calls (Retry-After)" } },
+  edge: { security: [{ edgeAuth: [] }], errors: { 401: "wrong secret", 429: "too many refused calls (Retry-After)" } },
 };
 
 function jsonSchema(schema: v.GenericSchema): JsonObject {
