@@ -33,13 +33,19 @@ function liveRecord() {
 export function claimDataDir({ port, originPort, scheme }) {
   const record = (url, state) => JSON.stringify({ url, port, pid: process.pid, state, startedAt: new Date().toISOString() }, null, 2);
   mkdirSync(DATA_DIR, { recursive: true });
-  for (let attempt = 0; ; attempt++) {
+  const handles = {
+    ready: (url) => writeFileSync(RUNNING_FILE, record(url, "running")),
+    release: () => {
+      if (liveRecord()?.pid === process.pid) rmSync(RUNNING_FILE, { force: true });
+    },
+  };
+  for (let attempt = 0; attempt < 3; attempt++) {
     try {
       // Exclusive create: of two runs started at the same moment, one gets the file.
       writeFileSync(RUNNING_FILE, record(`${scheme}://127.0.0.1:${port}`, "starting"), { flag: "wx" });
-      break;
+      return handles;
     } catch (error) {
-      if (/** @type {{ code?: string }} */ (error).code !== "EEXIST" || attempt > 0) throw error;
+      if (/** @type {{ code?: string }} */ (error).code !== "EEXIST") throw error;
       const other = liveRecord();
       if (other) {
         throw new Error(
@@ -49,12 +55,7 @@ export function claimDataDir({ port, originPort, scheme }) {
       rmSync(RUNNING_FILE, { force: true }); // left behind by a run that is gone
     }
   }
-  return {
-    ready: (url) => writeFileSync(RUNNING_FILE, record(url, "running")),
-    release: () => {
-      if (liveRecord()?.pid === process.pid) rmSync(RUNNING_FILE, { force: true });
-    },
-  };
+  throw new Error(`could not claim ${RUNNING_LABEL}: another run keeps writing it`);
 }
 
 /** The base URL to use, and where it came from (for the error message); `flag` is the tool's option for it. */
