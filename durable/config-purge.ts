@@ -11,7 +11,8 @@
 //   purges 2 + 2 × hosts URLs, far below the rate; a refused batch is retried by ContainerState (purge-queue.ts).
 // - Without CF_ZONE_ID, CF_API_TOKEN or CONFIG_CACHE_HOST (the local run, tests) the purge is `caches.default.delete`
 //   of the same URLs: the local run has one location, shared by both Workers, so it shows the same effect.
-import Cloudflare from "cloudflare";
+import { BaseCache } from "cloudflare/resources/cache/cache";
+import { createClient } from "cloudflare/tree-shakable";
 import { type CacheKind, cacheKeyUrl } from "../workers/shared/location-cache";
 import type { KvEntry } from "./kv-sync";
 
@@ -47,11 +48,12 @@ export async function purgeLocationCaches(env: PurgeEnv, urls: string[]): Promis
     return;
   }
   // Retries are ContainerState's (a pending purge stays due), so one slow API call never holds the sync chain long.
-  const client = new Cloudflare({
+  const client = createClient({
     apiToken: env.CF_API_TOKEN,
     baseURL: env.CF_API_BASE || undefined,
     maxRetries: 0,
     timeout: PURGE_TIMEOUT_MS,
+    resources: [BaseCache],
   });
   for (let i = 0; i < urls.length; i += PURGE_FILES_PER_REQUEST) {
     await client.cache.purge({ zone_id: env.CF_ZONE_ID, files: urls.slice(i, i + PURGE_FILES_PER_REQUEST) });
