@@ -29,7 +29,7 @@ const INPUTS = {
   rate: ["100", "hits per second, platform-wide"],
   "changes-per-day": ["1", "config changes per container per day (each purges that config in every location)"],
   hits: ["", "hits simulated per scenario (default: 300,000 short, 1,000,000 full)"],
-  preset: ["short", "short: a 15 s local run at 30 hits/s over 4 containers (under 3 minutes in all); full: 60 s at 60 hits/s"],
+  preset: ["short", "short: a 10 s local run at 30 hits/s over 4 containers (under 3 minutes in all); full: 60 s at 60 hits/s"],
   "no-local": [false, "skip the local run: CPU 0.8 ms per hit and the record sizes of the last run on this page"],
   help: [false, "this text"],
 };
@@ -70,7 +70,7 @@ const FLEET = {
 };
 const CHANGES_PER_DAY = number("changes-per-day");
 const HITS = args.hits ? Math.round(number("hits")) : full ? 1_000_000 : 300_000;
-const LOCAL = { seconds: full ? 60 : 15, rate: full ? 60 : 30, sites: 4 };
+const LOCAL = { seconds: full ? 60 : 10, rate: full ? 60 : 30, sites: 4 };
 
 const prices = JSON.parse(readFileSync(join(ROOT, "bench/prices.json"), "utf8"));
 const MILLION = 1_000_000;
@@ -281,9 +281,9 @@ const boundRows = [];
 for (const perIsolate of [1, 10, 100]) {
   const row = [`${fmt(perIsolate)} hits/s`];
   for (const flushRecords of [125, 50, 25]) {
-    const hits = syntheticHits({ count: 100_000, rate: perIsolate, mix: MIX, seed: 5 });
+    const hits = syntheticHits({ count: 50_000, rate: perIsolate, mix: MIX, seed: 5 });
     const ops = operationsFor(hits, { ...settings, flushRecords, locationTtlMs: undefined }, measured.bytes);
-    const queueOps = (sumOf(ops.queueOperations) * MILLION) / 100_000;
+    const queueOps = (sumOf(ops.queueOperations) * MILLION) / 50_000;
     row.push(`${fmt(queueOps)} ($${((queueOps / MILLION) * prices.queues.operationsPerMillion).toFixed(4)})`);
   }
   boundRows.push(row);
