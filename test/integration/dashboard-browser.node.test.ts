@@ -58,11 +58,19 @@ beforeAll(async () => {
     { adblock: false, itp: false },
     { adblock: true, itp: true },
   ];
-  for (const [i, flags] of beacons.entries()) {
+  for (const flags of beacons) {
+    // A beacon counts only for a session the edge started: each one's /boot issues its _sid.
+    const boot = await hostRequest(`${platform.workerUrl}/boot`, HOST, {
+      method: "POST",
+      headers: { "Content-Type": "text/plain" },
+      body: JSON.stringify({ cookies: {} }),
+    });
+    const sessionId = /(?:^|[\s,])_sid=([^;]+)/.exec(String(boot.headers["set-cookie"]))?.[1];
+    if (!sessionId) throw new Error(`boot gave no _sid: ${boot.status} ${boot.body}`);
     const res = await hostRequest(`${platform.workerUrl}/mark-session-detection`, HOST, {
       method: "POST",
       headers: { "Content-Type": "text/plain" },
-      body: JSON.stringify({ sessionId: `dashboard-session-${i}`, ...flags }),
+      body: JSON.stringify({ sessionId, ...flags }),
     });
     if (res.status !== 202) throw new Error(`detection beacon: ${res.status} ${res.body}`);
   }
