@@ -96,6 +96,16 @@ describe("genuine identities keep their backup", () => {
 
     await callRouter(post(host, "/boot", { cookies: { _ga: "GA1.1.11.11" } }, { Cookie: `FPID=${fpid}; _qxi=${proof}` }));
     expect(await env.COOKIE_VAULT.get(`${config.containerId}:${fpid}`, "json")).toMatchObject({ cookies: { _ga: "GA1.1.11.11" } });
+
+    // sGTM re-sends FPID on every hit: a browser that holds it and a proof is not sent another; a new FPID value is.
+    const again = await callRouter(
+      routerRequest(host, `/set-cookies?c=${cookies}`, { headers: { Cookie: `FPID=${fpid}; _qxi=${proof}` } }),
+    );
+    expect(cookieValue(again.response, "_qxi")).toBeUndefined();
+    const rotated = await callRouter(
+      routerRequest(host, `/set-cookies?c=${cookies}`, { headers: { Cookie: `FPID=${randomFpid()}; _qxi=${proof}` } }),
+    );
+    expect(cookieValue(rotated.response, "_qxi")).toBe(proof);
   });
 
   it("a site-set identity the edge never saw set: proof at first sight, nothing stored until it comes back", async () => {

@@ -7,7 +7,7 @@
 // - for a site-set `identityCookie` (its own server sets it, out of the edge's sight): at the first /boot that shows
 //   it, with nothing stored then, so its first backup waits until the identity comes back with its proof.
 import type { Site } from "../shared/site";
-import { cookieMaxAgeSeconds, edgeSetCookie, IDENTITY_PROOF, usableIdentity } from "./cookies";
+import { cookieMaxAgeSeconds, edgeSetCookie, IDENTITY_PROOF, parseCookieHeader, usableIdentity } from "./cookies";
 import { edgeMacText, sameMac } from "./edge-mac";
 
 /** 128 bits: as hard to guess as a random FPID. */
@@ -53,4 +53,14 @@ export function identitySetBy(setCookies: readonly string[], identityCookie: str
     if (usableIdentity(value)) return value;
   }
   return null;
+}
+
+/**
+ * True when the request already carries `identity` and a proof: sGTM re-sends its FPID on every hit, and the edge
+ * need not sign it again each time. A proof that does not check out only costs its holder the backup (/boot verifies
+ * it); once the proof cookie is gone, the next hit gets a new one.
+ */
+export function identityProofHeld(cookieHeader: string | null, identityCookie: string, identity: string): boolean {
+  const jar = parseCookieHeader(cookieHeader);
+  return jar.get(identityCookie) === identity && jar.has(IDENTITY_PROOF);
 }

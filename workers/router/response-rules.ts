@@ -1,7 +1,7 @@
 // What the edge changes on the upstream's response before the browser sees it: Cookie Keeper's Set-Cookie rewrites
 // the identity proof beside an identity cookie the upstream sets, and the edge's own CORS decision.
 import { moduleActive } from "../../schemas/edge-config";
-import { identityProofSetCookie, identitySetBy } from "../loader/identity-proof";
+import { identityProofHeld, identityProofSetCookie, identitySetBy } from "../loader/identity-proof";
 import { siteCookieDomain } from "../shared/cookie-domain";
 import { applyCors, hasUpstreamCors } from "../shared/cors";
 import type { Site } from "../shared/site";
@@ -14,6 +14,7 @@ import { keeperRule, rewriteSetCookies } from "./cookie-keeper";
  */
 export async function applyResponseRules(
   upstream: Response,
+  request: Request,
   env: Pick<Env, "EDGE_AUTH_SECRET">,
   site: Site,
   allowedOrigin: string | null,
@@ -23,7 +24,9 @@ export async function applyResponseRules(
   const restoring = moduleActive(site.config, "cookieRestoration");
   const setCookies = rule !== null || restoring ? upstream.headers.getSetCookie() : null;
   const cookies = rule === null || setCookies === null ? null : rewriteSetCookies(setCookies, rule, siteCookieDomain(site));
-  const identity = restoring && setCookies !== null ? identitySetBy(setCookies, site.config.identityCookie) : null;
+  const { identityCookie } = site.config;
+  let identity = restoring && setCookies !== null ? identitySetBy(setCookies, identityCookie) : null;
+  if (identity !== null && identityProofHeld(request.headers.get("Cookie"), identityCookie, identity)) identity = null;
   // Fetched responses have immutable headers; copy only when something has to change (the common collect hit
   // without Origin or cookies streams through as is).
   if (cookies === null && identity === null && allowedOrigin === null && !hasUpstreamCors(upstream.headers)) return upstream;

@@ -140,5 +140,5 @@ async function proxy(
     throw error instanceof EdgeError && error.code === "upstream_unreachable" ? (unsendableHeader(headers) ?? error) : error;
   }
   outcome.upstreamStatus = upstream.status;
-  return applyResponseRules(upstream, env, site, allowedOrigin, outcome);
+  return applyResponseRules(upstream, request, env, site, allowedOrigin, outcome);
 }
