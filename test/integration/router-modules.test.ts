@@ -206,9 +206,11 @@ describe("access record", () => {
   it("sends one record per request, packed into one message when requests arrive together", async () => {
     const config = await seedContainer();
     const log = recordingQueue();
+    // A window longer than 30 requests take on a loaded machine (the tests' default is 50 ms).
     const responses = await callRouterWith(
       log,
       Array.from({ length: 30 }, () => routerRequest(config.publicHosts[0]!, "/echo")),
+      2_000,
     );
     await Promise.all(responses.map((response) => response.body?.cancel()));
     expect(log.records).toHaveLength(30);
