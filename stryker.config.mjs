@@ -1,7 +1,9 @@
-// Mutation testing (`npm run mutate`): StrykerJS plants one small bug at a time in the router, loader, sync and auth
-// code and runs the Workers-runtime tests against it (the vitest runner works with @cloudflare/vitest-pool-workers:
-// the tests and the code under test share workerd's isolate, so the active mutant reaches the code). Results and the
-// score: docs/tenant-isolation.md ("Test strength").
+// Mutation testing (`npm run mutate`): StrykerJS plants one small bug at a time in the Workers' code and runs the
+// Workers-runtime tests against it (the vitest runner works with @cloudflare/vitest-pool-workers: the tests and the
+// code under test share workerd's isolate, so the active mutant reaches the code). Results and the score:
+// docs/tenant-isolation.md ("Test strength").
+import { readdirSync } from "node:fs";
+
 /** @type {import("@stryker-mutator/api/core").PartialStrykerOptions} */
 export default {
   testRunner: "vitest",
@@ -10,17 +12,14 @@ export default {
   // Not `related`: that keeps only test files importing a mutated module, and most tests reach the code through the
   // Worker (SELF.fetch, queues, Durable Objects), so a third of them would never run against a mutant.
   vitest: { configFile: "vitest.config.ts", related: false },
-  // The modules the tenant-isolation issue names: routing and proxying, the loader's answers, the config sync, the
-  // secrets check, and the objects that own versions and routing keys. Left out: the access log's batching, the
-  // optional modules' own files (bot list, IP truncation), the browser script's template (tested in Chromium).
-  mutate: [
-    "workers/router/{host,host-lookup,resolve-site,proxy-target,request-checks,upstream-headers,upstream-fetch}.ts",
-    "workers/router/{traffic,response-rules,cookie-keeper}.ts",
-    "workers/shared/{auth,cors}.ts",
-    "workers/loader/{handler,serve-script,script,boot,backup-marker,cookies,vault,session,detection}.ts",
-    "workers/sync-consumer/consumer.ts",
-    "durable/{container-state,kv-sync,routing-registry,routing-keys}.ts",
-  ],
+  // Every TypeScript file under workers/ and durable/, listed when the config loads so a new file is never left out
+  // (scripts/mutate-sample.mjs samples blocks of each).
+  mutate: ["workers", "durable"].flatMap((dir) =>
+    readdirSync(dir, { recursive: true, encoding: "utf8" })
+      .filter((file) => file.endsWith(".ts") && !file.endsWith(".d.ts"))
+      .map((file) => `${dir}/${file}`)
+      .sort(),
+  ),
   coverageAnalysis: "perTest",
   // The machine running this is small and shared; one test runner at a time.
   concurrency: 1,
