@@ -184,6 +184,24 @@ describe("bad input", () => {
     expect(config.status).toBe(400);
   });
 
+  it("a malformed percent-escape in any path segment of any route gets 400 invalid_path (issue 24)", async () => {
+    for (const [method, path] of [
+      ["GET", "/_edge/admin/containers/shop1/hostnames/%ff"],
+      ["PUT", "/_edge/admin/containers/shop1/hostnames/ss.%E0%A4%A.example"],
+      ["DELETE", "/_edge/admin/containers/%ff/hostnames/ss.shop1.example"],
+      ["DELETE", "/_edge/admin/keys/%ff"],
+      ["PUT", "/_edge/admin/alerts/thresholds/%ff"],
+      ["GET", "/_edge/admin/containers/%ff"],
+      ["GET", "/_edge/admin/%ff"],
+      ["POST", "/_edge/%ff/replay"],
+      ["GET", "/_edge/admin/logs/%"],
+    ] as const) {
+      const res = await admin(path, { method, body: method === "GET" ? undefined : "{}" });
+      expect(res.status, `${method} ${path}`).toBe(400);
+      expect(await res.json()).toMatchObject({ error: "invalid_path" });
+    }
+  });
+
   it("a public host on the domain of the config's own infra host gets 400 naming it", async () => {
     const res = await putConfig(
       edgeConfig({ containerId: "bad-platform", infraHosts: ["bad-platform.edge.example"], publicHosts: ["evil.edge.example"] }),

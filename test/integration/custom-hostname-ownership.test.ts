@@ -192,6 +192,6 @@ describe("the operator override and bad paths", () => {
     const cf = cloudflareTenant("bad-path");
     const { response } = await operator("/_edge/admin/containers/own-bad/hostnames/%ff", {}, cf.env);
     expect(response.status).toBe(400);
-    expect(await response.json()).toMatchObject({ error: "invalid_host" });
+    expect(await response.json()).toMatchObject({ error: "invalid_path" });
   });
 });

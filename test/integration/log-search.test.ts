@@ -136,4 +136,29 @@ describe("GET /_edge/admin/logs", () => {
     expect(foreign.status).toBe(400);
     expect((await admin("/_edge/admin/logs?since=8d")).status).toBe(400);
   });
+
+  it("refuses crafted cursors with 400, not a 500 from R2 (issue 24)", async () => {
+    const hour = Math.floor(Date.now() / (60 * MIN)) * 60 * MIN;
+    const prefix = `logs/dt=${new Date(hour).toISOString().slice(0, 10)}/hour=${new Date(hour).toISOString().slice(11, 13)}/`;
+    const crafted = [
+      { h: hour, k: 5 },
+      { h: hour, a: 5 },
+      { h: hour, k: `${prefix}x`, l: -1 },
+      { h: hour, k: `${prefix}x`, l: 1.5 },
+      { h: hour + 1 },
+      { h: hour, a: "dead-letters/config/x" },
+      { h: hour, x: 1 },
+      [hour],
+      "text",
+    ];
+    for (const position of crafted) {
+      const cursor = Buffer.from(JSON.stringify(position)).toString("base64url");
+      const res = await admin(`/_edge/admin/logs?since=1h&cursor=${cursor}`);
+      expect(res.status, JSON.stringify(position)).toBe(400);
+      expect(await res.json()).toMatchObject({ error: "invalid_query" });
+    }
+    // The shape the search itself writes still passes.
+    const fine = Buffer.from(JSON.stringify({ h: hour, a: `${prefix}x` })).toString("base64url");
+    expect((await admin(`/_edge/admin/logs?since=1h&cursor=${fine}`)).status).toBe(200);
+  });
 });

@@ -36,12 +36,25 @@ type Args = [Env, ExecutionContext];
 /** EdgeConfig bodies may list many hosts; everything else is small. */
 const CONFIG_BODY_LIMIT = 64 * 1024;
 
-function decodedParam(request: IRequest, name: string): string {
-  try {
-    return decodeURIComponent(request.params[name] ?? "");
-  } catch {
-    throw new EdgeError(400, "invalid_path", `the ${name} in the path is not valid percent-encoding`);
+/**
+ * Every path segment must be valid percent-encoding (`%ff` is not): checked once, before any route, so no handler
+ * meets a URIError (a 500) when it decodes its parameters.
+ */
+function checkPathSegments(request: IRequest): undefined {
+  for (const segment of new URL(request.url).pathname.split("/")) {
+    try {
+      decodeURIComponent(segment);
+    } catch {
+      const shown = segment.length > 64 ? `${segment.slice(0, 64)}…` : segment;
+      throw new EdgeError(400, "invalid_path", `the path segment "${shown}" is not valid percent-encoding`);
+    }
   }
+  return undefined;
+}
+
+/** A path parameter, decoded (checkPathSegments has made sure it can be). */
+function decodedParam(request: IRequest, name: string): string {
+  return decodeURIComponent(request.params[name] ?? "");
 }
 
 function containerIdParam(request: IRequest): string {
@@ -66,6 +79,8 @@ export const edgeApi = Router<OperatorRequest, Args>({
 });
 
 edgeApi
+  .all("/_edge/*", checkPathSegments)
+
   .get("/_edge/health", () => jsonResponse({ ok: true }))
 
   .get("/_edge/openapi.json", (request) => jsonResponse(openApiDocument(new URL(request.url).origin)))

@@ -15,16 +15,26 @@ import { gunzipNdjson } from "../shared/ndjson-gzip";
 const MAX_OBJECTS_PER_PAGE = 100;
 const HOUR_MS = 3600_000;
 
-/** Where the next page starts: an hour, and either a key to list after or a line inside an object. */
-interface Position {
-  /** Start of the hour partition (epoch ms). */
-  h: number;
-  /** Continue listing after this key. */
-  a?: string;
-  /** Continue inside this object, at line `l`. */
-  k?: string;
-  l?: number;
-}
+/**
+ * Where the next page starts: an hour, and either a key to list after or a line inside an object. A cursor comes back
+ * from the client, so it is validated like any input: whole hours, keys inside that hour's partition, a line number.
+ */
+const PositionSchema = v.pipe(
+  v.strictObject({
+    /** Start of the hour partition (epoch ms). */
+    h: v.pipe(v.number(), v.safeInteger(), v.multipleOf(HOUR_MS)),
+    /** Continue listing after this key. */
+    a: v.optional(v.pipe(v.string(), v.maxLength(1024))),
+    /** Continue inside this object, at line `l`. */
+    k: v.optional(v.pipe(v.string(), v.maxLength(1024))),
+    l: v.optional(v.pipe(v.number(), v.safeInteger(), v.minValue(0))),
+  }),
+  v.check(
+    (position) => [position.a, position.k].every((key) => key === undefined || key.startsWith(hourPrefix(position.h))),
+    "cursor keys must lie in the cursor's hour",
+  ),
+);
+type Position = v.InferOutput<typeof PositionSchema>;
 
 export interface LogPage {
   records: LogRecord[];
@@ -39,13 +49,14 @@ function encodeCursor(position: Position): string {
 }
 
 function decodeCursor(cursor: string, query: LogSearchQuery): Position {
+  let raw: unknown = null;
   try {
-    const position = JSON.parse(base64urlToText(cursor) ?? "null") as Position;
-    if (typeof position.h === "number" && position.h >= Math.floor(query.from / HOUR_MS) * HOUR_MS && position.h <= query.to)
-      return position;
+    raw = JSON.parse(base64urlToText(cursor) ?? "null");
   } catch {
-    // fall through
+    // not JSON: refused below
   }
+  const parsed = v.safeParse(PositionSchema, raw);
+  if (parsed.success && parsed.output.h >= Math.floor(query.from / HOUR_MS) * HOUR_MS && parsed.output.h <= query.to) return parsed.output;
   throw new EdgeError(400, "invalid_query", "invalid query: cursor does not belong to this search (repeat the same filters and window)");
 }
 
