@@ -30,6 +30,21 @@ describe("syncKv", () => {
     expect(await env.ROUTING_MAP.get("taken.edge.example")).toBe("someone-else");
   });
 
+  // The last guard holds for every map that names a container, not only hosts (issue 24: a guard skipping
+  // LOADER_TOKEN_MAP passed the whole suite).
+  it.each([
+    ["LOADER_TOKEN_MAP", "lt_taken_token", { loaderToken: "lt_taken_token" }],
+    ["SITE_REGISTRY", "ss.taken.example", { publicHosts: ["ss.taken.example"] }],
+  ] as const)("refuses to take over a %s key another container owns, and writes nothing", async (map, key, takeover) => {
+    const id = `kv-guard-${map === "SITE_REGISTRY" ? "site" : "token"}`;
+    await env[map].put(key, "someone-else");
+    const next = config({ containerId: id, infraHosts: [`${id}.edge.example`], ...takeover });
+    await expect(syncKv(env, id, null, next)).rejects.toThrow(`${map}[${key}] already belong`);
+    expect(await env[map].get(key)).toBe("someone-else");
+    expect(await env.ROUTING_MAP.get(`${id}.edge.example`)).toBeNull();
+    expect(await env.EDGE_CONFIG.get(id)).toBeNull();
+  });
+
   it("does not delete a stale key that now belongs to another container", async () => {
     const previous = config({ containerId: "kv-three", infraHosts: ["moved.edge.example"] });
     await syncKv(env, "kv-three", null, previous);
