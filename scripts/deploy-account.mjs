@@ -186,15 +186,22 @@ export async function preflight(client, plan) {
 
   /** @type {string | null} */
   let currentFallback = null;
+  const noSaas = (error) => hasCode(error, 1404) || hasStatus(error, 403);
+  const saasProblem = `Cloudflare for SaaS is not enabled on ${zoneName}: dashboard → ${zoneName} → SSL/TLS → Custom Hostnames → Enable`;
   try {
     const result = await step("reading the custom hostname fallback origin", "saas", () =>
       client.customHostnames.fallbackOrigin.get({ zone_id }),
     );
     currentFallback = /** @type {{ origin?: string }} */ (result)?.origin ?? null;
   } catch (error) {
-    if (hasCode(error, 1404) || hasStatus(error, 403)) {
-      problems.push(`Cloudflare for SaaS is not enabled on ${zoneName}: dashboard → ${zoneName} → SSL/TLS → Custom Hostnames → Enable`);
-    } else if (!hasStatus(error, 404)) throw error;
+    if (noSaas(error)) problems.push(saasProblem);
+    else if (hasStatus(error, 404)) {
+      // No fallback origin yet (a first deploy): the custom hostname list shows whether the zone has SaaS at all.
+      await step("listing custom hostnames", "saas", () => client.customHostnames.list({ zone_id, per_page: 5 })).catch((listError) => {
+        if (!noSaas(listError)) throw listError;
+        problems.push(saasProblem);
+      });
+    } else throw error;
   }
   if (currentFallback && currentFallback !== fallbackOrigin) {
     problems.push(

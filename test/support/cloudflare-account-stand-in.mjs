@@ -180,6 +180,8 @@ export async function startCloudflareAccountStandIn({ account = "acc123", token 
         "No quota has been allocated for this zone. If you are already a paid Cloudflare for SaaS customer, contact your Customer Success Manager for additional provisioning.",
       );
     }
+    // Custom hostnames themselves are test/support/cloudflare-api-stand-in.mjs's; a first deploy reads an empty list.
+    if (rest === "/custom_hostnames" && method === "GET") return paged([], query);
     if (rest === "/custom_hostnames/fallback_origin" && method === "GET") {
       if (!zone.fallbackOrigin) return fail(404, 1551, "Fallback origin not found");
       return ok(zone.fallbackOrigin);
