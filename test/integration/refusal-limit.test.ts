@@ -5,6 +5,9 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { operatorAccess } from "../../durable/operator-access";
+import type { OperatorRequest } from "../../workers/admin/access";
+import { limitRefusals } from "../../workers/admin/refusal-limit";
+import { jsonResponse } from "../../workers/shared/errors";
 import { edgeConfig } from "../support/fixtures";
 import { operator, putAndApply } from "../support/operator";
 import { uniqueId } from "../support/takeovers";
@@ -78,6 +81,17 @@ describe("refused calls are limited per caller", () => {
       const { response } = await operator(`/_edge/admin/containers/${uniqueId("none")}/status`, { method: "GET" });
       expect(response.status).toBe(404);
     }
+  });
+});
+
+describe("without the REFUSED_CALLS binding", () => {
+  it("a refusal passes through unchanged (the local run's control Worker gets no rate-limit binding from wrangler dev)", async () => {
+    const request = new Request("https://localhost/_edge/admin/keys") as OperatorRequest;
+    const unbound = { ...env, REFUSED_CALLS: undefined } as unknown as Env;
+    const refused = jsonResponse({ error: "unauthorized", message: "missing credential" }, 401);
+    const answer = await limitRefusals(refused, request, unbound);
+    expect(answer.status).toBe(401);
+    expect(await answer.json()).toMatchObject({ error: "unauthorized" });
   });
 });
 

@@ -56,7 +56,9 @@ export function refusedTooOften(request: Request): Response | undefined {
 export async function limitRefusals(response: Response, request: OperatorRequest, env: Env): Promise<Response> {
   if (!REFUSED.has(response.status)) return response;
   const key = callerKey(request);
-  if (key === null) return response;
+  // `wrangler dev -c wrangler.jsonc -c wrangler.control.jsonc` (the local run, wrangler 4.86) gives the session's
+  // second Worker no rate-limit bindings at all; every refusal there would otherwise be a 500. Deployed, it is bound.
+  if (key === null || env.REFUSED_CALLS === undefined) return response;
   const { success } = await env.REFUSED_CALLS.limit({ key });
   if (success) return response;
   if (blockedUntil.size >= MAX_BLOCKED) blockedUntil.clear();
