@@ -82,6 +82,10 @@ export const FleetSchema = v.object({
   to: v.string(),
   total: v.pipe(Count, v.description("containers matching q (all pages)")),
   ids: v.pipe(v.array(v.string()), v.description("every container the caller may read, by name (for a picker)")),
+  counts: v.pipe(
+    v.record(v.picklist(HEALTH), Count),
+    v.description("containers matching q by health, from traffic and open alerts (a sync failure counts once its alert is open)"),
+  ),
   containers: v.array(FleetRowSchema),
   next: v.pipe(v.nullable(v.string()), v.description("pass as ?cursor= for the next page; null at the end")),
   platform: v.pipe(

@@ -281,7 +281,7 @@ describe("dashboard containers (the fleet view at 100 containers)", () => {
     );
     expect(first.sort()).toEqual(FAILING.map((id) => [id, "fail"]));
     expect(await page.textContent(`#container-list tr.why[data-id="${FAILING[0]}"]`)).toContain("30× upstream_unreachable");
-    expect(await page.textContent("#containers-summary")).toMatch(/^101 containers · showing 50/);
+    expect(await page.textContent("#containers-summary")).toMatch(/^101 containers \(2 failing, [^)]*fine\) · showing 50/);
     await shoot(page, "fleet-desktop");
     // The rest a page at a time, then a search narrows to one.
     await page.click("#containers-more");

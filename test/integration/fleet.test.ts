@@ -44,6 +44,7 @@ describe("GET /_edge/admin/fleet", () => {
     // One 500 in 40 is under the threshold: yellow, not red.
     expect(containers[1]).toMatchObject({ health: "warn", requests: 40, errors: 1, sync: "live", appliedVersion: 1 });
     expect(containers[2]).toMatchObject({ health: "idle", requests: 0, lastSeen: null });
+    expect((await fleet()).counts).toEqual({ fail: 1, warn: 1, ok: 0, idle: 1, gone: 0 });
   });
 
   it("names the containers behind the platform's 5xx share", async () => {

@@ -360,8 +360,9 @@ async function loadContainers(more) {
   state.containersNext = fleet.next;
   $("containers-more").hidden = !fleet.next;
   var shown = body.querySelectorAll("tr.row").length, p = fleet.platform;
+  var byHealth = ["fail", "warn", "ok", "idle", "gone"].filter(function (k) { return fleet.counts[k]; }).map(function (k) { return fleet.counts[k] + " " + HEALTH_WORDS[k]; }).join(", ");
   $("containers-summary").textContent = fleet.total
-    ? fleet.total.toLocaleString("en-US") + (fleet.total === 1 ? " container" : " containers") + (fleet.total < fleet.ids.length ? " match" : "") + " · showing " + shown +
+    ? fleet.total.toLocaleString("en-US") + (fleet.total === 1 ? " container" : " containers") + (fleet.total < fleet.ids.length ? " match" : "") + " (" + byHealth + ") · showing " + shown +
       " · all together " + num(p.requests) + " requests, " + pct(p.errorShare) + " server errors" + (fleet.truncated ? " (newest part of the period)" : "")
     : fleet.ids.length ? "No container matches." : "No containers yet.";
 }

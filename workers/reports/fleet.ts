@@ -175,11 +175,14 @@ export async function buildFleet(env: Env, scope: readonly string[] | "*", query
   const page = matching.slice(query.cursor, query.cursor + query.limit);
   const statuses = await Promise.all(page.map((r) => containerStub(env, r.containerId).status(r.containerId)));
   const end = query.cursor + page.length;
+  const counts = Object.fromEntries(HEALTH.map((h) => [h, 0])) as Record<Health, number>;
+  for (const row of matching) counts[row.health] += 1;
   return {
     from: new Date(from).toISOString(),
     to: new Date(to).toISOString(),
     total: matching.length,
     ids: containers.map((c) => c.containerId),
+    counts,
     containers: page.map((row, i) => withStatus(row, statuses[i] ?? null)),
     next: end < matching.length ? String(end) : null,
     platform: { requests, errors, errorShare: rate(errors, requests), topErrors },
