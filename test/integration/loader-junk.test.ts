@@ -1,9 +1,11 @@
 // CONTRACT.md "Live traffic": what a client can repeat for free creates nothing durable for an identity or session
 // this edge did not issue, and is bounded per client. Through the router (handleTraffic) with the real KV maps and
 // COOKIE_VAULT of miniflare, the real loopback upstream and the real Rate Limiting bindings; every KV call is spied.
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { BootResponse } from "../../schemas/loader";
+import { handleTraffic } from "../../workers/router/traffic";
 import { callRouter, callRouterWith, recordingQueue, routerRequest, seedContainer, uniqueId } from "../support/router-harness";
 
 afterEach(() => {
@@ -106,6 +108,23 @@ describe("genuine identities keep their backup", () => {
       routerRequest(host, `/set-cookies?c=${cookies}`, { headers: { Cookie: `FPID=${randomFpid()}; _qxi=${proof}` } }),
     );
     expect(cookieValue(rotated.response, "_qxi")).toBe(proof);
+  });
+
+  it("an upstream hit that sets FPID still passes when no proof can be made (EDGE_AUTH_SECRET unset)", async () => {
+    const config = await seedContainer();
+    const cookies = btoa(JSON.stringify([`FPID=${randomFpid()}; Max-Age=63072000; Path=/`])).replaceAll("=", "");
+    const request = routerRequest(config.publicHosts[0]!, `/set-cookies?c=${cookies}`);
+    const ctx = createExecutionContext();
+    const response = await handleTraffic(
+      request,
+      { ...env, EDGE_AUTH_SECRET: "", LOG_QUEUE: recordingQueue().queue },
+      ctx,
+      new URL(request.url),
+    );
+    await waitOnExecutionContext(ctx);
+    expect(response.status).toBe(204);
+    expect(cookieValue(response, "FPID")).toBeDefined();
+    expect(cookieValue(response, "_qxi")).toBeUndefined();
   });
 
   it("a site-set identity the edge never saw set: proof at first sight, nothing stored until it comes back", async () => {

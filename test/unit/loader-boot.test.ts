@@ -1,8 +1,10 @@
 // POST /boot: the _sid session, FPID or the site's identity cookie, the cookie vault round trip, writes only on
 // change, module gating, bodies and CORS.
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { BootResponse, VaultValue } from "../../schemas/loader";
+import { handleLoader } from "../../workers/loader/handler";
 import { VAULT_REFRESH_SECONDS, VAULT_TTL_SECONDS } from "../../workers/loader/vault";
 import { boot, config, FPID, loaderResponse, restored, setCookie, siteFor, spyVault, startedSession } from "./loader-support";
 
@@ -329,5 +331,17 @@ describe("CORS", () => {
     });
     expect(response.status).toBe(400);
     expect(response.headers.get("Access-Control-Allow-Origin")).toBe("https://www.boot-cors-err.example");
+  });
+});
+
+describe("without EDGE_AUTH_SECRET", () => {
+  it("answers 503 and vouches for nothing (an empty key would let anyone make proofs and session ids)", async () => {
+    const shop = config("boot-nosecret");
+    const ctx = createExecutionContext();
+    const request = new Request(siteFor(shop, "/boot").url, { method: "POST", body: '{"cookies":{}}' });
+    const response = await handleLoader(request, { ...env, EDGE_AUTH_SECRET: "" }, ctx, siteFor(shop, "/boot"));
+    await waitOnExecutionContext(ctx);
+    expect(response?.status).toBe(503);
+    expect(response?.headers.getSetCookie()).toEqual([]);
   });
 });

@@ -3,6 +3,7 @@
 // nothing durable. The key is derived from EDGE_AUTH_SECRET with HKDF and a label of its own, so no new secret has to
 // be deployed, and a MAC (which clients see) reveals nothing about the secret or about any other key derived from it.
 import { bytesToBase64url } from "../shared/base64url";
+import { EdgeError } from "../shared/errors";
 
 const LABEL = new TextEncoder().encode("qaxal-edge loader mac v1");
 
@@ -41,6 +42,8 @@ export async function edgeMac(
   value: string,
   bytes: number,
 ): Promise<Uint8Array> {
+  // An unset secret would make every MAC computable by anyone: refuse rather than vouch with it.
+  if (!env.EDGE_AUTH_SECRET) throw new EdgeError(503, "not_configured", "the edge cannot issue identities or sessions now");
   const text = new TextEncoder().encode(`${purpose}\n${containerId}\n${value}`);
   const mac = await crypto.subtle.sign("HMAC", await macKey(env.EDGE_AUTH_SECRET), text);
   return new Uint8Array(mac, 0, bytes);

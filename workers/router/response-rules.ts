@@ -47,7 +47,14 @@ export async function applyResponseRules(
       );
     }
   }
-  if (identity !== null) response.headers.append("Set-Cookie", await identityProofSetCookie(env, identity, site));
+  if (identity !== null) {
+    // A hit never fails for the proof: without it the visitor's first backup only waits.
+    try {
+      response.headers.append("Set-Cookie", await identityProofSetCookie(env, identity, site));
+    } catch (error) {
+      console.error(JSON.stringify({ event: "identity_proof_failed", containerId: site.containerId, error: String(error) }));
+    }
+  }
   applyCors(response.headers, allowedOrigin);
   return response;
 }
