@@ -15,11 +15,11 @@ import type { ContainerStateReads } from "./container-stub";
 import {
   CRON_MARKER_PREFIX,
   createHostnameTable,
+  cronDue,
   deletionSummary,
   dropHostname,
   type HostnameDeletion,
   type HostnameRecord,
-  hasCronWork,
   hostnameSummary,
   isLive,
   readDeletions,
@@ -377,18 +377,18 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
   commitHostname(containerId: string, record: HostnameRecord): Promise<boolean> {
     return this.serially(async () => {
       const sql = this.ctx.storage.sql;
-      const hadWork = hasCronWork(sql);
+      const dueBefore = cronDue(sql);
       const previous = readHostnames(sql).find((r) => r.host === record.host);
       const owners = await registryStub(this.env).publicHostOwners([record.host]);
       const now = new Date().toISOString();
       if (owners[record.host] !== containerId) {
         dropHostname(sql, record, now);
         if (previous) dropHostname(sql, previous, now);
-        await this.keepCronMarker(containerId, hadWork);
+        await this.keepCronMarker(containerId, dueBefore);
         return false;
       }
       writeHostname(sql, record);
-      await this.keepCronMarker(containerId, hadWork);
+      await this.keepCronMarker(containerId, dueBefore);
       // A host without a record is live (operator-managed DNS); the sync runs only when that changes.
       const applied = this.row(containerId).applied_config;
       if (applied !== null && (previous ? isLive(previous) : true) !== isLive(record)) {
@@ -403,9 +403,9 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
   /** Cloudflare has deleted it (or never had it): the deletion is done. */
   async hostnameDeleted(containerId: string, cloudflareId: string): Promise<void> {
     const sql = this.ctx.storage.sql;
-    const hadWork = hasCronWork(sql);
+    const dueBefore = cronDue(sql);
     sql.exec("DELETE FROM custom_hostname_deletions WHERE cloudflare_id = ?", cloudflareId);
-    await this.keepCronMarker(containerId, hadWork);
+    await this.keepCronMarker(containerId, dueBefore);
   }
 
   /** A deletion failed; it stays, with the reason, for the next cron run. */
@@ -427,21 +427,33 @@ export class ContainerState extends DurableObject<Env> implements ContainerState
     const sql = this.ctx.storage.sql;
     const records = readHostnames(sql);
     if (records.length === 0) return;
-    const hadWork = hasCronWork(sql);
+    const dueBefore = cronDue(sql);
     const owners = await registryStub(this.env).publicHostOwners(records.map((r) => r.host));
     const now = new Date().toISOString();
     for (const record of records) if (owners[record.host] !== containerId) dropHostname(sql, record, now);
-    await this.keepCronMarker(containerId, hadWork);
+    await this.keepCronMarker(containerId, dueBefore);
   }
 
   /**
    * Durable Objects cannot be listed, so a container with cron work (a pending hostname or a deletion) has an empty
-   * marker object in LOG_BUCKET; the cron lists the prefix and visits only those containers.
+   * marker object in LOG_BUCKET, its metadata saying when the work is due; the cron lists the prefix and visits only
+   * the containers due. Written when work appears or goes, or comes due earlier; a due time that moves later is
+   * written once per cron visit (cronVisited), not once per hostname checked.
    */
-  private async keepCronMarker(containerId: string, hadWork: boolean): Promise<void> {
-    const hasWork = hasCronWork(this.ctx.storage.sql);
-    if (hasWork && !hadWork) await this.env.LOG_BUCKET.put(`${CRON_MARKER_PREFIX}${containerId}`, "");
-    if (!hasWork && hadWork) await this.env.LOG_BUCKET.delete(`${CRON_MARKER_PREFIX}${containerId}`);
+  private async keepCronMarker(containerId: string, dueBefore: string | null): Promise<void> {
+    const due = cronDue(this.ctx.storage.sql);
+    if (due === dueBefore || (due !== null && dueBefore !== null && due > dueBefore)) return;
+    await this.writeCronMarker(containerId, due);
+  }
+
+  /** After the cron's visit: the marker says when this container's work is due next. */
+  async cronVisited(containerId: string): Promise<void> {
+    await this.writeCronMarker(containerId, cronDue(this.ctx.storage.sql));
+  }
+
+  private async writeCronMarker(containerId: string, due: string | null): Promise<void> {
+    if (due === null) await this.env.LOG_BUCKET.delete(`${CRON_MARKER_PREFIX}${containerId}`);
+    else await this.env.LOG_BUCKET.put(`${CRON_MARKER_PREFIX}${containerId}`, "", { customMetadata: { due } });
   }
 
   /** The public hosts of the newest config this object knows (pending or applied); null when there is none. */

@@ -42,6 +42,10 @@ export interface HostnameRecord {
   errors: string[];
   dnsRecords: DnsRecord[];
   checkedAt: string;
+  /** When Cloudflare's statuses last changed (or the hostname was created): the refresh backs off from here. */
+  changedAt?: string;
+  /** When the cron asks Cloudflare about a pending hostname next (absent: at once). */
+  nextCheckAt?: string | null;
 }
 
 /** May the host be in SITE_REGISTRY? */
@@ -110,11 +114,17 @@ export function dropHostname(sql: SqlStorage, record: HostnameRecord, now: strin
   sql.exec("DELETE FROM custom_hostnames WHERE host = ?", record.host);
 }
 
-/** Pending hostnames or deletions: the cron has work in this container. */
-export function hasCronWork(sql: SqlStorage): boolean {
-  return readHostnames(sql).some((record) => record.state === "pending") || readDeletions(sql).length > 0;
+/**
+ * When the cron next has work in this container: the earliest next check of a pending hostname, or now ("") for a
+ * deletion still to do; null when there is none.
+ */
+export function cronDue(sql: SqlStorage): string | null {
+  if (readDeletions(sql).length > 0) return "";
+  const due = readHostnames(sql)
+    .filter((record) => record.state === "pending")
+    .map((record) => record.nextCheckAt ?? "");
+  return due.length === 0 ? null : due.sort()[0]!;
 }
-
 export function readHostnames(sql: SqlStorage): HostnameRecord[] {
   return sql
     .exec<{ record: string }>("SELECT record FROM custom_hostnames ORDER BY host")

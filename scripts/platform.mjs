@@ -8,6 +8,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { startCloudflareApiStandIn } from "../test/support/cloudflare-api-stand-in.mjs";
 import { parseJsonc } from "./jsonc.mjs";
 import { controlCrons, startLocalCrons } from "./local-crons.mjs";
 import { DATA_DIR } from "./local-url.mjs";
@@ -138,6 +139,23 @@ export async function loadDemoContainers(
 }
 
 /**
+ * Cloudflare's custom hostname API for the local run: the tests' stand-in, with hostnames that validate 20 s after
+ * their TXT tokens appear (as if the customer published the records), so an operator sees pending → active.
+ */
+async function startLocalCloudflare() {
+  const token = "local-cloudflare-api-token";
+  const zoneId = "10ca1000000000000000000000000000";
+  const standIn = await startCloudflareApiStandIn({ token, zoneId, defaults: { activateAfterMs: 20_000 }, allowLocalhost: true });
+  const vars = {
+    CF_API_TOKEN: token,
+    CF_ZONE_ID: zoneId,
+    CF_API_BASE: `${standIn.url}/t/local/client/v4`,
+    SAAS_CNAME_TARGET: "saas.edge.localhost",
+  };
+  return { url: standIn.url, vars, close: standIn.close };
+}
+
+/**
  * The control Worker's config for this run. `wrangler dev --var` reaches only the first Worker of a multi-config
  * session, so extra vars for the control Worker go into a copy of its config beside a `.dev.vars` of its own.
  * @param {string} dir
@@ -157,8 +175,9 @@ function controlConfig(dir, vars) {
 }
 
 /**
- * @param {{ port?: number, originPort?: number, persistTo?: string, quiet?: boolean, vars?: Record<string,string>, loadDemo?: boolean, https?: boolean, crons?: boolean, cronSpeedup?: number }} options
+ * @param {{ port?: number, originPort?: number, persistTo?: string, quiet?: boolean, vars?: Record<string,string>, loadDemo?: boolean, https?: boolean, crons?: boolean, cronSpeedup?: number, cloudflareStandIn?: boolean }} options
  *   vars: extra vars for both Workers
+ *   cloudflareStandIn: custom hostnames against a local stand-in for Cloudflare's API (docs/custom-domains.md)
  *   crons: fire the control Worker's Cron Triggers on their schedules (scripts/local-crons.mjs), `cronSpeedup` times
  *     as often; `npm start` does, tests that count requests do not
  *   https: serve over https with wrangler's own self-signed certificate (browsers such as WebKit refuse `Secure`
@@ -171,7 +190,8 @@ export async function startPlatform(options = {}) {
   const origin = await startOrigin(options.originPort ?? 0);
   const persistTo = options.persistTo ?? join(DATA_DIR, "wrangler");
   const varArgs = Object.entries(options.vars ?? {}).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
-  const control = controlConfig(join(persistTo, "..", "control-config"), options.vars ?? {});
+  const cloudflare = options.cloudflareStandIn ? await startLocalCloudflare() : null;
+  const control = controlConfig(join(persistTo, "..", "control-config"), { ...options.vars, ...cloudflare?.vars });
   const child = spawn(
     process.execPath,
     [
@@ -215,6 +235,7 @@ export async function startPlatform(options = {}) {
       });
     }
     await origin.close();
+    await cloudflare?.close();
   };
   try {
     await waitForHealth(workerUrl, child);
@@ -224,7 +245,7 @@ export async function startPlatform(options = {}) {
       const log = options.quiet ? (line) => output.push(`${line}\n`) : (line) => console.error(line);
       stopCrons = startLocalCrons({ workerUrl, edgeAuth, crons, speedup: options.cronSpeedup, log });
     }
-    return { workerUrl, port, originUrl: origin.url, demo, stop, output, edgeAuth, crons };
+    return { workerUrl, port, originUrl: origin.url, demo, stop, output, edgeAuth, crons, cloudflareUrl: cloudflare?.url ?? null };
   } catch (error) {
     await stop();
     throw new Error(`${error instanceof Error ? error.message : String(error)}\n${output.join("")}`);

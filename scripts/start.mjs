@@ -72,7 +72,7 @@ try {
 execFileSync("bash", [join(ROOT, "scripts/setup.sh")], { stdio: "inherit" });
 let platform;
 try {
-  platform = await startPlatform({ port, originPort, https, crons: true, cronSpeedup });
+  platform = await startPlatform({ port, originPort, https, crons: true, cronSpeedup, cloudflareStandIn: true });
 } catch (error) {
   claim.release();
   fail(error instanceof LocalRunError ? error.message : String(error instanceof Error ? error.message : error));
@@ -99,6 +99,7 @@ Qaxal Edge is running (state persists in ${stateDir}/; Ctrl-C stops it)
   Worker                 ${base}
   stand-in sGTM origin   ${platform.originUrl}
   demo containers        ${platform.demo.lines.join(", ")}${fleetLine}
+  Cloudflare API stand-in ${platform.cloudflareUrl} (custom domains: docs/custom-domains.md)
   scheduled work         ${platform.crons.map(({ cron, periodMs }) => `"${cron}" every ${periodMs / cronSpeedup / 1000} s`).join(", ")} (docs/development.md)
 
 Try:
@@ -111,6 +112,7 @@ Try:
   dashboard              ${base}/_edge/admin/dashboard#token=${DEV_ADMIN_TOKEN}&container=demo-shop
   fleet view             ${base}/_edge/admin/dashboard#token=${DEV_ADMIN_TOKEN}&view=containers
   report in the terminal npm run report
+  custom domain          ${curl} -X PUT -H 'Authorization: Bearer ${DEV_ADMIN_TOKEN}' ${base}/_edge/admin/containers/demo-basic/hostnames/ss.demo-basic.localhost
 ${platform.crons.map(({ cron }) => `  cron ${cron.padEnd(17)} ${cronCommand(base, platform.edgeAuth, cron, curl)}`).join("\n")}
 `);
 const shutdown = async () => {

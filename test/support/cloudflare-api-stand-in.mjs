@@ -63,7 +63,7 @@ function validationRecords(hostname, method) {
   return [{ emails: [`hostmaster@${hostname}`], status: "pending" }];
 }
 
-function checkHostname(hostname) {
+function checkHostname(hostname, allowLocalhost) {
   if (typeof hostname !== "string" || !HOST.test(hostname) || /^[\d.]+$/.test(hostname)) {
     throw new ApiError(
       400,
@@ -71,7 +71,8 @@ function checkHostname(hostname) {
       "Invalid custom hostname. Custom hostnames have to be smaller than 256 characters in length, cannot be IP addresses, cannot contain any special characters.",
     );
   }
-  if (RESERVED_TLDS.includes(hostname.split(".").at(-1) ?? "")) {
+  const tld = hostname.split(".").at(-1) ?? "";
+  if (RESERVED_TLDS.includes(tld) && !(allowLocalhost && tld === "localhost")) {
     throw new ApiError(
       400,
       1409,
@@ -154,8 +155,8 @@ function advance(tenant, found, now) {
 
 const visible = (found) => Object.fromEntries(Object.entries(found).filter(([key]) => !key.startsWith("_")));
 
-/** @param {Tenant} tenant @param {RecordedRequest} request @param {string} zoneId @param {number} now */
-function answerApi(tenant, request, zoneId, now) {
+/** @param {Tenant} tenant @param {RecordedRequest} request @param {string} zoneId @param {number} now @param {boolean} allowLocalhost */
+function answerApi(tenant, request, zoneId, now, allowLocalhost) {
   const { method, path, query, headers } = request;
   /** @type {any} JSON from the client, checked field by field below */
   const body = request.body;
@@ -186,7 +187,7 @@ function answerApi(tenant, request, zoneId, now) {
     }
     if (method === "POST") {
       if (body === null || typeof body !== "object") throw new ApiError(400, 1400, "Unable to decode the JSON request body.");
-      checkHostname(body.hostname);
+      checkHostname(body.hostname, allowLocalhost);
       checkSsl(body.ssl);
       if (all.some((h) => h.hostname === body.hostname)) throw new ApiError(409, 1406, "Duplicate custom hostname found.");
       const created = newHostname(body.hostname, body.ssl, now);
@@ -225,11 +226,19 @@ function answerApi(tenant, request, zoneId, now) {
 }
 
 /**
- * @param {{ token: string, zoneId: string, port?: number, host?: string, defaults?: Partial<TenantConfig> }} options
+ * @param {{ token: string, zoneId: string, port?: number, host?: string, defaults?: Partial<TenantConfig>, allowLocalhost?: boolean }} options
  *   token: the only API token accepted; defaults: each new tenant's config (tokensAfterMs 3 s, no automatic
- *   validation, the 1,200 requests per five minutes limit)
+ *   validation, the 1,200 requests per five minutes limit); allowLocalhost: accept *.localhost hostnames, which
+ *   Cloudflare refuses (1409), so the local run's demo hosts can be tried
  */
-export async function startCloudflareApiStandIn({ token: apiToken, zoneId, port = 0, host = "127.0.0.1", defaults = {} }) {
+export async function startCloudflareApiStandIn({
+  token: apiToken,
+  zoneId,
+  port = 0,
+  host = "127.0.0.1",
+  defaults = {},
+  allowLocalhost = false,
+}) {
   /** @type {Map<string, Tenant>} */
   const tenants = new Map();
   /** @returns {Tenant} */
@@ -374,7 +383,7 @@ export async function startCloudflareApiStandIn({ token: apiToken, zoneId, port 
         return send(failure.status, { success: false, errors: failure.errors, messages: [], result: null }, limitHeaders);
       }
       if (invalidJson) throw new ApiError(400, 1400, "Unable to decode the JSON request body.");
-      const reply = answerApi(tenant, recorded, zoneId, now);
+      const reply = answerApi(tenant, recorded, zoneId, now, allowLocalhost);
       recorded.status = reply.status;
       return send(reply.status, reply.body, limitHeaders);
     } catch (error) {

@@ -59,3 +59,29 @@ describe("isLive", () => {
     expect(isLive(record("blocked", "active", null, true))).toBe(true);
   });
 });
+
+describe("the refresh backoff", () => {
+  const created = "2026-03-01T00:00:00.000Z";
+  const at = (minutes: number) => new Date(Date.parse(created) + minutes * 60_000).toISOString();
+  const pending = hostname("pending", "pending_validation");
+  const first = recordFrom(pending, { previous: null, liveNow: false, cnameTarget: "t.example", now: created });
+
+  it("checks a pending hostname 1, 2, 5, 15 and 60 minutes after its last change, then hourly", () => {
+    expect(first).toMatchObject({ changedAt: created, nextCheckAt: at(1) });
+    const checkedAt = (minutes: number) =>
+      recordFrom(pending, { previous: first, liveNow: false, cnameTarget: "t.example", now: at(minutes) }).nextCheckAt;
+    expect([1, 2, 5, 15, 60, 120].map(checkedAt)).toEqual([at(2), at(5), at(15), at(60), at(120), at(180)]);
+  });
+
+  it("starts over when Cloudflare's statuses change, and stops once the hostname is not pending", () => {
+    const moved = recordFrom(hostname("pending", "pending_issuance"), {
+      previous: first,
+      liveNow: false,
+      cnameTarget: "t.example",
+      now: at(15),
+    });
+    expect(moved).toMatchObject({ changedAt: at(15), nextCheckAt: at(16) });
+    const active = recordFrom(hostname("active", "active"), { previous: moved, liveNow: false, cnameTarget: "t.example", now: at(16) });
+    expect(active.nextCheckAt).toBeNull();
+  });
+});

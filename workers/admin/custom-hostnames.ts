@@ -24,7 +24,7 @@ type HostnameEnv = Pick<
   | "LOG_BUCKET"
 >;
 
-/** Containers the cron refreshes at once (each asks Cloudflare once per pending hostname). */
+/** Containers the cron visits at once. */
 const REFRESH_CONCURRENCY = 4;
 
 type HostnameView = ReturnType<typeof hostnameView>;
@@ -159,77 +159,122 @@ export async function removeHostname(env: HostnameEnv, containerId: string, host
   return hostnameView(containerId, removed);
 }
 
-/** Containers with cron work: a hostname still pending, or one Cloudflare must delete (the alert check reads it too). */
-export async function containersWithPendingHostnames(env: Pick<Env, "LOG_BUCKET">): Promise<string[]> {
-  const ids: string[] = [];
+/** Containers with cron work (a hostname still pending, or one Cloudflare must delete) and when it is due. */
+async function cronMarkers(env: Pick<Env, "LOG_BUCKET">): Promise<{ id: string; due: string }[]> {
+  const markers: { id: string; due: string }[] = [];
   let cursor: string | undefined;
   do {
-    const page = await env.LOG_BUCKET.list({ prefix: CRON_MARKER_PREFIX, cursor });
-    ids.push(...page.objects.map((object) => object.key.slice(CRON_MARKER_PREFIX.length)));
+    const page = await env.LOG_BUCKET.list({ prefix: CRON_MARKER_PREFIX, cursor, include: ["customMetadata"] });
+    for (const object of page.objects) {
+      markers.push({ id: object.key.slice(CRON_MARKER_PREFIX.length), due: object.customMetadata?.due ?? "" });
+    }
     cursor = page.truncated ? page.cursor : undefined;
   } while (cursor);
-  return ids;
+  return markers;
+}
+
+/** Containers with cron work (the alert check reads them too). */
+export async function containersWithPendingHostnames(env: Pick<Env, "LOG_BUCKET">): Promise<string[]> {
+  return (await cronMarkers(env)).map((marker) => marker.id);
+}
+
+/**
+ * At most this many Cloudflare calls per cron run (one a minute): ≤ 500 per five minutes, well inside the 1,200 the
+ * API allows a token, and the rest is left to operator calls and deploys.
+ */
+const CALLS_PER_RUN = 100;
+/** A run stops once Cloudflare's own count (the Ratelimit header) says fewer than this many requests are left. */
+const RESERVED_CALLS = 200;
+
+interface RefreshResult {
+  containers: number;
+  checked: number;
+  deleted: number;
+  failed: number;
+  calls: number;
+  /** Why the run stopped before its work was done: its own cap, Cloudflare's remaining budget, or a 429. */
+  stopped: null | "cap" | "budget" | "rate_limited";
 }
 
 /**
  * For the control Worker's Cron Trigger: deletes at Cloudflare the hostnames containers no longer own (retried every
- * run until done), and re-reads every pending hostname, so a domain goes live soon after its customer's DNS records
- * are in place without anyone calling GET. Does nothing without the Cloudflare settings (the local run).
+ * run until done), and re-reads the pending hostnames that are due (backing off 1, 2, 5, 15, 60 minutes after each
+ * change, then hourly), so a domain goes live soon after its customer's DNS records are in place without anyone
+ * calling GET. Within the API's limits: at most CALLS_PER_RUN calls, none once Cloudflare says fewer than
+ * RESERVED_CALLS are left, and nothing more after a 429. Does nothing without the Cloudflare settings (the local run
+ * without the stand-in).
  */
-export async function refreshPendingHostnames(
-  env: HostnameEnv,
-): Promise<{ containers: number; checked: number; deleted: number; failed: number }> {
-  const missing = missingSetting(env);
-  if (missing) return { containers: 0, checked: 0, deleted: 0, failed: 0 };
+export async function refreshPendingHostnames(env: HostnameEnv, now = Date.now()): Promise<RefreshResult> {
+  const result: RefreshResult = { containers: 0, checked: 0, deleted: 0, failed: 0, calls: 0, stopped: null };
+  if (missingSetting(env)) return result;
   const api = customHostnamesApi(env);
-  const ids = await containersWithPendingHostnames(env);
+  const at = new Date(now).toISOString();
+  const due = (await cronMarkers(env)).filter((marker) => marker.due <= at).sort((x, y) => x.due.localeCompare(y.due));
+  result.containers = due.length;
 
-  let checked = 0;
-  let deleted = 0;
-  let failed = 0;
-  const queue = [...ids];
+  /** May the run make one more call? */
+  const spend = (): boolean => {
+    if (result.stopped) return false;
+    const left = api.remaining();
+    if (left !== null && left < RESERVED_CALLS) result.stopped = "budget";
+    else if (result.calls >= CALLS_PER_RUN) result.stopped = "cap";
+    else result.calls++;
+    return result.stopped === null;
+  };
+  /** Counts a failed call; a 429 stops the run (the token is blocked for five minutes). */
+  const failed = (containerId: string, error: unknown) => {
+    result.failed++;
+    if (error instanceof EdgeError && error.code === "cloudflare_rate_limited") result.stopped = "rate_limited";
+    console.error(
+      JSON.stringify({
+        event: "hostname_refresh_failed",
+        containerId,
+        code: error instanceof EdgeError ? error.code : "internal_error",
+        message: error instanceof Error ? error.message : String(error),
+      }),
+    );
+  };
+
+  const queue = [...due];
   const worker = async () => {
-    for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+    for (let marker = queue.shift(); marker !== undefined && !result.stopped; marker = queue.shift()) {
+      const id = marker.id;
       const stub = containerStub(env, id);
-      try {
-        for (const deletion of await stub.hostnameDeletions()) {
-          try {
-            await api.remove(deletion.cloudflareId);
-            await stub.hostnameDeleted(id, deletion.cloudflareId);
-            deleted++;
-          } catch (error) {
-            failed++;
-            await stub.hostnameDeletionFailed(
-              deletion.cloudflareId,
-              `deleting the custom hostname at Cloudflare failed (retried every minute): ${error instanceof Error ? error.message : String(error)}`,
-            );
-          }
+      for (const deletion of await stub.hostnameDeletions()) {
+        if (!spend()) break;
+        try {
+          await api.remove(deletion.cloudflareId);
+          await stub.hostnameDeleted(id, deletion.cloudflareId);
+          result.deleted++;
+        } catch (error) {
+          failed(id, error);
+          await stub.hostnameDeletionFailed(
+            deletion.cloudflareId,
+            `deleting the custom hostname at Cloudflare failed (retried every minute): ${error instanceof Error ? error.message : String(error)}`,
+          );
         }
-        const pending = (await stub.hostnames()).filter((r) => r.state === "pending");
-        const owners = pending.length > 0 ? await registryStub(env).publicHostOwners(pending.map((r) => r.host)) : {};
-        for (const record of pending) {
-          // A host this container no longer routes is reconciled by its apply; never ask Cloudflare for it here.
-          if (owners[record.host] !== id) continue;
-          await refresh(env, api, id, record);
-          checked++;
-        }
-      } catch (error) {
-        failed++;
-        const code = error instanceof EdgeError ? error.code : "internal_error";
-        console.error(
-          JSON.stringify({
-            event: "hostname_refresh_failed",
-            containerId: id,
-            code,
-            message: error instanceof Error ? error.message : String(error),
-          }),
-        );
       }
+      const pending = (await stub.hostnames())
+        .filter((r) => r.state === "pending" && (r.nextCheckAt ?? "") <= at)
+        .sort((x, y) => (x.nextCheckAt ?? "").localeCompare(y.nextCheckAt ?? ""));
+      const owners = pending.length > 0 ? await registryStub(env).publicHostOwners(pending.map((r) => r.host)) : {};
+      for (const record of pending) {
+        // A host this container no longer routes is reconciled by its apply; never ask Cloudflare for it here.
+        if (owners[record.host] !== id) continue;
+        if (!spend()) break;
+        try {
+          await refresh(env, api, id, record, now);
+          result.checked++;
+        } catch (error) {
+          failed(id, error);
+        }
+      }
+      await stub.cronVisited(id);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(REFRESH_CONCURRENCY, ids.length) }, worker));
-  console.log(JSON.stringify({ event: "hostname_refresh", containers: ids.length, checked, deleted, failed }));
-  return { containers: ids.length, checked, deleted, failed };
+  await Promise.all(Array.from({ length: Math.min(REFRESH_CONCURRENCY, due.length) }, worker));
+  console.log(JSON.stringify({ event: "hostname_refresh", ...result }));
+  return result;
 }
 
 function known(records: HostnameRecord[], containerId: string, host: string): HostnameRecord {
@@ -241,8 +286,14 @@ function known(records: HostnameRecord[], containerId: string, host: string): Ho
   return record;
 }
 
-async function refresh(env: HostnameEnv, api: CustomHostnamesApi, containerId: string, record: HostnameRecord): Promise<HostnameRecord> {
-  const now = new Date().toISOString();
+async function refresh(
+  env: HostnameEnv,
+  api: CustomHostnamesApi,
+  containerId: string,
+  record: HostnameRecord,
+  at = Date.now(),
+): Promise<HostnameRecord> {
+  const now = new Date(at).toISOString();
   const hostname = record.cloudflare ? await api.get(record.cloudflare.id) : null;
   const next = hostname
     ? recordFrom(hostname, { previous: record, liveNow: record.liveNow, cnameTarget: env.SAAS_CNAME_TARGET, now })

@@ -12,7 +12,7 @@ type Job = (env: Env, scheduledTime: number) => Promise<unknown>;
 
 /** What each cron runs, by job name (a manual run answers with each job's result under its name). */
 const JOBS: Record<Cron, Record<string, Job>> = {
-  [CRONS.everyMinute]: { outboxSweep: (env) => sweepOutbox(env), hostnameRefresh: (env) => refreshPendingHostnames(env) },
+  [CRONS.everyMinute]: { outboxSweep: (env) => sweepOutbox(env), hostnameRefresh: (env, now) => refreshPendingHostnames(env, now) },
   [CRONS.everyFiveMinutes]: { alertCheck: (env, now) => runAlertChecks(env, now) },
 };
 
