@@ -7,6 +7,7 @@ import { inject } from "vitest";
 declare module "vitest" {
   export interface ProvidedContext {
     cloudflareStandInUrl: string;
+    hostnameScale: number;
   }
 }
 

@@ -10,5 +10,7 @@ export const STAND_IN_ZONE_ID = "023e105f4ecef8ad9ca31a8372d0c353";
 export default async function setup(project) {
   const standIn = await startCloudflareApiStandIn({ token: STAND_IN_CF_TOKEN, zoneId: STAND_IN_ZONE_ID });
   project.provide("cloudflareStandInUrl", standIn.url);
+  // custom-hostname-refresh.test.ts: 100 hostnames by default; HOSTNAME_SCALE=1000 for the measured run (~17 min).
+  project.provide("hostnameScale", Number(process.env.HOSTNAME_SCALE) || 100);
   return () => standIn.close();
 }
