@@ -31,7 +31,7 @@ async function put(control) {
     containerId: id,
     version: 1,
     upstream: "https://sgtm.example",
-    infraHosts: [`${id}.edge.example`],
+    infraHosts: [`${id}.edge.localhost`],
     publicHosts: [`ss.${id}.example`, `www.${id}.example/metrics`],
     loaderToken: `lt_${id}`,
     gtmId: "GTM-LAT123",

@@ -106,7 +106,7 @@ for (let i = 0; i < 3 * SAMPLES; i += 1) {
     "sql",
     `begin;
     insert into containers (id, upstream, gtm_id) values ('${id}', 'https://sgtm.${id}.example', 'GTM-BENCH1');
-    insert into container_hosts (kind, host, container_id) values ('infra', '${id}.edge.example', '${id}'), ('public', 'ss.${id}.example', '${id}');
+    insert into container_hosts (kind, host, container_id) values ('infra', '${id}.edge.localhost', '${id}'), ('public', 'ss.${id}.example', '${id}');
     commit;
     update edge_outbox set created_at = created_at - interval '1 minute' where container_id = '${id}';`,
   );
@@ -127,10 +127,10 @@ const tokens = Object.fromEntries(
 // Loader paths: answered at the edge, so no upstream is involved. Each sample uses a container of its own: the edge
 // reports a key at most once per 30 s per isolate, and a container queues at most one repair per 30 s.
 const cases = {
-  EDGE_CONFIG: (id) => ({ key: id, host: `${id}.edge.example`, path: `/l/${tokens[id]}.js` }),
+  EDGE_CONFIG: (id) => ({ key: id, host: `${id}.edge.localhost`, path: `/l/${tokens[id]}.js` }),
   LOADER_TOKEN_MAP: (id) => ({ key: tokens[id], host: `ss.${id}.example`, path: `/l/${tokens[id]}.js` }),
   // The host itself: this request is a 404 (nothing says whose it is at the edge); the control plane knows.
-  ROUTING_MAP: (id) => ({ key: `${id}.edge.example`, host: `${id}.edge.example`, path: `/l/${tokens[id]}.js` }),
+  ROUTING_MAP: (id) => ({ key: `${id}.edge.localhost`, host: `${id}.edge.localhost`, path: `/l/${tokens[id]}.js` }),
 };
 const deletedKey = {};
 for (const [n, [map, sample]] of Object.entries(cases).entries()) {

@@ -13,7 +13,7 @@ function config(id, version) {
     containerId: id,
     version,
     upstream: "https://sgtm.example",
-    infraHosts: [`${id}.edge.example`],
+    infraHosts: [`${id}.edge.localhost`],
     // Every tenth version moves the public host, so some changes also write and delete SITE_REGISTRY keys.
     publicHosts: [`ss${Math.floor(version / 10)}.${id}.example`],
     loaderToken: `lt_${id}_tok`,

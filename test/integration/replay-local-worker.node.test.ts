@@ -41,8 +41,8 @@ async function seedControlPlane() {
       ('replay-b', 'https://sgtm.replay-b.example', 'GTM-BBBB22'),
       ('replay-c', 'https://sgtm.replay-c.example', 'GTM-CCCC33');
     insert into container_hosts (kind, host, container_id) values
-      ('infra', 'replay-a.edge.example', 'replay-a'), ('public', 'ss.replay-a.example', 'replay-a'),
-      ('infra', 'replay-b.edge.example', 'replay-b'),
+      ('infra', 'replay-a.edge.localhost', 'replay-a'), ('public', 'ss.replay-a.example', 'replay-a'),
+      ('infra', 'replay-b.edge.localhost', 'replay-b'),
       ('public', 'www.replay-c.example/metrics', 'replay-c');
     insert into container_entitlements (container_id, entitlement) values ('replay-b', 'cookie_restoration');
     insert into container_modules (container_id, module, enabled, http_only) values ('replay-b', 'cookieKeeper', true, '{FPID}');
