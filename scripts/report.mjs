@@ -152,12 +152,31 @@ async function getJson(path, token, { url, from }) {
   }
 }
 
-/** "; its containers: a, b, c…" from the listing's first page, or "" when this token may not list them. */
-async function knownContainers(token, edge) {
-  const { status, body } = await getJson("/_edge/admin/containers?limit=20", token, edge);
+/** Levenshtein distance: how many single-character edits turn `a` into `b` (ids are at most 64 characters). */
+function editDistance(a, b) {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length];
+}
+
+/**
+ * "; its containers: a, b, c" (all of them when there are few, else the five nearest `wanted`, so a typo among
+ * hundreds still shows the right one), or "" when this token may not list them. The fleet's `ids` is every
+ * container the token may read, in one call.
+ */
+async function knownContainers(token, edge, wanted) {
+  const { status, body } = await getJson("/_edge/admin/fleet?limit=1&since=15m", token, edge);
   if (status !== 200) return "";
-  const ids = body.containers.map((c) => c.containerId);
-  return ids.length === 0 ? "; it has no containers yet" : `; its containers: ${ids.join(", ")}${body.next ? ", …" : ""}`;
+  const ids = body.ids;
+  if (ids.length === 0) return "; it has no containers yet";
+  if (ids.length <= 20) return `; its containers: ${ids.join(", ")}`;
+  const distance = new Map(ids.map((id) => [id, editDistance(id, wanted)]));
+  const nearest = ids.sort((a, b) => distance.get(a) - distance.get(b) || a.localeCompare(b)).slice(0, 5);
+  return `; the nearest of its ${ids.length} containers: ${nearest.join(", ")}`;
 }
 
 async function main(argv) {
@@ -172,7 +191,8 @@ async function main(argv) {
   if (values.container) {
     // The report of a container the platform never heard of would be all zeros: ask for it first.
     const { status, body } = await getJson(`/_edge/admin/containers/${encodeURIComponent(values.container)}/status`, token, edge);
-    if (status === 404) throw new Error(`no container "${values.container}" on ${edge.url}${await knownContainers(token, edge)}`);
+    if (status === 404)
+      throw new Error(`no container "${values.container}" on ${edge.url}${await knownContainers(token, edge, values.container)}`);
     if (status !== 200) throw new Error(`${status} ${body.error}: ${body.message}`);
   }
   const query = new URLSearchParams({ since: values.since });

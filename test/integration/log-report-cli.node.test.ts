@@ -65,6 +65,8 @@ const report = {
   truncated: false,
 };
 
+/** Every container the token may read (the fleet answer's `ids`); shop1 alone unless a test says otherwise. */
+let fleetIds = ["shop1"];
 let server: Server;
 let url: string;
 const seen: IncomingMessage[] = [];
@@ -80,8 +82,8 @@ beforeAll(async () => {
         ? [200, { containerId: "shop1", inSync: true }]
         : req.url?.startsWith("/_edge/admin/containers/")
           ? [404, { error: "not_found", message: "container has never been configured" }]
-          : req.url === "/_edge/admin/containers?limit=20"
-            ? [200, { containers: [{ containerId: "shop1" }], next: null }]
+          : req.url === "/_edge/admin/fleet?limit=1&since=15m"
+            ? [200, { ids: fleetIds, containers: [], next: null }]
             : [200, report];
     res.writeHead(status, { "Content-Type": "application/json" });
     res.end(JSON.stringify(body));
@@ -109,7 +111,22 @@ describe("npm run report", () => {
       stdout: "",
       stderr: `report: no container "shpo1" on ${url}; its containers: shop1\n`,
     });
-    expect(seen.slice(asked).map((req) => req.url)).toEqual(["/_edge/admin/containers/shpo1/status", "/_edge/admin/containers?limit=20"]);
+    expect(seen.slice(asked).map((req) => req.url)).toEqual([
+      "/_edge/admin/containers/shpo1/status",
+      "/_edge/admin/fleet?limit=1&since=15m",
+    ]);
+  });
+
+  it("among many containers names the five nearest the misspelt one, not the first ones alphabetically", async () => {
+    fleetIds = [...Array.from({ length: 98 }, (_, i) => `fleet-${String(i + 1).padStart(3, "0")}`), "shop-042", "shop1"];
+    try {
+      await expect(cli(["--container", "shpo-042"])).rejects.toMatchObject({
+        code: 1,
+        stderr: `report: no container "shpo-042" on ${url}; the nearest of its 100 containers: shop-042, fleet-042, shop1, fleet-002, fleet-012\n`,
+      });
+    } finally {
+      fleetIds = ["shop1"];
+    }
   });
 
   it("--help lists the options and asks nothing", async () => {
