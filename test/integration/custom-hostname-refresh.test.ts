@@ -48,7 +48,7 @@ it("1,000 (HOSTNAME_SCALE) pending hostnames all reach active with no 429, and t
     await cf.advanceClock(MINUTE);
     const result = await refreshPendingHostnames(cf.env, await cf.now());
     expect(result.stopped).not.toBe("rate_limited");
-    pending = (await env.LOG_BUCKET.list({ prefix: "custom-hostnames/pending/rf-" + run })).objects.length > 0;
+    pending = (await env.LOG_BUCKET.list({ prefix: `custom-hostnames/pending/rf-${run}` })).objects.length > 0;
   }
 
   const requests = await cf.requests();

@@ -156,7 +156,16 @@ async function runSequence(ops: Op[]): Promise<void> {
       }
     } else {
       // The consumer applies the newest version per container in the batch; the older ones are superseded.
-      const result = await deliver(QUEUES.config, queued.splice(0));
+      // As at the PUTs, the host rules are not under test: the newest queued configs' infra hosts are the platform's.
+      const newest = new Map<string, { version: number; infraHosts: string[] }>();
+      for (const body of queued as { containerId: string; version: number; config?: { infraHosts?: string[] } }[]) {
+        const seen = newest.get(body.containerId);
+        if (!seen || body.version > seen.version) {
+          newest.set(body.containerId, { version: body.version, infraHosts: body.config?.infraHosts ?? [] });
+        }
+      }
+      const platform = [...newest.values()].flatMap((n) => n.infraHosts).join(",");
+      const result = await deliver(QUEUES.config, queued.splice(0), { PLATFORM_DOMAINS: platform } as Partial<Env>);
       expect(result.retryMessages).toEqual([]);
       for (const [c, list] of pending) {
         if (list.length === 0) continue;

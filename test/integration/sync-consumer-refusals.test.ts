@@ -54,6 +54,27 @@ describe("a refused config message", () => {
   });
 });
 
+describe("a config that reached the queue without the host rules' check", () => {
+  it("with an infra host outside PLATFORM_DOMAINS is a dead letter and routes nothing", async () => {
+    const spies = await spyOnKvWrites("refuse-squat");
+    const message = {
+      type: "upsert",
+      containerId: "refuse-squat",
+      version: 1,
+      config: edgeConfig({ containerId: "refuse-squat", infraHosts: ["x.victim-squat.com"] }),
+    };
+
+    const result = await deliver(QUEUES.config, [message]);
+
+    expect(result.explicitAcks).toHaveLength(1);
+    expect(result.retryMessages).toHaveLength(0);
+    expect(kvWriteCount(spies)).toBe(0);
+    expect(await env.ROUTING_MAP.get("x.victim-squat.com")).toBeNull();
+    expect((await statusOf("refuse-squat"))?.lastError).toContain("infra_host_outside_platform");
+    expect(await deadLetterBodies()).toContainEqual(message);
+  });
+});
+
 describe("a refused config read from the control plane", () => {
   it("whose version is not a number is a dead letter, not retried as a lagging read", async () => {
     const id = "refuse-text-version";

@@ -68,10 +68,10 @@ describe("ordering", () => {
 
 describe("removal", () => {
   it("deletes the key of a host the new version no longer names", async () => {
-    await deliver(QUEUES.config, [upsert("rm-host", 1, { infraHosts: ["a.rm.example", "b.rm.example"] })]);
-    await deliver(QUEUES.config, [upsert("rm-host", 2, { infraHosts: ["a.rm.example"] })]);
-    expect(await env.ROUTING_MAP.get("a.rm.example")).toBe("rm-host");
-    expect(await env.ROUTING_MAP.get("b.rm.example")).toBeNull();
+    await deliver(QUEUES.config, [upsert("rm-host", 1, { infraHosts: ["a.rm.edge.example", "b.rm.edge.example"] })]);
+    await deliver(QUEUES.config, [upsert("rm-host", 2, { infraHosts: ["a.rm.edge.example"] })]);
+    expect(await env.ROUTING_MAP.get("a.rm.edge.example")).toBe("rm-host");
+    expect(await env.ROUTING_MAP.get("b.rm.edge.example")).toBeNull();
   });
 
   it("deletes the old loader token when the token changes", async () => {

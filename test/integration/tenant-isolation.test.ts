@@ -116,7 +116,10 @@ describe("takeovers through a queued message", () => {
     it(`fails the apply of ${name}, names the owner and writes nothing`, async () => {
       if ((await statusOf(a.containerId)) === null) await putAndApply(a);
       const b = intruder(takeover);
-      const result = await deliver(QUEUES.config, [{ type: "upsert", containerId: b.containerId, version: 1, config: b }]);
+      // The registry is under test here, behind the consumer's host rules (host-rules.test.ts,
+      // sync-consumer-refusals.test.ts): B's own infra hosts are taken as the platform's domains.
+      const platform = { PLATFORM_DOMAINS: (b.infraHosts ?? []).join(",") } as Partial<Env>;
+      const result = await deliver(QUEUES.config, [{ type: "upsert", containerId: b.containerId, version: 1, config: b }], platform);
       expect(result.retryMessages).toHaveLength(1);
       const status = await statusOf(b.containerId);
       expect(status).toMatchObject({ appliedVersion: 0 });

@@ -43,15 +43,15 @@ export function operatorDelete(containerId: string): Promise<OperatorCall> {
   return operator(`/_edge/admin/containers/${containerId}`, { method: "DELETE" });
 }
 
-/** Delivers what an operator call queued to the real config consumer. */
-export function deliverQueued(call: OperatorCall) {
-  return deliver(QUEUES.config, call.queued);
+/** Delivers what an operator call queued to the real config consumer (`vars`: as the PUT's, for the consumer's host rules). */
+export function deliverQueued(call: OperatorCall, vars: Partial<Env> = {}) {
+  return deliver(QUEUES.config, call.queued, vars);
 }
 
 /** PUT and apply: the config is live in KV afterwards (throws when the PUT was refused). */
 export async function putAndApply(config: EdgeConfigInput, vars: Partial<Env> = {}): Promise<void> {
   const call = await operatorPut(config, vars);
   if (call.response.status !== 202) throw new Error(`PUT ${config.containerId}: ${call.response.status} ${await call.response.text()}`);
-  const result = await deliverQueued(call);
+  const result = await deliverQueued(call, vars);
   if (result.explicitAcks.length !== call.queued.length) throw new Error(`apply ${config.containerId} was not acknowledged`);
 }

@@ -35,7 +35,7 @@ export function intruder(takeover: Partial<EdgeConfigInput>, version = 1, upstre
 
 /**
  * The takeovers of the issue, and every other way one key can collide with another container's. `rule`: the host rule
- * (workers/admin/host-rules.ts) that refuses the takeover with a 400 where a config is submitted (PUT, webhook),
+ * (workers/shared/host-rules.ts) that refuses the takeover with a 400 where a config is submitted (PUT, webhook),
  * before the registry is asked; a queued message reaches the registry, which refuses every one of them.
  */
 export function takeovers(a: EdgeConfigInput): { name: string; takeover: Partial<EdgeConfigInput>; rule?: string }[] {

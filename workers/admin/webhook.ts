@@ -13,9 +13,9 @@ import {
   type WebhookPayload,
 } from "../../schemas/supabase-webhook";
 import { EdgeError } from "../shared/errors";
+import { checkHostRules } from "../shared/host-rules";
 import { supabaseConfigured } from "../shared/postgrest";
 import { fetchEdgeConfig } from "../sync-consumer/supabase-source";
-import { checkHostRules } from "./host-rules";
 
 function parseRow<S extends v.GenericSchema>(schema: S, row: unknown, field: string): v.InferOutput<S> {
   const parsed = v.safeParse(schema, row);

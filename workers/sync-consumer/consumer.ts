@@ -7,6 +7,7 @@ import { type ConfigMessage, ConfigMessageSchema, type RepairMessage, type Versi
 import { type EdgeConfig, upstreamAllowed } from "../../schemas/edge-config";
 import { describeIssues } from "../../schemas/issues";
 import { storeDeadLetter } from "../shared/dead-letters";
+import { hostRuleViolation } from "../shared/host-rules";
 import { backoffSeconds } from "../shared/queues";
 import { fetchEdgeConfig } from "./supabase-source";
 
@@ -104,6 +105,8 @@ async function resolveConfig(env: Env, body: VersionedMessage & { type: "upsert"
   if (!upstreamAllowed(config, env.ALLOW_INSECURE_UPSTREAM)) {
     throw new PermanentFailure("upstream must be https (http only with ALLOW_INSECURE_UPSTREAM=true)");
   }
+  const violation = hostRuleViolation(env, config);
+  if (violation) throw new PermanentFailure(`${violation.code}: ${violation.message}`);
   return config;
 }
 

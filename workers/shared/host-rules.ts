@@ -1,9 +1,10 @@
 // Platform names are reserved (CONTRACT.md "EdgeConfig"; docs/tenant-isolation.md). The platform's own domains
 // (the var PLATFORM_DOMAINS, comma-separated, set per environment by the deploy script) hold the infra hosts, and
 // nothing a tenant names as a public host may sit on them or on another name the platform answers for. Checked where
-// a config is accepted with the environment at hand: the operator PUT and the Supabase webhook.
+// a config is accepted (the operator PUT and the Supabase webhook, as a 400) and again where the config consumer applies
+// one, so a config that reached the queue another way (the outbox sweep, a webhook without Supabase) is refused too.
 import type { RoutingNames } from "../../durable/routing-keys";
-import { EdgeError } from "../shared/errors";
+import { EdgeError } from "./errors";
 
 type HostRulesEnv = Pick<Env, "PLATFORM_DOMAINS" | "OPERATOR_HOSTS" | "SAAS_CNAME_TARGET">;
 
@@ -30,7 +31,7 @@ function isIpLiteral(host: string): boolean {
 }
 
 /** The first rule `names` breaks, as the 400 to answer; null when every host is allowed. */
-function hostRuleViolation(env: HostRulesEnv, names: Pick<RoutingNames, "infraHosts" | "publicHosts">): EdgeError | null {
+export function hostRuleViolation(env: HostRulesEnv, names: Pick<RoutingNames, "infraHosts" | "publicHosts">): EdgeError | null {
   const platform = listVar(env.PLATFORM_DOMAINS);
   const operatorHosts = listVar(env.OPERATOR_HOSTS);
   const cnameTarget = listVar(env.SAAS_CNAME_TARGET);
