@@ -240,6 +240,7 @@ describe("what one junk request costs (docs/loader.md#junk-requests)", () => {
         }),
       sameUnknownHost: () => routerRequest("junk.unknown.example", "/g/collect", { headers: { "CF-Connecting-IP": clientIp() } }),
       newUnknownHost: () => routerRequest(`${uniqueId("junk")}.unknown.example`, "/", { headers: { "CF-Connecting-IP": clientIp() } }),
+      randomToken: () => routerRequest(host, `/l/lt_${crypto.randomUUID().replaceAll("-", "")}.js`),
     };
     const cost: Record<string, { reads: number; writes: number; vaultReads: number; detections: number; access: number }> = {};
     for (const [kind, make] of Object.entries(kinds)) {
@@ -262,6 +263,7 @@ describe("what one junk request costs (docs/loader.md#junk-requests)", () => {
       beacon: { writes: 0, vaultReads: 0, detections: 0, access: N },
       sameUnknownHost: { writes: 0, vaultReads: 0, detections: 0, access: 0 },
       newUnknownHost: { writes: 0, vaultReads: 0, detections: 0, access: 0 },
+      randomToken: { writes: 0, vaultReads: 0, detections: 0, access: N },
     });
   });
 });

@@ -204,10 +204,12 @@ describe("unknown tokens", () => {
     expect(response.status).toBe(404);
   });
 
-  it("do not reach KV when the token cannot be one", async () => {
+  it("do not reach KV when the token is not the one this host's config names", async () => {
     const get = vi.spyOn(env.LOADER_TOKEN_MAP, "get");
-    const response = await loaderResponse(siteFor(loaderConfig(), "/l/a%22b.js"));
-    expect(response.status).toBe(404);
+    for (const path of ["/l/a%22b.js", "/l/lt_well_formed_junk.js"]) {
+      const response = await loaderResponse(siteFor(loaderConfig(), path));
+      expect(response.status).toBe(404);
+    }
     expect(get).not.toHaveBeenCalled();
   });
 });

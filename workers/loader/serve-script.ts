@@ -1,6 +1,5 @@
 // GET <loaderPath><token>.js and the ad-block bait file. Every answer is JavaScript, errors included: a page that
 // embeds the loader must never get a syntax error from it.
-import { LOADER_TOKEN } from "../../schemas/fields";
 import { reportKvMiss } from "../shared/kv-miss";
 import { containerIdOrNull, LocationCache } from "../shared/location-cache";
 import type { Site } from "../shared/site";
@@ -32,21 +31,26 @@ function tokenContainer(env: Env, token: string): string | null | Promise<string
   return tokens.get(env, token);
 }
 
+const unknownToken = () => javascript("/* unknown loader token */", 404, "public, max-age=60");
+
 export async function serveScript(request: Request, env: Env, ctx: ExecutionContext, site: Site, token: string): Promise<Response> {
+  // This host serves only its own container, whose config names its token: any other token (another container's,
+  // none's, a junk one) is unknown without asking KV, so random tokens cost no read at all.
+  if (token !== site.config.loaderToken) return unknownToken();
   let containerId: string | null;
   try {
-    containerId = LOADER_TOKEN.test(token) ? await tokenContainer(env, token) : null;
+    containerId = await tokenContainer(env, token);
   } catch (error) {
     console.error(JSON.stringify({ event: "loader_token_lookup_failed", containerId: site.containerId, error: String(error) }));
     return javascript("/* loader temporarily unavailable */", 503, "no-store");
   }
-  // KV has lost this container's own token (its config names it): serve the script and have the key repaired.
-  if (containerId === null && token === site.config.loaderToken) {
+  // KV has lost this container's own token: serve the script and have the key repaired.
+  if (containerId === null) {
     reportKvMiss(env, ctx, site.containerId, `LOADER_TOKEN_MAP:${token}`);
     containerId = site.containerId;
   }
-  // A token of another container is as unknown here as a token of none: this host serves only its own container.
-  if (containerId !== site.containerId) return javascript("/* unknown loader token */", 404, "public, max-age=60");
+  // KV maps the token to another container: the two disagree until the sync settles; serve nothing meanwhile.
+  if (containerId !== site.containerId) return unknownToken();
 
   const settings = injectedSettings(site);
   const cache = `public, max-age=${SCRIPT_MAX_AGE_SECONDS}`;
