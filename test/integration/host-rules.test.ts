@@ -7,7 +7,7 @@ import { registryStub } from "../../durable/routing-registry";
 import type { EdgeConfigInput } from "../../schemas/edge-config";
 import { EDGE_CONFIG_RPC } from "../../workers/sync-consumer/supabase-source";
 import { edgeConfig } from "../support/fixtures";
-import { operator, operatorPut } from "../support/operator";
+import { operator, operatorPut, outboxWebhook } from "../support/operator";
 import { statusOf } from "../support/pipeline";
 import { standInTenant } from "../support/postgrest-stand-in.client";
 import { uniqueId } from "../support/takeovers";
@@ -106,18 +106,7 @@ describe("host rules on the Supabase webhook", () => {
     const config = edgeConfig({ containerId: uniqueId("rules-hook"), version: 2, infraHosts: ["x.victim.example"] });
     const supabase = standInTenant(config.containerId);
     await supabase.answerRpc(EDGE_CONFIG_RPC, { p_container_id: config.containerId }, { body: config });
-    const payload = {
-      type: "INSERT",
-      table: "edge_outbox",
-      schema: "public",
-      record: { id: 7, container_id: config.containerId, config_version: 2, op: "upsert" },
-      old_record: null,
-    };
-    const hook = await operator(
-      "/_edge/hooks/supabase",
-      { method: "POST", headers: { "X-Webhook-Secret": "test-webhook-secret" }, body: JSON.stringify(payload) },
-      supabase.env,
-    );
+    const hook = await outboxWebhook(config.containerId, 2, supabase.env);
     await expectRefused(hook.response, "infra_host_outside_platform", "x.victim.example");
     expect(hook.queued).toEqual([]);
     expect(await statusOf(config.containerId)).toBeNull();

@@ -10,7 +10,7 @@ import { QUEUES } from "../../workers/shared/queues";
 import { EDGE_CONFIG_RPC } from "../../workers/sync-consumer/supabase-source";
 import { deliver } from "../support/control-pipeline";
 import { edgeConfig } from "../support/fixtures";
-import { deliverQueued, operator, operatorDelete, operatorPut, putAndApply } from "../support/operator";
+import { deliverQueued, operator, operatorDelete, operatorPut, outboxWebhook, putAndApply } from "../support/operator";
 import { statusOf } from "../support/pipeline";
 import { standInTenant } from "../support/postgrest-stand-in.client";
 import { intruder, takeovers, uniqueId, victim } from "../support/takeovers";
@@ -69,18 +69,7 @@ describe("takeovers through the Supabase webhook", () => {
       const b = intruder(takeover, 3);
       const supabase = standInTenant(b.containerId);
       await supabase.answerRpc(EDGE_CONFIG_RPC, { p_container_id: b.containerId }, { body: b });
-      const payload = {
-        type: "INSERT",
-        table: "edge_outbox",
-        schema: "public",
-        record: { id: 1, container_id: b.containerId, config_version: 3, op: "upsert" },
-        old_record: null,
-      };
-      const hook = await operator(
-        "/_edge/hooks/supabase",
-        { method: "POST", headers: { "X-Webhook-Secret": "test-webhook-secret" }, body: JSON.stringify(payload) },
-        supabase.env,
-      );
+      const hook = await outboxWebhook(b.containerId, 3, supabase.env);
       await expectRefusal(hook.response, a.containerId, rule);
       expect(hook.queued).toEqual([]);
       await expectUntouched(a);
@@ -91,18 +80,7 @@ describe("takeovers through the Supabase webhook", () => {
     const b = intruder({}, 2);
     const supabase = standInTenant(b.containerId);
     await supabase.answerRpc(EDGE_CONFIG_RPC, { p_container_id: b.containerId }, { body: b });
-    const payload = {
-      type: "INSERT",
-      table: "edge_outbox",
-      schema: "public",
-      record: { id: 2, container_id: b.containerId, config_version: 2, op: "upsert" },
-      old_record: null,
-    };
-    const hook = await operator(
-      "/_edge/hooks/supabase",
-      { method: "POST", headers: { "X-Webhook-Secret": "test-webhook-secret" }, body: JSON.stringify(payload) },
-      supabase.env,
-    );
+    const hook = await outboxWebhook(b.containerId, 2, supabase.env);
     expect(hook.response.status).toBe(202);
     expect(hook.queued).toEqual([
       expect.objectContaining({ containerId: b.containerId, version: 2, config: expect.objectContaining({ publicHosts: b.publicHosts }) }),

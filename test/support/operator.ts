@@ -34,6 +34,25 @@ export async function operator(path: string, init: RequestInit = {}, envOverride
   return { response, queued };
 }
 
+/**
+ * The Supabase Database Webhook an `edge_outbox` insert sends for (container, version), signed with the test secret;
+ * `supabaseEnv`: the env of a Supabase stand-in that answers the config read.
+ */
+export function outboxWebhook(containerId: string, version: number, supabaseEnv: Partial<Env>): Promise<OperatorCall> {
+  const payload = {
+    type: "INSERT",
+    table: "edge_outbox",
+    schema: "public",
+    record: { id: version, container_id: containerId, config_version: version, op: "upsert" },
+    old_record: null,
+  };
+  return operator(
+    "/_edge/hooks/supabase",
+    { method: "POST", headers: { "X-Webhook-Secret": "test-webhook-secret" }, body: JSON.stringify(payload) },
+    supabaseEnv,
+  );
+}
+
 /** `vars`: env overrides for this call (PLATFORM_DOMAINS, for a test about the registry rather than the host rules). */
 export function operatorPut(config: EdgeConfigInput, vars: Partial<Env> = {}): Promise<OperatorCall> {
   return operator(`/_edge/admin/containers/${config.containerId}`, { method: "PUT", body: JSON.stringify(config) }, vars);
