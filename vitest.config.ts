@@ -22,7 +22,7 @@ const bindings = {
   LOCATION_CACHE_TTL_MS: "200",
   DRIFT_AFTER_MS: "10000",
   UPSTREAM_TIMEOUT_MS: "1500",
-  // A short log window: router tests wait for their records (the production window is 10 s).
+  // A short log buffer age: router tests wait for their records (production: 60 s, docs/logs.md).
   LOG_WINDOW_MS: "50",
   // The fixtures' infra hosts (*.edge.example), the local run's (*.edge.localhost), and workers.dev, a private Public
   // Suffix List entry whose every subdomain is a registrable domain of its own (test/support/takeovers.ts).

@@ -87,9 +87,9 @@ export const LOG_CONSUMER_BATCH_SIZE = 10;
 export const AE_POINTS_PER_INVOCATION = 250;
 
 /**
- * Records an isolate's log window holds at most before it sends (workers/shared/log-buffer.ts): what one isolate
- * crash can lose besides the sends in flight. Below MAX_RECORDS_PER_MESSAGE it costs fuller isolates more messages
- * (docs/cost.md prices it); at the traffic most isolates see the window's time closes it first.
+ * Records an isolate's log buffer holds at most before it sends (workers/shared/log-buffer.ts): what one isolate
+ * crash can lose besides the sends in flight. Below MAX_RECORDS_PER_MESSAGE it costs busier isolates more messages
+ * (docs/cost.md prices it); an isolate at 1 hit/s reaches it in 50 s, before the buffer's 60 s maximum age.
  */
 export const LOG_FLUSH_RECORDS = 50;
 

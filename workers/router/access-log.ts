@@ -42,7 +42,7 @@ function accessRecord(request: Request, site: Site, outcome: Outcome): AccessRec
 }
 
 /**
- * Hands the request's access record to the isolate's LOG_QUEUE window (workers/shared/log-buffer.ts). Never throws
+ * Hands the request's access record to the isolate's LOG_QUEUE buffer (workers/shared/log-buffer.ts). Never throws
  * and never makes the response wait: the caller has its response already; a failed send is only reported.
  */
 export function sendAccessRecord(env: LogQueueEnv, ctx: ExecutionContext, request: Request, site: Site, outcome: Outcome): void {

@@ -1,36 +1,48 @@
-// The per-isolate window for LOG_QUEUE records (access records from the router, detection records from the loader).
-// The first record opens a window; whatever arrives within LOG_WINDOW_MS goes out packed into as few messages as
-// possible, and as soon as LOG_FLUSH_RECORDS records wait they go at once, so an isolate that dies loses at most
-// that many records besides the sends in flight. Queues bills each message a write, a
-// read and a delete, so one message per record cost more than the Worker request itself; a longer window means fuller
-// messages at a given request rate, at the price of records reaching R2 that much later.
+// The per-isolate buffer for LOG_QUEUE records (access records from the router, detection records from the loader).
+// Queues bills every message a write, a read and a delete, and an isolate of a busy fleet sees about one hit a second,
+// so a buffer holds its records while traffic keeps arriving and goes out packed into as few messages as possible.
+//
+// The rule (bench/cost-model.mjs simulates it): a buffer opens with its first record at t0 and is sent at
+// min(t0 + LOG_WINDOW_MS, t_last + LOG_HOLD_MS), t_last being its newest record's arrival, or at once, in the
+// request that adds it, when LOG_FLUSH_RECORDS records wait. So an isolate that dies loses at most that many records
+// besides the sends in flight, and a record reaches the queue within LOG_WINDOW_MS.
+//
+// Only plain records are shared between requests. Every request that adds a record keeps its own waitUntil alive
+// until its own deadline min(t0 + W, t_i + H), with a timer of its own: another request's timer or promise may be
+// gone, and workerd warns about promises resolved across requests. A request whose timer fires sends the buffer if
+// it is still pending and either the request brought its newest record (whose deadline is the latest) or the buffer
+// reached its maximum age; otherwise it ends. H stays under the 30 s a waitUntil may outlive its response.
 // Logging never delays or fails a response: nothing here is awaited on the response path, and a failed send is
 // only reported.
 import { LOG_FLUSH_RECORDS, type LogRecord } from "../../schemas/log-record";
 import { packRecords } from "./log-packing";
 import { sendBatches } from "./send-batches";
 
-export type LogQueueEnv = Pick<Env, "LOG_QUEUE"> & { LOG_WINDOW_MS?: string };
+export type LogQueueEnv = Pick<Env, "LOG_QUEUE"> & { LOG_WINDOW_MS?: string; LOG_HOLD_MS?: string };
 
+/** A buffer's maximum age in production (wrangler.jsonc): records reach the queue within a minute. */
+const DEFAULT_LOG_WINDOW_MS = 60_000;
+const DEFAULT_LOG_HOLD_MS = 20_000;
 /**
- * Production window. It must stay well under the 30 s a waitUntil may outlive its response; it holds the records of
- * one isolate, so with traffic spread over many isolates each window fills more slowly (docs/cost.md).
+ * "The Worker's lifetime is extended for up to 30 seconds after the response is sent" (waitUntil,
+ * https://developers.cloudflare.com/workers/runtime-apis/context/#waituntil); the rest is left for the send itself.
  */
-const DEFAULT_LOG_WINDOW_MS = 20_000;
+const MAX_LOG_HOLD_MS = 25_000;
 
-function logWindowMs(env: LogQueueEnv): number {
-  const ms = Number(env.LOG_WINDOW_MS);
-  return Number.isFinite(ms) && ms > 0 ? ms : DEFAULT_LOG_WINDOW_MS;
+function positiveMs(value: string | undefined, fallback: number): number {
+  const ms = Number(value);
+  return Number.isFinite(ms) && ms > 0 ? ms : fallback;
 }
 
-interface Pending {
+interface Buffer {
   records: LogRecord[];
-  scheduled: boolean;
+  /** t0 + LOG_WINDOW_MS: the buffer's maximum age. */
+  closesAt: number;
+  sent: boolean;
 }
 
-// One buffer per queue binding (in production there is one; tests pass their own). Only plain records are shared
-// between requests: each send runs in, and is kept alive by, the waitUntil of the request that started it.
-const pendingByQueue = new WeakMap<Queue, Pending>();
+// One pending buffer per queue binding (in production there is one; tests pass their own).
+const pendingByQueue = new WeakMap<Queue, Buffer>();
 
 function reportFailure(error: unknown, count: number): void {
   console.error(JSON.stringify({ event: "log_send_failed", records: count, error: String(error) }));
@@ -49,33 +61,39 @@ async function send(queue: Queue, records: LogRecord[]): Promise<void> {
   }
 }
 
-/**
- * Sends what the window collected, and only that: records arriving meanwhile open the next window. Draining until
- * the buffer is empty would, under steady traffic, keep one request's waitUntil running past its time limit.
- */
-async function flushLater(queue: Queue, pending: Pending, ms: number): Promise<void> {
-  await new Promise((resolve) => setTimeout(resolve, ms));
-  pending.scheduled = false;
-  await send(queue, pending.records.splice(0));
+/** Takes the buffer's records for sending; the next record opens a new buffer. */
+function close(queue: Queue, buffer: Buffer): LogRecord[] {
+  buffer.sent = true;
+  if (pendingByQueue.get(queue) === buffer) pendingByQueue.delete(queue);
+  return buffer.records;
 }
 
-/** Adds a record to this isolate's window. Never throws and never makes the response wait. */
+/** One request's wait: `place` is how many records the buffer held once this request's record was in. */
+async function holdThenSend(queue: Queue, buffer: Buffer, place: number, ms: number, atMaxAge: boolean): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  if (buffer.sent || (buffer.records.length !== place && !atMaxAge)) return;
+  await send(queue, close(queue, buffer));
+}
+
+/** Adds a record to this isolate's buffer. Never throws and never makes the response wait. */
 export function queueLogRecord(env: LogQueueEnv, ctx: ExecutionContext, record: LogRecord): void {
   try {
     const queue = env.LOG_QUEUE;
-    let pending = pendingByQueue.get(queue);
-    if (!pending) {
-      pending = { records: [], scheduled: false };
-      pendingByQueue.set(queue, pending);
+    const now = Date.now();
+    let buffer = pendingByQueue.get(queue);
+    if (!buffer) {
+      buffer = { records: [], closesAt: now + positiveMs(env.LOG_WINDOW_MS, DEFAULT_LOG_WINDOW_MS), sent: false };
+      pendingByQueue.set(queue, buffer);
     }
-    pending.records.push(record);
-    if (pending.records.length >= LOG_FLUSH_RECORDS) {
-      // Enough records wait: they go at once, in this request's waitUntil; the window's timer keeps running.
-      ctx.waitUntil(send(queue, pending.records.splice(0)));
-    } else if (!pending.scheduled) {
-      pending.scheduled = true;
-      ctx.waitUntil(flushLater(queue, pending, logWindowMs(env)));
+    const place = buffer.records.push(record);
+    if (place >= LOG_FLUSH_RECORDS) {
+      // Enough records wait: they go at once, in this request's waitUntil; the other requests' waits end unsent.
+      ctx.waitUntil(send(queue, close(queue, buffer)));
+      return;
     }
+    const holdMs = Math.min(positiveMs(env.LOG_HOLD_MS, DEFAULT_LOG_HOLD_MS), MAX_LOG_HOLD_MS);
+    const deadline = Math.min(buffer.closesAt, now + holdMs);
+    ctx.waitUntil(holdThenSend(queue, buffer, place, Math.max(0, deadline - now), deadline >= buffer.closesAt));
   } catch (error) {
     reportFailure(error, 1);
   }

@@ -1,0 +1,114 @@
+// The edge's log buffer (workers/shared/log-buffer.ts): sent at min(t0 + LOG_WINDOW_MS, t_last + LOG_HOLD_MS), or at
+// once when LOG_FLUSH_RECORDS records wait. Each "request" is its own execution context, as in the Worker; the queue
+// is a recorder (test/support/router-harness.ts), fresh per test so that no buffer is shared between tests. The
+// gaps between records are a fraction of the hold and the phases are far apart, so a loaded machine cannot move a
+// record into another send.
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { LOG_FLUSH_RECORDS, type LogRecord } from "../../schemas/log-record";
+import { queueLogRecord } from "../../workers/shared/log-buffer";
+import { type RecordingQueue, recordingQueue } from "../support/router-harness";
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+let sequence = 0;
+function record(): LogRecord {
+  sequence += 1;
+  return {
+    kind: "access",
+    ts: Date.now(),
+    requestId: `buffer-${sequence}`,
+    containerId: "shop1",
+    host: "ss.shop1.example",
+    method: "GET",
+    pathClass: "proxy",
+    path: "/g/collect",
+    status: 200,
+    upstreamStatus: 200,
+    durationMs: 3,
+    country: "DE",
+    cookieRewrites: 0,
+    bot: null,
+    reason: null,
+  };
+}
+
+/** A request that adds one record; its context's waitUntil holds the request's wait. */
+function request(log: RecordingQueue, windowMs: number, holdMs: number): ExecutionContext {
+  const ctx = createExecutionContext();
+  queueLogRecord({ LOG_QUEUE: log.queue, LOG_WINDOW_MS: String(windowMs), LOG_HOLD_MS: String(holdMs) }, ctx, record());
+  return ctx;
+}
+
+const sizes = (log: RecordingQueue) => log.messages.map((message) => message.records.length);
+
+describe("the edge's log buffer", () => {
+  it("holds the buffer while records keep arriving within the hold: one send, not two", async () => {
+    const log = recordingQueue();
+    const contexts: ExecutionContext[] = [];
+    // 5 records 200 ms apart: 800 ms in all, longer than the 600 ms hold, each within the hold of the one before.
+    for (let i = 0; i < 5; i += 1) {
+      if (i > 0) await sleep(200);
+      contexts.push(request(log, 10_000, 600));
+    }
+    // Past the first record's hold, nothing has gone: the newest record holds the buffer.
+    expect(log.calls).toBe(0);
+    await Promise.all(contexts.map((ctx) => waitOnExecutionContext(ctx)));
+    expect(log.calls).toBe(1);
+    expect(sizes(log)).toEqual([5]);
+  });
+
+  it("sends at the maximum age even under steady traffic", async () => {
+    const log = recordingQueue();
+    const contexts: ExecutionContext[] = [];
+    const firstId = sequence + 1;
+    // A record every 100 ms for 2 s, under a 5 s hold that never runs out: only the 500 ms maximum age can send.
+    for (let i = 0; i < 20; i += 1) {
+      if (i > 0) await sleep(100);
+      contexts.push(request(log, 500, 5_000));
+    }
+    await Promise.all(contexts.map((ctx) => waitOnExecutionContext(ctx)));
+    expect(log.calls).toBeGreaterThanOrEqual(3);
+    expect(sizes(log).reduce((sum, n) => sum + n, 0)).toBe(20);
+    expect(log.records.map((r) => r.requestId)).toEqual(contexts.map((_, i) => `buffer-${firstId + i}`));
+  });
+
+  it("sends once the hold after the last record runs out, from the request that brought it", async () => {
+    const log = recordingQueue();
+    // A maximum age longer than the test may run: only the 1 s hold can send.
+    const first = request(log, 60_000, 1_000);
+    await sleep(500);
+    const last = request(log, 60_000, 1_000);
+    // The first request's wait ends 500 ms before the last one's, sending nothing: it did not bring the newest record.
+    await waitOnExecutionContext(first);
+    expect(log.calls).toBe(0);
+    await waitOnExecutionContext(last);
+    expect(sizes(log)).toEqual([2]);
+  });
+
+  it("sends at once when LOG_FLUSH_RECORDS records wait, and the other requests' waits send nothing", async () => {
+    const log = recordingQueue();
+    const contexts = Array.from({ length: LOG_FLUSH_RECORDS }, () => request(log, 1_000, 1_000));
+    // The request that brought the last record carries the send; it does not wait for the hold.
+    await waitOnExecutionContext(contexts.at(-1)!);
+    expect(sizes(log)).toEqual([LOG_FLUSH_RECORDS]);
+    await Promise.all(contexts.map((ctx) => waitOnExecutionContext(ctx)));
+    expect(log.calls).toBe(1);
+    // The next record opens a new buffer.
+    await waitOnExecutionContext(request(log, 1_000, 100));
+    expect(sizes(log)).toEqual([LOG_FLUSH_RECORDS, 1]);
+  });
+
+  it("only reports a failed send, with the count of records it lost", async () => {
+    const log = recordingQueue(true);
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    const contexts = [request(log, 1_000, 100), request(log, 1_000, 100)];
+    await Promise.all(contexts.map((ctx) => waitOnExecutionContext(ctx)));
+    const failures = logged.mock.calls.map(([line]) => JSON.parse(String(line)));
+    expect(failures).toEqual([{ event: "log_send_failed", records: 2, error: "Error: queue unavailable" }]);
+  });
+});
