@@ -65,13 +65,23 @@ describe("GET /_edge/admin/report", () => {
     const hour = (h: number) => Date.UTC(2026, 4, 1, h);
     for (const h of [1, 2, 3]) await deliverLogs([accessRecord({ ts: hour(h) + 60_000 })]);
 
-    const report = await buildReport(env.LOG_BUCKET, { from: hour(0), to: hour(4), containerId: null }, 2);
+    const report = await buildReport(env.LOG_BUCKET, { from: hour(0), to: hour(4), containerId: null }, { objects: 2, records: 1000 });
     expect(report.truncated).toBe(true);
     expect(report.objectsRead).toBe(2);
     expect(report.requests.series.filter((b) => b.count > 0).map((b) => b.t)).toEqual([
       "2026-05-01T02:00:00.000Z",
       "2026-05-01T03:00:00.000Z",
     ]);
+  });
+
+  it("stops at its record budget, counted from the objects' metadata before any is fetched", async () => {
+    const hour = (h: number) => Date.UTC(2026, 4, 2, h);
+    for (const h of [1, 2, 3]) await deliverLogs([1, 2, 3].map((i) => accessRecord({ ts: hour(h) + i * 60_000 })));
+
+    const report = await buildReport(env.LOG_BUCKET, { from: hour(0), to: hour(4), containerId: null }, { objects: 100, records: 7 });
+    expect(report.truncated).toBe(true);
+    expect(report.objectsRead).toBe(2);
+    expect(report.requests.total).toBe(6);
   });
 });
 

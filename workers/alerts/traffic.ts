@@ -21,7 +21,7 @@ export type TrafficSource = (env: Env, from: number, to: number) => Promise<Traf
 const R2_OBJECTS_PER_WINDOW = 100;
 
 export const r2TrafficSource: TrafficSource = async (env, from, to) => {
-  const { access, truncated } = await readWindow(env.LOG_BUCKET, { from, to, containerId: null }, R2_OBJECTS_PER_WINDOW);
+  const { access, truncated } = await readWindow(env.LOG_BUCKET, { from, to, containerId: null }, { objects: R2_OBJECTS_PER_WINDOW });
   const byContainer = new Map<string, AccessRecord[]>();
   for (const record of access) {
     const list = byContainer.get(record.containerId);

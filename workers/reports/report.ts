@@ -1,9 +1,15 @@
 // The report from R2 (local runs, and production without Analytics Engine credentials): reads the batches of the
 // window and of the period before it (one listing per hour partition, newest first) and aggregates them.
-// Bounded: at most MAX_OBJECTS objects per report; beyond that the answer says `truncated`, the comparison with
+// Bounded: at most MAX_OBJECTS objects and MAX_RECORDS records per report; beyond that the answer says `truncated`, the comparison with
 // the previous period is left out, and at that volume the Analytics Engine source (analytics-sql.ts) is the tool.
 import * as v from "valibot";
-import { type AccessRecord, type DetectionRecord, LogRecordSchema } from "../../schemas/log-record";
+import {
+  type AccessRecord,
+  type DetectionRecord,
+  LOG_CONSUMER_BATCH_SIZE,
+  LogRecordSchema,
+  MAX_RECORDS_PER_MESSAGE,
+} from "../../schemas/log-record";
 import type { Report } from "../../schemas/report";
 import { hourPrefix } from "../shared/log-partition";
 import { gunzipNdjson } from "../shared/ndjson-gzip";
@@ -13,10 +19,24 @@ import { aggregate, previousWindow, summarize, type Window, withPrevious } from 
  * Objects a report reads at most. A 7-day report with its comparison lists 336 hour partitions, and objects plus
  * listings stay under the 1,000 operations on Cloudflare services a Worker invocation may make. It must not be below
  * 336, or a week of steady traffic (one object per hour at least) could never be compared with the week before.
- * Memory: at most 600 × LOG_CONSUMER_BATCH_SIZE × MAX_RECORDS_PER_MESSAGE = 150,000 records (about 50 MB parsed),
- * inside a Worker's 128 MB; beyond that volume the Analytics Engine source (analytics-sql.ts) answers.
  */
 const MAX_OBJECTS = 600;
+/**
+ * Records a report reads at most, counted from each object's `records` metadata before it is fetched: about 50 MB
+ * parsed, inside a Worker's 128 MB whatever the consumer's batch size. Beyond that volume the Analytics Engine source
+ * (analytics-sql.ts) answers.
+ */
+const MAX_RECORDS = 150_000;
+/** An object without `records` metadata counts as the most a consumer batch can hold. */
+const UNKNOWN_OBJECT_RECORDS = LOG_CONSUMER_BATCH_SIZE * MAX_RECORDS_PER_MESSAGE;
+
+/** What one read may take: objects (operations) and records (memory). */
+export interface ReadBudget {
+  objects: number;
+  records: number;
+}
+
+const BUDGET: ReadBudget = { objects: MAX_OBJECTS, records: MAX_RECORDS };
 const READ_CONCURRENCY = 16;
 const HOUR_MS = 3600_000;
 
@@ -28,9 +48,9 @@ interface Records {
   cutAtHour: number | null;
 }
 
-export async function buildReport(bucket: R2Bucket, window: Window, maxObjects = MAX_OBJECTS): Promise<Report> {
+export async function buildReport(bucket: R2Bucket, window: Window, budget = BUDGET): Promise<Report> {
   const before = previousWindow(window);
-  const { access, detections, objectsRead, cutAtHour } = await readRecords(bucket, { ...window, from: before.from }, maxObjects);
+  const { access, detections, objectsRead, cutAtHour } = await readRecords(bucket, { ...window, from: before.from }, budget);
   // Newest first: a cut-off always loses the previous period first, so it is compared only when read whole. The
   // hour holding window.from also holds the previous period's newest records.
   const truncated = cutAtHour !== null && cutAtHour >= Math.floor(window.from / HOUR_MS) * HOUR_MS;
@@ -39,18 +59,18 @@ export async function buildReport(bucket: R2Bucket, window: Window, maxObjects =
   return { ...current, source: "r2", previous: previous && summarize(previous), objectsRead, truncated };
 }
 
-/** The valid records of every batch object in the window's hour partitions (at most `maxObjects` objects). */
+/** The valid records of every batch object in the window's hour partitions, within `budget`. */
 export async function readWindow(
   bucket: R2Bucket,
   window: Window,
-  maxObjects = MAX_OBJECTS,
+  budget: Partial<ReadBudget> = {},
 ): Promise<{ access: AccessRecord[]; detections: DetectionRecord[]; objectsRead: number; truncated: boolean }> {
-  const { access, detections, objectsRead, cutAtHour } = await readRecords(bucket, window, maxObjects);
+  const { access, detections, objectsRead, cutAtHour } = await readRecords(bucket, window, { ...BUDGET, ...budget });
   return { access, detections, objectsRead, truncated: cutAtHour !== null };
 }
 
-async function readRecords(bucket: R2Bucket, window: Window, maxObjects: number): Promise<Records> {
-  const { keys, cutAtHour } = await listWindow(bucket, window, maxObjects);
+async function readRecords(bucket: R2Bucket, window: Window, budget: ReadBudget): Promise<Records> {
+  const { keys, cutAtHour } = await listWindow(bucket, window, budget);
   const access: AccessRecord[] = [];
   const detections: DetectionRecord[] = [];
   let skipped = 0;
@@ -72,17 +92,23 @@ async function readRecords(bucket: R2Bucket, window: Window, maxObjects: number)
   return { access, detections, objectsRead: keys.length, cutAtHour };
 }
 
-/** Object keys of every hour partition that overlaps the window, newest hour first (what a cut-off keeps). */
-async function listWindow(bucket: R2Bucket, window: Window, maxObjects: number): Promise<{ keys: string[]; cutAtHour: number | null }> {
+/**
+ * Object keys of every hour partition that overlaps the window, newest hour first (what a cut-off keeps), up to
+ * the budget's objects and records.
+ */
+async function listWindow(bucket: R2Bucket, window: Window, budget: ReadBudget): Promise<{ keys: string[]; cutAtHour: number | null }> {
   const keys: string[] = [];
+  let records = 0;
   const firstHour = Math.floor(window.from / HOUR_MS) * HOUR_MS;
   for (let hour = Math.floor(window.to / HOUR_MS) * HOUR_MS; hour >= firstHour; hour -= HOUR_MS) {
     let cursor: string | undefined;
     do {
-      const page = await bucket.list({ prefix: hourPrefix(hour), cursor, limit: 1000 });
+      const page = await bucket.list({ prefix: hourPrefix(hour), cursor, limit: 1000, include: ["customMetadata"] });
       for (const object of page.objects) {
-        if (keys.length === maxObjects) return { keys, cutAtHour: hour };
+        const count = Number(object.customMetadata?.records) || UNKNOWN_OBJECT_RECORDS;
+        if (keys.length === budget.objects || (keys.length > 0 && records + count > budget.records)) return { keys, cutAtHour: hour };
         keys.push(object.key);
+        records += count;
       }
       cursor = page.truncated ? page.cursor : undefined;
     } while (cursor);
