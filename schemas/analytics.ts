@@ -6,8 +6,8 @@
 export const AE_INDEX = "containerId" as const;
 
 /**
- * ACCESS_ANALYTICS holds aggregates: one point per distinct set of these blobs (and status, upstream status) among a
- * consumer batch's counted access records. blob1..blob8, in this order. `country` is "" when unknown; `bot` is
+ * ACCESS_ANALYTICS holds aggregates: one point per distinct set of these blobs (and status, upstream status) among the
+ * counted access records of a window (durable/analytics-window.ts). blob1..blob8, in this order. `country` is "" when unknown; `bot` is
  * "true", "false" or "" (no verdict made); `reason` is the edge's error code, "" when the upstream answered. No
  * identifier of a visitor is ever a column.
  */
@@ -61,11 +61,13 @@ export function aeColumn(field: AeBlob | AeDouble): string {
   return blob >= 0 ? `blob${blob + 1}` : `double${(AE_DOUBLES as readonly string[]).indexOf(field) + 1}`;
 }
 
-// Detection records (one per browser session) go to a second dataset, `qaxal_edge_sessions`, one point per record,
-// so that counting requests never has to exclude them. index1 is the container; flags are 0/1 so
-// SUM(_sample_interval * flag) counts them.
+// Detection records (one per browser session) go to a second dataset, `qaxal_edge_sessions`, so that counting
+// requests never has to exclude them. It holds aggregates too: one point per distinct set of AE_SESSION_BLOBS (with
+// the container in index1) and window, `count` sessions, of which `adblock`, `itp` and `etp` had that flag and
+// `recovered` had any of the three; `ts` is the earliest session's time. Points written before aggregates carry one
+// session with 0/1 flags and no `count` (double5 = 0), so SUM(_sample_interval * count) does not count them.
 export const AE_SESSION_BLOBS = ["host", "country", "mode", "bot"] as const;
-export const AE_SESSION_DOUBLES = ["adblock", "itp", "ts", "etp"] as const;
+export const AE_SESSION_DOUBLES = ["adblock", "itp", "ts", "etp", "count", "recovered"] as const;
 
 export function sessionColumn(field: (typeof AE_SESSION_BLOBS)[number] | (typeof AE_SESSION_DOUBLES)[number]): string {
   const blob = (AE_SESSION_BLOBS as readonly string[]).indexOf(field);

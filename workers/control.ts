@@ -1,7 +1,7 @@
 // The control Worker (CONTRACT.md "Shape"): operator endpoints and the Supabase webhook on fetch, the config and log
 // queues and their dead letters on queue, the Cron Triggers on scheduled (workers/scheduled), the ContainerState
 // Durable Object class the edge Worker binds, the AlertState class, the RoutingRegistry (the one owner of every
-// host, mount and loader token), and EdgeCalls, the RPC entrypoint the edge Worker binds as CONTROL_CALLS.
+// host, mount and loader token), AnalyticsWindow (Analytics Engine aggregates per window), and EdgeCalls, the RPC entrypoint the edge Worker binds as CONTROL_CALLS.
 import { edgeApi } from "./admin/api";
 import { consumeLogBatch } from "./log-consumer/consumer";
 import { runScheduled } from "./scheduled";
@@ -10,6 +10,7 @@ import { queueKind } from "./shared/queues";
 import { consumeConfigBatch } from "./sync-consumer/consumer";
 
 export { AlertState } from "../durable/alert-state";
+export { AnalyticsWindow } from "../durable/analytics-window";
 export { ContainerState } from "../durable/container-state";
 export { OperatorAccess } from "../durable/operator-access";
 export { RoutingRegistry } from "../durable/routing-registry";

@@ -1,12 +1,14 @@
-// The LOG_QUEUE consumer against real R2 (miniflare): hour partitions, gzip NDJSON, Analytics Engine points,
-// idempotent redelivery, malformed records, and whole-batch retry when R2 fails. Bare one-record messages (what
+// The LOG_QUEUE consumer against real R2 (miniflare): hour partitions, gzip NDJSON, Analytics Engine aggregates
+// through the real AnalyticsWindow object, idempotent redelivery, malformed records, and whole-batch retry when R2
+// fails. Bare one-record messages (what
 // Workers before packing sent); packed messages are in log-packing.test.ts.
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { AE_DOUBLES } from "../../schemas/analytics";
-import { AE_POINTS_PER_INVOCATION, PACKED_LOG_VERSION } from "../../schemas/log-record";
+import { AE_BLOBS, AE_DOUBLES, AE_SESSION_BLOBS, AE_SESSION_DOUBLES } from "../../schemas/analytics";
+import { type AccessRecord, type DetectionRecord, PACKED_LOG_VERSION } from "../../schemas/log-record";
 import type { DeadLetter } from "../../workers/shared/dead-letters";
 import { QUEUES } from "../../workers/shared/queues";
+import { WindowHarness } from "../support/analytics-window";
 import { deliver } from "../support/control-pipeline";
 import { accessRecord, deliverLogs, detectionRecord, listKeys, readObject } from "../support/log-records";
 
@@ -81,10 +83,11 @@ describe("log consumer: R2 batches", () => {
       if (key.includes("hour=14")) throw new Error("R2 unavailable");
       return realPut(key, value, options);
     });
-    const write = vi.spyOn(env.ACCESS_ANALYTICS, "writeDataPoint");
+    const window = new WindowHarness();
 
     const { summary, result, retryAll } = await deliverLogs([accessRecord({ ts: at(6, 13) }), accessRecord({ ts: at(6, 14) })], {
       attempts: 3,
+      env: window.env,
     });
 
     expect(summary.status).toBe("retried");
@@ -92,63 +95,148 @@ describe("log consumer: R2 batches", () => {
     expect(result.retryBatch.retry).toBe(true);
     expect(retryAll).toHaveBeenCalledWith({ delaySeconds: 8 });
     expect(await listKeys("logs/dt=2026-02-06/")).toEqual([]);
-    // Analytics Engine cannot be undone, so nothing was counted for a batch that will come again.
-    expect(write).not.toHaveBeenCalled();
+    // Analytics Engine cannot be undone, so nothing was handed over for a batch that will come again.
+    expect(summary.analytics).toBe("none");
+    expect(await window.partials()).toBe(0);
   });
 });
 
 describe("log consumer: Analytics Engine", () => {
   const COUNT = AE_DOUBLES.indexOf("count");
+  const blob = (point: AnalyticsEngineDataPoint, name: (typeof AE_BLOBS)[number]) => point.blobs![AE_BLOBS.indexOf(name)];
+  const dims = (p: AnalyticsEngineDataPoint) => JSON.stringify([p.indexes, p.blobs, p.doubles!.slice(0, 2)]);
 
-  it("writes one aggregate per distinct dimension set whose counts add up to the counted records, none for detections", async () => {
-    const access = vi.spyOn(env.ACCESS_ANALYTICS, "writeDataPoint");
-    const sessions = vi.spyOn(env.SESSION_ANALYTICS, "writeDataPoint");
-    const proxied = Array.from({ length: 40 }, (_, i) =>
-      accessRecord({
-        ts: at(7, 1),
-        containerId: ["shop1", "shop2"][i % 2],
-        status: [204, 502][i % 2],
-        country: ["DE", "US"][(i % 4) >> 1],
-      }),
+  it("folds the batches of a window into one point per distinct dimension set, whose counts add up to the records in", async () => {
+    const window = new WindowHarness();
+    const records: AccessRecord[][] = [0, 1, 2].map((batch) =>
+      Array.from({ length: 30 }, (_, i) =>
+        accessRecord({
+          ts: at(7, 1, batch),
+          containerId: window.container(i % 3),
+          status: [204, 502][i % 2],
+          upstreamStatus: [204, 502][i % 2],
+          country: ["DE", "US", null][(i >> 1) % 3],
+        }),
+      ),
     );
-    const loaderOk = accessRecord({ ts: at(7, 1), pathClass: "loader", status: 200 });
-    const loaderError = accessRecord({ ts: at(7, 1), pathClass: "loader", status: 404 });
-    const { summary } = await deliverLogs([
-      { v: PACKED_LOG_VERSION, records: [...proxied, loaderOk, detectionRecord({ ts: at(7, 1) }), loaderError] },
-    ]);
+    const loaderOk = accessRecord({ ts: at(7, 1), containerId: window.container(0), pathClass: "loader", status: 200 });
+    for (const batch of records) await deliverLogs([{ v: PACKED_LOG_VERSION, records: [...batch, loaderOk] }], { env: window.env });
+    const { access } = await window.flush();
 
-    const points = access.mock.calls.map(([point]) => point!);
-    // shop1 always answers 204, shop2 502; two countries each: 4 points for the 40 proxied records, 1 for the error.
-    expect(points).toHaveLength(5);
-    const counts = (match: (p: AnalyticsEngineDataPoint) => boolean) =>
-      points.filter(match).reduce((sum, p) => sum + (p.doubles![COUNT] as number), 0);
-    expect(counts(() => true)).toBe(41);
-    expect(counts((p) => p.indexes![0] === "shop2")).toBe(proxied.filter((r) => r.containerId === "shop2").length);
-    expect(counts((p) => p.blobs![5] === "US")).toBe(proxied.filter((r) => r.country === "US").length);
-    expect(counts((p) => p.blobs![2] === "loader")).toBe(1);
-    expect(sessions).toHaveBeenCalledTimes(1);
-    expect(summary.points).toBe(6);
+    const all = records.flat();
+    const key = (r: AccessRecord) => JSON.stringify([r.containerId, r.status, r.country ?? ""]);
+    const expected = new Map<string, number>();
+    for (const r of all) expected.set(key(r), (expected.get(key(r)) ?? 0) + 1);
+    // One point per distinct set in the window (not one per batch), and its count is that set's records in.
+    expect(new Set(access.map(dims)).size).toBe(access.length);
+    expect(access).toHaveLength(expected.size);
+    const counted = new Map(
+      access.map((p) => [JSON.stringify([p.indexes![0], p.doubles![0], blob(p, "country")]), p.doubles![COUNT] as number]),
+    );
+    expect(counted).toEqual(expected);
+    // The loader's successful answers are not counted.
+    expect(access.some((p) => blob(p, "pathClass") === "loader")).toBe(false);
   });
 
-  it("leaves the messages whose points would pass Analytics Engine's limit per invocation for a later batch", async () => {
-    const write = vi.spyOn(env.ACCESS_ANALYTICS, "writeDataPoint");
-    // Every record its own dimension set (a distinct path): 100 points per message.
-    const message = (m: number) => ({
-      v: PACKED_LOG_VERSION,
-      records: Array.from({ length: 100 }, (_, i) => accessRecord({ ts: at(9, 3), path: `/p/${m}/${i}` })),
-    });
-    const { summary, result } = await deliverLogs([message(1), message(2), message(3)]);
+  it("folds detection records into session aggregates with the count and the sum of each flag", async () => {
+    const window = new WindowHarness();
+    const double = (p: AnalyticsEngineDataPoint, name: (typeof AE_SESSION_DOUBLES)[number]) => p.doubles![AE_SESSION_DOUBLES.indexOf(name)];
+    const flags = [
+      { adblock: true, itp: false, etp: false },
+      { adblock: true, itp: true, etp: false },
+      { adblock: false, itp: false, etp: true },
+      { adblock: false, itp: false, etp: false },
+    ];
+    const batches: DetectionRecord[][] = [0, 1].map((batch) =>
+      Array.from({ length: 12 }, (_, i) =>
+        detectionRecord({ ts: at(10, 2, 10 - batch), containerId: window.container(i % 2), mode: "subdomain", ...flags[i % 4] }),
+      ),
+    );
+    for (const batch of batches) await deliverLogs(batch, { env: window.env });
+    const { sessions, access } = await window.flush();
 
-    expect(write.mock.calls.length).toBeLessThanOrEqual(AE_POINTS_PER_INVOCATION);
-    expect(write).toHaveBeenCalledTimes(200);
-    expect(summary).toMatchObject({ access: 200, deferred: 1, points: 200 });
-    expect(result.ackAll).toBe(false);
-    expect(result.explicitAcks).toHaveLength(2);
-    expect(result.retryMessages).toHaveLength(1);
-    // The deferred message's records are not in R2 yet: it comes back whole in another batch.
-    const stored = (await readObject((await listKeys("logs/dt=2026-02-09/"))[0]!)) as { path: string }[];
-    expect(stored.some((r) => r.path.startsWith("/p/3/"))).toBe(false);
-    expect(stored).toHaveLength(200);
+    expect(access).toEqual([]);
+    // Two containers, one host, country, mode and bot verdict each: two points for the 24 sessions.
+    expect(sessions).toHaveLength(2);
+    expect(sessions.map((p) => p.blobs![AE_SESSION_BLOBS.indexOf("mode")])).toEqual(["subdomain", "subdomain"]);
+    for (const point of sessions) {
+      const mine = batches.flat().filter((r) => r.containerId === point.indexes![0]);
+      expect(double(point, "count")).toBe(mine.length);
+      expect(double(point, "adblock")).toBe(mine.filter((r) => r.adblock).length);
+      expect(double(point, "itp")).toBe(mine.filter((r) => r.itp).length);
+      expect(double(point, "etp")).toBe(mine.filter((r) => r.etp).length);
+      expect(double(point, "recovered")).toBe(mine.filter((r) => r.adblock || r.itp || r.etp).length);
+      expect(double(point, "ts")).toBe(at(10, 2, 9));
+    }
+  });
+
+  it("counts a batch delivered again under the same id once", async () => {
+    const window = new WindowHarness();
+    const records = Array.from({ length: 5 }, () => accessRecord({ ts: at(11, 4), containerId: window.container() }));
+    await deliverLogs(records, { ids: ["w-1", "w-2", "w-3", "w-4", "w-5"], env: window.env });
+    // Even in the next window, as long as the first add has not been written yet.
+    window.advance(window.windowMs);
+    await deliverLogs(records, { ids: ["w-5", "w-4", "w-3", "w-2", "w-1"], attempts: 2, env: window.env });
+    const { access } = await window.flush();
+
+    expect(access).toHaveLength(1);
+    expect(access[0]!.doubles![COUNT]).toBe(5);
+  });
+
+  it("folds junk (the edge's own errors on random paths and methods) into a few points, not one per request", async () => {
+    const window = new WindowHarness();
+    // Random paths and methods: refused proxy targets (nothing fetched), unknown loader tokens, paths the upstream
+    // does not know.
+    const kinds = [
+      { pathClass: "proxy", status: 400, upstreamStatus: null, reason: "invalid_proxy_target" },
+      { pathClass: "loader", status: 404, upstreamStatus: null, reason: "not_found" },
+      { pathClass: "passthrough", status: 404, upstreamStatus: 404, reason: null },
+    ] as const;
+    const junk = Array.from({ length: 200 }, (_, i) =>
+      accessRecord({
+        ts: at(12, 5),
+        containerId: window.container(),
+        path: `/${crypto.randomUUID()}`,
+        method: i % 3 === 2 || i % 2 === 1 ? "GET" : `X${i}`,
+        ...kinds[i % 3]!,
+      }),
+    );
+    await deliverLogs(
+      [
+        { v: PACKED_LOG_VERSION, records: junk.slice(0, 100) },
+        { v: PACKED_LOG_VERSION, records: junk.slice(100) },
+      ],
+      {
+        env: window.env,
+      },
+    );
+    const { access } = await window.flush();
+
+    // The three kinds, the first two with GET and with "OTHER" (an unknown method): five points for 200 requests.
+    expect(access).toHaveLength(5);
+    expect(access.reduce((sum, p) => sum + (p.doubles![COUNT] as number), 0)).toBe(200);
+    expect(new Set(access.map((p) => blob(p, "path")))).toEqual(new Set([""]));
+    expect(new Set(access.map((p) => blob(p, "method")))).toEqual(new Set(["GET", "OTHER"]));
+    // R2 keeps every request whole.
+    const stored = (await readObject((await listKeys("logs/dt=2026-02-12/hour=05/"))[0]!)) as AccessRecord[];
+    expect(new Set(stored.map((r) => r.path)).size).toBe(200);
+  });
+
+  it("acknowledges the batch and logs the failure when AnalyticsWindow cannot be reached: R2 has the records", async () => {
+    const error = vi.spyOn(console, "error");
+    const unreachable = {
+      getByName: () => ({
+        add: () => Promise.reject(Object.assign(new Error("Durable Object is overloaded"), { retryable: true, overloaded: true })),
+      }),
+    } as unknown as Env["ANALYTICS_WINDOW"];
+    const record = accessRecord({ ts: at(13, 6) });
+    const { summary, result } = await deliverLogs([record], { env: { ANALYTICS_WINDOW: unreachable } });
+
+    expect(summary).toMatchObject({ status: "written", analytics: "failed", points: 1 });
+    expect(result.ackAll).toBe(true);
+    expect(await readObject((await listKeys("logs/dt=2026-02-13/"))[0]!)).toEqual([record]);
+    const logged = error.mock.calls.map(([line]) => String(line));
+    expect(logged.some((line) => line.includes('"event":"analytics_add_failed"') && line.includes(summary.batchId))).toBe(true);
   });
 });
 

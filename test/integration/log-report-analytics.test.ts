@@ -11,6 +11,7 @@ import "../support/analytics-sql-stand-in.client";
 import { AE_DOUBLES, AE_SESSION_DOUBLES } from "../../schemas/analytics";
 import type { Report } from "../../schemas/report";
 import { edgeApi } from "../../workers/admin/api";
+import { WindowHarness } from "../support/analytics-window";
 import { ADMIN } from "../support/fixtures";
 import { accessRecord, deliverLogs, detectionRecord } from "../support/log-records";
 
@@ -30,28 +31,22 @@ function tenantBase(): string {
   return `${inject("analyticsSqlStandInUrl")}/t/${crypto.randomUUID().slice(0, 8)}`;
 }
 
-/** Delivers records through the real consumer and loads the data points it wrote into the stand-in. */
+/**
+ * Delivers records through the real consumer as one batch, closes AnalyticsWindow's window (every delivery is its
+ * own window) and loads the aggregates it wrote into the stand-in.
+ */
 async function deliverToBoth(base: string, records: Parameters<typeof deliverLogs>[0], sampleInterval = 1) {
-  const access = vi.spyOn(env.ACCESS_ANALYTICS, "writeDataPoint");
-  const sessions = vi.spyOn(env.SESSION_ANALYTICS, "writeDataPoint");
-  await deliverLogs(records);
-  // AE stamps a point with its write time; the record's own time (its `ts` column) stands in for it.
+  const window = new WindowHarness("ae-");
+  await deliverLogs(records, { env: window.env });
+  const { access, sessions } = await window.flush();
+  vi.restoreAllMocks();
+  // AE stamps a point with its write time; the points' earliest record time (their `ts` column) stands in for it.
   const load = async (dataset: string, points: AnalyticsEngineDataPoint[], tsIndex: number) => {
     const body = { dataset, sampleInterval, points: points.map((p) => ({ ...p, timestamp: p.doubles?.[tsIndex] })) };
     await fetch(`${base}/__points`, { method: "POST", body: JSON.stringify(body) });
   };
-  await load(
-    "qaxal_edge_access",
-    access.mock.calls.map(([p]) => p!),
-    AE_DOUBLES.indexOf("ts"),
-  );
-  await load(
-    "qaxal_edge_sessions",
-    sessions.mock.calls.map(([p]) => p!),
-    AE_SESSION_DOUBLES.indexOf("ts"),
-  );
-  access.mockRestore();
-  sessions.mockRestore();
+  await load("qaxal_edge_access", access, AE_DOUBLES.indexOf("ts"));
+  await load("qaxal_edge_sessions", sessions, AE_SESSION_DOUBLES.indexOf("ts"));
 }
 
 async function report(query: string, overrides: Partial<Env>): Promise<Response> {
@@ -89,12 +84,15 @@ describe("report from Analytics Engine's SQL API", () => {
         country: null,
       }),
       accessRecord({ containerId: id, ts: now - 4 * HOUR, status: 404, path: "/l/x.js", pathClass: "loader", durationMs: 2 }),
-      accessRecord({ containerId: id, ts: now - 30 * HOUR, status: 200 }), // the previous 24 hours
       accessRecord({ containerId: "ae-other", ts: now - 10 * MIN, status: 500 }),
       detectionRecord({ containerId: id, ts: now - 15 * MIN, adblock: true, bot: false }),
       detectionRecord({ containerId: id, ts: now - 16 * MIN, itp: true, adblock: true }),
       detectionRecord({ containerId: id, ts: now - 17 * MIN, etp: true, mode: "same-origin" }),
       detectionRecord({ containerId: id, ts: now - 18 * MIN }),
+    ]);
+    // The previous 24 hours: records arrive within minutes of their time, so in a window of their own.
+    await deliverToBoth(base, [
+      accessRecord({ containerId: id, ts: now - 30 * HOUR, status: 200 }),
       detectionRecord({ containerId: id, ts: now - 26 * HOUR, adblock: true }),
     ]);
 

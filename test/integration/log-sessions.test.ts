@@ -4,8 +4,8 @@
 // POST /rest/v1/loader_sessions?on_conflict=session_id with `Prefer: resolution=merge-duplicates`, apikey and
 // Authorization headers and a JSON array body — and refuses wrong keys and rows touched twice as PostgREST would.
 // The column names asserted here are supabase/migrations' `loader_sessions`.
-import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { WindowHarness } from "../support/analytics-window";
 import { accessRecord, deliverLogs, detectionRecord, listKeys } from "../support/log-records";
 import { STAND_IN_SERVICE_KEY, standInTenant } from "../support/postgrest-stand-in.client";
 
@@ -89,16 +89,16 @@ describe("log consumer: loader_sessions", () => {
 
   it("retries the whole batch and removes its R2 objects when Supabase refuses the upsert", async () => {
     const db = supabase("refused");
-    const write = vi.spyOn(env.ACCESS_ANALYTICS, "writeDataPoint");
+    const window = new WindowHarness();
     const { summary, result, retryAll } = await deliverLogs([detectionRecord({ ts: at(4, 9) }), accessRecord({ ts: at(4, 9) })], {
-      env: { ...db.env, SUPABASE_SERVICE_ROLE_KEY: "revoked-key" },
+      env: { ...db.env, ...window.env, SUPABASE_SERVICE_ROLE_KEY: "revoked-key" },
     });
 
     expect(summary.status).toBe("retried");
     expect(result.retryBatch.retry).toBe(true);
     expect(retryAll).toHaveBeenCalledWith({ delaySeconds: 2 });
     expect(await listKeys("logs/dt=2026-03-04/")).toEqual([]);
-    expect(write).not.toHaveBeenCalled();
+    expect(await window.partials()).toBe(0);
   });
 
   it("sends nothing to Supabase when it is not configured, and still writes R2", async () => {

@@ -77,8 +77,7 @@ export async function deliverLogs(bodies: unknown[], delivery: Delivery = {}) {
 function logEnv() {
   return {
     LOG_BUCKET: env.LOG_BUCKET,
-    ACCESS_ANALYTICS: env.ACCESS_ANALYTICS,
-    SESSION_ANALYTICS: env.SESSION_ANALYTICS,
+    ANALYTICS_WINDOW: env.ANALYTICS_WINDOW,
     SUPABASE_URL: "",
     SUPABASE_SERVICE_ROLE_KEY: "",
   };

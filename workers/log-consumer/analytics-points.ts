@@ -1,9 +1,13 @@
-// The log consumer's Analytics Engine data points, laid out by the column map in schemas/analytics.ts:
-// - ACCESS_ANALYTICS: aggregates. One point per distinct dimension set among a batch's counted access records, with
-//   the count, the duration sum and histogram and the Cookie Keeper figures as doubles. Counted are the proxied
-//   requests and every error (status ≥ 400) of the edge's own answers; a successful loader script, bait, /boot or
-//   beacon is not (R2 keeps every record).
-// - SESSION_ANALYTICS: one point per detection record (browser session).
+// The Analytics Engine aggregates, laid out by the column map in schemas/analytics.ts. The consumer folds a batch's
+// records into them (a partial), the AnalyticsWindow Durable Object folds the partials of a window together with the
+// same rule (mergeAggregates) and writes the result:
+// - ACCESS_ANALYTICS: one point per distinct dimension set among the counted access records, with the count, the
+//   duration sum and histogram and the Cookie Keeper figures as doubles. Counted are the proxied requests and every
+//   error (status ≥ 400) of the edge's own answers; a successful loader script, bait, /boot or beacon is not (R2
+//   keeps every record).
+// - SESSION_ANALYTICS: one point per distinct (container, host, country, mode, bot) among the detection records,
+//   with the count of sessions and of each flag.
+import * as v from "valibot";
 import {
   AE_BLOBS,
   AE_DOUBLES,
@@ -18,11 +22,56 @@ import {
 } from "../../schemas/analytics";
 import type { AccessRecord, DetectionRecord } from "../../schemas/log-record";
 
-/** Shaped for `AnalyticsEngineDataset.writeDataPoint`. */
-export interface DataPoint {
-  indexes: string[];
-  blobs: string[];
-  doubles: number[];
+const AGGREGATE_DATASETS = ["access", "session"] as const;
+
+/** A data point as `AnalyticsEngineDataset.writeDataPoint` takes it, and which dataset it is for. */
+export const AggregateSchema = v.strictObject({
+  dataset: v.picklist(AGGREGATE_DATASETS),
+  // Analytics Engine: one index of at most 96 bytes, at most 20 blobs (16 KB together) and 20 doubles.
+  indexes: v.tuple([v.pipe(v.string(), v.maxBytes(96))]),
+  blobs: v.pipe(v.array(v.string()), v.maxLength(20)),
+  doubles: v.pipe(v.array(v.number()), v.maxLength(20)),
+});
+export type Aggregate = v.InferOutput<typeof AggregateSchema>;
+
+/**
+ * How two points of one dimension set combine, double by double: a dimension must be equal (it is part of the key),
+ * a sum adds, `ts` keeps the earliest, `durationMax` the largest.
+ */
+type Merge = "key" | "sum" | "min" | "max";
+const ACCESS_MERGE = AE_DOUBLES.map(
+  (name): Merge =>
+    (({ status: "key", upstreamStatus: "key", ts: "min", durationMax: "max" }) as Partial<Record<AeDouble, Merge>>)[name] ?? "sum",
+);
+const SESSION_MERGE = AE_SESSION_DOUBLES.map((name): Merge => (name === "ts" ? "min" : "sum"));
+const MERGE: Record<Aggregate["dataset"], Merge[]> = { access: ACCESS_MERGE, session: SESSION_MERGE };
+
+/** The dimension set of a point: dataset, index, blobs and the doubles that are dimensions (status, upstream status). */
+function aggregateKey(point: Aggregate): string {
+  const merge = MERGE[point.dataset];
+  return JSON.stringify([point.dataset, point.indexes[0], point.blobs, point.doubles.filter((_, i) => merge[i] === "key")]);
+}
+
+/** One point per distinct dimension set of `points`, in the order each set first appears; the inputs are not changed. */
+export function mergeAggregates(points: Iterable<Aggregate>): Aggregate[] {
+  const merged = new Map<string, Aggregate>();
+  for (const point of points) {
+    const key = aggregateKey(point);
+    const into = merged.get(key);
+    if (!into) {
+      merged.set(key, { ...point, doubles: [...point.doubles] });
+      continue;
+    }
+    const merge = MERGE[point.dataset];
+    into.doubles = into.doubles.map((value, i) => {
+      const other = point.doubles[i] ?? 0;
+      if (merge[i] === "sum") return value + other;
+      if (merge[i] === "min") return Math.min(value, other);
+      if (merge[i] === "max") return Math.max(value, other);
+      return value;
+    });
+  }
+  return [...merged.values()];
 }
 
 const PROXIED = new Set<AccessRecord["pathClass"]>(["proxy", "passthrough"]);
@@ -32,71 +81,77 @@ export function countedInAnalytics(record: AccessRecord): boolean {
   return PROXIED.has(record.pathClass) || record.status >= 400;
 }
 
-function dimensions(record: AccessRecord): { index: string; blobs: string[]; status: number; upstreamStatus: number } {
+const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]);
+
+/**
+ * A refusal a client can repeat for free with a new path or method each time: a 4xx the edge answered itself
+ * (nothing fetched: bad proxy target, unknown loader token, method not allowed) or the upstream's 404. Its point keeps
+ * neither path nor an unknown method (R2 keeps both), so a flood of junk folds into a few points instead of one per
+ * request. 5xx answers keep theirs: which path fails matters, and a client cannot make the upstream fail at will.
+ */
+function junkProne(record: AccessRecord): boolean {
+  const fetched = record.upstreamStatus ?? 0;
+  return record.status >= 400 && record.status < 500 && (fetched === 0 || fetched === 404);
+}
+
+/** The point of one counted access record (count 1); null for a record not counted. */
+function accessPoint(record: AccessRecord): Aggregate | null {
+  if (!countedInAnalytics(record)) return null;
+  const junk = junkProne(record);
   const blobs: Record<AeBlob, string> = {
     host: record.host,
-    method: record.method,
+    method: junk && !METHODS.has(record.method) ? "OTHER" : record.method,
     pathClass: record.pathClass,
-    path: record.path,
+    path: junk ? "" : record.path,
     statusClass: statusClass(record.status),
     country: record.country ?? "",
     bot: record.bot === null ? "" : String(record.bot),
     reason: record.reason ?? "",
   };
+  const doubles = Object.fromEntries(AE_DOUBLES.map((name) => [name, 0])) as Record<AeDouble, number>;
+  doubles.status = record.status;
+  doubles.upstreamStatus = record.upstreamStatus ?? 0;
+  doubles.ts = record.ts;
+  doubles.count = 1;
+  doubles.durationSum = record.durationMs;
+  doubles.durationMax = record.durationMs;
+  doubles.cookieRewrites = record.cookieRewrites;
+  doubles.withRewrites = record.cookieRewrites > 0 ? 1 : 0;
+  doubles[HISTOGRAM_DOUBLES[durationBucket(record.durationMs)]!] = 1;
   return {
-    index: record[AE_INDEX],
+    dataset: "access",
+    indexes: [record[AE_INDEX]],
     blobs: AE_BLOBS.map((name) => blobs[name]),
-    status: record.status,
-    upstreamStatus: record.upstreamStatus ?? 0,
+    doubles: AE_DOUBLES.map((name) => doubles[name]),
   };
 }
 
-/** The aggregate a counted record belongs to; null for a record not counted. */
-export function aggregateKey(record: AccessRecord): string | null {
-  if (!countedInAnalytics(record)) return null;
-  const dims = dimensions(record);
-  return JSON.stringify([dims.index, dims.blobs, dims.status, dims.upstreamStatus]);
-}
-
-/** The aggregate points of `records` (the counted ones), in the order each dimension set first appears. */
-export function accessAggregates(records: readonly AccessRecord[]): DataPoint[] {
-  const groups = new Map<string, { dims: ReturnType<typeof dimensions>; sums: Record<AeDouble, number> }>();
-  for (const record of records) {
-    const key = aggregateKey(record);
-    if (key === null) continue;
-    const dims = dimensions(record);
-    let group = groups.get(key);
-    if (!group) {
-      const sums = Object.fromEntries(AE_DOUBLES.map((name) => [name, 0])) as Record<AeDouble, number>;
-      sums.status = dims.status;
-      sums.upstreamStatus = dims.upstreamStatus;
-      sums.ts = record.ts;
-      group = { dims, sums };
-      groups.set(key, group);
-    }
-    const s = group.sums;
-    s.count += 1;
-    s.durationSum += record.durationMs;
-    s.durationMax = Math.max(s.durationMax, record.durationMs);
-    s.cookieRewrites += record.cookieRewrites;
-    if (record.cookieRewrites > 0) s.withRewrites += 1;
-    s.ts = Math.min(s.ts, record.ts);
-    s[HISTOGRAM_DOUBLES[durationBucket(record.durationMs)]!] += 1;
-  }
-  return [...groups.values()].map(({ dims, sums }) => ({
-    indexes: [dims.index],
-    blobs: dims.blobs,
-    doubles: AE_DOUBLES.map((name) => sums[name]),
-  }));
-}
-
-/** One point per detection record. */
-export function detectionDataPoint(record: DetectionRecord): DataPoint {
+/** The point of one detection record (count 1). */
+function sessionPoint(record: DetectionRecord): Aggregate {
   const blobs = { host: record.host, country: record.country ?? "", mode: record.mode, bot: record.bot === null ? "" : String(record.bot) };
-  const doubles = { adblock: record.adblock ? 1 : 0, itp: record.itp ? 1 : 0, ts: record.ts, etp: record.etp ? 1 : 0 };
+  const flag = (on: boolean) => (on ? 1 : 0);
+  const doubles = {
+    adblock: flag(record.adblock),
+    itp: flag(record.itp),
+    ts: record.ts,
+    etp: flag(record.etp),
+    count: 1,
+    recovered: flag(record.adblock || record.itp || record.etp),
+  };
   return {
+    dataset: "session",
     indexes: [record.containerId],
     blobs: AE_SESSION_BLOBS.map((name) => blobs[name]),
     doubles: AE_SESSION_DOUBLES.map((name) => doubles[name]),
   };
+}
+
+/** The access aggregates of `records` (the counted ones). */
+export function accessAggregates(records: readonly AccessRecord[]): Aggregate[] {
+  return mergeAggregates(records.map(accessPoint).filter((point) => point !== null));
+}
+
+/** The session aggregates of `records`. */
+export function sessionAggregates(records: readonly DetectionRecord[]): Aggregate[] {
+  return mergeAggregates(records.map(sessionPoint));
 }

@@ -1,15 +1,17 @@
 // LOG_QUEUE consumer. Per batch: unpack the messages and validate every record (a malformed one is kept alone as a
 // dead letter in R2), write one gzip NDJSON object per hour partition to R2, upsert detection records into
-// Supabase, then the Analytics Engine points: one aggregate per distinct dimension set of the counted access
-// records, one point per detection record. The batch lands whole or not at all: on an R2 or Supabase failure the
-// objects this attempt wrote are removed and the whole batch is retried; the DLQ consumer keeps what keeps failing.
-import { type AccessRecord, AE_POINTS_PER_INVOCATION, type DetectionRecord, type LogRecord } from "../../schemas/log-record";
+// Supabase, then hand the batch's Analytics Engine aggregates (one per distinct dimension set of the counted access
+// records and of the detection records) to AnalyticsWindow, which folds them per window and writes them. The batch
+// lands whole or not at all: on an R2 or Supabase failure the objects this attempt wrote are removed and the whole
+// batch is retried; the DLQ consumer keeps what keeps failing.
+import { analyticsWindowStub } from "../../durable/analytics-window";
+import type { AccessRecord, DetectionRecord } from "../../schemas/log-record";
 import { storeDeadLetter } from "../shared/dead-letters";
 import { batchId, byHour, objectKey } from "../shared/log-partition";
 import { gzipNdjson } from "../shared/ndjson-gzip";
 import { supabaseConfigured } from "../shared/postgrest";
 import { backoffSeconds } from "../shared/queues";
-import { accessAggregates, aggregateKey, detectionDataPoint } from "./analytics-points";
+import { type Aggregate, accessAggregates, sessionAggregates } from "./analytics-points";
 import { upsertSessions } from "./sessions";
 import { unpackMessages } from "./unpack";
 
@@ -20,55 +22,44 @@ export interface LogBatchSummary {
   detection: number;
   /** Records (or unreadable messages) kept as dead letters under dead-letters/logs/. */
   malformed: number;
-  /** Analytics Engine points written (access aggregates + detection points). */
+  /** Analytics Engine aggregates of the batch handed to AnalyticsWindow (access + session). */
   points: number;
-  /** Messages left for a later batch because their points would pass Analytics Engine's limit per invocation. */
-  deferred: number;
+  /** Whether AnalyticsWindow took them; "failed" leaves them out of Analytics Engine (R2 has the records). */
+  analytics: "added" | "failed" | "none";
   objects: string[];
   sessionsUpserted: number;
 }
 
-type LogEnv = Pick<Env, "LOG_BUCKET" | "ACCESS_ANALYTICS" | "SESSION_ANALYTICS" | "SUPABASE_URL" | "SUPABASE_SERVICE_ROLE_KEY">;
+type LogEnv = Pick<Env, "LOG_BUCKET" | "ANALYTICS_WINDOW" | "SUPABASE_URL" | "SUPABASE_SERVICE_ROLE_KEY">;
 
 /**
- * The longest prefix of the batch whose Analytics Engine points fit in one invocation (the first message always
- * does: it holds at most MAX_RECORDS_PER_MESSAGE records), and the messages after it.
+ * Hands the batch's aggregates to AnalyticsWindow. add() is idempotent per batch id, so a call that failed in a way
+ * the runtime marks retryable is tried once more. If it still fails the batch is acknowledged all the same: its
+ * records are durable in R2 (every report can read them there) and Analytics Engine is only a view of them, while a
+ * retry would rewrite R2 and, re-batched under another id, could count the batch twice.
  */
-function withinPointBudget(messages: readonly Message<unknown>[]) {
-  const keys = new Set<string>();
-  let detections = 0;
-  const taken: Message<unknown>[] = [];
-  const unpacked: ReturnType<typeof unpackMessages>[] = [];
-  for (const message of messages) {
-    const one = unpackMessages([message]);
-    const newKeys = new Set<string>();
-    let newDetections = 0;
-    for (const record of one.records) {
-      if (record.kind === "detection") newDetections += 1;
-      else {
-        const key = aggregateKey(record);
-        if (key !== null && !keys.has(key)) newKeys.add(key);
-      }
+async function addToWindow(env: LogEnv, id: string, points: Aggregate[]): Promise<LogBatchSummary["analytics"]> {
+  if (points.length === 0) return "none";
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      const result = await analyticsWindowStub(env).add(id, points);
+      if (result.stored) return "added";
+      console.error(JSON.stringify({ event: "analytics_add_failed", batchId: id, points: points.length, error: result.reason }));
+      return "failed";
+    } catch (error) {
+      const { retryable, overloaded } = error as { retryable?: boolean; overloaded?: boolean };
+      if (attempt === 1 && retryable === true && overloaded !== true) continue;
+      console.error(JSON.stringify({ event: "analytics_add_failed", batchId: id, points: points.length, error: String(error) }));
+      return "failed";
     }
-    if (taken.length > 0 && keys.size + newKeys.size + detections + newDetections > AE_POINTS_PER_INVOCATION) break;
-    for (const key of newKeys) keys.add(key);
-    detections += newDetections;
-    taken.push(message);
-    unpacked.push(one);
   }
-  return {
-    taken,
-    deferred: messages.slice(taken.length),
-    records: unpacked.flatMap((u): LogRecord[] => u.records),
-    rejected: unpacked.flatMap((u) => u.rejected),
-  };
 }
 
 export async function consumeLogBatch(batch: MessageBatch<unknown>, env: LogEnv): Promise<LogBatchSummary> {
-  const { taken, deferred, records, rejected } = withinPointBudget(batch.messages);
+  const { records, rejected } = unpackMessages(batch.messages);
   const access = records.filter((r): r is AccessRecord => r.kind === "access");
   const detection = records.filter((r): r is DetectionRecord => r.kind === "detection");
-  const id = await batchId(taken.map((m) => m.id));
+  const id = await batchId(batch.messages.map((m) => m.id));
   const summary: LogBatchSummary = {
     status: "written",
     batchId: id,
@@ -76,7 +67,7 @@ export async function consumeLogBatch(batch: MessageBatch<unknown>, env: LogEnv)
     detection: detection.length,
     malformed: rejected.length,
     points: 0,
-    deferred: deferred.length,
+    analytics: "none",
     objects: [],
     sessionsUpserted: 0,
   };
@@ -109,18 +100,11 @@ export async function consumeLogBatch(batch: MessageBatch<unknown>, env: LogEnv)
     return { ...summary, status: "retried" };
   }
 
-  // Analytics Engine last: its writes cannot be undone, so they happen only once the batch is durable. The taken
-  // messages' points fit in AE's limit per invocation (withinPointBudget), access and detection points together.
-  const points = accessAggregates(access);
-  for (const point of points) env.ACCESS_ANALYTICS.writeDataPoint(point);
-  for (const record of detection) env.SESSION_ANALYTICS.writeDataPoint(detectionDataPoint(record));
-  summary.points = points.length + detection.length;
-  if (deferred.length === 0) batch.ackAll();
-  else {
-    // Rare (a batch with more distinct dimension sets than AE takes at once): the rest come back in another batch.
-    for (const message of taken) message.ack();
-    for (const message of deferred) message.retry();
-  }
+  // Analytics Engine last: its writes cannot be undone, so they are handed over only once the batch is durable.
+  const points = [...accessAggregates(access), ...sessionAggregates(detection)];
+  summary.points = points.length;
+  summary.analytics = await addToWindow(env, id, points);
+  batch.ackAll();
   summary.objects = written.sort();
   console.log(JSON.stringify({ event: "log_batch", ...summary, objects: written.length }));
   return summary;

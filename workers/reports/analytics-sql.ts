@@ -1,7 +1,7 @@
 // The report from Analytics Engine's SQL API (production): ten aggregate queries over the whole
 // window, sent at once, whose cost does not grow with traffic. Same answer shape as the R2 report.
-// ACCESS_ANALYTICS holds aggregates (workers/log-consumer/analytics-points.ts): a point stands for `count` records,
-// and AE samples points per index (container), so every figure is SUM(_sample_interval * <column>). It counts
+// Both datasets hold aggregates (workers/log-consumer/analytics-points.ts): a point stands for `count` records (or
+// sessions), and AE samples points per index (container), so every figure is SUM(_sample_interval * <column>). It counts
 // proxied requests and errors of the edge's own answers only; latency percentiles are read off the duration
 // histogram, to the upper edge of a bucket (the largest duration for the open last bucket).
 // API: POST <CF_API_BASE>/accounts/<CF_ACCOUNT_ID>/analytics_engine/sql, `Authorization: Bearer
@@ -98,6 +98,9 @@ export async function buildAnalyticsReport(env: SqlEnv, window: Window): Promise
   const errors = countIf(`${status} >= 500`);
   const proxied = `${aeColumn("pathClass")} IN ('proxy', 'passthrough')`;
   const histogram = HISTOGRAM_DOUBLES.map((name, i) => `SUM(_sample_interval * ${aeColumn(name)}) AS h${i}`).join(", ");
+  // SESSION_ANALYTICS holds aggregates too: `count` sessions, of which the flag columns count those with the flag.
+  const sessionSum = (field: Parameters<typeof sessionColumn>[0]) => `SUM(_sample_interval * ${sessionColumn(field)})`;
+  const sessionsIf = (condition: string) => `SUM(IF(${condition}, _sample_interval * ${sessionColumn("count")}, 0))`;
   const ranked = (column: string) =>
     `SELECT ${column} AS key, ${requests} AS count FROM ${ACCESS_DATASET} WHERE ${current} GROUP BY key ORDER BY count DESC LIMIT ${TOP}`;
 
@@ -121,11 +124,11 @@ export async function buildAnalyticsReport(env: SqlEnv, window: Window): Promise
     query(env, ranked(aeColumn("country"))),
     query(
       env,
-      `SELECT ${period} AS period, SUM(_sample_interval) AS sessions, SUM(_sample_interval * ${sessionColumn("adblock")}) AS adblock, SUM(_sample_interval * ${sessionColumn("itp")}) AS itp, SUM(_sample_interval * ${sessionColumn("etp")}) AS etp, SUM(IF(${sessionColumn("adblock")} + ${sessionColumn("itp")} + ${sessionColumn("etp")} > 0, _sample_interval, 0)) AS recovered, SUM(IF(${sessionColumn("bot")} != '', _sample_interval, 0)) AS bot_checked, SUM(IF(${sessionColumn("bot")} = 'true', _sample_interval, 0)) AS bot_flagged FROM ${SESSION_DATASET} WHERE ${both} GROUP BY period`,
+      `SELECT ${period} AS period, ${sessionSum("count")} AS sessions, ${sessionSum("adblock")} AS adblock, ${sessionSum("itp")} AS itp, ${sessionSum("etp")} AS etp, ${sessionSum("recovered")} AS recovered, ${sessionsIf(`${sessionColumn("bot")} != ''`)} AS bot_checked, ${sessionsIf(`${sessionColumn("bot")} = 'true'`)} AS bot_flagged FROM ${SESSION_DATASET} WHERE ${both} GROUP BY period`,
     ),
     query(
       env,
-      `SELECT ${sessionColumn("mode")} AS key, SUM(_sample_interval) AS count FROM ${SESSION_DATASET} WHERE ${current} GROUP BY key ORDER BY count DESC LIMIT ${TOP}`,
+      `SELECT ${sessionColumn("mode")} AS key, ${sessionSum("count")} AS count FROM ${SESSION_DATASET} WHERE ${current} GROUP BY key ORDER BY count DESC LIMIT ${TOP}`,
     ),
   ]);
 
