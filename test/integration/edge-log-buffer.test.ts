@@ -50,16 +50,16 @@ describe("the edge's log buffer", () => {
   it("holds the buffer while records keep arriving within the hold: one send, not two", async () => {
     const log = recordingQueue();
     const contexts: ExecutionContext[] = [];
-    // 5 records 200 ms apart: 800 ms in all, longer than the 600 ms hold, each within the hold of the one before.
-    for (let i = 0; i < 5; i += 1) {
-      if (i > 0) await sleep(200);
-      contexts.push(request(log, 10_000, 600));
+    // 8 records 250 ms apart: 1.75 s in all, longer than the 1.5 s hold, each well within the hold of the one before.
+    for (let i = 0; i < 8; i += 1) {
+      if (i > 0) await sleep(250);
+      contexts.push(request(log, 20_000, 1_500));
     }
     // Past the first record's hold, nothing has gone: the newest record holds the buffer.
     expect(log.calls).toBe(0);
     await Promise.all(contexts.map((ctx) => waitOnExecutionContext(ctx)));
     expect(log.calls).toBe(1);
-    expect(sizes(log)).toEqual([5]);
+    expect(sizes(log)).toEqual([8]);
   });
 
   it("sends at the maximum age even under steady traffic", async () => {
@@ -79,11 +79,11 @@ describe("the edge's log buffer", () => {
 
   it("sends once the hold after the last record runs out, from the request that brought it", async () => {
     const log = recordingQueue();
-    // A maximum age longer than the test may run: only the 1 s hold can send.
-    const first = request(log, 60_000, 1_000);
-    await sleep(500);
-    const last = request(log, 60_000, 1_000);
-    // The first request's wait ends 500 ms before the last one's, sending nothing: it did not bring the newest record.
+    // A maximum age longer than the test may run: only the 3 s hold can send.
+    const first = request(log, 60_000, 3_000);
+    await sleep(1_000);
+    const last = request(log, 60_000, 3_000);
+    // The first request's wait ends a second before the last one's, sending nothing: it did not bring the newest record.
     await waitOnExecutionContext(first);
     expect(log.calls).toBe(0);
     await waitOnExecutionContext(last);
