@@ -68,7 +68,11 @@ function close(queue: Queue, buffer: Buffer): LogRecord[] {
   return buffer.records;
 }
 
-/** One request's wait: `place` is how many records the buffer held once this request's record was in. */
+/**
+ * One request's wait: `place` is how many records the buffer held once this request's record was in. The newest
+ * record's request has the latest deadline, so it sends; at the maximum age every waiting request's deadline is the
+ * same, and the first whose timer fires sends rather than count on the newest one's.
+ */
 async function holdThenSend(queue: Queue, buffer: Buffer, place: number, ms: number, atMaxAge: boolean): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, ms));
   if (buffer.sent || (buffer.records.length !== place && !atMaxAge)) return;
