@@ -20,7 +20,7 @@ import { DurableObject } from "cloudflare:workers";
 import * as v from "valibot";
 import { describeIssues } from "../schemas/issues";
 import { AE_POINTS_PER_INVOCATION } from "../schemas/log-record";
-import { type Aggregate, AggregateSchema, mergeAggregates } from "../workers/log-consumer/analytics-points";
+import { type Aggregate, AggregateSchema, mergeAggregates } from "./analytics-merge";
 
 const DEFAULT_WINDOW_MS = 300_000;
 /** JSON characters per partial row: at most 3 bytes each in UTF-8, so a row stays well under 2 MB. */

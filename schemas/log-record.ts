@@ -78,9 +78,9 @@ export type LogRecord = v.InferOutput<typeof LogRecordSchema>;
 export const PACKED_LOG_VERSION = 1;
 
 /**
- * Records per message. The log consumer takes LOG_CONSUMER_BATCH_SIZE messages per batch; its Analytics Engine
- * points (one aggregate per distinct dimension set, one per detection record) must stay within
- * AE_POINTS_PER_INVOCATION, which the consumer guards (a message whose points would pass it waits for the next batch).
+ * Records per message. LOG_CONSUMER_BATCH_SIZE is the local run's log consumer batch (wrangler.control.jsonc; deployed
+ * batches take up to 100 messages). AE_POINTS_PER_INVOCATION is Analytics Engine's limit of points per Worker
+ * invocation, which AnalyticsWindow's alarm keeps (durable/analytics-window.ts).
  */
 export const MAX_RECORDS_PER_MESSAGE = 125;
 export const LOG_CONSUMER_BATCH_SIZE = 10;

@@ -1,10 +1,20 @@
-// The Analytics Engine aggregates: which records a batch counts, how they fold into one point per dimension set,
-// and what each index, blob and double of a point holds.
+// The Analytics Engine aggregates: which records a batch counts, how they fold into one point per dimension set
+// (within a batch, and partials across batches), and what each index, blob and double of a point holds.
 import { describe, expect, it } from "vitest";
-import { AE_BLOBS, AE_DOUBLES, aeColumn, DURATION_BUCKETS_MS, durationBucket, statusClass } from "../../schemas/analytics";
+import { mergeAggregates } from "../../durable/analytics-merge";
+import {
+  AE_BLOBS,
+  AE_DOUBLES,
+  AE_SESSION_DOUBLES,
+  aeColumn,
+  DURATION_BUCKETS_MS,
+  durationBucket,
+  sessionColumn,
+  statusClass,
+} from "../../schemas/analytics";
 import type { AccessRecord } from "../../schemas/log-record";
-import { accessAggregates, countedInAnalytics } from "../../workers/log-consumer/analytics-points";
-import { accessRecord } from "../support/log-records";
+import { accessAggregates, countedInAnalytics, sessionAggregates } from "../../workers/log-consumer/analytics-points";
+import { accessRecord, detectionRecord } from "../support/log-records";
 
 const double = (point: { doubles: number[] }, name: (typeof AE_DOUBLES)[number]) => point.doubles[AE_DOUBLES.indexOf(name)]!;
 
@@ -113,6 +123,59 @@ describe("Analytics Engine aggregates", () => {
     expect(point!.blobs[6]).toBe("");
     expect(double(point!, "upstreamStatus")).toBe(0);
     expect(JSON.stringify(point)).not.toContain(record.requestId);
+  });
+
+  it("folds partials of several batches as one batch of all their records would fold", () => {
+    const records = Array.from({ length: 90 }, (_, i) =>
+      accessRecord({
+        ts: 5_000 - i,
+        containerId: ["shop1", "shop2", "shop3"][i % 3]!,
+        status: [200, 502][i % 2]!,
+        upstreamStatus: [200, 502][i % 2]!,
+        durationMs: (i * 37) % 900,
+        cookieRewrites: i % 4,
+      }),
+    );
+    const partials = [records.slice(0, 20), records.slice(20, 55), records.slice(55)].flatMap((batch) => accessAggregates(batch));
+    const byKey = (points: ReturnType<typeof accessAggregates>) =>
+      new Map(points.map((p) => [JSON.stringify([p.indexes, p.blobs, p.doubles.slice(0, 2)]), p.doubles]));
+    expect(partials.length).toBeGreaterThan(6);
+    // Sums add, ts keeps the earliest, durationMax the largest, status and upstream status stay dimensions.
+    expect(byKey(mergeAggregates(partials))).toEqual(byKey(accessAggregates(records)));
+    expect(mergeAggregates(partials)).toHaveLength(6);
+  });
+
+  it("keeps 4xx junk (the edge's own refusals, the upstream's 404) without path or unknown method, and 5xx whole", () => {
+    const junk = [
+      accessRecord({ status: 400, upstreamStatus: null, path: "/random-1", method: "BREW", reason: "invalid_proxy_target" }),
+      accessRecord({ status: 404, upstreamStatus: 404, path: "/random-2", pathClass: "passthrough" }),
+    ];
+    const kept = [
+      accessRecord({ status: 502, upstreamStatus: null, path: "/g/collect", reason: "upstream_unreachable" }),
+      accessRecord({ status: 403, upstreamStatus: 403, path: "/g/collect" }),
+    ];
+    const path = (p: { blobs: string[] }) => p.blobs[AE_BLOBS.indexOf("path")];
+    expect(accessAggregates(junk).map(path)).toEqual(["", ""]);
+    expect(accessAggregates(junk).map((p) => p.blobs[AE_BLOBS.indexOf("method")])).toEqual(["OTHER", "GET"]);
+    expect(accessAggregates(kept).map(path)).toEqual(["/g/collect", "/g/collect"]);
+  });
+
+  it("folds detection records into one session point per container, host, country, mode and bot verdict", () => {
+    const records = [
+      detectionRecord({ adblock: true, ts: 3 }),
+      detectionRecord({ itp: true, etp: true, ts: 1 }),
+      detectionRecord({ ts: 2 }),
+      detectionRecord({ adblock: true, mode: "same-origin" }),
+      detectionRecord({ bot: true }),
+    ];
+    const points = sessionAggregates(records);
+    expect(points).toHaveLength(3);
+    const double = (name: (typeof AE_SESSION_DOUBLES)[number]) => points[0]!.doubles[AE_SESSION_DOUBLES.indexOf(name)];
+    expect([double("count"), double("adblock"), double("itp"), double("etp"), double("recovered"), double("ts")]).toEqual([
+      3, 1, 1, 1, 2, 1,
+    ]);
+    expect(sessionColumn("count")).toBe("double5");
+    expect(JSON.stringify(points)).not.toContain(records[0]!.sessionId);
   });
 
   it("puts a duration in the bucket whose upper edge it does not pass", () => {

@@ -1,13 +1,12 @@
-// The Analytics Engine aggregates, laid out by the column map in schemas/analytics.ts. The consumer folds a batch's
-// records into them (a partial), the AnalyticsWindow Durable Object folds the partials of a window together with the
-// same rule (mergeAggregates) and writes the result:
+// The Analytics Engine aggregates of a batch's records (its partial for AnalyticsWindow, which folds the partials of a
+// window together with the same rule, durable/analytics-merge.ts), laid out by the column map in schemas/analytics.ts:
 // - ACCESS_ANALYTICS: one point per distinct dimension set among the counted access records, with the count, the
 //   duration sum and histogram and the Cookie Keeper figures as doubles. Counted are the proxied requests and every
 //   error (status ≥ 400) of the edge's own answers; a successful loader script, bait, /boot or beacon is not (R2
 //   keeps every record).
 // - SESSION_ANALYTICS: one point per distinct (container, host, country, mode, bot) among the detection records,
 //   with the count of sessions and of each flag.
-import * as v from "valibot";
+import { type Aggregate, mergeAggregates } from "../../durable/analytics-merge";
 import {
   AE_BLOBS,
   AE_DOUBLES,
@@ -21,58 +20,6 @@ import {
   statusClass,
 } from "../../schemas/analytics";
 import type { AccessRecord, DetectionRecord } from "../../schemas/log-record";
-
-const AGGREGATE_DATASETS = ["access", "session"] as const;
-
-/** A data point as `AnalyticsEngineDataset.writeDataPoint` takes it, and which dataset it is for. */
-export const AggregateSchema = v.strictObject({
-  dataset: v.picklist(AGGREGATE_DATASETS),
-  // Analytics Engine: one index of at most 96 bytes, at most 20 blobs (16 KB together) and 20 doubles.
-  indexes: v.tuple([v.pipe(v.string(), v.maxBytes(96))]),
-  blobs: v.pipe(v.array(v.string()), v.maxLength(20)),
-  doubles: v.pipe(v.array(v.number()), v.maxLength(20)),
-});
-export type Aggregate = v.InferOutput<typeof AggregateSchema>;
-
-/**
- * How two points of one dimension set combine, double by double: a dimension must be equal (it is part of the key),
- * a sum adds, `ts` keeps the earliest, `durationMax` the largest.
- */
-type Merge = "key" | "sum" | "min" | "max";
-const ACCESS_MERGE = AE_DOUBLES.map(
-  (name): Merge =>
-    (({ status: "key", upstreamStatus: "key", ts: "min", durationMax: "max" }) as Partial<Record<AeDouble, Merge>>)[name] ?? "sum",
-);
-const SESSION_MERGE = AE_SESSION_DOUBLES.map((name): Merge => (name === "ts" ? "min" : "sum"));
-const MERGE: Record<Aggregate["dataset"], Merge[]> = { access: ACCESS_MERGE, session: SESSION_MERGE };
-
-/** The dimension set of a point: dataset, index, blobs and the doubles that are dimensions (status, upstream status). */
-function aggregateKey(point: Aggregate): string {
-  const merge = MERGE[point.dataset];
-  return JSON.stringify([point.dataset, point.indexes[0], point.blobs, point.doubles.filter((_, i) => merge[i] === "key")]);
-}
-
-/** One point per distinct dimension set of `points`, in the order each set first appears; the inputs are not changed. */
-export function mergeAggregates(points: Iterable<Aggregate>): Aggregate[] {
-  const merged = new Map<string, Aggregate>();
-  for (const point of points) {
-    const key = aggregateKey(point);
-    const into = merged.get(key);
-    if (!into) {
-      merged.set(key, { ...point, doubles: [...point.doubles] });
-      continue;
-    }
-    const merge = MERGE[point.dataset];
-    into.doubles = into.doubles.map((value, i) => {
-      const other = point.doubles[i] ?? 0;
-      if (merge[i] === "sum") return value + other;
-      if (merge[i] === "min") return Math.min(value, other);
-      if (merge[i] === "max") return Math.max(value, other);
-      return value;
-    });
-  }
-  return [...merged.values()];
-}
 
 const PROXIED = new Set<AccessRecord["pathClass"]>(["proxy", "passthrough"]);
 

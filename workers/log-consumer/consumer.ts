@@ -4,6 +4,7 @@
 // records and of the detection records) to AnalyticsWindow, which folds them per window and writes them. The batch
 // lands whole or not at all: on an R2 or Supabase failure the objects this attempt wrote are removed and the whole
 // batch is retried; the DLQ consumer keeps what keeps failing.
+import type { Aggregate } from "../../durable/analytics-merge";
 import { analyticsWindowStub } from "../../durable/analytics-window";
 import type { AccessRecord, DetectionRecord } from "../../schemas/log-record";
 import { storeDeadLetter } from "../shared/dead-letters";
@@ -11,7 +12,7 @@ import { batchId, byHour, objectKey } from "../shared/log-partition";
 import { gzipNdjson } from "../shared/ndjson-gzip";
 import { supabaseConfigured } from "../shared/postgrest";
 import { backoffSeconds } from "../shared/queues";
-import { type Aggregate, accessAggregates, sessionAggregates } from "./analytics-points";
+import { accessAggregates, sessionAggregates } from "./analytics-points";
 import { upsertSessions } from "./sessions";
 import { unpackMessages } from "./unpack";
 
