@@ -28,6 +28,8 @@ const DEFAULT_LOG_HOLD_MS = 20_000;
  * https://developers.cloudflare.com/workers/runtime-apis/context/#waituntil); the rest is left for the send itself.
  */
 const MAX_LOG_HOLD_MS = 25_000;
+/** How often a waiting request looks whether it can still send (an open request keeps its memory). */
+const CHECK_MS = 1_000;
 
 function positiveMs(value: string | undefined, fallback: number): number {
   const ms = Number(value);
@@ -71,12 +73,16 @@ function close(queue: Queue, buffer: Buffer): LogRecord[] {
 /**
  * One request's wait: `place` is how many records the buffer held once this request's record was in. The newest
  * record's request has the latest deadline, so it sends; at the maximum age every waiting request's deadline is the
- * same, and the first whose timer fires sends rather than count on the newest one's.
+ * same, and the first whose timer fires sends rather than count on the newest one's. The wait goes in steps of
+ * CHECK_MS: a request that can no longer send (its buffer went out, or a newer record came before the maximum age)
+ * ends at its next step instead of its deadline, so an isolate at 100 hits/s keeps ~100 requests open, not ~2,000.
  */
 async function holdThenSend(queue: Queue, buffer: Buffer, place: number, ms: number, atMaxAge: boolean): Promise<void> {
-  await new Promise((resolve) => setTimeout(resolve, ms));
-  if (buffer.sent || (buffer.records.length !== place && !atMaxAge)) return;
-  await send(queue, close(queue, buffer));
+  const canSend = () => !buffer.sent && (buffer.records.length === place || atMaxAge);
+  for (let left = ms; left > 0 && canSend(); left -= CHECK_MS) {
+    await new Promise((resolve) => setTimeout(resolve, Math.min(CHECK_MS, left)));
+  }
+  if (canSend()) await send(queue, close(queue, buffer));
 }
 
 /** Adds a record to this isolate's buffer. Never throws and never makes the response wait. */
