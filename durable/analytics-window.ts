@@ -36,7 +36,8 @@ const SCHEMA = `
   CREATE TABLE IF NOT EXISTS partials (
     batch_id TEXT NOT NULL,
     part INTEGER NOT NULL,
-    window_index INTEGER NOT NULL,
+    -- the end of the partial's window (epoch ms), not its number: a changed ANALYTICS_WINDOW_MS strands no row
+    closes_at INTEGER NOT NULL,
     points TEXT NOT NULL,
     PRIMARY KEY (batch_id, part)
   ) WITHOUT ROWID;
@@ -48,7 +49,7 @@ export type AddResult = { stored: true; rows: number } | { stored: false; reason
 interface PartialRow extends Record<string, SqlStorageValue> {
   batch_id: string;
   part: number;
-  window_index: number;
+  closes_at: number;
   points: string;
 }
 
@@ -89,25 +90,24 @@ export class AnalyticsWindow extends DurableObject<Env> {
     const parsed = v.safeParse(AddSchema, { batchId, points });
     if (!parsed.success) return { stored: false, reason: describeIssues(parsed.issues) };
     const windowMs = this.windowMs();
-    const window = Math.floor(Date.now() / windowMs);
+    const closesAt = (Math.floor(Date.now() / windowMs) + 1) * windowMs;
     const sql = this.ctx.storage.sql;
     const rows = parts(parsed.output.points);
     this.ctx.storage.transactionSync(() => {
       sql.exec("DELETE FROM partials WHERE batch_id = ?", batchId);
       for (const [i, json] of rows.entries())
-        sql.exec("INSERT INTO partials (batch_id, part, window_index, points) VALUES (?, ?, ?, ?)", batchId, i, window, json);
+        sql.exec("INSERT INTO partials (batch_id, part, closes_at, points) VALUES (?, ?, ?, ?)", batchId, i, closesAt, json);
     });
     // An alarm already set (this window's end, or a chained write) will reach this partial too.
-    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm((window + 1) * windowMs);
+    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(closesAt);
     return { stored: true, rows: rows.length };
   }
 
   /** Writes the next chunk of merged points; merges the closed windows' partials first when no chunk is waiting. */
   async alarm(): Promise<void> {
-    const windowMs = this.windowMs();
-    const current = Math.floor(Date.now() / windowMs);
+    const now = Date.now();
     const sql = this.ctx.storage.sql;
-    if (sql.exec("SELECT 1 FROM pending LIMIT 1").toArray().length === 0) this.closeWindows(current);
+    if (sql.exec("SELECT 1 FROM pending LIMIT 1").toArray().length === 0) this.closeWindows(now);
 
     const chunk = sql.exec<{ seq: number; points: string }>("SELECT seq, points FROM pending ORDER BY seq LIMIT 1").toArray()[0];
     if (chunk) {
@@ -127,29 +127,29 @@ export class AnalyticsWindow extends DurableObject<Env> {
 
     // More chunks: the next invocation at once (AE's limit is per invocation). Otherwise the end of the oldest open
     // window that holds partials.
-    if (sql.exec("SELECT 1 FROM pending LIMIT 1").toArray().length > 0) await this.ctx.storage.setAlarm(Date.now());
+    if (sql.exec("SELECT 1 FROM pending LIMIT 1").toArray().length > 0) await this.ctx.storage.setAlarm(now);
     else {
-      const oldest = sql.exec<{ w: number | null }>("SELECT MIN(window_index) AS w FROM partials").one().w;
-      if (oldest !== null) await this.ctx.storage.setAlarm((oldest + 1) * windowMs);
+      const next = sql.exec<{ at: number | null }>("SELECT MIN(closes_at) AS at FROM partials").one().at;
+      if (next !== null) await this.ctx.storage.setAlarm(next);
     }
   }
 
-  /** Folds every partial of the windows before `current` into chunks of merged points and drops those partials, at once. */
-  private closeWindows(current: number): void {
+  /** Folds every partial of the windows closed by `now` into chunks of merged points and drops those partials, at once. */
+  private closeWindows(now: number): void {
     const sql = this.ctx.storage.sql;
-    const rows = sql.exec<PartialRow>("SELECT * FROM partials WHERE window_index < ?", current).toArray();
+    const rows = sql.exec<PartialRow>("SELECT * FROM partials WHERE closes_at <= ?", now).toArray();
     if (rows.length === 0) return;
     const byWindow = new Map<number, Aggregate[]>();
     for (const row of rows) {
-      const points = byWindow.get(row.window_index) ?? [];
+      const points = byWindow.get(row.closes_at) ?? [];
       points.push(...(JSON.parse(row.points) as Aggregate[]));
-      byWindow.set(row.window_index, points);
+      byWindow.set(row.closes_at, points);
     }
     const merged = [...byWindow.values()].flatMap((points) => mergeAggregates(points));
     this.ctx.storage.transactionSync(() => {
       for (let i = 0; i < merged.length; i += AE_POINTS_PER_INVOCATION)
         sql.exec("INSERT INTO pending (points) VALUES (?)", JSON.stringify(merged.slice(i, i + AE_POINTS_PER_INVOCATION)));
-      sql.exec("DELETE FROM partials WHERE window_index < ?", current);
+      sql.exec("DELETE FROM partials WHERE closes_at <= ?", now);
     });
   }
 }
