@@ -142,6 +142,18 @@ describe("report from Analytics Engine's SQL API", () => {
     expect(ae.latencyMs).toEqual({ p50: 30, p95: 30, samples: 12 });
   });
 
+  it("makes series buckets at least one AnalyticsWindow window wide: a window's points are all stamped at its end", async () => {
+    const base = tenantBase();
+    const sql = { CF_ACCOUNT_ID: ACCOUNT, ANALYTICS_API_TOKEN: TOKEN, CF_API_BASE: `${base}/client/v4` } as Partial<Env>;
+    const narrow = await (await report("container=ae-buckets&since=1h", sql)).json<Report>();
+    const wide = await (
+      await report("container=ae-buckets&since=1h", { ...sql, ANALYTICS_WINDOW_MS: "300000" } as Partial<Env>)
+    ).json<Report>();
+    expect(narrow.requests.bucketSeconds).toBe(60);
+    expect(wide.requests.bucketSeconds).toBe(300);
+    expect(wide.requests.series).toHaveLength(13);
+  });
+
   it("sends each query as the documented request: POST, bearer token, SQL body, a fixed number of queries", async () => {
     const base = tenantBase();
     const sql = { CF_ACCOUNT_ID: ACCOUNT, ANALYTICS_API_TOKEN: TOKEN, CF_API_BASE: `${base}/client/v4` } as Partial<Env>;

@@ -15,7 +15,10 @@ import { bucketSeconds, bucketStarts, previousWindow, rate, type Window } from "
 const TOP = 10;
 
 /** The datasets are the ACCESS_ANALYTICS and SESSION_ANALYTICS bindings' (named per environment in the config). */
-type SqlEnv = Pick<Env, "CF_ACCOUNT_ID" | "ANALYTICS_API_TOKEN" | "CF_API_BASE" | "AE_ACCESS_DATASET" | "AE_SESSION_DATASET">;
+type SqlEnv = Pick<
+  Env,
+  "CF_ACCOUNT_ID" | "ANALYTICS_API_TOKEN" | "CF_API_BASE" | "AE_ACCESS_DATASET" | "AE_SESSION_DATASET" | "ANALYTICS_WINDOW_MS"
+>;
 type Row = Record<string, string | number | null>;
 
 /** Reports come from Analytics Engine when both the account id and the token are configured. */
@@ -84,7 +87,10 @@ export async function buildAnalyticsReport(env: SqlEnv, window: Window): Promise
   const ACCESS_DATASET = identifier(env.AE_ACCESS_DATASET);
   const SESSION_DATASET = identifier(env.AE_SESSION_DATASET);
   const before = previousWindow(window);
-  const seconds = bucketSeconds(window.to - window.from);
+  // AnalyticsWindow writes a window's points at its end, all stamped then: a series bucket narrower than the window
+  // would show a spike per window and empty buckets between.
+  const windowSeconds = Math.ceil((Number(env.ANALYTICS_WINDOW_MS) || 300_000) / 1000);
+  const seconds = Math.max(bucketSeconds(window.to - window.from), windowSeconds);
   const sec = (ms: number) => Math.floor(ms / 1000);
   const scope = window.containerId === null ? "" : ` AND index1 = ${literal(window.containerId)}`;
   const both = `timestamp >= toDateTime(${sec(before.from)}) AND timestamp <= toDateTime(${sec(window.to)})${scope}`;
