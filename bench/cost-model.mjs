@@ -97,50 +97,51 @@ function pack(records, recordBytes, limits) {
 }
 
 /**
- * The log window of one isolate over its records (ascending `t`, ms): the first record opens a window of `windowMs`;
- * once `flushRecords` records wait they are sent at once (the window's timer keeps running, as in log-buffer.ts).
+ * The log window of one isolate over its records (ascending `t`, ms), as workers/shared/log-buffer.ts keeps it: the
+ * first record opens a buffer at t0; it is sent at min(t0 + windowMs, t_last + holdMs), t_last its newest record's
+ * arrival, or at once when it holds `flushRecords` records (the next record then opens a new buffer).
  * Returns the sends as { t, records } (t = send time, records = the records sent).
  */
-function simulateWindows(records, { windowMs, flushRecords }) {
+function simulateWindows(records, { windowMs, holdMs = windowMs, flushRecords }) {
   const sends = [];
   let pending = [];
-  let timerAt = null;
-  const flush = (t) => {
-    if (pending.length > 0) sends.push({ t, records: pending });
-    pending = [];
-  };
+  let opened = 0;
+  let newest = 0;
+  const deadline = () => Math.min(opened + windowMs, newest + holdMs);
   for (const record of records) {
-    if (timerAt !== null && timerAt <= record.t) {
-      flush(timerAt);
-      timerAt = null;
+    if (pending.length > 0 && deadline() <= record.t) {
+      sends.push({ t: deadline(), records: pending });
+      pending = [];
     }
+    if (pending.length === 0) opened = record.t;
+    newest = record.t;
     pending.push(record);
-    if (pending.length >= flushRecords) flush(record.t);
-    else if (timerAt === null) timerAt = record.t + windowMs;
+    if (pending.length >= flushRecords) {
+      sends.push({ t: record.t, records: pending });
+      pending = [];
+    }
   }
-  if (timerAt !== null) flush(timerAt);
+  if (pending.length > 0) sends.push({ t: deadline(), records: pending });
   return sends;
 }
 
 /**
  * Queues' push-consumer batching over message arrival times: a batch is delivered when it holds `maxBatch` messages
- * or `timeoutMs` after its first message. Returns the batches (arrays of messages).
+ * or `timeoutMs` after its first message. Returns the batches (arrays of messages, `t` = delivery time).
  */
 function simulateConsumerBatches(messages, { maxBatch, timeoutMs }) {
   const batches = [];
   let current = [];
+  const deliver = (t) => {
+    batches.push(Object.assign(current, { t }));
+    current = [];
+  };
   for (const message of [...messages].sort((a, b) => a.t - b.t)) {
-    if (current.length > 0 && message.t - current[0].t >= timeoutMs) {
-      batches.push(current);
-      current = [];
-    }
+    if (current.length > 0 && message.t - current[0].t >= timeoutMs) deliver(current[0].t + timeoutMs);
     current.push(message);
-    if (current.length === maxBatch) {
-      batches.push(current);
-      current = [];
-    }
+    if (current.length === maxBatch) deliver(message.t);
   }
-  if (current.length > 0) batches.push(current);
+  if (current.length > 0) deliver(current[0].t + timeoutMs);
   return batches;
 }
 
@@ -153,19 +154,42 @@ function hoursOf(batch) {
   return hours.size;
 }
 
+/** Analytics Engine's limit on points written per invocation (the aggregator's alarms chain past it). */
+export const AE_POINTS_PER_INVOCATION = 250;
+
 /**
- * Analytics Engine points a batch writes (workers/log-consumer/analytics-points.ts): one aggregate per distinct
- * dimension set of its counted access records (proxied, or status ≥ 400), one point per detection record.
+ * Analytics Engine points and the aggregator's work (durable/analytics-window.ts): each consumer batch with points
+ * hands its partial aggregates to the Durable Object in one request (one row written, and one deleted once merged);
+ * the object groups them by the window of their arrival (`windowMs`) and, when a window has closed, merges them into
+ * one point per distinct dimension set of the counted access records (proxied, or status ≥ 400) and one per
+ * distinct session set, stored in chunks of 250 (a row written and deleted each), one alarm invocation per chunk.
  */
-function pointsOf(batch) {
-  const keys = new Set();
-  let detections = 0;
-  for (const message of batch)
-    for (const record of message.records) {
-      if (record.detection) detections += 1;
-      else if (record.counted) keys.add(record.key);
-    }
-  return keys.size + detections;
+function analyticsOf(batches, windowMs) {
+  const windows = new Map();
+  let adds = 0;
+  for (const batch of batches) {
+    const w = Math.floor(batch.t / windowMs);
+    if (!windows.has(w)) windows.set(w, { access: new Set(), sessions: new Set() });
+    const sets = windows.get(w);
+    let points = 0;
+    for (const message of batch)
+      for (const record of message.records) {
+        if (record.detection) sets.sessions.add(record.key);
+        else if (record.counted) sets.access.add(record.key);
+        else continue;
+        points += 1;
+      }
+    if (points > 0) adds += 1;
+  }
+  let accessPoints = 0;
+  let sessionPoints = 0;
+  let chunks = 0;
+  for (const { access, sessions } of windows.values()) {
+    accessPoints += access.size;
+    sessionPoints += sessions.size;
+    chunks += Math.ceil((access.size + sessions.size) / AE_POINTS_PER_INVOCATION);
+  }
+  return { accessPoints, sessionPoints, adds, chunks };
 }
 
 function add(target, key, n) {
@@ -177,6 +201,9 @@ function add(target, key, n) {
  * method, path class and path), the status and the country. Hits without them share one container and country.
  */
 const dimensionKey = (hit) => `${hit.container ?? ""}|${hit.kind}|${hit.status ?? 200}|${hit.country ?? ""}`;
+
+/** A session aggregate's dimension set as far as the model knows it: the container (its host) and the country. */
+const sessionKey = (hit) => `${hit.container ?? ""}|${hit.country ?? ""}`;
 
 /**
  * The operations a stream of hits makes. `hits` = [{ kind, t, isolate, status?, country?, container? }] with t in
@@ -237,7 +264,8 @@ export function operationsFor(hits, settings, recordBytes, history = []) {
     detectionRecords += rule.detectionRecords ?? 0;
     const isolate = isolateOf(hit.isolate);
     // The loader queues its detection record before the router queues the request's access record.
-    for (let i = 0; i < (rule.detectionRecords ?? 0); i++) isolate.records.push({ t: hit.t, ts: hit.t, detection: true });
+    for (let i = 0; i < (rule.detectionRecords ?? 0); i++)
+      isolate.records.push({ t: hit.t, ts: hit.t, detection: true, key: sessionKey(hit) });
     const counted = Boolean(rule.proxied) || (hit.status ?? 200) >= 400;
     isolate.records.push({ t: hit.t, ts: hit.t, key: dimensionKey(hit), counted });
     loadConfig(isolate, hit, true);
@@ -261,8 +289,7 @@ export function operationsFor(hits, settings, recordBytes, history = []) {
   }
   const units = messages.reduce((sum, m) => sum + queueUnits(m.bytes), 0);
   const batches = simulateConsumerBatches(messages, { maxBatch: settings.consumerBatch, timeoutMs: settings.consumerTimeoutMs });
-  const pointsPerBatch = batches.map(pointsOf);
-  const accessPoints = pointsPerBatch.reduce((a, b) => a + b, 0) - detectionRecords;
+  const analytics = analyticsOf(batches, settings.analyticsWindowMs);
   return {
     hits: hits.length,
     workerRequests: hits.length + batches.length,
@@ -277,11 +304,13 @@ export function operationsFor(hits, settings, recordBytes, history = []) {
     queueMessages: messages.length,
     queueOperations: { write: units, read: units, delete: units },
     r2: { classA: batches.reduce((sum, b) => sum + hoursOf(b), 0), classB: 0 },
-    // ACCESS_ANALYTICS aggregates per consumer batch, and one SESSION_ANALYTICS point per detection record.
-    analyticsPoints: accessPoints + detectionRecords,
-    accessPoints,
-    maxPoints: Math.max(0, ...pointsPerBatch),
-    durableObjectRequests: 0,
+    // ACCESS_ANALYTICS and SESSION_ANALYTICS aggregates per window, written by the aggregator's alarms.
+    analyticsPoints: analytics.accessPoints + analytics.sessionPoints,
+    accessPoints: analytics.accessPoints,
+    sessionPoints: analytics.sessionPoints,
+    // The aggregator: a request per add and per alarm invocation (chunk); each stores a row and deletes it later.
+    durableObjectRequests: analytics.adds + analytics.chunks,
+    durableObjectRowsWritten: 2 * (analytics.adds + analytics.chunks),
   };
 }
 
@@ -389,26 +418,6 @@ export function configChanges({ containers, perDay, from, to, seed = 9 }) {
     changes.set(`c${c}`, times);
   }
   return changes;
-}
-
-/**
- * The same operations with the cookie backups in a Durable Object's SQLite instead of COOKIE_VAULT (a proposal, see
- * docs/cost.md): each /boot that reads the vault becomes one Durable Object request reading one row, and a backup
- * write one row written in the same request.
- */
-export function vaultInDurableObject(ops) {
-  const reads = ops.kvRead.COOKIE_VAULT ?? 0;
-  const writes = ops.kvWrite.COOKIE_VAULT ?? 0;
-  const { COOKIE_VAULT: _read, ...kvRead } = ops.kvRead;
-  const { COOKIE_VAULT: _write, ...kvWrite } = ops.kvWrite;
-  return {
-    ...ops,
-    kvRead,
-    kvWrite,
-    durableObjectRequests: ops.durableObjectRequests + reads,
-    durableObjectRowsRead: reads,
-    durableObjectRowsWritten: writes,
-  };
 }
 
 /** Dollars for `ops` at `prices` (bench/prices.json), without the plan's base fee and included quotas. */

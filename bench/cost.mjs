@@ -12,6 +12,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { unstable_readConfig } from "wrangler";
 import { ROOT } from "../scripts/platform.mjs";
 import { MIX } from "./cost-mix.mjs";
 import { bill, configChanges, hitsPerSession, operationsFor, steadyLocations, syntheticHits } from "./cost-model.mjs";
@@ -76,7 +77,7 @@ const prices = JSON.parse(readFileSync(join(ROOT, "bench/prices.json"), "utf8"))
 const MILLION = 1_000_000;
 const DAYS = 30;
 const vars = productionVars();
-const settings = modelSettings(vars);
+const settings = modelSettings(vars, "production");
 const fmt = (n, digits = 0) => n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const usd = (n) => `$${n.toFixed(4)}`;
 const sumOf = (o) => Object.values(o).reduce((a, b) => a + b, 0);
@@ -84,9 +85,10 @@ const table = (header, rows) =>
   [`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
 
 console.log(
-  `cost model run ${new Date().toISOString()}: LOG_WINDOW_MS=${settings.windowMs}, log bound ${settings.flushRecords} records, ` +
+  `cost model run ${new Date().toISOString()}: LOG_WINDOW_MS=${settings.windowMs}, LOG_HOLD_MS=${settings.holdMs}, log bound ${settings.flushRecords} records, ` +
     `CONFIG_CACHE_TTL_MS=${settings.configTtlMs}, LOCATION_CACHE_TTL_MS=${settings.locationTtlMs ?? "none (no location cache)"}, ` +
-    `log consumer batch ${settings.consumerBatch} / ${settings.consumerTimeoutMs / 1000} s, prices read ${prices.read}\n`,
+    `log consumer batch ${settings.consumerBatch} / ${settings.consumerTimeoutMs / 1000} s, ` +
+    `ANALYTICS_WINDOW_MS=${settings.analyticsWindowMs}, prices read ${prices.read}\n`,
 );
 
 // ---- 1. the local run: the real Workers against the model ----
@@ -96,7 +98,9 @@ if (!args["no-local"]) measured = await localRun();
 
 async function localRun() {
   // A 5 s log window instead of production's: the drains wait one window, and the spies' check holds at any window.
-  const localVars = { ...vars, LOG_WINDOW_MS: "5000" };
+  // Analytics windows of a day, closed when the traffic is done (drained): the points do not depend on this machine's
+  // timing, and the fleet's windows are priced by the model.
+  const localVars = { ...vars, LOG_WINDOW_MS: "5000", ANALYTICS_WINDOW_MS: "86400000" };
   const local = modelSettings(localVars);
   const platform = await startCostPlatform({ vars: localVars, sites: LOCAL.sites });
   const client = createClient(platform.url);
@@ -106,13 +110,13 @@ async function localRun() {
   const returning = [];
   for (const site of platform.sites)
     returning.push(...(await makeReturningVisitors(client, perSite, warmup, { ga4: MIX.ga4SessionCookie, site })));
-  await drained(platform, local.windowMs);
+  await drained(platform, local.windowMs, { closeAnalytics: true });
   await platform.resetCounts();
   const before = new Set((await logObjects(platform.mf)).keys());
   const cpuBefore = platform.cpuSeconds();
   const plan = planSessions({ rate: LOCAL.rate, seconds: LOCAL.seconds, mix: MIX, random, returning, sites: platform.sites });
   const hits = await runPlan(client, plan);
-  const counts = await drained(platform, local.windowMs);
+  const counts = await drained(platform, local.windowMs, { closeAnalytics: true });
   const cpu = platform.cpuSeconds() - cpuBefore;
   const objects = [...(await logObjects(platform.mf, { withSizes: true }))].filter(([key]) => !before.has(key));
   const records = objects.flatMap(([, o]) => o.lines);
@@ -162,6 +166,16 @@ const VAULT_MONTHS = 400 / DAYS;
 const LOG_MONTHS = 90 / DAYS;
 /** Cron Triggers per month (wrangler.control.jsonc): every minute, and every five minutes the alert check. */
 const CRON_RUNS = DAYS * 1440 + DAYS * 288;
+/** Durable Object requests of the alert checks per month: AlertState's plan and evaluate, every five minutes. */
+const ALERT_DO_REQUESTS = 2 * DAYS * 288;
+/**
+ * Workers Logs events per edge invocation: its head sampling rate, or none with invocation logs off
+ * (wrangler.jsonc production observability).
+ */
+const EDGE_INVOCATION_LOGS = (({ observability: o }) =>
+  o?.logs?.invocation_logs === false ? 0 : (o?.logs?.head_sampling_rate ?? o?.head_sampling_rate ?? 1))(
+  unstable_readConfig({ config: join(ROOT, "wrangler.jsonc"), env: "production" }),
+);
 
 /** First backups (new COOKIE_VAULT entries) per million hits of `mix`. */
 function firstBackups(mix) {
@@ -178,24 +192,41 @@ function fleet(mix, options = {}) {
   const changes = configChanges({ containers: FLEET.containers, perDay: CHANGES_PER_DAY, from: t0, to: t1 });
   const ops = operationsFor(hits, { ...local, warm, changes }, measured.bytes);
   const scale = MILLION / HITS;
-  for (const key of ["hits", "workerRequests", "consumerInvocations", "accessRecords", "detectionRecords", "logSends", "queueMessages"])
+  for (const key of [
+    "hits",
+    "workerRequests",
+    "consumerInvocations",
+    "accessRecords",
+    "detectionRecords",
+    "logSends",
+    "queueMessages",
+    "analyticsPoints",
+    "accessPoints",
+    "sessionPoints",
+    "durableObjectRequests",
+    "durableObjectRowsWritten",
+  ])
     ops[key] *= scale;
   for (const group of [ops.kvRead, ops.kvWrite, ops.queueOperations, ops.r2]) for (const key in group) group[key] *= scale;
-  ops.analyticsPoints *= scale;
   const records = ops.accessRecords + ops.detectionRecords;
-  const edgeSampling = 0.01; // wrangler.jsonc production observability.head_sampling_rate
   ops.extra = {
     // Every first backup is a new entry, kept at least 400 days (its last write's TTL; the refresh keeps loyal
     // visitors' longer, a lower bound therefore).
     kvGbMonths: (firstBackups(mix) * measured.vaultEntryBytes * VAULT_MONTHS) / 1e9,
     r2GbMonths: (records * measured.gzipBytesPerRecord * LOG_MONTHS) / 1e9,
     cronRuns: CRON_RUNS * perMillionHits,
-    // Each alert check: AlertState's plan and evaluate, a dead-letter listing, one traffic query.
-    durableObjectRequests: 2 * DAYS * 288 * perMillionHits,
+    // Each alert check: a dead-letter listing, one traffic query.
+    durableObjectRequests: ALERT_DO_REQUESTS * perMillionHits,
     r2ClassA: DAYS * 288 * perMillionHits,
     aeQueries: DAYS * 288 * perMillionHits,
-    // Sampled edge invocations (one event each); every control invocation logs itself and one line.
-    logEvents: ops.hits * edgeSampling + 2 * ops.consumerInvocations + 2 * CRON_RUNS * perMillionHits,
+    // The edge's sampled invocations (none when its invocation logs are off: its console lines are errors only);
+    // every control invocation logs itself, a consumer batch and a cron run one line more.
+    logEvents:
+      ops.hits * EDGE_INVOCATION_LOGS +
+      2 * ops.consumerInvocations +
+      2 * CRON_RUNS * perMillionHits +
+      ops.durableObjectRequests +
+      ALERT_DO_REQUESTS * perMillionHits,
   };
   return { ops, bill: bill(ops, measured.cpuMsPerHit, prices) };
 }
@@ -226,10 +257,12 @@ console.log(
       ["KV writes", ...both.map((r) => fmt(sumOf(r.ops.kvWrite)))],
       ["R2 Class A (log objects)", ...both.map((r) => fmt(r.ops.r2.classA))],
       [
-        "Analytics Engine points (access aggregates + sessions)",
-        ...both.map(
-          (r) => `${fmt(r.ops.analyticsPoints)} (${fmt(r.ops.accessPoints * (MILLION / HITS))} + ${fmt(r.ops.detectionRecords)})`,
-        ),
+        "Analytics Engine points (access + session aggregates)",
+        ...both.map((r) => `${fmt(r.ops.analyticsPoints)} (${fmt(r.ops.accessPoints)} + ${fmt(r.ops.sessionPoints)})`),
+      ],
+      [
+        "aggregator Durable Object requests / rows written",
+        ...both.map((r) => `${fmt(r.ops.durableObjectRequests)} / ${fmt(r.ops.durableObjectRowsWritten)}`),
       ],
       ["Workers Logs events", ...both.map((r) => fmt(r.ops.extra.logEvents))],
       ...lineNames.map((name) => [`$ ${name}`, ...both.map((r) => usd(r.bill.lines[name]))]),

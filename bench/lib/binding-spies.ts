@@ -12,7 +12,7 @@ const KV_BINDINGS = ["ROUTING_MAP", "EDGE_CONFIG", "LOADER_TOKEN_MAP", "SITE_REG
 const QUEUE_BINDINGS = ["LOG_QUEUE", "CONFIG_QUEUE"];
 const R2_BINDINGS = ["LOG_BUCKET"];
 const AE_BINDINGS = ["ACCESS_ANALYTICS", "SESSION_ANALYTICS"];
-const DO_BINDINGS = ["CONTAINER_STATE"];
+const DO_BINDINGS = ["CONTAINER_STATE", "ANALYTICS_WINDOW"];
 
 /** R2's operation classes (https://developers.cloudflare.com/r2/pricing/): deletes are free. */
 const R2_CLASS: Record<string, "classA" | "classB" | "free"> = {
@@ -46,6 +46,8 @@ interface Counts {
   r2: Record<string, { classA: number; classB: number; free: number }>;
   analyticsPoints: Record<string, number>;
   durableObjectRequests: Record<string, number>;
+  /** Alarm invocations by Durable Object class: each is billed as a request. */
+  durableObjectAlarms: Record<string, number>;
 }
 
 function emptyCounts(): Counts {
@@ -59,6 +61,7 @@ function emptyCounts(): Counts {
     r2: {},
     analyticsPoints: {},
     durableObjectRequests: {},
+    durableObjectAlarms: {},
   };
 }
 
@@ -175,6 +178,11 @@ const spies = new WeakMap<object, object>();
 function spyOnce(binding: object, make: (binding: object) => object): object {
   if (!spies.has(binding)) spies.set(binding, make(binding));
   return spies.get(binding) as object;
+}
+
+/** Counts an alarm invocation of a Durable Object class (its bench subclass calls this). */
+export function countAlarm(className: string): void {
+  counts.durableObjectAlarms[className] = (counts.durableObjectAlarms[className] ?? 0) + 1;
 }
 
 /** The Worker's env with every billable binding counted. */

@@ -32,7 +32,11 @@ export function measuredOperations({ edge, control }, logQueue = "qaxal-logs") {
     r2: { classA: control.r2.LOG_BUCKET?.classA ?? 0, classB: control.r2.LOG_BUCKET?.classB ?? 0 },
     // Both datasets: ACCESS_ANALYTICS (access records) and SESSION_ANALYTICS (detection records).
     analyticsPoints: sum(Object.values(control.analyticsPoints)),
-    durableObjectRequests: sum(Object.values(edge.durableObjectRequests)) + sum(Object.values(control.durableObjectRequests)),
+    // Stub calls of both Workers, and alarm invocations (each billed as a request).
+    durableObjectRequests:
+      sum(Object.values(edge.durableObjectRequests)) +
+      sum(Object.values(control.durableObjectRequests)) +
+      sum(Object.values(control.durableObjectAlarms ?? {})),
   };
 }
 

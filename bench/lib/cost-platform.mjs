@@ -129,6 +129,7 @@ export async function startCostPlatform({ vars = {}, sites: siteCount = 1 } = {}
     containers,
     sites,
     edge,
+    control,
     counts,
     resetCounts: () => counts("DELETE"),
     cpuSeconds: () => cpuSeconds(pids),
@@ -152,10 +153,20 @@ async function waitFor(ready, { timeoutMs = 120_000, intervalMs = 250, what = "c
 
 /**
  * Waits until a run's counts are complete: the log windows still open have sent (`windowMs` after the last hit), the
- * log consumer has acknowledged every message the edge sent, and nothing changed for one more poll.
+ * log consumer has acknowledged every message the edge sent, and nothing changed for one more poll. With
+ * `closeAnalytics` the aggregator's windows are then closed and written (bench/cost-control-worker.ts), and the
+ * counts settle again.
  */
-export async function drained(platform, windowMs, logQueue = "qaxal-logs") {
+export async function drained(platform, windowMs, { closeAnalytics = false, logQueue = "qaxal-logs" } = {}) {
   await new Promise((resolve) => setTimeout(resolve, windowMs + 500));
+  const counts = await settled(platform, logQueue);
+  if (!closeAnalytics) return counts;
+  const closed = await platform.control.fetch("http://localhost/__cost/analytics-close", { method: "POST" });
+  if (closed.status !== 204) throw new Error(`closing the analytics windows: ${closed.status}`);
+  return settled(platform, logQueue);
+}
+
+function settled(platform, logQueue) {
   let previous = "";
   return waitFor(
     async () => {
@@ -163,9 +174,9 @@ export async function drained(platform, windowMs, logQueue = "qaxal-logs") {
       const sent = counts.edge.queueSent.LOG_QUEUE?.messages ?? 0;
       const deleted = counts.control.queueDeleted[logQueue]?.messages ?? 0;
       const snapshot = JSON.stringify(counts);
-      const settled = sent === deleted && snapshot === previous;
+      const done = sent === deleted && snapshot === previous;
       previous = snapshot;
-      return settled ? counts : null;
+      return done ? counts : null;
     },
     { what: "the log queue to drain", intervalMs: 1000 },
   );

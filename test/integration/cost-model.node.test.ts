@@ -4,7 +4,7 @@
 // depend on this machine's speed: each phase ends well inside one log window, and the next starts after the queue
 // drained.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { operationsFor } from "../../bench/cost-model.mjs";
+import { AE_POINTS_PER_INVOCATION as MODEL_AE_POINTS_PER_INVOCATION, operationsFor } from "../../bench/cost-model.mjs";
 import { modelSettings, PACKING } from "../../bench/cost-settings.mjs";
 import { logObjects, measuredOperations, recordBytes } from "../../bench/lib/cost-measure.mjs";
 import { drained, startCostPlatform } from "../../bench/lib/cost-platform.mjs";
@@ -20,7 +20,8 @@ import {
 // A log window far longer than a phase takes. Config caches that expire inside the run, between phases only: an
 // isolate's entries live 2 s (so they expire within every phase and the isolate asks its location), the location's
 // 9 s (longer than a phase, shorter than a phase plus the drain after it, so each phase's opener reads KV again).
-const VARS = { LOG_WINDOW_MS: "8000", CONFIG_CACHE_TTL_MS: "2000", LOCATION_CACHE_TTL_MS: "9000" };
+// Analytics windows of a day, closed by the drains that say so: the aggregator's points do not depend on timing.
+const VARS = { LOG_WINDOW_MS: "8000", CONFIG_CACHE_TTL_MS: "2000", LOCATION_CACHE_TTL_MS: "9000", ANALYTICS_WINDOW_MS: "86400000" };
 const settings = modelSettings(VARS);
 const SITES = 3;
 
@@ -58,11 +59,25 @@ async function phase(sessions: ReturnType<typeof session>[], log: Hit[]): Promis
 }
 
 describe("cost model", () => {
-  it("uses the packing limits, record bound and consumer batch the Workers use", () => {
+  it("uses the packing limits, record bound, consumer batch and Analytics Engine limit the Workers use", () => {
     expect(PACKING).toEqual({ maxRecords: MAX_RECORDS_PER_MESSAGE, maxBytes: MAX_MESSAGE_BYTES, flushRecords: LOG_FLUSH_RECORDS });
     expect(settings.consumerBatch).toBe(LOG_CONSUMER_BATCH_SIZE);
-    // One message's points always fit in an invocation; the consumer defers whatever passes the limit.
-    expect(settings.maxRecords).toBeLessThanOrEqual(AE_POINTS_PER_INVOCATION);
+    expect(MODEL_AE_POINTS_PER_INVOCATION).toBe(AE_POINTS_PER_INVOCATION);
+  });
+
+  it("holds a log buffer as log-buffer.ts does: while records keep coming, up to its maximum age or record bound", () => {
+    const sends = (times: number[], flushRecords = LOG_FLUSH_RECORDS) =>
+      operationsFor(
+        times.map((t) => ({ kind: "collect", t, isolate: 0 })),
+        { ...settings, windowMs: 8000, holdMs: 3000, flushRecords, locationTtlMs: undefined },
+        { access: 300, detection: 200 },
+      ).recordsPerSend;
+    // A record 2 s after the last keeps the buffer (hold 3 s); one 3.5 s after it finds the buffer sent.
+    expect(sends([0, 2000, 4000, 7500])).toEqual([3, 1]);
+    // Steady records: sent at the maximum age (8 s after the first), not held forever.
+    expect(sends([0, 2000, 4000, 6000, 8000, 10_000])).toEqual([4, 2]);
+    // The bound sends at once; the next record opens a new buffer.
+    expect(sends([0, 100, 200, 300, 400], 2)).toEqual([2, 2, 1]);
   });
 
   it("predicts every operation the real Workers made, as counted by the spies on their bindings", async () => {
@@ -72,7 +87,7 @@ describe("cost model", () => {
     const returning: ReturnType<typeof newVisitor>[] = [];
     for (const ga4 of [true, false])
       for (const site of platform.sites) returning.push(...(await makeReturningVisitors(client, 1, history, { ga4, site })));
-    await drained(platform, settings.windowMs);
+    await drained(platform, settings.windowMs, { closeAnalytics: true });
     await platform.resetCounts();
     const before = new Set((await logObjects(platform.mf)).keys());
 
@@ -99,7 +114,7 @@ describe("cost model", () => {
       Array.from({ length: 3 }, (_, i) => session(newVisitor(`p4_${i}`, { site: platform.sites[i % SITES] }), 2, i)),
       hits,
     );
-    const counts = await drained(platform, settings.windowMs);
+    const counts = await drained(platform, settings.windowMs, { closeAnalytics: true });
 
     expect(hits.filter((h) => h.status >= 400)).toEqual([]);
     const kinds = new Set(hits.map((h) => h.kind));
@@ -131,6 +146,9 @@ describe("cost model", () => {
     expect(measured.recordsPerSend.slice(0, 2)).toEqual([LOG_FLUSH_RECORDS, LOG_FLUSH_RECORDS]);
     expect(measured.recordsPerSend.filter((n) => n < LOG_FLUSH_RECORDS)).toHaveLength(4);
     expect(records).toHaveLength(model.accessRecords + model.detectionRecords);
+    // The aggregator wrote the run's points (an add per batch with points, an alarm per chunk of 250).
+    expect(measured.analyticsPoints).toBeGreaterThan(0);
+    expect(model.durableObjectRequests).toBeGreaterThanOrEqual(2);
     // Each phase's opener reloaded each site's config from KV once (the location had expired); the isolate's own
     // expiries inside the phases read the location, not KV.
     expect(measured.kvRead).toMatchObject({

@@ -3,13 +3,7 @@
 // Bounded: at most MAX_OBJECTS objects and MAX_RECORDS records per report; beyond that the answer says `truncated`, the comparison with
 // the previous period is left out, and at that volume the Analytics Engine source (analytics-sql.ts) is the tool.
 import * as v from "valibot";
-import {
-  type AccessRecord,
-  type DetectionRecord,
-  LOG_CONSUMER_BATCH_SIZE,
-  LogRecordSchema,
-  MAX_RECORDS_PER_MESSAGE,
-} from "../../schemas/log-record";
+import { type AccessRecord, type DetectionRecord, LogRecordSchema, MAX_RECORDS_PER_MESSAGE } from "../../schemas/log-record";
 import type { Report } from "../../schemas/report";
 import { hourPrefix } from "../shared/log-partition";
 import { gunzipNdjson } from "../shared/ndjson-gzip";
@@ -27,8 +21,8 @@ const MAX_OBJECTS = 600;
  * (analytics-sql.ts) answers.
  */
 const MAX_RECORDS = 150_000;
-/** An object without `records` metadata counts as the most a consumer batch can hold. */
-const UNKNOWN_OBJECT_RECORDS = LOG_CONSUMER_BATCH_SIZE * MAX_RECORDS_PER_MESSAGE;
+/** An object without `records` metadata counts as the most a deployed consumer batch (100 messages) can hold. */
+const UNKNOWN_OBJECT_RECORDS = 100 * MAX_RECORDS_PER_MESSAGE;
 
 /** What one read may take: objects (operations) and records (memory). */
 export interface ReadBudget {
