@@ -5,7 +5,7 @@
 //
 // Why one object and 5 minutes: at 100 containers over 50 locations a consumer batch holds ~1.5 records per
 // dimension set, a 5-minute window ~30 (AE points per million hits fall ~15-fold); the object sees one call per
-// consumer batch, a few per minute. The cost is freshness: AE figures arrive up to a window (plus the log window
+// consumer batch, a few per minute. The cost is freshness: AE figures arrive up to a window (plus the log buffer
 // and consumer batching) late. Alerts read R2, not AE.
 //
 // Storage, so that nothing lives only in memory (the object may be evicted between calls, and is billed no duration
@@ -111,8 +111,9 @@ export class AnalyticsWindow extends DurableObject<Env> {
 
     const chunk = sql.exec<{ seq: number; points: string }>("SELECT seq, points FROM pending ORDER BY seq LIMIT 1").toArray()[0];
     if (chunk) {
+      const points = JSON.parse(chunk.points) as Aggregate[];
       let refused = 0;
-      for (const { dataset, ...point } of JSON.parse(chunk.points) as Aggregate[]) {
+      for (const { dataset, ...point } of points) {
         try {
           (dataset === "access" ? this.env.ACCESS_ANALYTICS : this.env.SESSION_ANALYTICS).writeDataPoint(point);
         } catch (error) {
@@ -122,7 +123,7 @@ export class AnalyticsWindow extends DurableObject<Env> {
         }
       }
       sql.exec("DELETE FROM pending WHERE seq = ?", chunk.seq);
-      console.log(JSON.stringify({ event: "analytics_written", points: JSON.parse(chunk.points).length - refused, refused }));
+      console.log(JSON.stringify({ event: "analytics_written", points: points.length - refused, refused }));
     }
 
     // More chunks: the next invocation at once (AE's limit is per invocation). Otherwise the end of the oldest open
@@ -142,7 +143,7 @@ export class AnalyticsWindow extends DurableObject<Env> {
     const byWindow = new Map<number, Aggregate[]>();
     for (const row of rows) {
       const points = byWindow.get(row.closes_at) ?? [];
-      points.push(...(JSON.parse(row.points) as Aggregate[]));
+      for (const point of JSON.parse(row.points) as Aggregate[]) points.push(point);
       byWindow.set(row.closes_at, points);
     }
     const merged = [...byWindow.values()].flatMap((points) => mergeAggregates(points));
