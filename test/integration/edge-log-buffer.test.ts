@@ -1,8 +1,8 @@
 // The edge's log buffer (workers/shared/log-buffer.ts): sent at min(t0 + LOG_WINDOW_MS, t_last + LOG_HOLD_MS), or at
-// once when LOG_FLUSH_RECORDS records wait. Each "request" is its own execution context, as in the Worker; the queue
-// is a recorder (test/support/router-harness.ts), fresh per test so that no buffer is shared between tests. The
-// gaps between records are a fraction of the hold and the phases are far apart, so a loaded machine cannot move a
-// record into another send.
+// once when LOG_FLUSH_RECORDS records wait, by a request holding it within the 25 s it may wait. Each "request" is
+// its own execution context, as in the Worker; the queue is a recorder (test/support/router-harness.ts), fresh per
+// test so that no buffer is shared between tests. The gaps between records are a fraction of the hold and the
+// phases are far apart, so a loaded machine cannot move a record into another send.
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { LOG_FLUSH_RECORDS, type LogRecord } from "../../schemas/log-record";
@@ -77,31 +77,38 @@ describe("the edge's log buffer", () => {
     expect(log.records.map((r) => r.requestId)).toEqual(contexts.map((_, i) => `buffer-${firstId + i}`));
   });
 
-  it("sends once the hold after the last record runs out, from the request that brought it", async () => {
+  it("sends once the hold after the last record runs out, long before the maximum age", async () => {
     const log = recordingQueue();
-    // A maximum age longer than the test may run: only the 3 s hold can send.
-    const first = request(log, 60_000, 3_000);
+    const contexts = [request(log, 60_000, 2_000)];
     await sleep(1_000);
-    const last = request(log, 60_000, 3_000);
-    // The first request's wait ends before the last one's, sending nothing: it did not bring the newest record.
-    await waitOnExecutionContext(first);
-    expect(log.calls).toBe(0);
-    await waitOnExecutionContext(last);
+    contexts.push(request(log, 60_000, 2_000));
+    const all = Promise.all(contexts.map((ctx) => waitOnExecutionContext(ctx))).then(() => true);
+    // Sent 2 s after the last record, not at the 60 s maximum age.
+    expect(await Promise.race([all, sleep(15_000).then(() => false)])).toBe(true);
     expect(sizes(log)).toEqual([2]);
   });
 
-  it("sends at once when LOG_FLUSH_RECORDS records wait, and the other requests' waits end sending nothing", async () => {
+  it("hands the buffer to a newer request when its send time passes what the holding request may wait", async () => {
     const log = recordingQueue();
-    const contexts = Array.from({ length: LOG_FLUSH_RECORDS }, () => request(log, 60_000, 20_000));
+    // A 25 s hold, the most a request may wait after its record: the second record's send time (27 s) is past what
+    // the first request may wait (25 s), so the second request holds the buffer and sends it.
+    const first = request(log, 60_000, 25_000);
+    await sleep(2_000);
+    const second = request(log, 60_000, 25_000);
+    await waitOnExecutionContext(first);
+    expect(log.calls).toBe(0);
+    await waitOnExecutionContext(second);
+    expect(sizes(log)).toEqual([2]);
+  }, 45_000);
+
+  it("sends at once when LOG_FLUSH_RECORDS records wait", async () => {
+    const log = recordingQueue();
+    const contexts = Array.from({ length: LOG_FLUSH_RECORDS }, () => request(log, 1_000, 1_000));
     // The request that brought the last record carries the send; it does not wait for the hold.
     await waitOnExecutionContext(contexts.at(-1)!);
     expect(sizes(log)).toEqual([LOG_FLUSH_RECORDS]);
-    // The others end at their next look (a second), long before their 20 s hold.
-    const ended = await Promise.race([
-      Promise.all(contexts.map((ctx) => waitOnExecutionContext(ctx))).then(() => true),
-      sleep(10_000).then(() => false),
-    ]);
-    expect(ended).toBe(true);
+    // The request holding the buffer finds it sent and ends without sending.
+    await Promise.all(contexts.map((ctx) => waitOnExecutionContext(ctx)));
     expect(log.calls).toBe(1);
     // The next record opens a new buffer.
     await waitOnExecutionContext(request(log, 1_000, 100));

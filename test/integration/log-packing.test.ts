@@ -71,8 +71,8 @@ describe("packed log messages through the real queue", () => {
     contexts.forEach((ctx, i) => {
       queueLogRecord(windowEnv, ctx, accessRecord({ ts: at(20), path: `/bound/${i}` }));
     });
-    // The last 3 records wait for the window, in the waitUntil of the requests that brought them.
-    const windowDone = waitOnExecutionContext(contexts.at(-1)!).then(() => {
+    // The last 3 records wait for the window, held by the request that brought the first of them.
+    const windowDone = waitOnExecutionContext(contexts[2 * LOG_FLUSH_RECORDS]!).then(() => {
       windowClosed = true;
     });
     // The requests that brought the 50th and the 100th record carry the sends.
