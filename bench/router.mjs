@@ -126,8 +126,13 @@ const router = await started(() => startWorkers({ scriptPath, port: 0 }));
 const routerSink = await started(() => startWorkerWithLogSink({ scriptPath, port: 0 }));
 // Routers whose caches expire almost at once, for the cold paths: both the isolate's and the location's (KV reads), and
 // only the isolate's (location cache hits).
+// Its config consumer applies the bench's config (KV-miss path below): the infra host is under its platform domains.
 const cold = await started(() =>
-  startWorkers({ scriptPath, port: 0, bindings: { CONFIG_CACHE_TTL_MS: "20", LOCATION_CACHE_TTL_MS: "20" } }),
+  startWorkers({
+    scriptPath,
+    port: 0,
+    bindings: { CONFIG_CACHE_TTL_MS: "20", LOCATION_CACHE_TTL_MS: "20", PLATFORM_DOMAINS: "edge.example" },
+  }),
 );
 const coldIsolate = await started(() => startWorkers({ scriptPath, port: 0, bindings: { CONFIG_CACHE_TTL_MS: "20" } }));
 const config = {
