@@ -312,7 +312,7 @@ console.log(
 }
 
 // ---- the log window's record bound: what each choice costs ----
-console.log(`\n## The log window's record bound (records one isolate crash can lose) against Queues, per 1M hits\n`);
+console.log(`\n## The log buffer's record bound (records one isolate crash can lose) against Queues, per 1M hits\n`);
 const boundRows = [];
 for (const perIsolate of [1, 10, 100]) {
   const row = [`${fmt(perIsolate)} hits/s`];
