@@ -2,6 +2,7 @@
 // arrival time, chained alarms that keep Analytics Engine's 250 points per invocation, and what a call costs in
 // SQLite rows written (Cloudflare bills them per row: cursor.rowsWritten is the billed figure).
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { AE_DOUBLES } from "../../schemas/analytics";
 import { AE_POINTS_PER_INVOCATION } from "../../schemas/log-record";
@@ -40,6 +41,20 @@ async function rowMeter(window: WindowHarness): Promise<(work: () => Promise<unk
     return cursors.slice(from).reduce((sum, cursor) => sum + cursor.rowsWritten, 0);
   };
 }
+
+/** Runs the harness's object from now on with ANALYTICS_WINDOW_MS = `ms` (as a deploy with another value would). */
+const runWithWindow = (window: WindowHarness, ms: number) =>
+  runInDurableObject(window.stub, (instance) => {
+    const own = instance as unknown as { env: Env };
+    own.env = { ...own.env, ANALYTICS_WINDOW_MS: String(ms) } as Env;
+  });
+
+/** The paths of the harness's access points written so far by `spy`, one entry per write. */
+const writtenPaths = (window: WindowHarness, spy: { mock: { calls: [AnalyticsEngineDataPoint?][] } }) =>
+  spy.mock.calls
+    .map(([point]) => point!)
+    .filter((p) => String(p.indexes?.[0]).startsWith(window.prefix))
+    .map((p) => String(p.blobs![3]));
 
 describe("AnalyticsWindow", () => {
   it("writes more than 250 distinct sets over chained alarms, at most 250 each, every point exactly once", async () => {
@@ -120,5 +135,57 @@ describe("AnalyticsWindow", () => {
     });
     expect(perInvocation).toEqual([250, 150]);
     expect(rows).toBe(2 + 2 + 2);
+  });
+
+  it("strands no partial when ANALYTICS_WINDOW_MS changes: partials of the old length are merged at their own end", async () => {
+    const window = new WindowHarness();
+    // Two batches of the same 3 sets under the test's window (10 s), then the object runs with a 6 times longer one.
+    // Keyed by window number, the partials' number (now / 10 s) would be ~6 times the new current one: never closed.
+    await window.stub.add(await batchId(["short-a"]), distinct(window.container(), 3));
+    await window.stub.add(await batchId(["short-b"]), distinct(window.container(), 3));
+    await runWithWindow(window, 6 * window.windowMs);
+
+    const { access } = await window.flush();
+    expect(access.map((p) => p.blobs![3]).sort()).toEqual(["/p/0", "/p/1", "/p/2"]);
+    expect(access.map((p) => p.doubles![COUNT])).toEqual([2, 2, 2]);
+    expect(await window.partials()).toBe(0);
+  });
+
+  it("keeps a chunk whose alarm failed before deleting it: the retry writes it again and loses no point", async () => {
+    const window = new WindowHarness();
+    await window.stub.add(await batchId(["retry"]), distinct(window.container(), 300));
+    // The first chunk's row delete fails once, after its points were written (as a crash between the two would).
+    await runInDurableObject(window.stub, (_instance, state) => {
+      const exec = state.storage.sql.exec.bind(state.storage.sql);
+      let failed = false;
+      vi.spyOn(state.storage.sql, "exec").mockImplementation((query, ...bindings) => {
+        if (!failed && query.startsWith("DELETE FROM pending")) {
+          failed = true;
+          throw new Error("injected: the chunk's delete failed");
+        }
+        return exec(query, ...bindings);
+      });
+    });
+    const spy = vi.spyOn(env.ACCESS_ANALYTICS, "writeDataPoint");
+    window.advance(window.windowMs);
+
+    await expect(runDurableObjectAlarm(window.stub)).rejects.toThrow("injected");
+    const interrupted = writtenPaths(window, spy);
+    expect(interrupted).toHaveLength(AE_POINTS_PER_INVOCATION);
+    const stored = await runInDurableObject(
+      window.stub,
+      (_instance, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM pending").one().n,
+    );
+    expect(stored).toBe(2);
+
+    // The platform retries a failed alarm; runDurableObjectAlarm removed this one before running it, so re-arm it.
+    await runInDurableObject(window.stub, (_instance, state) => state.storage.setAlarm(Date.now()));
+    for (let i = 0; await runDurableObjectAlarm(window.stub); i++) expect(i).toBeLessThan(10);
+
+    const times = new Map<string, number>();
+    for (const path of writtenPaths(window, spy)) times.set(path, (times.get(path) ?? 0) + 1);
+    expect(times.size).toBe(300);
+    for (const [path, n] of times) expect(n, path).toBe(interrupted.includes(path) ? 2 : 1);
+    expect(await window.partials()).toBe(0);
   });
 });
