@@ -4,7 +4,8 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { runAlertChecks } from "../../workers/alerts/check";
 import { edgeConfig } from "../support/fixtures";
-import { accessRecord, deliverLogs } from "../support/log-records";
+import { accessRecord } from "../support/log-record-builders";
+import { deliverLogs } from "../support/log-records";
 import { admin, putConfig, waitApplied } from "../support/pipeline";
 
 async function keyFor(containers: string[] | "*", access: "read" | "write" = "read"): Promise<string> {

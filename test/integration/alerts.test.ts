@@ -22,7 +22,8 @@ import { QUEUES } from "../../workers/shared/queues";
 import { type Receiver, receiver } from "../support/alert-receiver.client";
 import { deliver } from "../support/control-pipeline";
 import { edgeConfig } from "../support/fixtures";
-import { accessRecord, deliverLogs } from "../support/log-records";
+import { accessRecord } from "../support/log-record-builders";
+import { deliverLogs } from "../support/log-records";
 import { admin } from "../support/pipeline";
 
 const MINUTE = 60_000;

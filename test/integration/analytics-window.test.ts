@@ -9,7 +9,7 @@ import { AE_POINTS_PER_INVOCATION } from "../../schemas/log-record";
 import { accessAggregates } from "../../workers/log-consumer/analytics-points";
 import { batchId } from "../../workers/shared/log-partition";
 import { WindowHarness } from "../support/analytics-window";
-import { accessRecord } from "../support/log-records";
+import { accessRecord } from "../support/log-record-builders";
 
 const COUNT = AE_DOUBLES.indexOf("count");
 

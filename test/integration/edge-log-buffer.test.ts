@@ -5,8 +5,9 @@
 // phases are far apart, so a loaded machine cannot move a record into another send.
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { LOG_FLUSH_RECORDS, type LogRecord } from "../../schemas/log-record";
+import { LOG_FLUSH_RECORDS } from "../../schemas/log-record";
 import { queueLogRecord } from "../../workers/shared/log-buffer";
+import { accessRecord } from "../support/log-record-builders";
 import { type RecordingQueue, recordingQueue } from "../support/router-harness";
 
 afterEach(() => {
@@ -15,32 +16,14 @@ afterEach(() => {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-let sequence = 0;
-function record(): LogRecord {
-  sequence += 1;
-  return {
-    kind: "access",
-    ts: Date.now(),
-    requestId: `buffer-${sequence}`,
-    containerId: "shop1",
-    host: "ss.shop1.example",
-    method: "GET",
-    pathClass: "proxy",
-    path: "/g/collect",
-    status: 200,
-    upstreamStatus: 200,
-    durationMs: 3,
-    country: "DE",
-    cookieRewrites: 0,
-    bot: null,
-    reason: null,
-  };
-}
-
 /** A request that adds one record; its context's waitUntil holds the request's wait. */
-function request(log: RecordingQueue, windowMs: number, holdMs: number): ExecutionContext {
+function request(log: RecordingQueue, windowMs: number, holdMs: number, requestId?: string): ExecutionContext {
   const ctx = createExecutionContext();
-  queueLogRecord({ LOG_QUEUE: log.queue, LOG_WINDOW_MS: String(windowMs), LOG_HOLD_MS: String(holdMs) }, ctx, record());
+  queueLogRecord(
+    { LOG_QUEUE: log.queue, LOG_WINDOW_MS: String(windowMs), LOG_HOLD_MS: String(holdMs) },
+    ctx,
+    accessRecord({ ts: Date.now(), ...(requestId ? { requestId } : {}) }),
+  );
   return ctx;
 }
 
@@ -65,16 +48,15 @@ describe("the edge's log buffer", () => {
   it("sends at the maximum age even under steady traffic", async () => {
     const log = recordingQueue();
     const contexts: ExecutionContext[] = [];
-    const firstId = sequence + 1;
     // A record every 100 ms for 2 s, under a 5 s hold that never runs out: only the 500 ms maximum age can send.
     for (let i = 0; i < 20; i += 1) {
       if (i > 0) await sleep(100);
-      contexts.push(request(log, 500, 5_000));
+      contexts.push(request(log, 500, 5_000, `steady-${i}`));
     }
     await Promise.all(contexts.map((ctx) => waitOnExecutionContext(ctx)));
     expect(log.calls).toBeGreaterThanOrEqual(3);
     expect(sizes(log).reduce((sum, n) => sum + n, 0)).toBe(20);
-    expect(log.records.map((r) => r.requestId)).toEqual(contexts.map((_, i) => `buffer-${firstId + i}`));
+    expect(log.records.map((r) => r.requestId)).toEqual(contexts.map((_, i) => `steady-${i}`));
   });
 
   it("sends once the hold after the last record runs out, long before the maximum age", async () => {

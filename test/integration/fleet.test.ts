@@ -4,7 +4,8 @@ import { exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Fleet } from "../../schemas/fleet";
 import { edgeConfig } from "../support/fixtures";
-import { accessRecord, deliverLogs } from "../support/log-records";
+import { accessRecord } from "../support/log-record-builders";
+import { deliverLogs } from "../support/log-records";
 import { admin, putConfig, waitApplied } from "../support/pipeline";
 
 async function fleet(query = "", key?: string): Promise<Fleet> {

@@ -10,7 +10,8 @@ import type { DeadLetter } from "../../workers/shared/dead-letters";
 import { QUEUES } from "../../workers/shared/queues";
 import { WindowHarness } from "../support/analytics-window";
 import { deliver } from "../support/control-pipeline";
-import { accessRecord, deliverLogs, detectionRecord, listKeys, readObject } from "../support/log-records";
+import { accessRecord, detectionRecord } from "../support/log-record-builders";
+import { deliverLogs, listKeys, readObject } from "../support/log-records";
 
 const at = (day: number, hour: number, minute = 0) => Date.UTC(2026, 1, day, hour, minute);
 

@@ -9,7 +9,8 @@ import { LOG_FLUSH_RECORDS, type LogRecord, MAX_MESSAGE_BYTES, PACKED_LOG_VERSIO
 import type { DeadLetter } from "../../workers/shared/dead-letters";
 import { queueLogRecord } from "../../workers/shared/log-buffer";
 import { jsonBytes } from "../../workers/shared/send-batches";
-import { accessRecord, deliverLogs, detectionRecord, listKeys, readObject } from "../support/log-records";
+import { accessRecord, detectionRecord } from "../support/log-record-builders";
+import { deliverLogs, listKeys, readObject } from "../support/log-records";
 
 afterEach(() => {
   vi.restoreAllMocks();

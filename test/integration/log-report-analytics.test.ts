@@ -13,7 +13,8 @@ import type { Report } from "../../schemas/report";
 import { edgeApi } from "../../workers/admin/api";
 import { WindowHarness } from "../support/analytics-window";
 import { ADMIN } from "../support/fixtures";
-import { accessRecord, deliverLogs, detectionRecord } from "../support/log-records";
+import { accessRecord, detectionRecord } from "../support/log-record-builders";
+import { deliverLogs } from "../support/log-records";
 
 const TOKEN = "stand-in-analytics-token";
 const ACCOUNT = "0123456789abcdef0123456789abcdef";

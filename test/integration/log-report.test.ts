@@ -3,7 +3,8 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { buildReport } from "../../workers/reports/report";
 import { ADMIN } from "../support/fixtures";
-import { accessRecord, deliverLogs, detectionRecord } from "../support/log-records";
+import { accessRecord, detectionRecord } from "../support/log-record-builders";
+import { deliverLogs } from "../support/log-records";
 
 const HOUR = 3600_000;
 

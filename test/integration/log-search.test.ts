@@ -6,7 +6,8 @@ import type { LogRecord } from "../../schemas/log-record";
 import { LogSearchQuerySchema } from "../../schemas/log-search";
 import { searchLogs } from "../../workers/reports/log-search";
 import { textToBase64url } from "../../workers/shared/base64url";
-import { accessRecord, deliverLogs, detectionRecord } from "../support/log-records";
+import { accessRecord, detectionRecord } from "../support/log-record-builders";
+import { deliverLogs } from "../support/log-records";
 import { admin } from "../support/pipeline";
 
 const MIN = 60_000;

@@ -6,7 +6,8 @@
 // The column names asserted here are supabase/migrations' `loader_sessions`.
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { WindowHarness } from "../support/analytics-window";
-import { accessRecord, deliverLogs, detectionRecord, listKeys } from "../support/log-records";
+import { accessRecord, detectionRecord } from "../support/log-record-builders";
+import { deliverLogs, listKeys } from "../support/log-records";
 import { STAND_IN_SERVICE_KEY, standInTenant } from "../support/postgrest-stand-in.client";
 
 const at = (day: number, hour: number) => Date.UTC(2026, 2, day, hour);

@@ -1,54 +1,10 @@
-// Builders and helpers for the log consumer's Workers-runtime tests.
+// Helpers for the log consumer's Workers-runtime tests (record builders: log-record-builders.ts).
 
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { vi } from "vitest";
-import type { AccessRecord, DetectionRecord } from "../../schemas/log-record";
 import { consumeLogBatch } from "../../workers/log-consumer/consumer";
 import { gunzipNdjson } from "../../workers/shared/ndjson-gzip";
-
-let sequence = 0;
-
-export function accessRecord(overrides: Partial<AccessRecord> = {}): AccessRecord {
-  sequence += 1;
-  return {
-    kind: "access",
-    ts: Date.UTC(2026, 0, 1, 10, 0, 0),
-    requestId: `req-${sequence}-${crypto.randomUUID()}`,
-    containerId: "shop1",
-    host: "ss.shop1.example",
-    method: "GET",
-    pathClass: "proxy",
-    path: "/g/collect",
-    status: 200,
-    upstreamStatus: 200,
-    durationMs: 12,
-    country: "DE",
-    cookieRewrites: 0,
-    bot: null,
-    reason: null,
-    ...overrides,
-  };
-}
-
-export function detectionRecord(overrides: Partial<DetectionRecord> = {}): DetectionRecord {
-  sequence += 1;
-  return {
-    kind: "detection",
-    ts: Date.UTC(2026, 0, 1, 10, 0, 0),
-    containerId: "shop1",
-    sessionId: `sess${sequence}_${crypto.randomUUID().slice(0, 8)}`,
-    host: "ss.shop1.example",
-    adblock: false,
-    itp: false,
-    etp: false,
-    mode: "subdomain",
-    country: "DE",
-    webdriver: false,
-    bot: null,
-    ...overrides,
-  };
-}
 
 export interface Delivery {
   /** Message ids, in delivery order; defaults to fresh unique ids. */

@@ -1,7 +1,7 @@
 // Report aggregates over a known set of records.
 import { describe, expect, it } from "vitest";
 import { aggregate, bucketSeconds, percentile, previousWindow, withPrevious } from "../../workers/reports/aggregate";
-import { accessRecord, detectionRecord } from "../support/log-records";
+import { accessRecord, detectionRecord } from "../support/log-record-builders";
 
 const HOUR = 3600_000;
 const from = Date.UTC(2026, 3, 1, 0, 0);

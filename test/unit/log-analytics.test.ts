@@ -14,7 +14,7 @@ import {
 } from "../../schemas/analytics";
 import type { AccessRecord } from "../../schemas/log-record";
 import { accessAggregates, countedInAnalytics, sessionAggregates } from "../../workers/log-consumer/analytics-points";
-import { accessRecord, detectionRecord } from "../support/log-records";
+import { accessRecord, detectionRecord } from "../support/log-record-builders";
 
 const double = (point: { doubles: number[] }, name: (typeof AE_DOUBLES)[number]) => point.doubles[AE_DOUBLES.indexOf(name)]!;
 

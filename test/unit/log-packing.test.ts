@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { type LogRecord, MAX_MESSAGE_BYTES, MAX_RECORDS_PER_MESSAGE } from "../../schemas/log-record";
 import { packRecords } from "../../workers/shared/log-packing";
 import { jsonBytes } from "../../workers/shared/send-batches";
-import { accessRecord, detectionRecord } from "../support/log-records";
+import { accessRecord, detectionRecord } from "../support/log-record-builders";
 
 /** A record of about 1.4 KB: the longest path a record carries (512 characters), each two bytes in UTF-8. */
 const bigRecord = () => accessRecord({ path: `/${"é".repeat(511)}` });
