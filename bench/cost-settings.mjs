@@ -28,8 +28,15 @@ export function modelSettings(vars = {}, env = undefined) {
     consumerBatch: consumer.max_batch_size,
     consumerTimeoutMs: consumer.max_batch_timeout * 1000,
     analyticsWindowMs: value("ANALYTICS_WINDOW_MS"),
+    edgeInvocationLogs: invocationLogEvents(edge.observability),
     ...PACKING,
   };
+}
+
+/** Workers Logs events per invocation: the head sampling rate, or none with invocation logs off. */
+function invocationLogEvents(observability) {
+  if (observability?.logs?.invocation_logs === false) return 0;
+  return observability?.logs?.head_sampling_rate ?? observability?.head_sampling_rate ?? 1;
 }
 
 /** Production's vars the model depends on, to run the local platform with. */

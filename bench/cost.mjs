@@ -12,7 +12,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { unstable_readConfig } from "wrangler";
 import { ROOT } from "../scripts/platform.mjs";
 import { MIX } from "./cost-mix.mjs";
 import { bill, configChanges, hitsPerSession, operationsFor, steadyLocations, syntheticHits } from "./cost-model.mjs";
@@ -168,15 +167,6 @@ const LOG_MONTHS = 90 / DAYS;
 const CRON_RUNS = DAYS * 1440 + DAYS * 288;
 /** Durable Object requests of the alert checks per month: AlertState's plan and evaluate, every five minutes. */
 const ALERT_DO_REQUESTS = 2 * DAYS * 288;
-/**
- * Workers Logs events per edge invocation: its head sampling rate, or none with invocation logs off
- * (wrangler.jsonc production observability).
- */
-const EDGE_INVOCATION_LOGS = (({ observability: o }) =>
-  o?.logs?.invocation_logs === false ? 0 : (o?.logs?.head_sampling_rate ?? o?.head_sampling_rate ?? 1))(
-  unstable_readConfig({ config: join(ROOT, "wrangler.jsonc"), env: "production" }),
-);
-
 /** First backups (new COOKIE_VAULT entries) per million hits of `mix`. */
 function firstBackups(mix) {
   const perSession = hitsPerSession(mix);
@@ -222,7 +212,7 @@ function fleet(mix, options = {}) {
     // The edge's sampled invocations (none when its invocation logs are off: its console lines are errors only);
     // every control invocation logs itself, a consumer batch and a cron run one line more.
     logEvents:
-      ops.hits * EDGE_INVOCATION_LOGS +
+      ops.hits * settings.edgeInvocationLogs +
       2 * ops.consumerInvocations +
       2 * CRON_RUNS * perMillionHits +
       ops.durableObjectRequests +
